@@ -1,0 +1,1 @@
+"""The Django integration of revy: add ``"revy.contrib.django"`` to INSTALLED_APPS."""

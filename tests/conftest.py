@@ -1,0 +1,19 @@
+import socket
+
+from django.conf import settings
+
+
+def pytest_sessionstart(session):
+    """Stop at once, and clearly, when the database server named is not there."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return
+    host, port = db["HOST"], int(db["PORT"])
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as error:
+        raise SystemExit(
+            f"{settings.DATABASE_NAME} was asked for, but nothing answers at "
+            f"{host}:{port} ({error}). Start the server or set the "
+            "REVY_PG_*/REVY_MARIADB_* variables (see README.md)."
+        ) from None

@@ -1,0 +1,78 @@
+"""Settings of the test project; REVY_TEST_DATABASE picks the database.
+
+sqlite (default), postgresql or mariadb. Connections default to the standard
+local ports and can be moved with REVY_PG_* and REVY_MARIADB_* variables.
+"""
+
+import os
+
+SECRET_KEY = "revy-tests"
+USE_TZ = True
+TIME_ZONE = "Europe/Istanbul"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.admin",
+    "django.contrib.messages",
+    "revy.contrib.django",
+    "tests.testapp",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "tests.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.request",
+            ]
+        },
+    }
+]
+
+DATABASE_NAME = os.environ.get("REVY_TEST_DATABASE", "sqlite")
+
+_DATABASES = {
+    "sqlite": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+    },
+    "postgresql": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": os.environ.get("REVY_PG_NAME", "revy"),
+        "USER": os.environ.get("REVY_PG_USER", "postgres"),
+        "PASSWORD": os.environ.get("REVY_PG_PASSWORD", ""),
+        "HOST": os.environ.get("REVY_PG_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("REVY_PG_PORT", "5432"),
+    },
+    "mariadb": {
+        "ENGINE": "django.db.backends.mysql",
+        "NAME": os.environ.get("REVY_MARIADB_NAME", "revy"),
+        "USER": os.environ.get("REVY_MARIADB_USER", "root"),
+        "PASSWORD": os.environ.get("REVY_MARIADB_PASSWORD", ""),
+        "HOST": os.environ.get("REVY_MARIADB_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("REVY_MARIADB_PORT", "3306"),
+        "OPTIONS": {"charset": "utf8mb4"},
+        "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+    },
+}
+
+if DATABASE_NAME not in _DATABASES:
+    raise RuntimeError(
+        f"REVY_TEST_DATABASE={DATABASE_NAME!r} is not one of {', '.join(_DATABASES)}."
+    )
+
+DATABASES = {"default": _DATABASES[DATABASE_NAME]}
