@@ -9,8 +9,8 @@ DJANGO ?= django>=5.2,<7
 PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
-EXTRAS := test$(if $(findstring postgresql,$(DATABASES)),$(comma)postgresql)$(if $(findstring mariadb,$(DATABASES)),$(comma)mariadb)
 comma := ,
+EXTRAS := test$(if $(findstring postgresql,$(DATABASES)),$(comma)postgresql)$(if $(findstring mariadb,$(DATABASES)),$(comma)mariadb)
 # The stamp names what was installed, so a change of extras or Django reinstalls.
 STAMP := $(VENV)/.installed-$(shell printf '%s' '$(EXTRAS) $(DJANGO)' | cksum | cut -d' ' -f1)
 
