@@ -55,14 +55,15 @@ class NoActiveContext(stackholm.NoContextIsActive):
 class Activation:
     """State shared by every frame of one outermost context activation.
 
-    The revision that the first recorded change creates lives here, so that
-    nested contexts, and tasks started inside the context, add to it.
+    The revisions that the first recorded change on each database creates
+    live here, keyed by database alias, so that nested contexts, and tasks
+    started inside the context, add to them.
     """
 
-    __slots__ = ("revision", "__weakref__")
+    __slots__ = ("revisions", "__weakref__")
 
     def __init__(self) -> None:
-        self.revision: Any = None
+        self.revisions: dict[str, Any] = {}
 
 
 class Frame:
@@ -309,7 +310,9 @@ class Context(stackholm.Context):
         if frame is None:
             return None
         revision = frame.values.get(REVISION)
-        return frame.activation.revision if revision is None else revision
+        if revision is None:
+            revision = next(iter(frame.activation.revisions.values()), None)
+        return revision
 
     @classmethod
     def set_revision(cls, revision: Any) -> None:

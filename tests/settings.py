@@ -76,3 +76,5 @@ if DATABASE_NAME not in _DATABASES:
     )
 
 DATABASES = {"default": _DATABASES[DATABASE_NAME]}
+
+REVY_UNTRACKED_MODELS = ["testapp.Untracked"]

@@ -714,7 +714,7 @@ def test_nested_contexts_and_child_tasks_share_the_outermost_activation():
 
     async def main():
         with Context():
-            current_frame().activation.revision = revision
+            current_frame().activation.revisions["default"] = revision
             with Context.via_actor("a"):
                 assert Context.get_revision() is revision
                 assert await asyncio.create_task(child()) is revision

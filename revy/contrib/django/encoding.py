@@ -1,0 +1,82 @@
+"""How field values are stored in the JSON columns of attribute deltas.
+
+Values JSON holds exactly (strings, integers, booleans, finite floats, the
+content of JSON fields) are stored as they are; everything else as a string
+the field itself can parse back: Decimal keeps its digits, datetimes their
+microseconds and offset, binary data is base64. ``decode`` turns what was
+stored back into the value the field holds, through ``field.to_python``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import decimal
+import json
+import math
+import uuid
+from typing import Any
+
+from django.db import models
+from django.db.models.fields.files import FieldFile
+from django.utils.duration import duration_iso_string
+
+
+class EncodingError(ValueError):
+    """A value that revy cannot store; the message names model and field."""
+
+
+class ValueEncoder:
+    """The default ``REVY_VALUE_ENCODER``. Subclass it to store other types."""
+
+    def encode(self, field: models.Field, value: Any) -> Any:
+        """Return a JSON-serialisable form of ``value``, a value of ``field``."""
+        if value is None:
+            return None
+        if isinstance(field, models.JSONField):
+            # Round-trip through the field's own encoder, as the column would.
+            return json.loads(json.dumps(value, cls=field.encoder))
+        if isinstance(value, bool | int | str):
+            return value
+        if isinstance(value, float):
+            return value if math.isfinite(value) else str(value)
+        if isinstance(value, decimal.Decimal):
+            if isinstance(field, models.DecimalField):
+                # What the column stores: rounded to the field's places.
+                value = value.quantize(
+                    decimal.Decimal(1).scaleb(-field.decimal_places),
+                    context=decimal.Context(prec=field.max_digits),
+                )
+            return str(value)
+        if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+            return value.isoformat()
+        if isinstance(value, datetime.timedelta):
+            return duration_iso_string(value)
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        if isinstance(value, bytes | bytearray | memoryview):
+            return base64.b64encode(bytes(value)).decode("ascii")
+        if isinstance(value, FieldFile):
+            return value.name
+        raise TypeError(f"{type(value).__name__} values cannot be stored")
+
+    def decode(self, field: models.Field, stored: Any) -> Any:
+        """Return the value of ``field`` that ``stored`` was encoded from."""
+        if stored is None:
+            return None
+        if isinstance(field, models.JSONField):
+            return stored
+        if isinstance(field, models.FloatField) and isinstance(stored, str):
+            return float(stored)
+        return field.to_python(stored)
+
+
+def encode(encoder: ValueEncoder, field: models.Field, value: Any) -> Any:
+    """``encoder.encode``, with an error that names the model and the field."""
+    try:
+        return encoder.encode(field, value)
+    except (TypeError, ValueError) as error:
+        raise EncodingError(
+            f"revy cannot record {field.model._meta.label}.{field.name} = "
+            f"{value!r}: {error}. Set REVY_VALUE_ENCODER to an encoder that can."
+        ) from error

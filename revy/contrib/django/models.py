@@ -1,0 +1,343 @@
+"""revy's history models, their abstract bases, and the helpers the seed names.
+
+A *revision* groups the changes of one outermost ``revy.Context``. Each
+changed object gets an *object delta* (create, update or delete) in it, and
+each changed field an *attribute delta* with its old and new value. Object
+and attribute deltas both name their *actor*: any model instance, or None
+for the system.
+
+All three models are swappable, as ``AUTH_USER_MODEL`` is: subclass the
+abstract bases, point ``REVY_REVISION_MODEL``, ``REVY_OBJECT_DELTA_MODEL``
+and ``REVY_ATTRIBUTE_DELTA_MODEL`` at your models, and use
+``get_revision_model()`` and its twins to reach whichever is in use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from revy.contrib.django import conf, recorder
+
+__all__ = [
+    "AbstractAttributeDelta",
+    "AbstractObjectDelta",
+    "AbstractRevision",
+    "AttributeDelta",
+    "ObjectDelta",
+    "Revision",
+    "get_attribute_delta_model",
+    "get_object_delta_model",
+    "get_revision_model",
+]
+
+
+class HistoryQuerySet(models.QuerySet):
+    """Writes revy's pending history before any read, so reads see it all."""
+
+    def _flush_pending(self) -> None:
+        recorder.flush(self.db)
+
+    def _fetch_all(self) -> None:
+        if self._result_cache is None:
+            self._flush_pending()
+        super()._fetch_all()
+
+    def iterator(self, chunk_size: int | None = None) -> Any:
+        self._flush_pending()
+        return super().iterator(chunk_size)
+
+    def count(self) -> int:
+        self._flush_pending()
+        return super().count()
+
+    def exists(self) -> bool:
+        self._flush_pending()
+        return super().exists()
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self._flush_pending()
+        return super().aggregate(*args, **kwargs)
+
+    def update(self, **kwargs: Any) -> int:
+        self._flush_pending()
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        self._flush_pending()
+        return super().delete()
+
+    def for_actor(self, actor: models.Model | None) -> HistoryQuerySet:
+        """The rows whose actor is ``actor`` (None: the system)."""
+        if actor is None:
+            return self.filter(actor_content_type__isnull=True)
+        return self.filter(
+            actor_content_type=ContentType.objects.get_for_model(actor),
+            actor_id=str(actor.pk),
+        )
+
+
+class ObjectDeltaQuerySet(HistoryQuerySet):
+    def for_object(self, obj: models.Model) -> ObjectDeltaQuerySet:
+        """The deltas of ``obj``, oldest first."""
+        return self.for_key(type(obj), obj.pk)
+
+    def for_key(self, model: type[models.Model], pk: Any) -> ObjectDeltaQuerySet:
+        """The deltas of the ``model`` row whose primary key is ``pk``, oldest first."""
+        return self.filter(
+            content_type=ContentType.objects.get_for_model(model),
+            content_id=str(pk),
+        ).order_by("pk")
+
+
+HistoryManager = models.Manager.from_queryset(HistoryQuerySet)
+ObjectDeltaManager = models.Manager.from_queryset(ObjectDeltaQuerySet)
+
+
+class ActorFields(models.Model):
+    """Who made a change: a generic link to any model instance; empty for the
+    system."""
+
+    actor_content_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor type"),
+    )
+    # NULL, not "", is the system: an empty string could be a real key.
+    actor_id = models.CharField(  # noqa: DJ001
+        _("actor id"), max_length=255, null=True, blank=True, default=None
+    )
+    actor = GenericForeignKey("actor_content_type", "actor_id")
+
+    class Meta:
+        abstract = True
+
+
+class AbstractRevision(models.Model):
+    """The changes made in one outermost ``revy.Context``."""
+
+    description = models.TextField(_("description"), blank=True, default="")
+    created_at = models.DateTimeField(
+        _("created at"), default=timezone.now, db_index=True
+    )
+
+    objects = HistoryManager()
+
+    class Meta:
+        abstract = True
+        verbose_name = _("revision")
+        verbose_name_plural = _("revisions")
+        get_latest_by = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.description or f"Revision {self.pk}"
+
+    def actors(self) -> list[Any]:
+        """The distinct actors of this revision, in the order they first acted.
+
+        One query finds them; each actor model then costs one query to load.
+        None stands for the system.
+        """
+        attribute_delta_model = get_attribute_delta_model()
+        refs = list(
+            attribute_delta_model.objects.filter(object_delta__revision=self)
+            .values_list("actor_content_type", "actor_id", "object_delta_id", "pk")
+            .union(
+                self.object_deltas.values_list(
+                    "actor_content_type", "actor_id", "pk", models.Value(0)
+                ),
+                all=True,
+            )
+        )
+        refs.sort(key=lambda ref: (ref[2], ref[3]))
+        ordered: dict[tuple[Any, Any], None] = {}
+        for type_id, actor_id, _delta, _attribute in refs:
+            ordered.setdefault((type_id, actor_id), None)
+        return _resolve_actors(list(ordered))
+
+
+class AbstractObjectDelta(ActorFields):
+    """One object created, updated or deleted in a revision."""
+
+    ACTION_CREATE = "create"
+    ACTION_UPDATE = "update"
+    ACTION_DELETE = "delete"
+    ACTION_CHOICES = [
+        (ACTION_CREATE, _("create")),
+        (ACTION_UPDATE, _("update")),
+        (ACTION_DELETE, _("delete")),
+    ]
+
+    revision = models.ForeignKey(
+        conf.revision_model_label(),
+        on_delete=models.CASCADE,
+        related_name="object_deltas",
+        verbose_name=_("revision"),
+    )
+    action = models.CharField(_("action"), max_length=16, choices=ACTION_CHOICES)
+    content_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("object type"),
+    )
+    content_id = models.CharField(_("object id"), max_length=255)
+    target = GenericForeignKey("content_type", "content_id")
+    description = models.TextField(_("description"), blank=True, default="")
+    deletion_description = models.TextField(
+        _("deletion description"), blank=True, default=""
+    )
+    cause = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="effects",
+        verbose_name=_("cause"),
+        help_text=_("The delete that made this one happen, for cascades."),
+    )
+
+    objects = ObjectDeltaManager()
+
+    class Meta:
+        abstract = True
+        verbose_name = _("object delta")
+        verbose_name_plural = _("object deltas")
+        indexes = [
+            models.Index(
+                fields=["content_type", "content_id", "id"],
+                name="%(app_label)s_%(class)s_object",
+            ),
+            models.Index(
+                fields=["actor_content_type", "actor_id"],
+                name="%(app_label)s_%(class)s_actor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.content_type.model} {self.content_id}"
+
+
+class AbstractAttributeDelta(ActorFields):
+    """One field of an object that changed, with its old and new value.
+
+    Values are stored by ``REVY_VALUE_ENCODER``; :meth:`old` and :meth:`new`
+    decode them back into the field's Python values.
+    """
+
+    object_delta = models.ForeignKey(
+        conf.object_delta_model_label(),
+        on_delete=models.CASCADE,
+        related_name="attribute_deltas",
+        verbose_name=_("object delta"),
+    )
+    field_name = models.CharField(_("field name"), max_length=255)
+    old_value = models.JSONField(_("old value"), null=True, blank=True)
+    new_value = models.JSONField(_("new value"), null=True, blank=True)
+    description = models.TextField(_("description"), blank=True, default="")
+
+    objects = HistoryManager()
+
+    class Meta:
+        abstract = True
+        verbose_name = _("attribute delta")
+        verbose_name_plural = _("attribute deltas")
+        indexes = [
+            models.Index(
+                fields=["actor_content_type", "actor_id"],
+                name="%(app_label)s_%(class)s_actor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field_name}: {self.old_value!r} -> {self.new_value!r}"
+
+    def _field(self) -> models.Field:
+        model = self.object_delta.content_type.model_class()
+        return model._meta.get_field(self.field_name)
+
+    def old(self) -> Any:
+        """The old value, as the field holds it in Python."""
+        return conf.value_encoder().decode(self._field(), self.old_value)
+
+    def new(self) -> Any:
+        """The new value, as the field holds it in Python."""
+        return conf.value_encoder().decode(self._field(), self.new_value)
+
+
+class Revision(AbstractRevision):
+    class Meta(AbstractRevision.Meta):
+        swappable = "REVY_REVISION_MODEL"
+
+
+class ObjectDelta(AbstractObjectDelta):
+    class Meta(AbstractObjectDelta.Meta):
+        swappable = "REVY_OBJECT_DELTA_MODEL"
+
+
+class AttributeDelta(AbstractAttributeDelta):
+    class Meta(AbstractAttributeDelta.Meta):
+        swappable = "REVY_ATTRIBUTE_DELTA_MODEL"
+
+
+def get_revision_model() -> type[AbstractRevision]:
+    """The Revision model in use (``REVY_REVISION_MODEL``)."""
+    return apps.get_model(conf.revision_model_label(), require_ready=False)
+
+
+def get_object_delta_model() -> type[AbstractObjectDelta]:
+    """The ObjectDelta model in use (``REVY_OBJECT_DELTA_MODEL``)."""
+    return apps.get_model(conf.object_delta_model_label(), require_ready=False)
+
+
+def get_attribute_delta_model() -> type[AbstractAttributeDelta]:
+    """The AttributeDelta model in use (``REVY_ATTRIBUTE_DELTA_MODEL``)."""
+    return apps.get_model(conf.attribute_delta_model_label(), require_ready=False)
+
+
+def history_model_labels() -> frozenset[str]:
+    """Lower-case labels of the history models in use, never tracked."""
+    return frozenset(
+        label.lower()
+        for label in (
+            conf.revision_model_label(),
+            conf.object_delta_model_label(),
+            conf.attribute_delta_model_label(),
+        )
+    )
+
+
+def actor_reference(actor: models.Model | None) -> tuple[ContentType | None, Any]:
+    """The (content type, id) pair that stores ``actor``."""
+    if actor is None:
+        return None, None
+    if not isinstance(actor, models.Model):
+        raise TypeError(f"A revy actor is a model instance or None, not {actor!r}.")
+    if actor.pk is None:
+        raise ValueError(f"The actor {actor!r} has no primary key: save it first.")
+    return ContentType.objects.get_for_model(actor), str(actor.pk)
+
+
+def _resolve_actors(refs: list[tuple[Any, Any]]) -> list[Any]:
+    by_type: dict[Any, list[Any]] = {}
+    for type_id, actor_id in refs:
+        if type_id is not None:
+            by_type.setdefault(type_id, []).append(actor_id)
+    loaded: dict[tuple[Any, str], Any] = {}
+    for type_id, ids in by_type.items():
+        model = ContentType.objects.get_for_id(type_id).model_class()
+        for obj in model._base_manager.filter(pk__in=ids):
+            loaded[type_id, str(obj.pk)] = obj
+    return [
+        None if type_id is None else loaded.get((type_id, actor_id))
+        for type_id, actor_id in refs
+    ]

@@ -1,0 +1,235 @@
+"""History waiting to be written, per database connection, and its revisions.
+
+Deltas are recorded as the data changes but inserted in batches: before the
+transaction commits, before anything reads the history models, and at once
+when no transaction is open. A rollback drops what it undid: a savepoint
+rollback drops what was recorded after that savepoint, a full rollback
+drops everything, and a revision whose row was undone is forgotten so that
+the next change creates it again. History is therefore always written in
+the transaction of the data it describes.
+
+``install()`` hooks this into ``BaseDatabaseWrapper`` (see
+``docs/decisions/0002-capture-by-wrapping-django.md``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from revy.context import (
+    REVISION,
+    REVISION_DESCRIPTION,
+    Activation,
+    Frame,
+)
+
+if TYPE_CHECKING:
+    from revy.contrib.django.models import AbstractAttributeDelta, AbstractObjectDelta
+
+_PENDING = "_revy_pending"
+
+
+class Pending:
+    """What one connection has recorded but not written yet."""
+
+    __slots__ = ("entries", "revisions")
+
+    def __init__(self) -> None:
+        # (savepoint ids when recorded, object delta, its attribute deltas)
+        self.entries: list[
+            tuple[tuple[str, ...], AbstractObjectDelta, list[AbstractAttributeDelta]]
+        ] = []
+        # Revisions inserted in the open transaction:
+        # (savepoint ids when inserted, the activation holding it, alias).
+        self.revisions: list[tuple[tuple[str, ...], Activation, str]] = []
+
+
+def _pending(connection: BaseDatabaseWrapper) -> Pending:
+    pending = connection.__dict__.get(_PENDING)
+    if pending is None:
+        pending = connection.__dict__[_PENDING] = Pending()
+    return pending
+
+
+def revision_for(frame: Frame, using: str) -> Any:
+    """The revision that changes made now on ``using`` belong to.
+
+    The outermost context's revision is inserted with the first change; a
+    revision set with ``Context.via_revision`` is used as it is, and saved
+    first if it is new.
+    """
+    from revy.contrib.django.models import get_revision_model
+
+    explicit = frame.values.get(REVISION)
+    if explicit is not None:
+        if explicit._state.adding:
+            if not explicit.description:
+                explicit.description = frame.values.get(REVISION_DESCRIPTION, "")
+            explicit.save(using=using)
+        return explicit
+    activation = frame.activation
+    revision = activation.revisions.get(using)
+    if revision is None:
+        revision = get_revision_model()(
+            description=frame.values.get(REVISION_DESCRIPTION, "") or ""
+        )
+        revision.save(using=using)
+        activation.revisions[using] = revision
+        connection = connections[using]
+        if connection.in_atomic_block:
+            _pending(connection).revisions.append(
+                (tuple(connection.savepoint_ids), activation, using)
+            )
+    return revision
+
+
+def add(
+    using: str,
+    object_delta: AbstractObjectDelta,
+    attribute_deltas: list[AbstractAttributeDelta],
+) -> None:
+    """Queue one object delta and its attribute deltas for writing."""
+    connection = connections[using]
+    _pending(connection).entries.append(
+        (tuple(connection.savepoint_ids), object_delta, attribute_deltas)
+    )
+    if not connection.in_atomic_block:
+        flush(using)
+
+
+def flush(using: str) -> None:
+    """Write everything queued on ``using`` now."""
+    connection = connections[using]
+    pending = connection.__dict__.get(_PENDING)
+    if pending is None or not pending.entries:
+        return
+    entries, pending.entries = pending.entries, []
+    _write(using, entries)
+
+
+def _write(using: str, entries: list[Any]) -> None:
+    from revy.contrib.django import conf
+    from revy.contrib.django.models import (
+        get_attribute_delta_model,
+        get_object_delta_model,
+    )
+
+    size = conf.batch_size()
+    object_deltas = [entry[1] for entry in entries]
+    # A cascade's effects name their cause, which must have its id first:
+    # insert the deltas level by level along the cause chains.
+    for level in _levels(object_deltas):
+        for delta in level:
+            if delta.cause is not None:
+                delta.cause_id = delta.cause.pk
+        get_object_delta_model()._base_manager.using(using).bulk_create(
+            level, batch_size=size
+        )
+    attribute_deltas = []
+    for _sids, object_delta, attributes in entries:
+        for attribute in attributes:
+            attribute.object_delta_id = object_delta.pk
+        attribute_deltas.extend(attributes)
+    if attribute_deltas:
+        get_attribute_delta_model()._base_manager.using(using).bulk_create(
+            attribute_deltas, batch_size=size
+        )
+
+
+def _levels(deltas: list[Any]) -> list[list[Any]]:
+    queued = {id(delta) for delta in deltas}
+    depth: dict[int, int] = {}
+
+    def level_of(delta: Any) -> int:
+        key = id(delta)
+        if key not in depth:
+            cause = delta.cause
+            depth[key] = (
+                level_of(cause) + 1 if cause is not None and id(cause) in queued else 0
+            )
+        return depth[key]
+
+    levels: list[list[Any]] = []
+    for delta in deltas:
+        level = level_of(delta)
+        while len(levels) <= level:
+            levels.append([])
+        levels[level].append(delta)
+    return levels
+
+
+def _forget_revisions(dropped: list[Any]) -> None:
+    for _sids, activation, alias in dropped:
+        activation.revisions.pop(alias, None)
+
+
+# Hooks into BaseDatabaseWrapper ----------------------------------------------
+
+
+def _before_commit(connection: BaseDatabaseWrapper) -> None:
+    flush(connection.alias)
+
+
+def _after_commit(connection: BaseDatabaseWrapper) -> None:
+    pending = connection.__dict__.get(_PENDING)
+    if pending is not None:
+        pending.revisions = []
+
+
+def _after_rollback(connection: BaseDatabaseWrapper) -> None:
+    pending = connection.__dict__.pop(_PENDING, None)
+    if pending is not None:
+        _forget_revisions(pending.revisions)
+
+
+def _after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None:
+    pending = connection.__dict__.get(_PENDING)
+    if pending is None:
+        return
+    pending.entries = [entry for entry in pending.entries if sid not in entry[0]]
+    dropped = [entry for entry in pending.revisions if sid in entry[0]]
+    if dropped:
+        pending.revisions = [e for e in pending.revisions if sid not in e[0]]
+        _forget_revisions(dropped)
+
+
+def install() -> None:
+    """Wrap the transaction methods of every database backend, once."""
+    wrapper = BaseDatabaseWrapper
+    if getattr(wrapper.commit, "_revy", False):
+        return
+    commit, rollback = wrapper.commit, wrapper.rollback
+    savepoint_rollback, close = wrapper.savepoint_rollback, wrapper.close
+
+    def revy_commit(self: BaseDatabaseWrapper) -> None:
+        _before_commit(self)
+        commit(self)
+        _after_commit(self)
+
+    def revy_rollback(self: BaseDatabaseWrapper) -> None:
+        rollback(self)
+        _after_rollback(self)
+
+    def revy_savepoint_rollback(self: BaseDatabaseWrapper, sid: str) -> None:
+        savepoint_rollback(self, sid)
+        if self._savepoint_allowed():
+            _after_savepoint_rollback(self, sid)
+
+    def revy_close(self: BaseDatabaseWrapper) -> None:
+        # A connection closed inside a transaction loses that transaction.
+        if self.in_atomic_block:
+            _after_rollback(self)
+        close(self)
+
+    for name, function in (
+        ("commit", revy_commit),
+        ("rollback", revy_rollback),
+        ("savepoint_rollback", revy_savepoint_rollback),
+        ("close", revy_close),
+    ):
+        function._revy = True  # type: ignore[attr-defined]
+        function.__wrapped__ = getattr(wrapper, name)  # type: ignore[attr-defined]
+        setattr(wrapper, name, function)

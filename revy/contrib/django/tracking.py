@@ -1,0 +1,166 @@
+"""What a tracked instance remembers between loading and saving.
+
+Two things, both kept on ``instance._state``:
+
+- ``revy_loaded``: the field values as the database last had them, one per
+  concrete field, in ``_meta.concrete_fields`` order (``DEFERRED`` where a
+  field was not loaded). Set when the row is loaded and after each save;
+  saving compares against it, so old values are true even for objects
+  loaded outside any context, at no cost per assignment.
+- ``revy_attributions``: for each field assigned inside an enabled context,
+  the actor and attribute delta description current at that assignment.
+  That is how one revision holds several actors.
+
+Tracked model classes get a ``__setattr__`` that notes attributions, and
+rows are loaded without going through it (see ``from_db``), so loading a
+tracked model costs no more than loading any other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models.base import DEFERRED, ModelState
+from django.db.models.signals import post_init, pre_init
+
+from revy.context import ACTOR, ATTRIBUTE_DELTA_DESCRIPTION, ENABLED, current_frame
+
+_installed: set[type[models.Model]] = set()
+
+
+def loaded_values(instance: models.Model) -> tuple[Any, ...] | None:
+    """The values the database had when ``instance`` was loaded or last saved."""
+    return getattr(instance._state, "revy_loaded", None)
+
+
+def remember_loaded(instance: models.Model) -> None:
+    """Take the instance's current values as what the database holds."""
+    data = instance.__dict__
+    instance._state.revy_loaded = tuple(
+        data.get(field.attname, DEFERRED) for field in instance._meta.concrete_fields
+    )
+
+
+def attributions(instance: models.Model) -> dict[str, tuple[Any, str]]:
+    """``{attname: (actor, description)}`` of fields assigned in a context."""
+    return getattr(instance._state, "revy_attributions", None) or {}
+
+
+def forget_attributions(instance: models.Model, attnames: Any = None) -> None:
+    state = instance._state
+    if attnames is None:
+        state.__dict__.pop("revy_attributions", None)
+        return
+    found = getattr(state, "revy_attributions", None)
+    if found:
+        for attname in attnames:
+            found.pop(attname, None)
+
+
+def _note(instance: models.Model, attname: str) -> None:
+    state = instance.__dict__.get("_state")
+    if state is None:
+        return
+    frame = current_frame()
+    found = state.__dict__.get("revy_attributions")
+    if frame is not None and frame.values.get(ENABLED, True):
+        if found is None:
+            found = state.revy_attributions = {}
+        found[attname] = (
+            frame.values.get(ACTOR),
+            frame.values.get(ATTRIBUTE_DELTA_DESCRIPTION, ""),
+        )
+    elif found:
+        found.pop(attname, None)
+
+
+def _original_setattr(model: type[models.Model]) -> Any:
+    for klass in model.__mro__:
+        setter = klass.__dict__.get("__setattr__")
+        if setter is not None and not getattr(setter, "_revy", False):
+            return setter
+    return object.__setattr__
+
+
+def install(model: type[models.Model]) -> None:
+    """Make ``model`` note attributions and remember loaded values."""
+    if model in _installed:
+        return
+    attnames = frozenset(field.attname for field in model._meta.concrete_fields)
+    original = _original_setattr(model)
+
+    def __setattr__(self: models.Model, name: str, value: Any) -> None:
+        if name in attnames:
+            _note(self, name)
+        original(self, name, value)
+
+    __setattr__._revy = True  # type: ignore[attr-defined]
+    model.__setattr__ = __setattr__  # type: ignore[method-assign,assignment]
+    _installed.add(model)
+
+
+def is_installed(model: type[models.Model]) -> bool:
+    return model in _installed
+
+
+def _can_build_directly(model: type[models.Model]) -> bool:
+    # Django's __init__ does nothing more for a plain load than what
+    # build_loaded() does, unless the model or a signal receiver adds to it.
+    return (
+        model.__init__ is models.Model.__init__
+        and not pre_init.has_listeners(model)
+        and not post_init.has_listeners(model)
+    )
+
+
+def build_loaded(
+    model: type[models.Model], db: str, values: Any, fetch_mode: Any
+) -> models.Model:
+    """An instance of ``model`` holding ``values``, as ``Model.from_db`` makes.
+
+    ``values`` has one entry per concrete field, DEFERRED for those not loaded.
+    """
+    new = model.__new__(model)
+    data = new.__dict__
+    state = ModelState()
+    state.adding = False
+    state.db = db
+    if fetch_mode is not None:
+        state.fetch_mode = fetch_mode
+    data["_state"] = state
+    for field, value in zip(model._meta.concrete_fields, values, strict=True):
+        if value is not DEFERRED:
+            data[field.attname] = value
+    state.revy_loaded = tuple(values)
+    return new
+
+
+def install_from_db() -> None:
+    """Wrap ``Model.from_db`` so tracked rows remember their loaded values."""
+    original = models.Model.__dict__["from_db"].__func__
+    if getattr(original, "_revy", False):
+        return
+
+    def from_db(
+        cls: type[models.Model], db: str, field_names: Any, values: Any, **kwargs: Any
+    ) -> models.Model:
+        if cls not in _installed:
+            return original(cls, db, field_names, values, **kwargs)
+        fields = cls._meta.concrete_fields
+        if len(values) != len(fields):
+            loaded = iter(values)
+            values = [
+                next(loaded) if field.attname in field_names else DEFERRED
+                for field in fields
+            ]
+        if _can_build_directly(cls):
+            return build_loaded(cls, db, values, kwargs.get("fetch_mode"))
+        new = original(cls, db, field_names, values, **kwargs)
+        forget_attributions(new)
+        new._state.revy_loaded = tuple(values)
+        return new
+
+    from_db._revy = True  # type: ignore[attr-defined]
+    from_db.__wrapped__ = original  # type: ignore[attr-defined]
+    models.Model.from_db = classmethod(from_db)  # type: ignore[assignment,method-assign]
