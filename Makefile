@@ -30,12 +30,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Every database runs the suite twice: with revy's own history models, then
+# with the swapped ones of tests/swapped (REVY_TEST_SWAPPED=1).
 pytest: $(STAMP)
-	@for db in $(DATABASES); do \
-	  echo "== pytest on $$db"; \
-	  REVY_TEST_DATABASE=$$db $(BIN)/pytest $(PYTEST_ARGS) || exit 1; \
-	done
+	@for db in $(DATABASES); do for swapped in 0 1; do \
+	  echo "== pytest on $$db, swapped history models: $$swapped"; \
+	  REVY_TEST_DATABASE=$$db REVY_TEST_SWAPPED=$$swapped \
+	    $(BIN)/pytest $(PYTEST_ARGS) || exit 1; \
+	done; done
 
+# make bench [DB=sqlite|postgresql|mariadb] [QUICK=1]: see benchmarks/README.md
+DB ?= sqlite
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.context_depth
 
