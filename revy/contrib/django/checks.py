@@ -103,6 +103,25 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]
                 )
             )
 
+    # A swapped model's foreign keys name the setting of the model they point
+    # to, so makemigrations needs that setting too.
+    for number, (name, needs) in enumerate(
+        (
+            ("REVY_OBJECT_DELTA_MODEL", "REVY_REVISION_MODEL"),
+            ("REVY_ATTRIBUTE_DELTA_MODEL", "REVY_OBJECT_DELTA_MODEL"),
+        ),
+        12,
+    ):
+        if hasattr(settings, name) and not hasattr(settings, needs):
+            errors.append(
+                _error(
+                    name,
+                    f"is set but {needs} is not: set {needs} too "
+                    "(to its default if you keep revy's model).",
+                    number,
+                )
+            )
+
     from revy.contrib.django import models as revy_models
 
     for number, (name, base_name) in enumerate(_MODEL_SETTINGS.items(), 9):
