@@ -13,195 +13,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.db import connections, models, router, transaction
 from django.db.models.base import DEFERRED
 from django.db.models.deletion import Collector
-from django.db.models.expressions import Expression
 
-from revy.context import (
-    ACTOR,
-    ATTRIBUTE_DELTA_DESCRIPTION,
-    DELETION_DESCRIPTION,
-    ENABLED,
-    OBJECT_DELTA_DESCRIPTION,
-    Activation,
-    Context,
-    Frame,
-    current_frame,
+from revy.context import Frame
+from revy.contrib.django import bulk, conf, recorder, relations, tracking
+from revy.contrib.django.deltas import (
+    Attribution,
+    fetch_values,
+    history_models,
+    is_expression,
+    nested_writes_recorded,
+    new_attribute_delta,
+    new_object_delta,
+    old_values,
+    read_rows,
+    recording_frame,
+    same_value,
+    saved_fields,
 )
-from revy.contrib.django import conf, recorder, tracking
 from revy.contrib.django.encoding import encode
-
-_SYSTEM = Context()
-
-
-def recording_frame() -> Frame | None:
-    """The frame changes are recorded under now; None when nothing is recorded."""
-    frame = current_frame()
-    if frame is None:
-        if conf.record_outside_context():
-            # A revision of its own for each change, by the system.
-            return Frame(_SYSTEM, None, {}, Activation())
-        return None
-    return frame if frame.values.get(ENABLED, True) else None
-
-
-def saved_fields(
-    model: type[models.Model], update_fields: Iterable[str] | None
-) -> list[models.Field]:
-    """The concrete fields, except the primary key, that a save writes."""
-    fields = [
-        field
-        for field in model._meta.concrete_fields
-        if not field.primary_key and not getattr(field, "generated", False)
-    ]
-    if update_fields is None:
-        return fields
-    names = set(update_fields)
-    return [f for f in fields if f.name in names or f.attname in names]
-
-
-def is_expression(value: Any) -> bool:
-    return isinstance(value, Expression) or hasattr(value, "resolve_expression")
-
-
-def fetch_values(
-    model: type[models.Model], using: str, pk: Any, fields: Sequence[models.Field]
-) -> dict[str, Any] | None:
-    """The stored values of ``fields`` of one row, or None if it does not exist."""
-    if not fields:
-        exists = model._base_manager.using(using).filter(pk=pk).exists()
-        return {} if exists else None
-    attnames = [field.attname for field in fields]
-    row = model._base_manager.using(using).filter(pk=pk).values_list(*attnames).first()
-    return None if row is None else dict(zip(attnames, row, strict=True))
-
-
-def old_values(
-    instance: models.Model,
-    model: type[models.Model],
-    using: str,
-    fields: Sequence[models.Field],
-    force_insert: bool,
-) -> dict[str, Any] | None:
-    """The stored values of ``fields`` before this save; None for a new row."""
-    loaded = tracking.loaded_values(instance)
-    pk = instance.pk
-    if loaded is None:
-        if pk is None or force_insert:
-            return None
-        if instance._state.adding and model._meta.pk.has_default():
-            return None  # Django inserts such rows without looking.
-        return fetch_values(model, using, pk, fields)
-    by_attname = dict(
-        zip((f.attname for f in model._meta.concrete_fields), loaded, strict=True)
-    )
-    old = {f.attname: by_attname[f.attname] for f in fields}
-    missing = [f for f in fields if old[f.attname] is DEFERRED]
-    if missing:
-        fetched = fetch_values(model, using, pk, missing)
-        if fetched is None:
-            return None
-        old.update(fetched)
-    return old
-
-
-def _same(field: models.Field, old: Any, new: Any) -> bool:
-    if old == new:
-        return True
-    try:
-        return field.to_python(old) == field.to_python(new)
-    except Exception:
-        return False
-
-
-class _Attribution:
-    """Actor and descriptions of one recorded change, resolved once."""
-
-    def __init__(self, frame: Frame) -> None:
-        values = frame.values
-        self.actor = values.get(ACTOR)
-        self.actor_type, self.actor_id = _actor_reference(self.actor)
-        self.object_description = values.get(OBJECT_DELTA_DESCRIPTION, "")
-        self.attribute_description = values.get(ATTRIBUTE_DELTA_DESCRIPTION, "")
-        self.deletion_description = values.get(DELETION_DESCRIPTION, "")
-        self._references: dict[int, tuple[Any, Any]] = {}
-
-    def reference(self, actor: Any) -> tuple[Any, Any]:
-        if actor is self.actor:
-            return self.actor_type, self.actor_id
-        key = id(actor)
-        if key not in self._references:
-            self._references[key] = _actor_reference(actor)
-        return self._references[key]
-
-
-def _actor_reference(actor: Any) -> tuple[Any, Any]:
-    from revy.contrib.django.models import actor_reference
-
-    return actor_reference(actor)
-
-
-def _models() -> tuple[Any, Any]:
-    from revy.contrib.django.models import (
-        get_attribute_delta_model,
-        get_object_delta_model,
-    )
-
-    return get_object_delta_model(), get_attribute_delta_model()
-
-
-def new_object_delta(
-    revision: Any,
-    action: str,
-    model: type[models.Model],
-    pk: Any,
-    who: _Attribution,
-    using: str,
-    cause: Any = None,
-) -> Any:
-    object_delta_model, _ = _models()
-    return object_delta_model(
-        revision=revision,
-        action=action,
-        content_type=ContentType.objects.db_manager(using).get_for_model(model),
-        content_id=str(pk),
-        actor_content_type=who.actor_type,
-        actor_id=who.actor_id,
-        description=who.object_description,
-        deletion_description=(
-            who.deletion_description
-            if action == object_delta_model.ACTION_DELETE
-            else ""
-        ),
-        cause=cause,
-    )
-
-
-def new_attribute_delta(
-    field: models.Field,
-    old: Any,
-    new: Any,
-    who: _Attribution,
-    assigned: tuple[Any, str] | None = None,
-) -> Any:
-    _, attribute_delta_model = _models()
-    if assigned is None:
-        actor_type, actor_id = who.actor_type, who.actor_id
-        description = who.attribute_description
-    else:
-        actor_type, actor_id = who.reference(assigned[0])
-        description = assigned[1]
-    return attribute_delta_model(
-        field_name=field.name,
-        old_value=old,
-        new_value=new,
-        actor_content_type=actor_type,
-        actor_id=actor_id,
-        description=description,
-    )
-
 
 # Saves -----------------------------------------------------------------------
 
@@ -242,11 +74,11 @@ def _record_save(
                 f
                 for f in fields
                 if stored[f.attname] is not DEFERRED
-                and not _same(f, old[f.attname], stored[f.attname])
+                and not same_value(f, old[f.attname], stored[f.attname])
             ]
         if changed:
-            who = _Attribution(frame)
-            object_delta_model, _ = _models()
+            who = Attribution(frame)
+            object_delta_model, _ = history_models()
             assigned = tracking.attributions(instance)
             attribute_deltas = []
             for field in changed:
@@ -254,7 +86,7 @@ def _record_save(
                 new = stored[attname]
                 attribute_deltas.append(
                     new_attribute_delta(
-                        field,
+                        field.name,
                         None if old is None else encode(encoder, field, old[attname]),
                         encoded[attname]
                         if attname in encoded and before[attname] is new
@@ -274,10 +106,10 @@ def _record_save(
                 using,
             )
             recorder.add(using, object_delta, attribute_deltas)
-        _remember_saved(instance, stored)
+        remember_saved(instance, stored)
 
 
-def _remember_saved(instance: models.Model, stored: dict[str, Any]) -> None:
+def remember_saved(instance: models.Model, stored: dict[str, Any]) -> None:
     """The database now holds ``stored``; the rest is as it was loaded."""
     loaded = tracking.loaded_values(instance)
     data = instance.__dict__
@@ -314,7 +146,7 @@ def _wrap_save_base(original: Any) -> Any:
                     f.attname: self.__dict__.get(f.attname, DEFERRED)
                     for f in saved_fields(model, update_fields)
                 }
-                _remember_saved(self, stored)
+                remember_saved(self, stored)
             return
         using = using or router.db_for_write(type(self), instance=self)
         args = (raw, force_insert, force_update, using)
@@ -379,32 +211,7 @@ def _stored_rows(
             unknown.append(instance.pk)
         else:
             rows[instance.pk] = dict(zip(attnames, loaded, strict=True))
-    rows.update(_read_rows(model, using, model._base_manager.all(), unknown))
-    return rows
-
-
-def _read_rows(
-    model: type[models.Model],
-    using: str,
-    queryset: models.QuerySet,
-    pks: Sequence[Any] | None = None,
-) -> dict[Any, dict[str, Any]]:
-    attnames = [field.attname for field in model._meta.concrete_fields]
-    pk_attname = model._meta.pk.attname
-    size = conf.batch_size()
-    queryset = queryset.using(using).order_by()
-    if pks is None:
-        chunks: Iterable[Any] = [queryset]
-    else:
-        chunks = (
-            queryset.filter(pk__in=pks[start : start + size])
-            for start in range(0, len(pks), size)
-        )
-    rows = {}
-    for chunk in chunks:
-        for values in chunk.values_list(*attnames).iterator(chunk_size=size):
-            row = dict(zip(attnames, values, strict=True))
-            rows[row[pk_attname]] = row
+    rows.update(read_rows(model, using, model._base_manager.all(), unknown))
     return rows
 
 
@@ -422,14 +229,14 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
         concrete = queryset.model._meta.concrete_model
         if queryset.model._meta.auto_created or not conf.is_tracked(concrete):
             continue
-        deleted.setdefault(concrete, {}).update(_read_rows(concrete, using, queryset))
+        deleted.setdefault(concrete, {}).update(read_rows(concrete, using, queryset))
     _drop_parent_rows(deleted)
     if not deleted and not collector.field_updates:
         return
 
     encoder = conf.value_encoder()
-    who = _Attribution(frame)
-    object_delta_model, _ = _models()
+    who = Attribution(frame)
+    object_delta_model, _ = history_models()
     revision = None
     deltas: dict[type[models.Model], dict[Any, Any]] = {}
     entries = []
@@ -442,7 +249,9 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
             )
             deltas.setdefault(model, {})[pk] = (delta, row)
             attributes = [
-                new_attribute_delta(f, encode(encoder, f, row[f.attname]), None, who)
+                new_attribute_delta(
+                    f.name, encode(encoder, f, row[f.attname]), None, who
+                )
                 for f in fields
             ]
             entries.append((delta, attributes))
@@ -468,7 +277,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
                 cause=_cause_of_field(field, old, deltas),
             )
             attribute = new_attribute_delta(
-                field,
+                field.name,
                 encode(encoder, field, old),
                 encode(encoder, field, value),
                 who,
@@ -542,7 +351,8 @@ def _wrap_collector_delete(original: Any) -> Any:
             return original(self)
         with transaction.atomic(using=self.using, savepoint=False):
             _record_deletion(frame, self)
-            return original(self)
+            with nested_writes_recorded():
+                return original(self)
 
     return delete
 
@@ -565,3 +375,5 @@ def install() -> None:
         setattr(owner, name, wrapper)
     tracking.install_from_db()
     recorder.install()
+    bulk.install()
+    relations.install()

@@ -87,8 +87,11 @@ def value_encoder() -> Any:
 
 
 def batch_size() -> int:
-    """``REVY_BATCH_SIZE``: rows read or written per query by revy. Default 500."""
-    return getattr(settings, "REVY_BATCH_SIZE", 500)
+    """``REVY_BATCH_SIZE``: rows revy reads or writes per query, at most.
+
+    Default 2000; the database's own limits may make batches smaller.
+    """
+    return getattr(settings, "REVY_BATCH_SIZE", 2000)
 
 
 def actor_resolvers() -> list[Callable[[Any], Any]]:
@@ -121,7 +124,13 @@ def revision_description_max_length() -> int:
 
 
 def is_tracked(model: type[models.Model]) -> bool:
-    """Whether changes to ``model`` are recorded, under the current settings."""
+    """Whether changes to ``model`` are recorded, under the current settings.
+
+    Automatically created models (the tables behind many-to-many fields) are
+    not: their changes are recorded on the objects they relate.
+    """
+    if model._meta.auto_created:
+        return False
     return _is_tracked(
         model._meta.concrete_model._meta.label_lower,
         tuple(tracked_models()),

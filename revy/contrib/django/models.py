@@ -20,6 +20,7 @@ from django.apps import apps
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import deletion
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +30,10 @@ __all__ = [
     "AbstractAttributeDelta",
     "AbstractObjectDelta",
     "AbstractRevision",
+    "CASCADE",
+    "SET",
+    "SET_DEFAULT",
+    "SET_NULL",
     "AttributeDelta",
     "ObjectDelta",
     "Revision",
@@ -341,3 +346,12 @@ def _resolve_actors(refs: list[tuple[Any, Any]]) -> list[Any]:
         None if type_id is None else loaded.get((type_id, actor_id))
         for type_id, actor_id in refs
     ]
+
+
+# The deletion handlers the seed README imports from here are Django's own:
+# revy records whatever the deletion Collector does, so Django's handlers and
+# their fast paths are kept whole. See docs/decisions/0003-deletion-handlers.md.
+CASCADE = deletion.CASCADE
+SET = deletion.SET
+SET_DEFAULT = deletion.SET_DEFAULT
+SET_NULL = deletion.SET_NULL

@@ -14,10 +14,12 @@ the transaction of the data it describes.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
 
 from revy.context import (
     REVISION,
@@ -111,13 +113,11 @@ def flush(using: str) -> None:
 
 
 def _write(using: str, entries: list[Any]) -> None:
-    from revy.contrib.django import conf
     from revy.contrib.django.models import (
         get_attribute_delta_model,
         get_object_delta_model,
     )
 
-    size = conf.batch_size()
     object_deltas = [entry[1] for entry in entries]
     # A cascade's effects name their cause, which must have its id first:
     # insert the deltas level by level along the cause chains.
@@ -125,18 +125,48 @@ def _write(using: str, entries: list[Any]) -> None:
         for delta in level:
             if delta.cause is not None:
                 delta.cause_id = delta.cause.pk
-        get_object_delta_model()._base_manager.using(using).bulk_create(
-            level, batch_size=size
-        )
+        _insert(get_object_delta_model(), level, using)
     attribute_deltas = []
     for _sids, object_delta, attributes in entries:
         for attribute in attributes:
             attribute.object_delta_id = object_delta.pk
         attribute_deltas.extend(attributes)
     if attribute_deltas:
-        get_attribute_delta_model()._base_manager.using(using).bulk_create(
-            attribute_deltas, batch_size=size
+        _insert(get_attribute_delta_model(), attribute_deltas, using)
+
+
+def _insert(model: type[Model], objs: list[Model], using: str) -> None:
+    """Insert ``objs`` in as few queries as the database allows.
+
+    ``bulk_create`` would do, but Django 5.2 caps SQLite at 999 parameters
+    per query, where SQLite itself takes far more: this batches by the real
+    limit of the connection and sets the primary keys the database returns.
+    """
+    from revy.contrib.django import conf
+
+    connection = connections[using]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    rows = max(1, min(conf.batch_size(), _max_parameters(connection) // len(fields)))
+    queryset = model._base_manager.using(using)
+    returning = model._meta.db_returning_fields
+    for start in range(0, len(objs), rows):
+        batch = objs[start : start + rows]
+        returned = queryset._insert(
+            batch, fields=fields, returning_fields=returning, using=using
         )
+        for obj, values in zip(batch, returned, strict=True):
+            for field, value in zip(returning, values, strict=True):
+                setattr(obj, field.attname, value)
+            obj._state.adding = False
+            obj._state.db = using
+
+
+def _max_parameters(connection: BaseDatabaseWrapper) -> int:
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    # PostgreSQL's wire protocol counts parameters in 16 bits.
+    return connection.features.max_query_params or 65535
 
 
 def _levels(deltas: list[Any]) -> list[list[Any]]:

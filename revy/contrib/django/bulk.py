@@ -1,0 +1,289 @@
+"""Recording ``QuerySet.update()``, ``bulk_create()`` and ``bulk_update()``.
+
+Each reads the old values of the rows it changes in batches before writing,
+and the new ones after only where the database computed them (F() and other
+expressions), so the history holds true old and new values in
+O(rows / batch) queries. ``QuerySet.delete()`` goes through Django's
+Collector and is recorded with the other deletes (``capture.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models.base import DEFERRED
+
+from revy.context import Frame
+from revy.contrib.django import conf, recorder, tracking
+from revy.contrib.django.deltas import (
+    Attribution,
+    NotRecordable,
+    history_models,
+    is_expression,
+    nested_writes_recorded,
+    new_attribute_delta,
+    new_object_delta,
+    read_rows,
+    recording_frame,
+    same_value,
+    saved_fields,
+)
+from revy.contrib.django.encoding import encode
+
+
+def _frame_for(model: type[models.Model]) -> Frame | None:
+    frame = recording_frame()
+    if frame is None or not conf.is_tracked(model._meta.concrete_model):
+        return None
+    return frame
+
+
+def record_updates(
+    frame: Frame,
+    model: type[models.Model],
+    using: str,
+    fields: Sequence[models.Field],
+    old_rows: dict[Any, dict[str, Any]],
+    new_rows: dict[Any, dict[str, Any]],
+    assigned: dict[Any, dict[str, tuple[Any, str]]] | None = None,
+) -> None:
+    """Record an update delta for each row whose ``fields`` changed."""
+    encoder = conf.value_encoder()
+    object_delta_model, _ = history_models()
+    who = Attribution(frame)
+    revision = None
+    for pk, old in old_rows.items():
+        new = new_rows.get(pk)
+        if new is None:
+            continue
+        row_assigned = (assigned or {}).get(pk, {})
+        attributes = [
+            new_attribute_delta(
+                field.name,
+                encode(encoder, field, old[field.attname]),
+                encode(encoder, field, new[field.attname]),
+                who,
+                row_assigned.get(field.attname),
+            )
+            for field in fields
+            if not same_value(field, old[field.attname], new[field.attname])
+        ]
+        if attributes:
+            revision = revision or recorder.revision_for(frame, using)
+            delta = new_object_delta(
+                revision, object_delta_model.ACTION_UPDATE, model, pk, who, using
+            )
+            recorder.add(using, delta, attributes)
+
+
+def _fields_by_name(model: type[models.Model], names: Iterable[str]) -> list[Any]:
+    return [model._meta.get_field(name) for name in names]
+
+
+def _wrap_update(original: Any) -> Any:
+    def update(self: models.QuerySet, **kwargs: Any) -> int:
+        frame = _frame_for(self.model)
+        if frame is None:
+            return original(self, **kwargs)
+        model = self.model._meta.concrete_model
+        fields = _fields_by_name(model, kwargs)
+        using = self.db
+        with transaction.atomic(using=using, savepoint=False):
+            old_rows = read_rows(model, using, self, fields=fields)
+            count = original(self, **kwargs)
+            computed = [f for f in fields if is_expression(kwargs[f.name])]
+            new_rows = {pk: dict(row) for pk, row in old_rows.items()}
+            for field in fields:
+                if field not in computed:
+                    value = kwargs[field.name]
+                    if isinstance(value, models.Model):
+                        value = getattr(value, field.target_field.attname)
+                    for row in new_rows.values():
+                        row[field.attname] = value
+            if computed:
+                stored = read_rows(
+                    model, using, model._base_manager.all(), list(old_rows), computed
+                )
+                for pk, row in stored.items():
+                    new_rows[pk].update(row)
+            record_updates(frame, model, using, fields, old_rows, new_rows)
+        return count
+
+    return update
+
+
+def _wrap_bulk_create(original: Any) -> Any:
+    def bulk_create(
+        self: models.QuerySet, objs: Iterable[models.Model], *args: Any, **kwargs: Any
+    ) -> list[models.Model]:
+        frame = _frame_for(self.model)
+        if frame is None:
+            return original(self, objs, *args, **kwargs)
+        model = self.model._meta.concrete_model
+        objs = list(objs)
+        using = self.db
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
+            raise NotRecordable(
+                "revy cannot record bulk_create(ignore_conflicts=...) or "
+                "bulk_create(update_conflicts=...): the database does not say "
+                "which rows it inserted. Save those rows one by one, or run the "
+                "call inside Context.as_disabled()."
+            )
+        fields = saved_fields(model, None)
+        encoder = conf.value_encoder()
+        for obj in objs:  # Fail before writing if a value cannot be stored.
+            for field in fields:
+                value = obj.__dict__.get(field.attname)
+                if not is_expression(value):
+                    encode(encoder, field, value)
+        with transaction.atomic(using=using, savepoint=False):
+            created = original(self, objs, *args, **kwargs)
+            missing = [obj for obj in created if obj.pk is None]
+            if missing:
+                raise NotRecordable(
+                    f"revy cannot record bulk_create on {using}: the database "
+                    "did not return the primary keys of the new rows."
+                )
+            rows = {obj.pk: _values(obj, fields) for obj in created}
+            computed = [
+                f
+                for f in fields
+                if any(is_expression(row[f.attname]) for row in rows.values())
+            ]
+            if computed:
+                stored = read_rows(
+                    model, using, model._base_manager.all(), list(rows), computed
+                )
+                for pk, row in stored.items():
+                    rows[pk].update(row)
+            who = Attribution(frame)
+            object_delta_model, _ = history_models()
+            revision = recorder.revision_for(frame, using) if created else None
+            for obj in created:
+                row = rows[obj.pk]
+                assigned = tracking.attributions(obj)
+                attributes = [
+                    new_attribute_delta(
+                        field.name,
+                        None,
+                        encode(encoder, field, row[field.attname]),
+                        who,
+                        assigned.get(field.attname),
+                    )
+                    for field in fields
+                ]
+                delta = new_object_delta(
+                    revision,
+                    object_delta_model.ACTION_CREATE,
+                    model,
+                    obj.pk,
+                    who,
+                    using,
+                )
+                recorder.add(using, delta, attributes)
+                _remember(obj, row)
+        return created
+
+    return bulk_create
+
+
+def _values(obj: models.Model, fields: Sequence[models.Field]) -> dict[str, Any]:
+    return {field.attname: obj.__dict__.get(field.attname) for field in fields}
+
+
+def _remember(obj: models.Model, stored: dict[str, Any]) -> None:
+    from revy.contrib.django.capture import remember_saved
+
+    remember_saved(obj, stored)
+
+
+def _wrap_bulk_update(original: Any) -> Any:
+    def bulk_update(
+        self: models.QuerySet,
+        objs: Iterable[models.Model],
+        fields: Sequence[str],
+        *args: Any,
+        **kwargs: Any,
+    ) -> int:
+        frame = _frame_for(self.model)
+        if frame is None:
+            return original(self, objs, fields, *args, **kwargs)
+        model = self.model._meta.concrete_model
+        objs = list(objs)
+        using = self.db
+        targets = _fields_by_name(model, fields)
+        encoder = conf.value_encoder()
+        for obj in objs:  # Fail before writing if a value cannot be stored.
+            for field in targets:
+                value = obj.__dict__.get(field.attname)
+                if not is_expression(value):
+                    encode(encoder, field, value)
+        with transaction.atomic(using=using, savepoint=False):
+            old_rows = _old_rows(model, using, objs, targets)
+            with nested_writes_recorded():
+                count = original(self, objs, fields, *args, **kwargs)
+            new_rows = {obj.pk: _values(obj, targets) for obj in objs}
+            computed = [
+                f
+                for f in targets
+                if any(is_expression(row[f.attname]) for row in new_rows.values())
+            ]
+            if computed:
+                stored = read_rows(
+                    model, using, model._base_manager.all(), list(new_rows), computed
+                )
+                for pk, row in stored.items():
+                    new_rows[pk].update(row)
+            assigned = {obj.pk: tracking.attributions(obj) for obj in objs}
+            record_updates(frame, model, using, targets, old_rows, new_rows, assigned)
+            for obj in objs:
+                _remember(obj, new_rows[obj.pk])
+        return count
+
+    return bulk_update
+
+
+def _old_rows(
+    model: type[models.Model],
+    using: str,
+    objs: Sequence[models.Model],
+    fields: Sequence[models.Field],
+) -> dict[Any, dict[str, Any]]:
+    """Old values of ``fields``: remembered by each instance, else read."""
+    attnames = [f.attname for f in model._meta.concrete_fields]
+    rows: dict[Any, dict[str, Any]] = {}
+    unknown = []
+    for obj in objs:
+        loaded = tracking.loaded_values(obj)
+        if loaded is None:
+            unknown.append(obj.pk)
+            continue
+        by_attname = dict(zip(attnames, loaded, strict=True))
+        row = {f.attname: by_attname[f.attname] for f in fields}
+        if any(value is DEFERRED for value in row.values()):
+            unknown.append(obj.pk)
+        else:
+            rows[obj.pk] = row
+    if unknown:
+        rows.update(read_rows(model, using, model._base_manager.all(), unknown, fields))
+    return rows
+
+
+def install() -> None:
+    """Wrap the bulk write methods of ``QuerySet``, once."""
+    if getattr(models.QuerySet.update, "_revy", False):
+        return
+    for name, wrap in (
+        ("update", _wrap_update),
+        ("bulk_create", _wrap_bulk_create),
+        ("bulk_update", _wrap_bulk_update),
+    ):
+        original = getattr(models.QuerySet, name)
+        wrapper = wrap(original)
+        wrapper._revy = True
+        wrapper.__wrapped__ = original
+        wrapper.__name__ = name
+        wrapper.__doc__ = original.__doc__
+        setattr(models.QuerySet, name, wrapper)

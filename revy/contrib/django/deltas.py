@@ -1,0 +1,253 @@
+"""Building history rows: who acted, what changed, and reading stored values.
+
+Shared by the capture of saves and deletes (``capture.py``), of bulk writes
+(``bulk.py``) and of many-to-many changes (``relations.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models.base import DEFERRED
+from django.db.models.expressions import Expression
+
+from revy.context import (
+    ACTOR,
+    ATTRIBUTE_DELTA_DESCRIPTION,
+    DELETION_DESCRIPTION,
+    ENABLED,
+    OBJECT_DELTA_DESCRIPTION,
+    Activation,
+    Context,
+    Frame,
+    current_frame,
+)
+from revy.contrib.django import conf, tracking
+
+_SYSTEM = Context()
+
+# Set while Django carries out a write that revy has recorded as a whole:
+# the writes it makes on the way (bulk_update's updates, the SET_NULL
+# updates of a delete) are part of that record.
+_recorded_by_caller: ContextVar[bool] = ContextVar("revy_nested", default=False)
+
+
+class NotRecordable(RuntimeError):
+    """A write revy cannot record truthfully; nothing of it was written."""
+
+
+@contextmanager
+def nested_writes_recorded() -> Iterator[None]:
+    """Run Django's own nested writes of a write revy records as a whole."""
+    token = _recorded_by_caller.set(True)
+    try:
+        yield
+    finally:
+        _recorded_by_caller.reset(token)
+
+
+def recording_frame() -> Frame | None:
+    """The frame changes are recorded under now; None when nothing is recorded."""
+    if _recorded_by_caller.get():
+        return None
+    frame = current_frame()
+    if frame is None:
+        if conf.record_outside_context():
+            # A revision of its own for each change, by the system.
+            return Frame(_SYSTEM, None, {}, Activation())
+        return None
+    return frame if frame.values.get(ENABLED, True) else None
+
+
+def saved_fields(
+    model: type[models.Model], update_fields: Iterable[str] | None
+) -> list[models.Field]:
+    """The concrete fields, except the primary key, that a save writes."""
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if not field.primary_key and not getattr(field, "generated", False)
+    ]
+    if update_fields is None:
+        return fields
+    names = set(update_fields)
+    return [f for f in fields if f.name in names or f.attname in names]
+
+
+def is_expression(value: Any) -> bool:
+    return isinstance(value, Expression) or hasattr(value, "resolve_expression")
+
+
+def fetch_values(
+    model: type[models.Model], using: str, pk: Any, fields: Sequence[models.Field]
+) -> dict[str, Any] | None:
+    """The stored values of ``fields`` of one row, or None if it does not exist."""
+    if not fields:
+        exists = model._base_manager.using(using).filter(pk=pk).exists()
+        return {} if exists else None
+    attnames = [field.attname for field in fields]
+    row = model._base_manager.using(using).filter(pk=pk).values_list(*attnames).first()
+    return None if row is None else dict(zip(attnames, row, strict=True))
+
+
+def old_values(
+    instance: models.Model,
+    model: type[models.Model],
+    using: str,
+    fields: Sequence[models.Field],
+    force_insert: bool,
+) -> dict[str, Any] | None:
+    """The stored values of ``fields`` before this save; None for a new row."""
+    loaded = tracking.loaded_values(instance)
+    pk = instance.pk
+    if loaded is None:
+        if pk is None or force_insert:
+            return None
+        if instance._state.adding and model._meta.pk.has_default():
+            return None  # Django inserts such rows without looking.
+        return fetch_values(model, using, pk, fields)
+    by_attname = dict(
+        zip((f.attname for f in model._meta.concrete_fields), loaded, strict=True)
+    )
+    old = {f.attname: by_attname[f.attname] for f in fields}
+    missing = [f for f in fields if old[f.attname] is DEFERRED]
+    if missing:
+        fetched = fetch_values(model, using, pk, missing)
+        if fetched is None:
+            return None
+        old.update(fetched)
+    return old
+
+
+def same_value(field: models.Field, old: Any, new: Any) -> bool:
+    if old == new:
+        return True
+    try:
+        return field.to_python(old) == field.to_python(new)
+    except Exception:
+        return False
+
+
+class Attribution:
+    """Actor and descriptions of one recorded change, resolved once."""
+
+    def __init__(self, frame: Frame) -> None:
+        values = frame.values
+        self.actor = values.get(ACTOR)
+        self.actor_type, self.actor_id = _actor_reference(self.actor)
+        self.object_description = values.get(OBJECT_DELTA_DESCRIPTION, "")
+        self.attribute_description = values.get(ATTRIBUTE_DELTA_DESCRIPTION, "")
+        self.deletion_description = values.get(DELETION_DESCRIPTION, "")
+        self._references: dict[int, tuple[Any, Any]] = {}
+
+    def reference(self, actor: Any) -> tuple[Any, Any]:
+        if actor is self.actor:
+            return self.actor_type, self.actor_id
+        key = id(actor)
+        if key not in self._references:
+            self._references[key] = _actor_reference(actor)
+        return self._references[key]
+
+
+def _actor_reference(actor: Any) -> tuple[Any, Any]:
+    from revy.contrib.django.models import actor_reference
+
+    return actor_reference(actor)
+
+
+def history_models() -> tuple[Any, Any]:
+    from revy.contrib.django.models import (
+        get_attribute_delta_model,
+        get_object_delta_model,
+    )
+
+    return get_object_delta_model(), get_attribute_delta_model()
+
+
+def new_object_delta(
+    revision: Any,
+    action: str,
+    model: type[models.Model],
+    pk: Any,
+    who: Attribution,
+    using: str,
+    cause: Any = None,
+) -> Any:
+    object_delta_model, _ = history_models()
+    return object_delta_model(
+        revision=revision,
+        action=action,
+        content_type=ContentType.objects.db_manager(using).get_for_model(model),
+        content_id=str(pk),
+        actor_content_type=who.actor_type,
+        actor_id=who.actor_id,
+        description=who.object_description,
+        deletion_description=(
+            who.deletion_description
+            if action == object_delta_model.ACTION_DELETE
+            else ""
+        ),
+        cause=cause,
+    )
+
+
+def new_attribute_delta(
+    field_name: str,
+    old: Any,
+    new: Any,
+    who: Attribution,
+    assigned: tuple[Any, str] | None = None,
+) -> Any:
+    _, attribute_delta_model = history_models()
+    if assigned is None:
+        actor_type, actor_id = who.actor_type, who.actor_id
+        description = who.attribute_description
+    else:
+        actor_type, actor_id = who.reference(assigned[0])
+        description = assigned[1]
+    return attribute_delta_model(
+        field_name=field_name,
+        old_value=old,
+        new_value=new,
+        actor_content_type=actor_type,
+        actor_id=actor_id,
+        description=description,
+    )
+
+
+def read_rows(
+    model: type[models.Model],
+    using: str,
+    queryset: models.QuerySet,
+    pks: Sequence[Any] | None = None,
+    fields: Sequence[models.Field] | None = None,
+) -> dict[Any, dict[str, Any]]:
+    """``{pk: {attname: value}}`` of the rows of ``queryset``, read in batches.
+
+    ``pks`` narrows the rows to those primary keys; ``fields`` narrows the
+    values to those fields (default: every concrete field).
+    """
+    if fields is None:
+        fields = model._meta.concrete_fields
+    pk_attname = model._meta.pk.attname
+    attnames = [pk_attname] + [f.attname for f in fields if f.attname != pk_attname]
+    size = conf.batch_size()
+    queryset = queryset.using(using).order_by()
+    if pks is None:
+        chunks: Iterable[Any] = [queryset]
+    else:
+        chunks = (
+            queryset.filter(pk__in=pks[start : start + size])
+            for start in range(0, len(pks), size)
+        )
+    rows = {}
+    for chunk in chunks:
+        for values in chunk.values_list(*attnames).iterator(chunk_size=size):
+            row = dict(zip(attnames, values, strict=True))
+            rows[row[pk_attname]] = row
+    return rows
