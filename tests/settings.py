@@ -1,6 +1,7 @@
 """Settings of the test project; REVY_TEST_DATABASE picks the database.
 
-sqlite (default), postgresql or mariadb. Connections default to the standard
+sqlite (default), postgresql or mariadb; REVY_TEST_SWAPPED=1 swaps revy's
+history models for those of tests/swapped. Connections default to the standard
 local ports and can be moved with REVY_PG_* and REVY_MARIADB_* variables.
 """
 
@@ -20,6 +21,15 @@ INSTALLED_APPS = [
     "revy.contrib.django",
     "tests.testapp",
 ]
+
+# REVY_TEST_SWAPPED=1 runs the suite against the history models of
+# tests/swapped instead of revy's own, as a project that swaps them would.
+SWAPPED_HISTORY_MODELS = os.environ.get("REVY_TEST_SWAPPED", "0") == "1"
+if SWAPPED_HISTORY_MODELS:
+    INSTALLED_APPS.append("tests.swapped")
+    REVY_REVISION_MODEL = "swapped.Revision"
+    REVY_OBJECT_DELTA_MODEL = "swapped.ObjectDelta"
+    REVY_ATTRIBUTE_DELTA_MODEL = "swapped.AttributeDelta"
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -44,6 +54,8 @@ TEMPLATES = [
 ]
 
 DATABASE_NAME = os.environ.get("REVY_TEST_DATABASE", "sqlite")
+# One test database per run, so that runs side by side never share one.
+TEST_DATABASE_NAME = f"test_revy_{os.getpid()}"
 
 _DATABASES = {
     "sqlite": {
@@ -57,6 +69,7 @@ _DATABASES = {
         "PASSWORD": os.environ.get("REVY_PG_PASSWORD", ""),
         "HOST": os.environ.get("REVY_PG_HOST", "127.0.0.1"),
         "PORT": os.environ.get("REVY_PG_PORT", "5432"),
+        "TEST": {"NAME": TEST_DATABASE_NAME},
     },
     "mariadb": {
         "ENGINE": "django.db.backends.mysql",
@@ -66,7 +79,11 @@ _DATABASES = {
         "HOST": os.environ.get("REVY_MARIADB_HOST", "127.0.0.1"),
         "PORT": os.environ.get("REVY_MARIADB_PORT", "3306"),
         "OPTIONS": {"charset": "utf8mb4"},
-        "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+        "TEST": {
+            "NAME": TEST_DATABASE_NAME,
+            "CHARSET": "utf8mb4",
+            "COLLATION": "utf8mb4_unicode_ci",
+        },
     },
 }
 

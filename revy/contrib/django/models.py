@@ -36,6 +36,7 @@ __all__ = [
     "SET_NULL",
     "AttributeDelta",
     "ObjectDelta",
+    "ObjectSnapshot",
     "Revision",
     "get_attribute_delta_model",
     "get_object_delta_model",
@@ -355,3 +356,6 @@ CASCADE = deletion.CASCADE
 SET = deletion.SET
 SET_DEFAULT = deletion.SET_DEFAULT
 SET_NULL = deletion.SET_NULL
+
+
+from revy.contrib.django.snapshot import ObjectSnapshot  # noqa: E402 (needs the models above)
