@@ -2,7 +2,15 @@
 
 tests/settings.py points REVY_REVISION_MODEL, REVY_OBJECT_DELTA_MODEL and
 REVY_ATTRIBUTE_DELTA_MODEL here when REVY_TEST_SWAPPED=1. The migration in
-migrations/ is exactly what ``makemigrations swapped --noinput`` wrote.
+migrations/ is exactly what ``makemigrations swapped --noinput`` wrote, then
+``ruff format``. When revy's abstract models change, write it again::
+
+    rm tests/swapped/migrations/0001_initial.py
+    REVY_TEST_SWAPPED=1 DJANGO_SETTINGS_MODULE=tests.settings \
+        .venv/bin/python -m django makemigrations swapped --noinput
+    .venv/bin/ruff format tests/swapped/migrations
+
+test_swapping.py fails while it is out of date.
 """
 
 from django.db import models
