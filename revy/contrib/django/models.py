@@ -170,6 +170,12 @@ class AbstractRevision(models.Model):
             ordered.setdefault((type_id, actor_id), None)
         return _resolve_actors(list(ordered))
 
+    def revert(self, overwrite: bool = False) -> Any:
+        """Undo this revision as a whole: see ``revy.contrib.django.history.revert``."""
+        from revy.contrib.django.history import revert
+
+        return revert(self, overwrite=overwrite)
+
 
 class AbstractObjectDelta(ActorFields):
     """One object created, updated or deleted in a revision."""
@@ -177,10 +183,13 @@ class AbstractObjectDelta(ActorFields):
     ACTION_CREATE = "create"
     ACTION_UPDATE = "update"
     ACTION_DELETE = "delete"
+    # The state of a row that existed before tracking began (revy_baseline).
+    ACTION_BASELINE = "baseline"
     ACTION_CHOICES = [
         (ACTION_CREATE, _("create")),
         (ACTION_UPDATE, _("update")),
         (ACTION_DELETE, _("delete")),
+        (ACTION_BASELINE, _("baseline")),
     ]
 
     revision = models.ForeignKey(

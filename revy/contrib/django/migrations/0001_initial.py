@@ -81,6 +81,7 @@ class Migration(migrations.Migration):
                             ("create", "create"),
                             ("update", "update"),
                             ("delete", "delete"),
+                            ("baseline", "baseline"),
                         ],
                         max_length=16,
                         verbose_name="action",

@@ -1,0 +1,435 @@
+"""Reading history back: an object's history, past states, diffs, restores.
+
+Every function answers in a fixed number of queries, whatever the length of
+the history. A *point* in history is given as ``at=``: an object delta
+(right after it), a revision (right after it), or a datetime.
+"""
+
+from __future__ import annotations
+
+import datetime
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models, router, transaction
+from django.db.models import Max, Q, QuerySet
+
+from revy.context import Context
+from revy.contrib.django import conf
+from revy.contrib.django.models import (
+    AbstractObjectDelta,
+    AbstractRevision,
+    get_attribute_delta_model,
+    get_object_delta_model,
+)
+from revy.contrib.django.snapshot import ObjectSnapshot
+
+__all__ = [
+    "Conflict",
+    "FieldChange",
+    "RevertConflict",
+    "changes",
+    "diff",
+    "history",
+    "members_as_of",
+    "restore",
+    "revert",
+    "rows_as_of",
+    "snapshot_of",
+    "state_at",
+]
+
+Point = AbstractObjectDelta | AbstractRevision | datetime.datetime
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs between two points, and who changed it last."""
+
+    field: str
+    old: Any
+    new: Any
+    actor: Any
+    description: str
+    object_delta: Any
+
+
+def _up_to(at: Point | None) -> Q:
+    """Deltas recorded at or before ``at``."""
+    if at is None:
+        return Q()
+    if isinstance(at, AbstractObjectDelta):
+        return Q(pk__lte=at.pk)
+    if isinstance(at, AbstractRevision):
+        return Q(revision__pk__lte=at.pk)
+    if isinstance(at, datetime.datetime):
+        return Q(revision__created_at__lte=at)
+    raise TypeError(
+        f"A point in history is an object delta, a revision or a datetime, not {at!r}."
+    )
+
+
+def _deltas_of(model: type[models.Model], pk: Any) -> QuerySet:
+    return get_object_delta_model().objects.for_key(model._meta.concrete_model, pk)
+
+
+def history(obj: models.Model) -> QuerySet:
+    """The object deltas of ``obj``, newest first, ready for a history page.
+
+    Each comes with its revision, its attribute deltas (prefetched) and its
+    actor (prefetched per actor model): a page costs three queries or so,
+    whatever the length of the history. Slice it to paginate.
+    """
+    return (
+        _deltas_of(type(obj), obj.pk)
+        .order_by("-pk")
+        .select_related("revision")
+        .prefetch_related("attribute_deltas", "actor")
+    )
+
+
+def snapshot_of(object_delta: AbstractObjectDelta) -> Any:
+    """The instance as it stood right after ``object_delta`` (before, for a
+    delete), in one query."""
+    model = object_delta.content_type.model_class()
+    return (
+        type(object_delta)
+        .objects.filter(pk=object_delta.pk)
+        .annotate(snapshot=ObjectSnapshot(model))
+        .get()
+        .snapshot
+    )
+
+
+def state_at(model: type[models.Model], pk: Any, at: Point | None = None) -> Any:
+    """The ``model`` row ``pk`` as it stood at ``at`` (default: now), in one query.
+
+    None if the row did not exist then (not yet created, or deleted).
+    """
+    delta = (
+        _deltas_of(model, pk)
+        .filter(_up_to(at))
+        .order_by("-pk")
+        .annotate(snapshot=ObjectSnapshot(model._meta.concrete_model))
+        .first()
+    )
+    if delta is None or delta.action == delta.ACTION_DELETE:
+        return None
+    return delta.snapshot
+
+
+def rows_as_of(model: type[models.Model], at: Point) -> list[Any]:
+    """Every row of ``model`` that existed at ``at``, as it stood then.
+
+    One query. Rows that history never saw are not included: record a
+    baseline (``manage.py revy_baseline``) to include rows older than
+    tracking.
+    """
+    object_delta_model = get_object_delta_model()
+    concrete = model._meta.concrete_model
+    deltas = object_delta_model.objects.filter(
+        _up_to(at), content_type=ContentType.objects.get_for_model(concrete)
+    )
+    latest = deltas.values("content_id").annotate(latest=Max("pk")).values("latest")
+    found = (
+        object_delta_model.objects.filter(pk__in=latest)
+        .exclude(action=object_delta_model.ACTION_DELETE)
+        .annotate(snapshot=ObjectSnapshot(concrete))
+        .order_by("pk")
+    )
+    return [delta.snapshot for delta in found]
+
+
+def members_as_of(obj: models.Model, relation: str, at: Point | None = None) -> set:
+    """The primary keys of the members of ``obj.<relation>`` (a many-to-many
+    field or its reverse accessor) at ``at``, replayed from its deltas."""
+    members: set = set()
+    attribute_deltas = (
+        get_attribute_delta_model()
+        .objects.filter(
+            object_delta__in=_deltas_of(type(obj), obj.pk).filter(_up_to(at)),
+            field_name=relation,
+        )
+        .order_by("object_delta_id", "pk")
+        .values_list("old_value", "new_value")
+    )
+    for removed, added in attribute_deltas:
+        members.difference_update(removed or ())
+        members.update(added or ())
+    if members:
+        field = _relation_field(type(obj), relation)
+        return {field.to_python(member) for member in members}
+    return members
+
+
+def _relation_field(model: type[models.Model], relation: str) -> models.Field:
+    for field in model._meta.get_fields():
+        if not field.many_to_many:
+            continue
+        if field.name == relation and not field.auto_created:
+            return field.related_model._meta.pk
+        if getattr(field, "get_accessor_name", None) and field.get_accessor_name() == (
+            relation
+        ):
+            return field.related_model._meta.pk
+    raise ValueError(f"{model._meta.label} has no many-to-many relation {relation!r}.")
+
+
+def diff(
+    model: type[models.Model], pk: Any, start: Point | None, end: Point | None = None
+) -> list[FieldChange]:
+    """The fields of one row that differ between ``start`` and ``end``.
+
+    Each change names the actor and description of the last change of that
+    field in between. Two queries. A field history never saw is skipped.
+    """
+    before = state_at(model, pk, start) if start is not None else None
+    after = state_at(model, pk, end)
+    deltas = _deltas_of(model, pk)
+    if start is not None:
+        deltas = deltas.exclude(_up_to(start))
+    deltas = deltas.filter(_up_to(end))
+    last: dict[str, Any] = {}
+    for attribute in (
+        get_attribute_delta_model()
+        .objects.filter(object_delta__in=deltas)
+        .select_related("object_delta", "actor_content_type")
+        .order_by("object_delta_id", "pk")
+    ):
+        last[attribute.field_name] = attribute
+    found = []
+    deferred_before = before.get_deferred_fields() if before is not None else set()
+    deferred_after = after.get_deferred_fields() if after is not None else set()
+    for field in model._meta.concrete_model._meta.concrete_fields:
+        if field.primary_key or field.attname in deferred_before | deferred_after:
+            continue
+        old = None if before is None else getattr(before, field.attname)
+        new = None if after is None else getattr(after, field.attname)
+        if old == new and (before is None) == (after is None):
+            continue
+        attribute = last.get(field.name)
+        found.append(
+            FieldChange(
+                field=field.name,
+                old=old,
+                new=new,
+                actor=None if attribute is None else attribute.actor,
+                description="" if attribute is None else attribute.description,
+                object_delta=None if attribute is None else attribute.object_delta,
+            )
+        )
+    return found
+
+
+def changes(obj: models.Model) -> list[FieldChange]:
+    """Every recorded field change of ``obj``, oldest first, decoded."""
+    encoder = conf.value_encoder()
+    model = type(obj)._meta.concrete_model
+    fields = {f.name: f for f in model._meta.concrete_fields}
+    found = []
+    for attribute in (
+        get_attribute_delta_model()
+        .objects.filter(object_delta__in=_deltas_of(model, obj.pk))
+        .select_related("object_delta")
+        .prefetch_related("actor")
+        .order_by("object_delta_id", "pk")
+    ):
+        field = fields.get(attribute.field_name)
+        old, new = attribute.old_value, attribute.new_value
+        if field is not None:  # Else a many-to-many relation: lists of ids.
+            old, new = encoder.decode(field, old), encoder.decode(field, new)
+        found.append(
+            FieldChange(
+                field=attribute.field_name,
+                old=old,
+                new=new,
+                actor=attribute.actor,
+                description=attribute.description,
+                object_delta=attribute.object_delta,
+            )
+        )
+    return found
+
+
+def restore(model: type[models.Model], pk: Any, at: Point) -> Any:
+    """Put the ``model`` row ``pk`` back as it stood at ``at``, recorded.
+
+    Re-creates it if it was deleted since. Runs in the current context, or
+    in a context of its own if none is active. Returns the saved instance.
+    """
+    instance = state_at(model, pk, at)
+    if instance is None:
+        raise LookupError(
+            f"{model._meta.label} {pk!r} did not exist at {at!r}: nothing to restore."
+        )
+    if model._base_manager.filter(pk=pk).exists():
+        # An update of the live row; fields history never saw keep their value.
+        instance._state.adding = False
+        instance._state.db = router.db_for_write(model, instance=instance)
+    with Context() if Context.get_current() is None else nullcontext():
+        instance.save()
+    return instance
+
+
+# Reverting a revision -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A later revision changed what a revert would undo."""
+
+    model: type[models.Model]
+    pk: Any
+    field: str
+    revision: Any
+
+    def __str__(self) -> str:
+        return (
+            f"{self.model._meta.label} {self.pk}: {self.field} was changed later "
+            f"in revision {self.revision.pk}"
+        )
+
+
+class RevertConflict(Exception):
+    """``revert()`` refused: later revisions changed what it would undo."""
+
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        self.conflicts = conflicts
+        listed = "; ".join(str(conflict) for conflict in conflicts)
+        super().__init__(
+            f"Cannot revert: {listed}. Pass overwrite=True to revert anyway."
+        )
+
+
+def revert(revision: AbstractRevision, overwrite: bool = False) -> Any:
+    """Undo every change of ``revision`` at once, recorded as a new revision.
+
+    Re-creates what it deleted (parents before the children their cascade
+    took), restores what it updated, foreign keys set to null included, and
+    deletes what it created. If a later revision changed any of those, raises
+    :class:`RevertConflict` listing each, unless ``overwrite`` is True.
+    Returns the new revision, or None if there was nothing to undo.
+    """
+    deltas = list(
+        revision.object_deltas.order_by("pk")
+        .select_related("content_type")
+        .prefetch_related("attribute_deltas")
+    )
+    if not deltas:
+        return None
+    conflicts = _conflicts(revision, deltas)
+    if conflicts and not overwrite:
+        raise RevertConflict(conflicts)
+    by_object: dict[tuple[int, str], list[Any]] = {}
+    for delta in deltas:
+        by_object.setdefault((delta.content_type_id, delta.content_id), []).append(
+            delta
+        )
+    description = f"Revert of revision {revision.pk}"
+    if revision.description:
+        description += f": {revision.description}"
+    new_revision = type(revision)(description=description)
+    using = revision._state.db
+    with (
+        transaction.atomic(using=using),
+        Context.via(revision=new_revision, revision_description=description),
+    ):
+        for object_deltas in by_object.values():
+            first, last = object_deltas[0], object_deltas[-1]
+            if first.action == first.ACTION_CREATE or last.action != last.ACTION_DELETE:
+                continue
+            # Deleted by this revision: back as it stood before the delete.
+            instance = snapshot_of(last)
+            instance.save(force_insert=True, using=using)
+        for delta in reversed(deltas):
+            key = (delta.content_type_id, delta.content_id)
+            first = by_object[key][0]
+            if delta.action != delta.ACTION_UPDATE or first.action in (
+                first.ACTION_CREATE,
+            ):
+                continue
+            _undo_update(delta, using)
+        for object_deltas in reversed(list(by_object.values())):
+            first, last = object_deltas[0], object_deltas[-1]
+            if (
+                first.action == first.ACTION_CREATE
+                and last.action != last.ACTION_DELETE
+            ):
+                model = first.content_type.model_class()
+                for instance in model._base_manager.using(using).filter(
+                    pk=first.content_id
+                ):
+                    instance.delete()
+    return new_revision if not new_revision._state.adding else None
+
+
+def _undo_update(delta: Any, using: str | None) -> None:
+    model = delta.content_type.model_class()
+    instance = model._base_manager.using(using).filter(pk=delta.content_id).first()
+    if instance is None:
+        return
+    encoder = conf.value_encoder()
+    fields = []
+    for attribute in delta.attribute_deltas.all():
+        try:
+            field = model._meta.get_field(attribute.field_name)
+        except FieldDoesNotExist:
+            continue  # The reverse side of a relation: undone from its own side.
+        if field.many_to_many:
+            if not field.auto_created or field.concrete:
+                manager = getattr(instance, field.name)
+                manager.remove(*(attribute.new_value or ()))
+                manager.add(*(attribute.old_value or ()))
+            continue
+        if not field.concrete:
+            continue
+        setattr(instance, field.attname, encoder.decode(field, attribute.old_value))
+        fields.append(field.name)
+    if fields:
+        instance.save(update_fields=fields, using=using)
+
+
+def _conflicts(revision: AbstractRevision, deltas: list[Any]) -> list[Conflict]:
+    touched: dict[tuple[int, str], set[str] | None] = {}
+    for delta in deltas:
+        key = (delta.content_type_id, delta.content_id)
+        if delta.action == delta.ACTION_UPDATE:
+            fields = touched.setdefault(key, set())
+            if fields is not None:
+                fields.update(a.field_name for a in delta.attribute_deltas.all())
+        else:
+            touched[key] = None  # Created or deleted: any later change conflicts.
+    last_pk = deltas[-1].pk
+    later = (
+        get_object_delta_model()
+        .objects.filter(
+            pk__gt=last_pk,
+            content_type_id__in={key[0] for key in touched},
+            content_id__in={key[1] for key in touched},
+        )
+        .exclude(revision=revision)
+        .select_related("revision", "content_type")
+        .prefetch_related("attribute_deltas")
+        .order_by("pk")
+    )
+    found = []
+    for delta in later:
+        key = (delta.content_type_id, delta.content_id)
+        if key not in touched:
+            continue
+        fields = touched[key]
+        names = [a.field_name for a in delta.attribute_deltas.all()] or ["(row)"]
+        for name in names:
+            if fields is None or name in fields:
+                found.append(
+                    Conflict(
+                        delta.content_type.model_class(),
+                        delta.content_id,
+                        name,
+                        delta.revision,
+                    )
+                )
+    return found

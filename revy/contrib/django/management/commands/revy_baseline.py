@@ -1,0 +1,105 @@
+"""``manage.py revy_baseline``: record rows that existed before tracking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, models, transaction
+
+from revy.context import Context, current_frame
+from revy.contrib.django import conf, recorder
+from revy.contrib.django.deltas import (
+    Attribution,
+    new_attribute_delta,
+    new_object_delta,
+    read_rows,
+    saved_fields,
+)
+from revy.contrib.django.encoding import encode
+from revy.contrib.django.models import get_object_delta_model
+
+DESCRIPTION = "Baseline of rows that existed before tracking began."
+
+
+class Command(BaseCommand):
+    help = (
+        "Record the current state of every row that history has never seen, "
+        "so that snapshots, points in time and restores know all its fields. "
+        "Rows with any history are left alone; running it twice adds nothing."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "labels",
+            nargs="*",
+            metavar="app_label[.ModelName]",
+            help="Limit to these apps or models (default: every tracked model).",
+        )
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
+
+    def handle(self, *labels: str, database: str, **options: Any) -> None:
+        targets = self._models(labels)
+        with (
+            transaction.atomic(using=database),
+            Context.via_revision_description(DESCRIPTION),
+        ):
+            for model in targets:
+                count = baseline(model, database)
+                self.stdout.write(f"{model._meta.label}: {count} rows recorded")
+
+    def _models(self, labels: tuple[str, ...]) -> list[type[models.Model]]:
+        found = []
+        for model in apps.get_models():
+            if model._meta.proxy or not conf.is_tracked(model):
+                continue
+            label = model._meta.label_lower
+            if not labels or any(
+                label == wanted.lower() or label.split(".")[0] == wanted.lower()
+                for wanted in labels
+            ):
+                found.append(model)
+        if labels and not found:
+            raise CommandError(
+                f"No tracked model matches {', '.join(labels)}: name an app "
+                "label or app_label.ModelName of a tracked model."
+            )
+        return found
+
+
+def baseline(model: type[models.Model], using: str) -> int:
+    """Record a baseline delta for each row of ``model`` without history."""
+    frame = current_frame()
+    assert frame is not None, "baseline() runs inside a revy context"
+    object_delta_model = get_object_delta_model()
+    content_type = ContentType.objects.db_manager(using).get_for_model(model)
+    seen = set(
+        object_delta_model.objects.using(using)
+        .filter(content_type=content_type)
+        .values_list("content_id", flat=True)
+        .distinct()
+    )
+    fields = saved_fields(model, None)
+    encoder = conf.value_encoder()
+    who = Attribution(frame)
+    count = 0
+    for pk, row in read_rows(model, using, model._base_manager.all()).items():
+        if str(pk) in seen:
+            continue
+        delta = new_object_delta(
+            recorder.revision_for(frame, using),
+            object_delta_model.ACTION_BASELINE,
+            model,
+            pk,
+            who,
+            using,
+        )
+        attributes = [
+            new_attribute_delta(f.name, None, encode(encoder, f, row[f.attname]), who)
+            for f in fields
+        ]
+        recorder.add(using, delta, attributes)
+        count += 1
+    return count
