@@ -258,6 +258,40 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
     for model, by_pk in deltas.items():
         for delta, row in by_pk.values():
             delta.cause = _cause(model, row, deltas)
+    attributes_of = {id(delta): attributes for delta, attributes in entries}
+    for model, by_pk in deltas.items():
+        for relation in _memberships(model, using, list(by_pk)):
+            for pk, members in relation.members.items():
+                delta = by_pk[pk][0]
+                attributes_of[id(delta)].append(
+                    new_attribute_delta(
+                        relation.name, relation.encode(members), [], who
+                    )
+                )
+            if relation.other_name is None or not conf.is_tracked(relation.other_model):
+                continue
+            removed: dict[Any, list[Any]] = {}
+            for pk, members in relation.members.items():
+                for member in members:
+                    removed.setdefault(member, []).append(pk)
+            other_deleted = deleted.get(relation.other_model, {})
+            for member, pks in removed.items():
+                if member in other_deleted:
+                    continue
+                revision = revision or recorder.revision_for(frame, using)
+                delta = new_object_delta(
+                    revision,
+                    object_delta_model.ACTION_UPDATE,
+                    relation.other_model,
+                    member,
+                    who,
+                    using,
+                    cause=by_pk[pks[0]][0],
+                )
+                attribute = new_attribute_delta(
+                    relation.other_name, relation.encode_own(pks), [], who
+                )
+                entries.append((delta, [attribute]))
 
     for (field, value), targets in collector.field_updates.items():
         model = field.model._meta.concrete_model
@@ -285,6 +319,80 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
             entries.append((delta, [attribute]))
     for delta, attributes in entries:
         recorder.add(using, delta, attributes)
+
+
+class _Membership:
+    """The members a many-to-many relation gave the objects being deleted."""
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        name: str,
+        other_model: type[models.Model],
+        other_name: str | None,
+        members: dict[Any, list[Any]],
+    ) -> None:
+        self.name, self.other_model, self.other_name = name, other_model, other_name
+        self.members = members
+        self._model = model
+
+    def encode(self, pks: list[Any]) -> list[Any]:
+        return _encode_pks(self.other_model, pks)
+
+    def encode_own(self, pks: list[Any]) -> list[Any]:
+        return _encode_pks(self._model, pks)
+
+
+def _encode_pks(model: type[models.Model], pks: list[Any]) -> list[Any]:
+    encoder = conf.value_encoder()
+    return sorted(encoder.encode(model._meta.pk, pk) for pk in pks)
+
+
+def _memberships(
+    model: type[models.Model], using: str, pks: list[Any]
+) -> list[_Membership]:
+    """Every many-to-many relation of ``model`` that the rows ``pks`` have
+    members in: one query per relation."""
+    found = []
+    relations = [
+        (
+            f,
+            f.m2m_field_name(),
+            f.m2m_reverse_field_name(),
+            f.name,
+            f.remote_field.model,
+            f.remote_field.get_accessor_name(),
+        )
+        for f in model._meta.many_to_many
+    ] + [
+        (
+            rel.field,
+            rel.field.m2m_reverse_field_name(),
+            rel.field.m2m_field_name(),
+            rel.get_accessor_name(),
+            rel.related_model,
+            rel.field.name,
+        )
+        for rel in model._meta.related_objects
+        if rel.many_to_many
+    ]
+    size = conf.batch_size()
+    for field, source, target, name, other_model, other_name in relations:
+        if name is None:
+            continue
+        through = field.remote_field.through._base_manager.using(using)
+        members: dict[Any, list[Any]] = {}
+        for start in range(0, len(pks), size):
+            rows = through.filter(**{f"{source}__in": pks[start : start + size]})
+            for pk, member in rows.values_list(source, target):
+                members.setdefault(pk, []).append(member)
+        if members:
+            found.append(
+                _Membership(
+                    model, name, other_model._meta.concrete_model, other_name, members
+                )
+            )
+    return found
 
 
 def _drop_parent_rows(deleted: dict[type[models.Model], dict[Any, Any]]) -> None:

@@ -337,6 +337,7 @@ def revert(revision: AbstractRevision, overwrite: bool = False) -> Any:
         transaction.atomic(using=using),
         Context.via(revision=new_revision, revision_description=description),
     ):
+        recreated = []
         for object_deltas in by_object.values():
             first, last = object_deltas[0], object_deltas[-1]
             if first.action == first.ACTION_CREATE or last.action != last.ACTION_DELETE:
@@ -344,6 +345,9 @@ def revert(revision: AbstractRevision, overwrite: bool = False) -> Any:
             # Deleted by this revision: back as it stood before the delete.
             instance = snapshot_of(last)
             instance.save(force_insert=True, using=using)
+            recreated.append((instance, last))
+        for instance, delta in recreated:
+            _restore_members(instance, delta)
         for delta in reversed(deltas):
             key = (delta.content_type_id, delta.content_id)
             first = by_object[key][0]
@@ -364,6 +368,14 @@ def revert(revision: AbstractRevision, overwrite: bool = False) -> Any:
                 ):
                     instance.delete()
     return new_revision if not new_revision._state.adding else None
+
+
+def _restore_members(instance: models.Model, delete_delta: Any) -> None:
+    """Give a re-created object back the many-to-many members it had."""
+    forward = {field.name: field for field in instance._meta.many_to_many}
+    for attribute in delete_delta.attribute_deltas.all():
+        if attribute.field_name in forward and attribute.old_value:
+            getattr(instance, attribute.field_name).add(*attribute.old_value)
 
 
 def _undo_update(delta: Any, using: str | None) -> None:
