@@ -60,6 +60,7 @@ def _record_save(
         for field in fields
         if not is_expression(value := before[attname := field.attname])
         and value is not DEFERRED
+        and (old is None or not same_value(field, old[attname], value))
     }
     original(instance, *save_args, update_fields=update_fields)
     with transaction.mark_for_rollback_on_error(using):

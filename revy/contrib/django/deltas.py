@@ -6,6 +6,7 @@ Shared by the capture of saves and deletes (``capture.py``), of bulk writes
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -68,15 +69,20 @@ def saved_fields(
     model: type[models.Model], update_fields: Iterable[str] | None
 ) -> list[models.Field]:
     """The concrete fields, except the primary key, that a save writes."""
-    fields = [
-        field
-        for field in model._meta.concrete_fields
-        if not field.primary_key and not getattr(field, "generated", False)
-    ]
+    fields = _writable_fields(model)
     if update_fields is None:
         return fields
     names = set(update_fields)
     return [f for f in fields if f.name in names or f.attname in names]
+
+
+@functools.cache
+def _writable_fields(model: type[models.Model]) -> list[models.Field]:
+    return [
+        field
+        for field in model._meta.concrete_fields
+        if not field.primary_key and not getattr(field, "generated", False)
+    ]
 
 
 def is_expression(value: Any) -> bool:

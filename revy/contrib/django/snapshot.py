@@ -24,6 +24,7 @@ from django.db.models.base import DEFERRED
 from django.db.models.functions import Cast, Coalesce, JSONObject
 
 from revy.contrib.django import conf
+from revy.contrib.django.deltas import saved_fields
 
 _PK = "__pk__"
 
@@ -42,22 +43,13 @@ class _SnapshotField(models.JSONField):
         return build_instance(self.snapshot_model, values)
 
 
-def snapshot_fields(model: type[models.Model]) -> list[models.Field]:
-    """The fields a snapshot rebuilds: every concrete field but the key."""
-    return [
-        field
-        for field in model._meta.concrete_fields
-        if not field.primary_key and not getattr(field, "generated", False)
-    ]
-
-
 def build_instance(model: type[models.Model], values: dict[str, Any]) -> Any:
     """An unsaved instance of ``model`` from ``{name: json text or None}``."""
     encoder = conf.value_encoder()
     pk_field = model._meta.pk
     stored = {
         field.attname: encoder.decode(field, json.loads(values[field.name]))
-        for field in snapshot_fields(model)
+        for field in saved_fields(model, None)
         if values.get(field.name) is not None
     }
     stored[pk_field.attname] = pk_field.to_python(values[_PK])
@@ -107,7 +99,7 @@ class ObjectSnapshot(JSONObject):
     def __init__(self, model: type[models.Model]) -> None:
         self.snapshot_model = model
         fields = {
-            field.name: latest_value(field.name) for field in snapshot_fields(model)
+            field.name: latest_value(field.name) for field in saved_fields(model, None)
         }
         super().__init__(**fields, **{_PK: F("content_id")})
         self.output_field = _SnapshotField(model)
