@@ -1,0 +1,487 @@
+"""History and data share one transaction.
+
+A rollback, a savepoint rollback included, leaves no history of what was
+undone; a commit never leaves data without its history; an exception inside
+a context reaches the caller unchanged; a failure to write history fails the
+write. Most tests here need real transactions (``transaction=True``) and
+count rows with raw SQL, some from a second connection that only sees what
+was committed.
+"""
+
+import math
+import threading
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import Count
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from revy import Context
+from revy.contrib.django.models import (
+    get_attribute_delta_model,
+    get_object_delta_model,
+    get_revision_model,
+)
+from tests.testapp.models import CodeItem, Comment, EveryField
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+User = get_user_model()
+Revision = get_revision_model()
+ObjectDelta = get_object_delta_model()
+AttributeDelta = get_attribute_delta_model()
+CREATE = ObjectDelta.ACTION_CREATE
+UPDATE = ObjectDelta.ACTION_UPDATE
+
+
+class Boom(Exception):
+    pass
+
+
+def raw_count(model, using=None):
+    """Rows of ``model``'s table, counted with raw SQL."""
+    conn = connection if using is None else using
+    table = conn.ops.quote_name(model._meta.db_table)
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        return cursor.fetchone()[0]
+
+
+def committed_counts(*models):
+    """Row counts seen by a second connection, which sees only committed rows."""
+    found = {}
+
+    def read():
+        try:
+            found["counts"] = [raw_count(m, connections["default"]) for m in models]
+        except Exception as error:  # reported in the calling thread
+            found["error"] = error
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    if "error" in found:
+        raise found["error"]
+    return found["counts"]
+
+
+def assert_uncommitted(models, counts):
+    """A second connection does not see rows of ``models`` that the open
+    transaction wrote: their committed counts are still ``counts``.
+
+    The in-memory SQLite test database is shared between connections with
+    table locks, so there a second connection cannot read a table that an
+    open transaction wrote ("database table is locked"): the check needs a
+    server database. The rollback tests show the same thing everywhere: what
+    a rolled back transaction wrote, history included, is gone.
+    """
+    if connection.vendor == "sqlite":
+        return
+    assert committed_counts(*models) == counts
+
+
+def history_counts():
+    return [raw_count(Revision), raw_count(ObjectDelta), raw_count(AttributeDelta)]
+
+
+def changes(object_delta):
+    return {
+        a.field_name: (a.old(), a.new())
+        for a in object_delta.attribute_deltas.order_by("pk")
+    }
+
+
+@pytest.fixture
+def comment():
+    created = Comment.objects.create(text="first")
+    return Comment.objects.get(pk=created.pk)
+
+
+# Rollback --------------------------------------------------------------------
+
+
+def test_rollback_of_the_outer_transaction_leaves_no_history(comment):
+    with pytest.raises(Boom), transaction.atomic(), Context():
+        Comment.objects.create(text="new")
+        comment.text = "changed"
+        comment.save()
+        Comment.objects.filter(pk=comment.pk).first().delete()
+        # Reading flushes the history into the transaction; still undone.
+        assert ObjectDelta.objects.count() == 3
+        raise Boom
+    assert raw_count(Comment) == 1
+    assert history_counts() == [0, 0, 0]
+
+
+def test_set_rollback_leaves_no_history(comment):
+    with transaction.atomic(), Context():
+        comment.text = "changed"
+        comment.save()
+        transaction.set_rollback(True)
+    assert history_counts() == [0, 0, 0]
+    comment.refresh_from_db()
+    assert comment.text == "first"
+
+
+def test_after_a_rolled_back_transaction_inside_a_context_the_next_change_gets_a_new_revision():  # noqa: E501
+    with Context():
+        with pytest.raises(Boom), transaction.atomic():
+            Comment.objects.create(text="undone")
+            raise Boom
+        with transaction.atomic():
+            Comment.objects.create(text="undone too")
+            transaction.set_rollback(True)
+        kept = Comment.objects.create(text="kept")  # autocommit
+    [revision] = Revision.objects.all()
+    [delta] = ObjectDelta.objects.all()
+    assert delta.revision == revision
+    assert delta.content_id == str(kept.pk)
+    assert committed_counts(Revision, ObjectDelta) == [1, 1]
+
+
+def test_savepoint_rollback_drops_only_the_inner_history(comment):
+    with transaction.atomic(), Context():
+        before = Comment.objects.create(text="before")
+        with pytest.raises(Boom), transaction.atomic():
+            inner = Comment.objects.create(text="inner")
+            comment.text = "changed inside"
+            comment.save()
+            raise Boom
+        after = Comment.objects.create(text="after")
+    created = {d.content_id for d in ObjectDelta.objects.filter(action=CREATE)}
+    assert created == {str(before.pk), str(after.pk)}
+    assert not ObjectDelta.objects.filter(action=UPDATE).exists()
+    recorded = set(AttributeDelta.objects.values_list("new_value", flat=True))
+    assert recorded == {"before", "after", False}
+    assert inner.pk is not None
+    [revision] = Revision.objects.all()
+    assert set(revision.object_deltas.values_list("content_id", flat=True)) == {
+        str(before.pk),
+        str(after.pk),
+    }
+    assert committed_counts(Comment, Revision, ObjectDelta) == [3, 1, 2]
+
+
+def test_revision_created_in_a_rolled_back_savepoint_is_created_again():
+    with transaction.atomic(), Context.via_revision_description("described"):
+        with pytest.raises(Boom), transaction.atomic():
+            Comment.objects.create(text="undone")  # creates the revision
+            assert Context.get_revision() is not None
+            raise Boom
+        assert Context.get_revision() is None
+        kept = Comment.objects.create(text="kept")
+        revision = Context.get_revision()
+        assert revision is not None
+    # Committed without an IntegrityError, and the delta's revision exists.
+    [delta] = ObjectDelta.objects.all()
+    assert delta.content_id == str(kept.pk)
+    assert delta.revision == revision
+    assert Revision.objects.get() == revision
+    assert revision.description == "described"
+    assert committed_counts(Revision, ObjectDelta) == [1, 1]
+
+
+def test_revision_created_in_an_outer_savepoint_survives_an_inner_rollback():
+    with transaction.atomic(), Context():
+        with transaction.atomic():
+            first = Comment.objects.create(text="first")
+            revision = Context.get_revision()
+            with pytest.raises(Boom), transaction.atomic():
+                Comment.objects.create(text="undone")
+                raise Boom
+            assert Context.get_revision() == revision
+        second = Comment.objects.create(text="second")
+    assert [d.content_id for d in revision.object_deltas.order_by("pk")] == [
+        str(first.pk),
+        str(second.pk),
+    ]
+    assert Revision.objects.count() == 1
+
+
+def test_revision_created_in_autocommit_survives_a_later_rollback():
+    with Context():
+        first = Comment.objects.create(text="committed at once")
+        revision = Context.get_revision()
+        with pytest.raises(Boom), transaction.atomic():
+            Comment.objects.create(text="undone")
+            raise Boom
+        second = Comment.objects.create(text="second")
+        assert Context.get_revision() == revision
+    assert [d.content_id for d in revision.object_deltas.order_by("pk")] == [
+        str(first.pk),
+        str(second.pk),
+    ]
+
+
+# Exceptions ------------------------------------------------------------------
+
+
+def test_an_exception_inside_a_context_reaches_the_caller_unchanged(comment):
+    error = Boom("the original")
+    with pytest.raises(Boom) as info, Context():
+        comment.text = "changed"
+        comment.save()
+        raise error
+    assert info.value is error
+    assert info.value.args == ("the original",)
+    # Outside a transaction the save before the error was committed, with its
+    # history.
+    assert committed_counts(Revision, ObjectDelta) == [1, 1]
+
+
+def test_an_exception_inside_a_transaction_and_a_context_reaches_the_caller():
+    error = Boom("inside")
+    with pytest.raises(Boom) as info, transaction.atomic(), Context():
+        Comment.objects.create(text="x")
+        raise error
+    assert info.value is error
+    assert history_counts() == [0, 0, 0]
+
+
+def test_a_database_error_inside_a_context_is_djangos_own():
+    CodeItem.objects.create(code="taken", name="a")
+    with pytest.raises(IntegrityError), transaction.atomic(), Context():
+        CodeItem.objects.create(code="free", name="b")
+        CodeItem.objects.create(code="taken", name="c")
+    assert raw_count(CodeItem) == 1
+    assert history_counts() == [0, 0, 0]
+
+
+# Reading history before the commit -------------------------------------------
+
+READERS = {
+    "count": lambda: ObjectDelta.objects.count(),
+    "exists": lambda: int(ObjectDelta.objects.exists()),
+    "list": lambda: len(list(ObjectDelta.objects.all())),
+    "iterator": lambda: len(list(ObjectDelta.objects.iterator())),
+    "values_list": lambda: len(ObjectDelta.objects.values_list("pk", flat=True)),
+    "first": lambda: int(ObjectDelta.objects.order_by("pk").first() is not None),
+    "get": lambda: int(ObjectDelta.objects.get() is not None),
+    "aggregate": lambda: AttributeDelta.objects.aggregate(n=Count("pk"))["n"] // 2,
+    "attribute count": lambda: AttributeDelta.objects.count() // 2,
+    "revision": lambda: Revision.objects.count(),
+    "related manager": lambda: Revision.objects.get().object_deltas.count(),
+    "for_object": lambda: ObjectDelta.objects.for_object(Comment.objects.get()).count(),
+}
+
+
+@pytest.mark.parametrize("read", READERS.values(), ids=list(READERS))
+def test_history_is_visible_through_the_managers_before_commit(read):
+    with transaction.atomic(), Context():
+        Comment.objects.create(text="new")
+        assert read() == 1
+        # What the read flushed is in the tables, inside the transaction.
+        assert raw_count(ObjectDelta) == 1
+        assert raw_count(AttributeDelta) == 2
+        assert_uncommitted([ObjectDelta], [0])
+    assert committed_counts(Revision, ObjectDelta, AttributeDelta) == [1, 1, 2]
+
+
+def test_reads_between_changes_see_every_change_so_far(comment):
+    with transaction.atomic(), Context():
+        for i in range(3):
+            comment.text = f"v{i}"
+            comment.save()
+            found = list(ObjectDelta.objects.for_object(comment))
+            assert len(found) == i + 1
+            assert changes(found[-1])["text"][1] == f"v{i}"
+        assert Context.get_revision().actors() == [None]
+
+
+# Commit ----------------------------------------------------------------------
+
+
+def test_commit_writes_data_and_history_together(comment):
+    user = User.objects.create(username="u")
+    with transaction.atomic(), Context.via_actor(user):
+        created = [Comment.objects.create(text=str(i)) for i in range(3)]
+        comment.text = "changed"
+        comment.save()
+        created[0].delete()
+        assert_uncommitted([Comment, Revision, ObjectDelta], [1, 0, 0])
+    # 3 creates (2 fields each), 1 update (1 field), 1 delete (2 fields).
+    assert committed_counts(Comment, Revision, ObjectDelta, AttributeDelta) == [
+        3,
+        1,
+        5,
+        9,
+    ]
+    assert history_counts() == [1, 5, 9]
+    assert ObjectDelta.objects.for_actor(user).count() == 5
+
+
+def test_a_single_save_outside_a_transaction_commits_with_its_history(comment):
+    with Context():
+        comment.text = "changed"
+        comment.save()
+        assert committed_counts(Comment, Revision, ObjectDelta, AttributeDelta) == [
+            1,
+            1,
+            1,
+            1,
+        ]
+
+
+# A failed history write fails the data write ----------------------------------
+
+
+def test_failure_after_the_row_was_written_undoes_a_single_save(comment):
+    # The actor is resolved only once the row is written; an unsaved actor
+    # fails there, and the save must be undone with it.
+    with (
+        Context.via_actor(User(username="never saved")),
+        pytest.raises(ValueError, match="no primary key"),
+    ):
+        comment.text = "changed"
+        comment.save()
+    comment.refresh_from_db()
+    assert comment.text == "first"
+    assert history_counts() == [0, 0, 0]
+
+
+def test_failure_after_the_row_was_written_fails_the_callers_transaction(comment):
+    with transaction.atomic():
+        Comment.objects.create(text="in the same transaction")
+        with (
+            Context.via_actor(User(username="never saved")),
+            pytest.raises(ValueError),
+        ):
+            comment.text = "changed"
+            comment.save()
+        assert transaction.get_connection().needs_rollback
+    assert raw_count(Comment) == 1
+    comment.refresh_from_db()
+    assert comment.text == "first"
+
+
+def test_history_that_cannot_be_inserted_at_commit_fails_the_commit(comment):
+    # The revision row disappears before the deltas that point at it are
+    # written: inserting them fails, and so does the whole transaction.
+    revision_table = connection.ops.quote_name(Revision._meta.db_table)
+    revision_pk = connection.ops.quote_name(Revision._meta.pk.column)
+    with pytest.raises(IntegrityError), transaction.atomic(), Context():
+        Comment.objects.create(text="new")
+        comment.text = "changed"
+        comment.save()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {revision_table} WHERE {revision_pk} = %s",
+                [Context.get_revision().pk],
+            )
+    comment.refresh_from_db()
+    assert comment.text == "first"
+    assert raw_count(Comment) == 1
+    assert history_counts() == [0, 0, 0]
+
+
+def test_a_failed_flush_on_read_fails_the_transaction(comment):
+    revision_table = connection.ops.quote_name(Revision._meta.db_table)
+    revision_pk = connection.ops.quote_name(Revision._meta.pk.column)
+    with pytest.raises(IntegrityError), transaction.atomic(), Context():
+        comment.text = "changed"
+        comment.save()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {revision_table} WHERE {revision_pk} = %s",
+                [Context.get_revision().pk],
+            )
+        list(ObjectDelta.objects.all())  # flushes: fails now or at commit
+    comment.refresh_from_db()
+    assert comment.text == "first"
+    assert history_counts() == [0, 0, 0]
+
+
+# Queries ---------------------------------------------------------------------
+
+
+def data_and_history_queries(captured):
+    """Split captured SQL into (data queries, history queries, other)."""
+    history_tables = {
+        m._meta.db_table.lower() for m in (Revision, ObjectDelta, AttributeDelta)
+    }
+    data, history, other = [], [], []
+    for query in captured:
+        sql = query["sql"].lower()
+        if any(table in sql for table in history_tables):
+            history.append(sql)
+        elif sql.startswith(("insert", "update", "delete", "select")):
+            data.append(sql)
+        else:
+            other.append(sql)  # BEGIN, SAVEPOINT and the like
+    return data, history, other
+
+
+@pytest.mark.parametrize("batch_size", [500, 10])
+def test_many_updates_in_one_context_cost_one_query_each_plus_batches(batch_size):
+    n = 100
+    Comment.objects.bulk_create(Comment(text=str(i)) for i in range(n))
+    comments = list(Comment.objects.all())
+    ContentType.objects.get_for_model(Comment)  # cached once per process
+    with (
+        override_settings(REVY_BATCH_SIZE=batch_size),
+        CaptureQueriesContext(connection) as captured,
+        transaction.atomic(),
+        Context(),
+    ):
+        for c in comments:
+            c.text += " changed"
+            c.save()
+    data, history, other = data_and_history_queries(captured)
+    assert len(data) == n
+    batches = math.ceil(n / batch_size)
+    # The revision, then the object deltas and attribute deltas in batches.
+    assert len(history) <= 1 + 2 * batches
+    assert len(captured) <= n + 1 + 2 * batches + 2
+    if batch_size == 500:
+        assert len(captured) <= n + 5
+    assert ObjectDelta.objects.count() == n
+    assert AttributeDelta.objects.count() == n
+
+
+def test_many_creates_in_one_context_cost_one_query_each_plus_batches():
+    ContentType.objects.get_for_model(Comment)
+    with CaptureQueriesContext(connection) as captured, transaction.atomic(), Context():
+        for i in range(100):
+            Comment.objects.create(text=str(i))
+    data, history, _other = data_and_history_queries(captured)
+    assert len(data) == 100
+    assert len(history) <= 3
+    assert AttributeDelta.objects.count() == 200
+
+
+def test_a_single_save_costs_the_write_and_three_history_inserts(comment):
+    ContentType.objects.get_for_model(Comment)
+    with CaptureQueriesContext(connection) as captured, Context():
+        comment.text = "changed"
+        comment.save()
+    data, history, _other = data_and_history_queries(captured)
+    assert len(data) == 1 and data[0].startswith("update")
+    assert len(history) == 3
+    assert all(sql.startswith("insert") for sql in history)
+
+
+def test_loading_tracked_rows_costs_no_extra_query():
+    Comment.objects.bulk_create(Comment(text=str(i)) for i in range(50))
+    with CaptureQueriesContext(connection) as captured, Context():
+        loaded = list(Comment.objects.all())
+    assert len(loaded) == 50
+    assert len(captured) == 1
+
+
+def test_deleting_many_rows_costs_a_bounded_number_of_queries():
+    Comment.objects.bulk_create(Comment(text=str(i)) for i in range(200))
+    EveryField.objects.create(foreign=Comment.objects.first())
+    ContentType.objects.get_for_model(Comment)
+    with CaptureQueriesContext(connection) as captured, Context():
+        deleted, _ = Comment.objects.all().delete()
+    assert deleted == 200
+    assert len(captured) <= 15
+    assert ObjectDelta.objects.filter(action=ObjectDelta.ACTION_DELETE).count() == 200
+    # The SET_NULL on EveryField.foreign is recorded as an update.
+    [update] = ObjectDelta.objects.filter(action=UPDATE)
+    assert update.attribute_deltas.get().field_name == "foreign"
