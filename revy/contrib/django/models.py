@@ -212,7 +212,7 @@ class AbstractObjectDelta(ActorFields):
         _("deletion description"), blank=True, default=""
     )
     cause = models.ForeignKey(
-        "self",
+        conf.object_delta_model_label(),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
