@@ -1,0 +1,239 @@
+"""Concurrent threads and asyncio tasks, each with its own actor: every delta
+names the actor of the thread or task that made it; none misattributed,
+none lost.
+
+On SQLite the test database is one in-memory database shared by all
+connections with table locks: a statement that meets another connection's
+lock fails at once ("database table is locked") instead of waiting. There
+the threads take turns for each write (``db_turn``), one save at a time,
+while their contexts stay interleaved; on PostgreSQL and MariaDB they write
+truly concurrently.
+"""
+
+import asyncio
+import contextlib
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.db import connection, connections, transaction
+
+from revy import Context
+from revy.contrib.django.models import (
+    get_attribute_delta_model,
+    get_object_delta_model,
+    get_revision_model,
+)
+from tests.testapp.models import Comment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+User = get_user_model()
+Revision = get_revision_model()
+ObjectDelta = get_object_delta_model()
+AttributeDelta = get_attribute_delta_model()
+
+THREADS = 8
+PER_THREAD = 10
+TASKS = 50
+
+_sqlite_lock = threading.Lock()
+
+
+def db_turn():
+    """A turn at the database: exclusive on SQLite (see above), free elsewhere."""
+    if connection.vendor == "sqlite":
+        return _sqlite_lock
+    return contextlib.nullcontext()
+
+
+def owner_of(text):
+    """Texts are "<worker>-<n>"; the worker index that wrote them."""
+    return int(text.split("-")[0])
+
+
+def assert_attributed(users, per_worker, updates_per_object):
+    """Every delta names the worker that wrote its comment, and all are there."""
+    user_index = {user.pk: i for i, user in enumerate(users)}
+    comments = {str(c.pk): c for c in Comment.objects.all()}
+    assert len(comments) == len(users) * per_worker
+
+    deltas = list(ObjectDelta.objects.select_related("revision"))
+    assert len(deltas) == len(comments) * (1 + updates_per_object)
+    for delta in deltas:
+        owner = owner_of(comments[delta.content_id].text)
+        assert delta.actor_id == str(users[owner].pk), (
+            f"delta {delta.pk} of worker {owner}'s comment names user {delta.actor_id}"
+        )
+    for attribute in AttributeDelta.objects.select_related("object_delta"):
+        owner = owner_of(comments[attribute.object_delta.content_id].text)
+        assert attribute.actor_id == str(users[owner].pk)
+
+    # One revision per worker's context, holding only that worker's changes.
+    revisions = list(Revision.objects.all())
+    assert len(revisions) == len(users)
+    for revision in revisions:
+        actors = revision.actors()
+        assert len(actors) == 1
+        index = user_index[actors[0].pk]
+        owners = {
+            owner_of(comments[content_id].text)
+            for content_id in revision.object_deltas.values_list(
+                "content_id", flat=True
+            )
+        }
+        assert owners == {index}
+        assert revision.description == f"worker {index}"
+
+
+def run_threads(target, count):
+    errors = []
+
+    def run(i):
+        try:
+            target(i)
+        except BaseException as error:  # reported in the test's thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def users():
+    return [User.objects.create(username=f"worker-{i}") for i in range(TASKS)]
+
+
+@pytest.mark.parametrize("in_transaction", [False, True], ids=["autocommit", "atomic"])
+def test_threads_with_distinct_actors(users, in_transaction):
+    users = users[:THREADS]
+    barrier = threading.Barrier(THREADS)
+
+    def work(i):
+        transaction_block = (
+            transaction.atomic() if in_transaction else contextlib.nullcontext()
+        )
+        # On SQLite an open transaction holds its locks until it ends: the
+        # whole transaction is one turn there.
+        outer_turn = db_turn() if in_transaction else contextlib.nullcontext()
+        inner_turn = contextlib.nullcontext if in_transaction else db_turn
+        with (
+            Context.via_actor(users[i]),
+            Context.via_revision_description(f"worker {i}"),
+        ):
+            barrier.wait()
+            with outer_turn, transaction_block:
+                mine = []
+                for n in range(PER_THREAD):
+                    with inner_turn():
+                        mine.append(Comment.objects.create(text=f"{i}-{n}"))
+                for comment in mine:
+                    comment.is_marked_as_spam = True
+                    with inner_turn():
+                        comment.save()
+                # The actor is still this thread's after all that.
+                assert Context.get_actor() == users[i]
+
+    run_threads(work, THREADS)
+    assert_attributed(users, PER_THREAD, updates_per_object=1)
+
+
+def test_threads_interleaving_assignments_and_saves(users):
+    # Each thread assigns under one actor and saves under another, in
+    # lock step with the others: attributions stay per instance and thread.
+    users = users[: THREADS * 2]
+    comments = [Comment.objects.create(text=f"{i}-0") for i in range(THREADS)]
+    for comment in comments:
+        comment.refresh_from_db()
+    barrier = threading.Barrier(THREADS)
+
+    def work(i):
+        comment = comments[i]
+        with Context.via_actor(users[i]):
+            comment.text = f"{i}-0 by {i}"
+            barrier.wait()
+            with Context.via_actor(users[THREADS + i]):
+                barrier.wait()
+                with db_turn():
+                    comment.save()
+
+    run_threads(work, THREADS)
+    for i, comment in enumerate(comments):
+        [delta] = ObjectDelta.objects.for_object(comment)
+        assert delta.actor == users[THREADS + i]
+        [attribute] = delta.attribute_deltas.all()
+        assert attribute.actor == users[i]
+        assert attribute.new() == f"{i}-0 by {i}"
+
+
+def run(coroutine):
+    """Run ``coroutine`` from this sync test, then close the connection that
+    Django's async ORM opened in its worker thread."""
+
+    async def main():
+        try:
+            return await coroutine
+        finally:
+            await sync_to_async(connections.close_all)()
+
+    return asyncio.run(main())
+
+
+def test_asyncio_tasks_with_distinct_actors(users):
+    async def work(i):
+        with (
+            Context.via_actor(users[i]),
+            Context.via_revision_description(f"worker {i}"),
+        ):
+            first = await Comment.objects.acreate(text=f"{i}-0")
+            await asyncio.sleep(0)
+            second = await Comment.objects.acreate(text=f"{i}-1")
+            for comment in (first, second):
+                await asyncio.sleep(0)
+                comment.is_marked_as_spam = True
+                await comment.asave()
+            assert Context.get_actor() == users[i]
+
+    async def main():
+        await asyncio.gather(*(work(i) for i in range(TASKS)))
+
+    run(main())
+    assert_attributed(users, 2, updates_per_object=1)
+
+
+def test_asyncio_tasks_started_inside_one_context_share_its_revision(users):
+    owner = users[0]
+    workers = users[1:11]
+
+    async def work(i):
+        with Context.via_actor(workers[i]):
+            await asyncio.sleep(0)
+            comment = await Comment.objects.acreate(text=f"{i}-0")
+            await asyncio.sleep(0)
+            comment.text = f"{i}-0 again"
+            await comment.asave()
+
+    async def main():
+        with Context.via_actor(owner):
+            await asyncio.gather(*(work(i) for i in range(len(workers))))
+            await Comment.objects.acreate(text="owner")
+
+    run(main())
+    [revision] = Revision.objects.all()
+    deltas = list(revision.object_deltas.all())
+    assert len(deltas) == 2 * len(workers) + 1
+    comments = {str(c.pk): c.text for c in Comment.objects.all()}
+    for delta in deltas:
+        text = comments[delta.content_id]
+        expected = owner if text == "owner" else workers[owner_of(text)]
+        assert delta.actor == expected
+        assert {a.actor_id for a in delta.attribute_deltas.all()} == {str(expected.pk)}
+    assert set(revision.actors()) == {owner, *workers}
