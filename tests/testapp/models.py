@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from revy.contrib.django.models import CASCADE, SET, SET_DEFAULT, SET_NULL
+
 
 class Organization(models.Model):
     name = models.CharField(max_length=100)
@@ -97,3 +99,116 @@ class EveryField(models.Model):
     one = models.OneToOneField(
         Place, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+
+# Deletion handlers (issue 4) -------------------------------------------------
+# revy's CASCADE, SET, SET_NULL and SET_DEFAULT, as the seed README uses them.
+
+
+class Publisher(models.Model):
+    name = models.CharField(max_length=100)
+
+
+class Shelf(models.Model):
+    name = models.CharField(max_length=100)
+
+
+class Editor(models.Model):
+    """Deleting a Publisher or a Shelf cascades here, and on to Book.editor."""
+
+    name = models.CharField(max_length=100)
+    publisher = models.ForeignKey(
+        Publisher, on_delete=CASCADE, null=True, blank=True, related_name="editors"
+    )
+    shelf = models.ForeignKey(
+        Shelf, on_delete=CASCADE, null=True, blank=True, related_name="editors"
+    )
+
+
+class Book(models.Model):
+    """Shelf -> Book -> Page is a three-level CASCADE chain."""
+
+    title = models.CharField(max_length=100)
+    shelf = models.ForeignKey(Shelf, on_delete=CASCADE, related_name="books")
+    editor = models.ForeignKey(
+        Editor, on_delete=SET_NULL, null=True, blank=True, related_name="books"
+    )
+
+
+class Page(models.Model):
+    """Nothing points here, so Django fast-deletes pages by queryset."""
+
+    book = models.ForeignKey(Book, on_delete=CASCADE, related_name="pages")
+    number = models.IntegerField()
+
+
+class Category(models.Model):
+    code = models.CharField(primary_key=True, max_length=20)
+
+
+def archive_category():
+    """The SET(callable) of Django's documentation: it returns an instance."""
+    return Category.objects.get(code="archive")
+
+
+class Task(models.Model):
+    title = models.CharField(max_length=100)
+    # SET_DEFAULT: back to the "general" category.
+    category = models.ForeignKey(
+        Category, on_delete=SET_DEFAULT, default="general", related_name="tasks"
+    )
+    # SET(value): to the "archive" category, given by its key.
+    fallback = models.ForeignKey(
+        Category, on_delete=SET("archive"), null=True, blank=True, related_name="+"
+    )
+    # SET(callable): to what archive_category() returns, a Category.
+    sentinel = models.ForeignKey(
+        Category,
+        on_delete=SET(archive_category),
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+
+class Album(models.Model):
+    title = models.CharField(max_length=100)
+
+
+class Photo(models.Model):
+    """Nothing points here: an Album's photos are fast-deleted."""
+
+    album = models.ForeignKey(Album, on_delete=CASCADE, related_name="photos")
+    caption = models.CharField(max_length=100, blank=True, default="")
+
+
+# Many-to-many (issue 4) ------------------------------------------------------
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50)
+
+
+class Article(models.Model):
+    title = models.CharField(max_length=100)
+    tags = models.ManyToManyField(Tag, related_name="articles", blank=True)
+
+
+class Player(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    name = models.CharField(max_length=50)
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=50)
+    players = models.ManyToManyField(
+        Player, through="Membership", related_name="teams", blank=True
+    )
+
+
+class Membership(models.Model):
+    """An explicit through model with a field of its own."""
+
+    team = models.ForeignKey(Team, on_delete=CASCADE)
+    player = models.ForeignKey(Player, on_delete=CASCADE)
+    role = models.CharField(max_length=20, default="member")
