@@ -1,0 +1,56 @@
+"""The demo scenario runs every example and prints their history."""
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from {{ cookiecutter.project }}.revisions.models import Revision
+
+
+def run_demo() -> str:
+    out = io.StringIO()
+    call_command("demo", stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_demo_prints_the_history_of_every_example(monkeypatch):
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "demo-password")
+    output = run_demo()
+
+    for text in (
+        "“Detected by the system.”",
+        "“Second delivery added.”",
+        "Corrected by the system. (by system)",
+        "organization Acme Ltd",
+        "The account has been closed at the owner's request.",
+        "Deleted because the owner's account has been closed.",
+        "Restore of the account of user",
+        "“Exchange rates updated.”",
+        "request ",
+        "from 127.0.0.1",
+    ):
+        assert text in output, text
+    assert output.rstrip().endswith("Admin login: admin / demo-password")
+    descriptions = list(Revision.objects.order_by("pk").values_list("description", flat=True))
+    assert descriptions == [
+        "Demo data.",
+        "Bob writes a post.",
+        "Alice writes and comments.",
+        "Bob comments.",
+        "A visitor comments.",
+        "Acme's invoice arrives.",
+        "Detected by the system.",
+        "Second delivery added.",
+        "Bob closes his account.",
+        f"Restore of the account of user {get_user_model().objects.get(username='bob').pk}",
+        "Exchange rates updated.",
+    ]
+
+
+@pytest.mark.django_db
+def test_the_demo_needs_an_empty_database(alice):
+    with pytest.raises(CommandError, match="needs an empty database"):
+        run_demo()

@@ -1,0 +1,101 @@
+"""The swapped history models, their admin, their pages and the history command."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from revy import Context
+
+from {{ cookiecutter.project }}.accounts.models import Organization
+from {{ cookiecutter.project }}.revisions.models import ObjectDelta, Revision
+
+
+@pytest.fixture
+def renamed(alice):
+    with Context.via(actor=alice, revision_description="Create Acme."):
+        acme = Organization.objects.create(name="Acme", slug="acme")
+    with Context.via(actor=None, revision_description="Rename Acme."):
+        acme.name = "Acme Ltd"
+        acme.save()
+    return acme
+
+
+def history(*args: str) -> str:
+    out = io.StringIO()
+    call_command("history", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_history_command_prints_an_objects_changes_as_a_table(renamed, alice):
+    table = history("accounts.Organization", str(renamed.pk))
+    lines = table.splitlines()
+    first = Revision.objects.order_by("pk").first()
+    assert lines[0].startswith(f"Revision {first.pk} · ")
+    assert lines[0].endswith("“Create Acme.”")
+    assert lines[1].split() == ["Object", "Action", "Actor", "Field", "Old", "New", "Note"]
+    assert f"accounts.organization {renamed.pk}  create  user alice  name" in table
+    assert "“Rename Acme.”" in table
+    rename = next(line for line in lines if " update " in line)
+    assert rename.split() == ["accounts.organization", str(renamed.pk), "update", "system"] + [
+        "name",
+        "Acme",
+        "Acme",
+        "Ltd",
+    ]
+
+
+def test_the_history_command_prints_the_latest_revisions(renamed):
+    table = history("--latest", "1")
+    assert "Rename Acme." in table
+    assert "Create Acme." not in table
+
+
+def test_the_history_command_says_when_there_is_none(db):
+    assert history().strip() == "No history recorded."
+
+
+def test_passwords_never_show_in_the_table(db):
+    from django.contrib.auth import get_user_model
+
+    with Context():
+        get_user_model().objects.create_user("carol", password="secret")
+    table = history()
+    assert "password  " in table
+    assert "md5$" not in table and "secret" not in table
+
+
+@pytest.fixture
+def staff_client(alice):
+    alice.is_staff = True
+    alice.is_superuser = True
+    alice.save()
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+def test_the_history_pages_are_for_staff(renamed, staff_client):
+    assert Client().get(reverse("revisions:recent")).status_code == 302
+    page = staff_client.get(reverse("revisions:recent"))
+    assert page.status_code == 200
+    assert b"Rename Acme." in page.content
+    url = reverse("revisions:object", args=["accounts.Organization", renamed.pk])
+    page = staff_client.get(url)
+    assert page.status_code == 200
+    assert b"Acme Ltd" in page.content
+    missing = reverse("revisions:object", args=["nope.Nothing", 1])
+    assert staff_client.get(missing).status_code == 404
+
+
+def test_the_history_is_read_only_in_the_admin(renamed, staff_client):
+    revision = Revision.objects.first()
+    delta = ObjectDelta.objects.first()
+    for url in (
+        reverse("admin:revisions_revision_changelist"),
+        reverse("admin:revisions_revision_change", args=[revision.pk]),
+        reverse("admin:revisions_objectdelta_change", args=[delta.pk]),
+    ):
+        assert staff_client.get(url).status_code == 200, url
+    assert staff_client.get(reverse("admin:revisions_revision_add")).status_code == 403

@@ -1,0 +1,1 @@
+"""{{ cookiecutter.project_name }}: a Django project whose history revy records."""

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from {{ cookiecutter.project }}.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("close/", views.close, name="close"),
+]

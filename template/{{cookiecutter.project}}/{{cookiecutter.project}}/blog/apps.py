@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BlogConfig(AppConfig):
+    name = "{{ cookiecutter.project }}.blog"
+    verbose_name = "Blog (example)"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InvoicesConfig(AppConfig):
+    name = "{{ cookiecutter.project }}.invoices"
+    verbose_name = "Invoices (example)"

@@ -1,0 +1,27 @@
+"""Saving an invoice: the system corrects the local amount in the user's revision.
+
+The seed README's "multiple actors in one revision" example. revy records,
+for each field, the actor and description current when the field was
+assigned: the fields the user sent carry the user (or organisation), and
+local_amount, corrected inside ``via_actor(None)``, carries the system and
+"Corrected by the system.", all in one revision.
+"""
+
+from revy import Context as C
+
+from {{ cookiecutter.project }}.invoices.models import Invoice
+
+CORRECTED = "Corrected by the system."
+
+
+def save_invoice(instance: Invoice) -> None:
+    local_amount = instance.expected_local_amount()
+    if instance.local_amount != local_amount:
+        with (
+            C.via_actor(None),
+            C.via_attribute_delta_description(CORRECTED),
+        ):
+            # <-- The actor is `None` in this block.
+            instance.local_amount = local_amount
+        # <-- The actor here is the one of the request again.
+    instance.save()

@@ -1,0 +1,86 @@
+"""Fill each request's revision with where the request came from.
+
+RequestRevisionMiddleware hands revy an unsaved Revision carrying the request
+id, client IP, user agent and path. revy saves it with the request's first
+recorded change, and never when the request changes nothing. Put it after
+RevyMiddleware, whose context it runs in.
+"""
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from revy import Context
+
+from {{ cookiecutter.project }}.revisions.models import Revision
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# An id from a proxy is kept only if it looks like one: no log injection.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id(request: HttpRequest) -> str:
+    """The id the proxy gave the request, or a new one."""
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    if _REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address, trusting only settings.TRUSTED_PROXY_COUNT proxies."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        forwarded = [
+            part.strip()
+            for part in request.headers.get("X-Forwarded-For", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def revision_for(request: HttpRequest) -> Revision:
+    """The unsaved revision of ``request``."""
+    return Revision(
+        request_id=request.request_id,  # type: ignore[attr-defined]
+        client_ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", "")[:512],
+        method=request.method or "",
+        path=request.path[:2048],
+    )
+
+
+class RequestRevisionMiddleware:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self,
+        get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]],
+    ) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        request.request_id = request_id(request)  # type: ignore[attr-defined]
+        with Context.via_revision(revision_for(request)):
+            response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        request.request_id = request_id(request)  # type: ignore[attr-defined]
+        with Context.via_revision(revision_for(request)):
+            response = await self.get_response(request)  # type: ignore[misc]
+        response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
+        return response

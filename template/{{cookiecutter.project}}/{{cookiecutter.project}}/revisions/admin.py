@@ -1,0 +1,56 @@
+"""The history in the admin: read-only, since history is never edited by hand."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from {{ cookiecutter.project }}.revisions.models import (
+    AttributeDelta,
+    ObjectDelta,
+    Revision,
+)
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ObjectDeltaInline(ReadOnlyMixin, admin.TabularInline):
+    model = ObjectDelta
+    fields = ["action", "content_type", "content_id", "actor", "description"]
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+
+
+class AttributeDeltaInline(ReadOnlyMixin, admin.TabularInline):
+    model = AttributeDelta
+    fields = ["field_name", "old_value", "new_value", "actor", "description"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Revision)
+class RevisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["pk", "created_at", "description", "method", "path", "client_ip"]
+    list_filter = ["created_at"]
+    search_fields = ["description", "request_id", "path"]
+    date_hierarchy = "created_at"
+    inlines = [ObjectDeltaInline]
+
+
+@admin.register(ObjectDelta)
+class ObjectDeltaAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["pk", "revision", "action", "content_type", "content_id", "actor"]
+    list_filter = ["action", "content_type"]
+    search_fields = ["content_id", "description", "deletion_description"]
+    list_select_related = ["revision", "content_type"]
+    inlines = [AttributeDeltaInline]

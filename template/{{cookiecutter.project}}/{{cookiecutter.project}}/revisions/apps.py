@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RevisionsConfig(AppConfig):
+    name = "{{ cookiecutter.project }}.revisions"
+    verbose_name = "Revisions"

@@ -1,0 +1,16 @@
+"""URLs of {{ cookiecutter.project_name }}."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = {{ cookiecutter.project_name|jsonify }}
+admin.site.site_title = {{ cookiecutter.project_name|jsonify }}
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("account/", include("{{ cookiecutter.project }}.accounts.urls")),
+{%- if cookiecutter.include_example_apps %}
+    path("invoices/", include("{{ cookiecutter.project }}.invoices.urls")),
+{%- endif %}
+    path("", include("{{ cookiecutter.project }}.revisions.urls")),
+]
