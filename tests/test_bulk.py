@@ -235,6 +235,18 @@ def test_update_of_a_foreign_key_given_as_an_instance():
         assert book.shelf_id == new_shelf.pk
 
 
+def test_update_of_a_foreign_key_by_its_column_name():
+    # Django takes update(shelf_id=...) as well as update(shelf=...).
+    old_shelf = Shelf.objects.create(name="old")
+    new_shelf = Shelf.objects.create(name="new")
+    book = Book.objects.create(title="b", shelf=old_shelf)
+    with Context():
+        returned = Book.objects.filter(pk=book.pk).update(shelf_id=new_shelf.pk)
+    assert returned == 1
+    assert Book.objects.get(pk=book.pk).shelf_id == new_shelf.pk
+    assert stored(delta_of(Book, book.pk)) == {"shelf": (old_shelf.pk, new_shelf.pk)}
+
+
 def test_update_records_the_true_old_values_not_those_in_memory():
     (counter,) = counters(1)
     counter.value = 50  # never saved

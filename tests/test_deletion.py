@@ -268,6 +268,11 @@ def _set_value():
     return Category.objects.get(code="old").delete()
 
 
+def _set_callable():
+    build_tasks()
+    return Category.objects.get(code="stale").delete()
+
+
 def _album_delete():
     return build_album().delete()
 
@@ -301,6 +306,7 @@ SCENARIOS = {
     "fast delete, one object": _single_page_delete,
     "SET_DEFAULT": _set_default,
     "SET(value)": _set_value,
+    "SET(callable)": _set_callable,
     "fast-deleted children": _album_delete,
     "fast-deleted children, QuerySet.delete": _photos_queryset_delete,
     "explicit through rows": _team_delete,
@@ -609,16 +615,31 @@ def test_set_with_a_value_records_the_old_and_new_keys():
     assert ObjectDelta.objects.count() == 2
 
 
+def test_set_with_a_callable_returning_an_instance():
+    # Django's documented SET(get_sentinel_user) returns a model instance.
+    tasks = build_tasks()
+    with Context():
+        Category.objects.get(code="stale").delete()
+    category_delta = delta_of(Category, "stale")
+    delta = delta_of(Task, tasks["sentinel"].pk)
+    assert delta.action == UPDATE
+    assert delta.cause == category_delta
+    assert stored(delta) == {"sentinel": ("stale", "archive")}
+    assert Task.objects.get(pk=tasks["sentinel"].pk).sentinel_id == "archive"
+    assert ObjectDelta.objects.count() == 2
+
+
 def test_a_queryset_delete_runs_every_handler_in_one_revision():
     tasks = build_tasks()
     with Context():
-        returned = Category.objects.filter(code__in=["design", "old"]).delete()
-    assert returned == (2, {"testapp.Category": 2})
+        returned = Category.objects.filter(code__in=["design", "old", "stale"]).delete()
+    assert returned == (3, {"testapp.Category": 3})
     assert Revision.objects.count() == 1
     expected = {
         "design 1": {"category": ("design", "general")},
         "design 2": {"category": ("design", "general")},
         "fallback": {"fallback": ("old", "archive")},
+        "sentinel": {"sentinel": ("stale", "archive")},
     }
     for name, changes in expected.items():
         delta = delta_of(Task, tasks[name].pk)
@@ -626,7 +647,7 @@ def test_a_queryset_delete_runs_every_handler_in_one_revision():
         assert stored(delta) == changes
         (field_name,) = changes
         assert delta.cause == delta_of(Category, changes[field_name][0])
-    assert ObjectDelta.objects.count() == 2 + 3
+    assert ObjectDelta.objects.count() == 3 + 4
 
 
 # Fast deletes --------------------------------------------------------------------

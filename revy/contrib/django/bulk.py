@@ -88,16 +88,18 @@ def _wrap_update(original: Any) -> Any:
         if frame is None:
             return original(self, **kwargs)
         model = self.model._meta.concrete_model
-        fields = _fields_by_name(model, kwargs)
+        # Keyed by field: Django takes a field's name or its column's.
+        values = dict(zip(_fields_by_name(model, kwargs), kwargs.values(), strict=True))
+        fields = list(values)
         using = self.db
         with transaction.atomic(using=using, savepoint=False):
             old_rows = read_rows(model, using, self, fields=fields)
             count = original(self, **kwargs)
-            computed = [f for f in fields if is_expression(kwargs[f.name])]
+            computed = [f for f in fields if is_expression(values[f])]
             new_rows = {pk: dict(row) for pk, row in old_rows.items()}
             for field in fields:
                 if field not in computed:
-                    value = kwargs[field.name]
+                    value = values[field]
                     if isinstance(value, models.Model):
                         value = getattr(value, field.target_field.attname)
                     for row in new_rows.values():

@@ -298,6 +298,8 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
         model = field.model._meta.concrete_model
         if not conf.is_tracked(model):
             continue
+        if isinstance(value, models.Model):  # SET(instance), SET(callable)
+            value = getattr(value, field.target_field.attname)
         for pk, old in _field_values(model, using, field, targets):
             if old == value or pk in deleted.get(model, ()):
                 continue
@@ -310,6 +312,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
                 who,
                 using,
                 cause=_cause_of_field(field, old, deltas),
+                caused_by_deletion=True,
             )
             attribute = new_attribute_delta(
                 field.name,

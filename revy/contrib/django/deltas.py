@@ -183,7 +183,10 @@ def new_object_delta(
     who: Attribution,
     using: str,
     cause: Any = None,
+    caused_by_deletion: bool = False,
 ) -> Any:
+    """An unsaved object delta; deletes, and the updates a delete causes
+    (SET_NULL and friends), carry the deletion description."""
     object_delta_model, _ = history_models()
     return object_delta_model(
         revision=revision,
@@ -195,7 +198,7 @@ def new_object_delta(
         description=who.object_description,
         deletion_description=(
             who.deletion_description
-            if action == object_delta_model.ACTION_DELETE
+            if caused_by_deletion or action == object_delta_model.ACTION_DELETE
             else ""
         ),
         cause=cause,
