@@ -5,6 +5,7 @@ library only (no Django here: the project's dependencies are not installed).
 """
 
 import shutil
+import tempfile
 from pathlib import Path
 
 PROJECT = {{ cookiecutter.project|jsonify }}
@@ -30,7 +31,20 @@ def remove(paths: list[str]) -> None:
             path.unlink()
 
 
+def remove_this_script() -> None:
+    """Cookiecutter runs a rendered copy of each hook from a temporary file
+    (tmp*.py) that it never removes: remove it, and only it."""
+    script = Path(__file__).resolve()
+    if (
+        script.parent == Path(tempfile.gettempdir()).resolve()
+        and script.name.startswith("tmp")
+        and script.suffix == ".py"
+    ):
+        script.unlink(missing_ok=True)
+
+
 def main() -> None:
+    remove_this_script()
     if not INCLUDE_EXAMPLE_APPS:
         remove(EXAMPLES)
     if not USE_ASYNC:

@@ -122,7 +122,20 @@ def remove_temporary_copy() -> None:
         shutil.rmtree(holder, ignore_errors=True)
 
 
+def remove_this_script() -> None:
+    """Cookiecutter runs a rendered copy of each hook from a temporary file
+    (tmp*.py) that it never removes: remove it, and only it."""
+    script = Path(__file__).resolve()
+    if (
+        script.parent == Path(tempfile.gettempdir()).resolve()
+        and script.name.startswith("tmp")
+        and script.suffix == ".py"
+    ):
+        script.unlink(missing_ok=True)
+
+
 def main() -> int:
+    remove_this_script()
     found = problem()
     if found is None:
         return 0

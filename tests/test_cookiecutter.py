@@ -1,0 +1,447 @@
+"""The cookiecutter: every combination of options bakes a project that works.
+
+For each combination the bake must render completely, pass ruff, pass
+``manage.py check`` and ``makemigrations --check``, and pass its own test
+suite, run in a subprocess, in a virtualenv that has this checkout's revy
+installed (editable) with the project's declared dependencies. Bad answers
+must fail with one clear line and leave nothing behind, and a bake from a
+git URL (a bare clone of this repository) must work.
+
+Bakes use a copy of cookiecutter.json, hooks/ and template/: cookiecutter
+copies the whole template folder before running hooks/pre_prompt.py, and in
+a working tree that would be .venv and every other ignored folder too. The
+git URL test bakes from the repository itself, as committed.
+
+The expensive checks (Django's checks, the generated test suites) run only
+when REVY_TEST_SWAPPED is not "1": swapping the history models of *this*
+test project does not change what the cookiecutter bakes, and the Makefile
+runs the suite twice per database.
+"""
+
+import fcntl
+import hashlib
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+from cookiecutter.main import cookiecutter
+from django.conf import settings
+
+import revy
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SWAPPED = os.environ.get("REVY_TEST_SWAPPED", "0") == "1"
+# The database of this test run: the generated suites run on it too.
+DATABASE = settings.DATABASE_NAME
+DRIVERS = {"sqlite": None, "postgresql": "psycopg", "mariadb": "mysqlclient"}
+expensive = pytest.mark.skipif(
+    SWAPPED,
+    reason="runs once per database, in the run with revy's own history models",
+)
+
+COMBINATIONS = [
+    {"database": database, "include_example_apps": examples, "use_async": use_async}
+    for database, examples, use_async in itertools.product(
+        ("sqlite", "postgresql", "mariadb"), (True, False), (True, False)
+    )
+]
+# Lines that hold the package name must pass ruff for any length allowed.
+LONG_NAME = "a" * 40
+
+
+def combination_id(options):
+    return "-".join(
+        [
+            options["database"],
+            "examples" if options["include_example_apps"] else "bare",
+            "async" if options["use_async"] else "sync",
+        ]
+    )
+
+
+def package_for(options):
+    """A distinct package per combination; one of them as long as allowed."""
+    if options == COMBINATIONS[0]:
+        return LONG_NAME
+    return "shop_" + combination_id(options).replace("-", "_")
+
+
+# Baking ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def template_copy(tmp_path_factory):
+    """cookiecutter.json, hooks/ and template/, as the repository lays them out."""
+    root = tmp_path_factory.mktemp("template") / "revy"
+    root.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "db.sqlite3", ".env")
+    shutil.copy2(REPO_ROOT / "cookiecutter.json", root)
+    for folder in ("hooks", "template"):
+        shutil.copytree(REPO_ROOT / folder, root / folder, ignore=ignore)
+    return root
+
+
+@pytest.fixture(scope="session")
+def config_file(tmp_path_factory):
+    """A cookiecutter config that keeps clones and replays out of $HOME."""
+    home = tmp_path_factory.mktemp("cookiecutter-home")
+    path = home / "config.yaml"
+    path.write_text(
+        f"cookiecutters_dir: {json.dumps(str(home / 'cookiecutters'))}\n"
+        f"replay_dir: {json.dumps(str(home / 'replay'))}\n"
+    )
+    return str(path)
+
+
+def bake(template, output_dir, config_file, **context):
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return Path(
+        cookiecutter(
+            str(template),
+            no_input=True,
+            extra_context=context,
+            output_dir=str(output_dir),
+            config_file=config_file,
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def baked(template_copy, config_file, tmp_path_factory):
+    """``baked(options)``: the project baked with ``options``, once per session."""
+    projects = {}
+
+    def get(options):
+        key = combination_id(options)
+        if key not in projects:
+            projects[key] = bake(
+                template_copy,
+                tmp_path_factory.mktemp(key),
+                config_file,
+                project_name=f"Shop {key}",
+                project=package_for(options),
+                **options,
+            )
+        return projects[key]
+
+    return get
+
+
+# The virtualenv the generated projects run in ----------------------------------
+
+
+def requirements(pyproject):
+    """The project's dependencies and dev extras, revy taken from this checkout."""
+    project = tomllib.loads(pyproject.read_text())["project"]
+    declared = project["dependencies"] + project["optional-dependencies"]["dev"]
+    return [r for r in declared if not re.match(r"revy\b", r)]
+
+
+@pytest.fixture(scope="session")
+def project_python(baked):
+    """A virtualenv with this checkout's revy (editable) and what the projects
+    need, kept in .venv-cookiecutter-* and reused while those needs are the same.
+    """
+    options = {"database": DATABASE, "include_example_apps": True, "use_async": True}
+    needed = sorted(requirements(baked(options) / "pyproject.toml"))
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    venv = REPO_ROOT / f".venv-cookiecutter-{version}"
+    python = venv / "bin" / "python"
+    stamp = venv / (
+        ".installed-" + hashlib.sha256(json.dumps(needed).encode()).hexdigest()[:16]
+    )
+    lock = REPO_ROOT / f".venv-cookiecutter-{version}.lock"
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not stamp.exists():
+            if not python.exists():
+                run([sys.executable, "-m", "venv", str(venv)], cwd=REPO_ROOT)
+            run(
+                [str(python), "-m", "pip", "install", "--quiet", "-e", str(REPO_ROOT)]
+                + needed,
+                cwd=REPO_ROOT,
+            )
+            stamp.touch()
+    return python
+
+
+def clean_environment(**extra):
+    """This process's environment without what configures its own Django."""
+    drop = ("DJANGO_", "REVY_", "DATABASE_URL", "PYTHONPATH", "VIRTUAL_ENV")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    return {**env, **extra}
+
+
+def run(command, cwd, env=None, timeout=900):
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, command))} exited {result.returncode} in {cwd}:\n"
+        f"{result.stdout}\n{result.stderr}"
+    )
+    return result
+
+
+def scratch_database_url():
+    """A DATABASE_URL on this run's server; the generated suite creates and
+    drops its test_* database there."""
+    database = settings.DATABASES["default"]
+    scheme = {"postgresql": "postgres", "mariadb": "mysql"}[DATABASE]
+    credentials = quote(database["USER"], safe="")
+    if database["PASSWORD"]:
+        credentials += ":" + quote(database["PASSWORD"], safe="")
+    name = f"revy_cc_{uuid.uuid4().hex[:12]}"
+    return f"{scheme}://{credentials}@{database['HOST']}:{database['PORT']}/{name}"
+
+
+# Every combination: rendering and layout -------------------------------------------
+
+UNRENDERED = re.compile(r"\{\{|\{%|%\}")
+
+
+@pytest.mark.parametrize("options", COMBINATIONS, ids=combination_id)
+def test_the_bake_renders_completely(baked, options):
+    project = baked(options)
+    package = package_for(options)
+    assert project.name == package
+    for path in project.rglob("*"):
+        relative = path.relative_to(project)
+        assert "{{" not in str(relative) and "cookiecutter" not in str(relative)
+        if path.is_dir():
+            continue
+        text = path.read_text()
+        if path.suffix == ".html":
+            # Django templates, copied as they are (_copy_without_render).
+            assert "cookiecutter" not in text, relative
+        else:
+            assert not UNRENDERED.search(text), f"{relative}: {UNRENDERED.search(text)}"
+
+
+@pytest.mark.parametrize("options", COMBINATIONS, ids=combination_id)
+def test_the_options_shape_the_project(baked, options):
+    project = baked(options)
+    package = project / package_for(options)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    dependencies = pyproject["project"]["dependencies"]
+    assert f"revy=={revy.__version__}" in dependencies
+    assert any(d.startswith("dj-database-url") for d in dependencies)
+    drivers = {d.split("[")[0].split(">")[0] for d in dependencies} & {
+        "psycopg",
+        "mysqlclient",
+    }
+    expected = DRIVERS[options["database"]]
+    assert drivers == ({expected} if expected else set())
+    assert any(d.startswith("uvicorn") for d in dependencies) is options["use_async"]
+    assert (package / "asgi.py").exists() is options["use_async"]
+    assert (project / "tests" / "test_async.py").exists() is options["use_async"]
+    for app in ("blog", "invoices", "demo"):
+        assert (package / app).exists() is options["include_example_apps"], app
+    installed = (package / "settings.py").read_text()
+    assert (f'"{package.name}.blog"' in installed) is options["include_example_apps"]
+    env_example = (project / ".env.example").read_text()
+    scheme = {"sqlite": "sqlite:", "postgresql": "postgres:", "mariadb": "mysql:"}
+    assert f"DATABASE_URL={scheme[options['database']]}" in env_example
+    for name in ("README.md", "Makefile", ".gitignore", "manage.py"):
+        assert (project / name).is_file(), name
+    migrations = ["accounts", "revisions"] + (
+        ["blog", "invoices"] if options["include_example_apps"] else []
+    )
+    for app in migrations:
+        assert (package / app / "migrations" / "0001_initial.py").is_file(), app
+
+
+@pytest.mark.parametrize("options", COMBINATIONS, ids=combination_id)
+def test_ruff_passes_on_the_bake(baked, options):
+    project = baked(options)
+    ruff = [sys.executable, "-m", "ruff"]
+    run([*ruff, "check", "--no-cache", "."], cwd=project)
+    run([*ruff, "format", "--check", "--no-cache", "."], cwd=project)
+
+
+def test_the_private_revy_version_is_revys():
+    context = json.loads((REPO_ROOT / "cookiecutter.json").read_text())
+    assert context["_revy_version"] == revy.__version__
+
+
+def test_every_variable_has_a_prompt():
+    context = json.loads((REPO_ROOT / "cookiecutter.json").read_text())
+    public = [key for key in context if not key.startswith("_")]
+    assert public == [
+        "project_name",
+        "project",
+        "description",
+        "author",
+        "database",
+        "include_example_apps",
+        "use_async",
+    ]
+    prompts = context["__prompts__"]
+    assert set(prompts) == set(public)
+    assert context["database"][0] == "sqlite"
+
+
+def test_the_package_name_derives_from_the_project_name(
+    template_copy, config_file, tmp_path
+):
+    project = bake(
+        template_copy, tmp_path, config_file, project_name="Müller & Söhne Records"
+    )
+    assert project.name == "muller_sohne_records"
+    readme = (project / "README.md").read_text()
+    assert readme.startswith("# Müller & Söhne Records\n")
+
+
+def test_quotes_in_answers_stay_valid_toml_and_python(
+    template_copy, config_file, tmp_path
+):
+    project = bake(
+        template_copy,
+        tmp_path,
+        config_file,
+        project_name='The "Quoted" Shop',
+        project="quoted",
+        author='O\'Brien "Ops" Team',
+        description='Says "hi" \\ with a backslash',
+    )
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert pyproject["description"] == 'Says "hi" \\ with a backslash'
+    assert pyproject["authors"] == [{"name": 'O\'Brien "Ops" Team'}]
+    compile((project / "quoted" / "urls.py").read_text(), "urls.py", "exec")
+
+
+# Every combination: Django's checks and the project's own suite ----------------------
+
+
+@expensive
+@pytest.mark.parametrize("options", COMBINATIONS, ids=combination_id)
+def test_django_checks_pass(baked, project_python, options):
+    project = baked(options)
+    env = clean_environment(DJANGO_SECRET_KEY="check-" + "k" * 50, DJANGO_ENV_FILE="")
+    python = str(project_python)
+    run([python, "manage.py", "check", "--fail-level", "WARNING"], cwd=project, env=env)
+    result = run(
+        [python, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=project,
+        env=env,
+    )
+    assert "No changes detected" in result.stdout
+
+
+# The generated suites are the same code whatever the database option (it only
+# picks the driver, .env.example and README lines): each run executes, on its
+# own database, the suites of the combinations made for that database.
+@expensive
+@pytest.mark.parametrize(
+    "options",
+    [options for options in COMBINATIONS if options["database"] == DATABASE],
+    ids=combination_id,
+)
+def test_the_generated_suite_passes(baked, project_python, options):
+    project = baked(options)
+    extra = {} if DATABASE == "sqlite" else {"DATABASE_URL": scratch_database_url()}
+    result = run(
+        [str(project_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=clean_environment(**extra),
+    )
+    assert re.search(r"\d+ passed", result.stdout), result.stdout
+    assert " failed" not in result.stdout and " skipped" not in result.stdout
+
+
+# Bad answers -----------------------------------------------------------------------
+
+BAD_ANSWERS = [
+    ({"project": "my-shop"}, "project 'my-shop' is not a valid Python package name: "
+     "type project=my_shop instead."),
+    ({"project": "2fast"}, "project '2fast' is not a valid Python package name: "
+     "type project=project_2fast instead."),
+    ({"project": "class"}, "project 'class' is a Python keyword: "
+     "type project=class_project instead."),
+    ({"project": "MyShop"}, "project 'MyShop' must be lowercase (PEP 8): "
+     "type project=myshop instead."),
+    ({"project": "django"}, "project 'django' would shadow the module 'django' that "
+     "the project or its tools import: type project=django_project instead."),
+    ({"project": "typing"}, "project 'typing' would shadow the module 'typing'"),
+    ({"project": "tests"}, "project 'tests' would shadow the module 'tests'"),
+    ({"project": "revy"}, "project 'revy' would shadow the module 'revy'"),
+    ({"project": "config"}, "project 'config' would shadow the module 'config'"),
+    ({"project": "_private"}, "project '_private' must not start with an underscore"),
+    ({"project": "a" * 41}, f"project '{'a' * 41}' is longer than 40 characters: "
+     f"type project={'a' * 40} instead."),
+    ({"project_name": "   "}, "The project name is empty"),
+    ({"description": "two\nlines"}, "The description must be one line"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    BAD_ANSWERS,
+    ids=[f"{next(iter(a))}={next(iter(a.values()))!r}"[:40] for a, _ in BAD_ANSWERS],
+)
+def test_a_bad_answer_fails_clearly_and_leaves_nothing(
+    template_copy, config_file, tmp_path, monkeypatch, capfd, answers, message
+):
+    # A temporary folder of the test's own, to see what cookiecutter leaves.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    output = tmp_path / "out"
+
+    with pytest.raises(FailedHookException):
+        bake(template_copy, output, config_file, **answers)
+
+    errors = [line for line in capfd.readouterr().err.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"ERROR: {message}"), errors[0]
+    assert list(output.iterdir()) == []
+    assert list(scratch.iterdir()) == []
+
+
+def test_an_unknown_database_is_refused_before_anything_is_written(
+    template_copy, config_file, tmp_path
+):
+    with pytest.raises(ValueError, match="oracle provided for choice variable"):
+        bake(template_copy, tmp_path / "out", config_file, database="oracle")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+# From a git URL --------------------------------------------------------------------
+
+
+def test_a_bake_from_a_git_url(tmp_path, config_file):
+    bare = tmp_path / "revy.git"
+    run(["git", "clone", "--quiet", "--bare", str(REPO_ROOT), str(bare)], cwd=tmp_path)
+    output = tmp_path / "out"
+    output.mkdir()
+    project = Path(
+        cookiecutter(
+            f"git+file://{bare}",
+            no_input=True,
+            extra_context={"project_name": "From Git"},
+            output_dir=str(output),
+            config_file=config_file,
+        )
+    )
+    assert project == output / "from_git"
+    assert (project / "from_git" / "revisions" / "models.py").is_file()
+    assert (project / "tests" / "test_invoices.py").is_file()
+    assert not UNRENDERED.search((project / "from_git" / "settings.py").read_text())
