@@ -1186,3 +1186,33 @@ def test_async_adelete_returns_what_django_returns(comment):
 
     assert run(work()) == (1, {"testapp.Comment": 1})
     assert [d.action for d in all_deltas()] == [DELETE]
+
+
+def test_actor_with_a_uuid_primary_key():
+    robot = UUIDItem.objects.create(name="robot")
+    with Context.via_actor(robot):
+        created = Comment.objects.create(text="by robot")
+    [delta] = deltas(created)
+    assert delta.actor_id == str(robot.pk)
+    assert delta.actor == robot
+    assert delta.revision.actors() == [robot]
+    assert list(ObjectDelta.objects.for_actor(robot)) == [delta]
+
+
+def test_instance_built_with_a_new_primary_key_records_a_create():
+    with Context():
+        CodeItem(code="new", name="n").save()
+        Comment(pk=424242, text="explicit key").save()
+    assert [d.action for d in all_deltas()] == [CREATE, CREATE]
+    comment_delta = ObjectDelta.objects.for_key(Comment, 424242).get()
+    assert changes(comment_delta)["text"] == (None, "explicit key")
+
+
+def test_deleting_the_parent_row_of_a_multi_table_child_records_the_child():
+    restaurant = Restaurant.objects.create(name="Luigi", serves_pizza=True)
+    with Context():
+        Place.objects.get(pk=restaurant.pk).delete()
+    [delta] = all_deltas()
+    assert delta.action == DELETE
+    assert delta.content_type == ct(Restaurant)
+    assert changes(delta) == {"name": ("Luigi", None), "serves_pizza": (True, None)}
