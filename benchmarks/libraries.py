@@ -1,0 +1,196 @@
+"""What each library is to the scenarios: its models, its revision, its history.
+
+A scenario calls ``revision()`` around what one revision holds and the
+reading methods (``state_at``, ``snapshots``, ``history``) for history. A
+library lists in ``cannot`` the scenarios it has no way to do, with the text
+the table shows instead of a number. The untracked twin reads live rows: the
+baseline that reading history is compared with.
+"""
+
+from contextlib import nullcontext
+from typing import Any
+
+import reversion
+from auditlog.models import LogEntry
+from django.apps import apps
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from reversion.models import Revision, Version
+
+import revy
+from revy.contrib.django import history
+from revy.contrib.django.models import (
+    get_attribute_delta_model,
+    get_object_delta_model,
+    get_revision_model,
+)
+from revy.contrib.django.snapshot import ObjectSnapshot
+
+NOT_YET = "not yet"
+
+
+class Library:
+    key = "untracked"
+    label = "untracked"
+    prefix = "Plain"
+    cannot: dict[str, str] = {}
+
+    def __init__(self) -> None:
+        self.item, self.parent, self.child = (
+            apps.get_model("benchmarks", self.prefix + name)
+            for name in ("Item", "Parent", "Child")
+        )
+
+    @property
+    def models(self) -> list[Any]:
+        return [self.item, self.parent, self.child]
+
+    def revision(self) -> Any:
+        """What groups changes into one revision: nothing for most libraries."""
+        return nullcontext()
+
+    def history_models(self) -> list[Any]:
+        return []
+
+    def history_rows(self) -> int:
+        return sum(model._base_manager.count() for model in self.history_models())
+
+    def state_at(self, obj: Any, index: int) -> Any:
+        """``obj`` as it stood after its ``index``-th recorded change (0: created)."""
+        return self.item.objects.get(pk=obj.pk)
+
+    def snapshots(self, count: int) -> list[Any]:
+        """The objects as they stood after each of the newest ``count`` changes."""
+        return list(self.item.objects.order_by("-pk")[:count])
+
+    def history(self, obj: Any, count: int) -> list[Any]:
+        """The newest ``count`` entries of ``obj``'s history, with their times."""
+        return list(self.item.objects.order_by("-pk")[:count])
+
+
+class Revy(Library):
+    key = label = "revy"
+    prefix = "Revy"
+
+    def revision(self) -> Any:
+        return revy.Context()
+
+    def history_models(self) -> list[Any]:
+        return [
+            get_revision_model(),
+            get_object_delta_model(),
+            get_attribute_delta_model(),
+        ]
+
+    def state_at(self, obj: Any, index: int) -> Any:
+        deltas = get_object_delta_model().objects.for_object(obj)
+        return deltas.annotate(snapshot=ObjectSnapshot(self.item))[index].snapshot
+
+    def snapshots(self, count: int) -> list[Any]:
+        deltas = get_object_delta_model().objects.filter(
+            content_type=ContentType.objects.get_for_model(self.item)
+        )
+        newest = deltas.order_by("-pk").annotate(snapshot=ObjectSnapshot(self.item))
+        return [delta.snapshot for delta in newest[:count]]
+
+    def history(self, obj: Any, count: int) -> list[Any]:
+        return list(history.history(obj)[:count])
+
+
+class Reversion(Library):
+    key = "reversion"
+    label = "django-reversion"
+    prefix = "Reversion"
+
+    def revision(self) -> Any:
+        return reversion.create_revision()
+
+    def history_models(self) -> list[Any]:
+        return [Revision, Version]
+
+    def state_at(self, obj: Any, index: int) -> Any:
+        version = Version.objects.get_for_object(obj).order_by("pk")[index]
+        return version._object_version.object
+
+    def snapshots(self, count: int) -> list[Any]:
+        versions = Version.objects.get_for_model(self.item).order_by("-pk")[:count]
+        return [version._object_version.object for version in versions]
+
+    def history(self, obj: Any, count: int) -> list[Any]:
+        versions = Version.objects.get_for_object(obj).select_related("revision")
+        return list(versions[:count])
+
+
+class SimpleHistory(Library):
+    key = "simple_history"
+    label = "django-simple-history"
+    prefix = "History"
+
+    def history_models(self) -> list[Any]:
+        return [model.history.model for model in self.models]
+
+    def state_at(self, obj: Any, index: int) -> Any:
+        return obj.history.order_by("history_id")[index].instance
+
+    def snapshots(self, count: int) -> list[Any]:
+        records = self.item.history.order_by("-history_id")[:count]
+        return [record.instance for record in records]
+
+    def history(self, obj: Any, count: int) -> list[Any]:
+        return list(obj.history.all()[:count])
+
+
+class Auditlog(Library):
+    key = "auditlog"
+    label = "django-auditlog"
+    prefix = "Audit"
+    cannot = {
+        "state": "cannot (logs changes, rebuilds no object)",
+        "snapshots": "cannot (logs changes, rebuilds no object)",
+    }
+
+    def history_models(self) -> list[Any]:
+        return [LogEntry]
+
+    def history(self, obj: Any, count: int) -> list[Any]:
+        return list(LogEntry.objects.get_for_object(obj)[:count])
+
+
+class PgHistoryRow(Library):
+    key = "pghistory_row"
+    label = "django-pghistory (row triggers)"
+    prefix = "PgRow"
+
+    def history_models(self) -> list[Any]:
+        return [apps.get_model("benchmarks", m.__name__ + "Event") for m in self.models]
+
+    @property
+    def events(self) -> Any:
+        return self.history_models()[0].objects
+
+    def instance(self, event: Any) -> Any:
+        fields = self.item._meta.concrete_fields
+        return self.item(**{f.attname: getattr(event, f.attname) for f in fields})
+
+    def state_at(self, obj: Any, index: int) -> Any:
+        return self.instance(self.events.filter(pgh_obj=obj).order_by("pgh_id")[index])
+
+    def snapshots(self, count: int) -> list[Any]:
+        return [self.instance(e) for e in self.events.order_by("-pgh_id")[:count]]
+
+    def history(self, obj: Any, count: int) -> list[Any]:
+        return list(self.events.filter(pgh_obj=obj).order_by("-pgh_id")[:count])
+
+
+class PgHistoryStatement(PgHistoryRow):
+    key = "pghistory_statement"
+    label = "django-pghistory (statement triggers)"
+    prefix = "PgStatement"
+
+
+def available() -> list[Library]:
+    """The libraries of this database, the untracked twin first."""
+    kinds = [Library, Revy, Reversion, SimpleHistory, Auditlog]
+    if settings.PGHISTORY:
+        kinds += [PgHistoryRow, PgHistoryStatement]
+    return [kind() for kind in kinds]

@@ -1,0 +1,78 @@
+"""Settings of the benchmark project; the DB environment variable picks the database.
+
+DB=sqlite (default: a file in a fresh temporary directory, in WAL mode with
+synchronous=NORMAL as Django's docs advise for production, so a commit is
+not an fsync), DB=postgresql (127.0.0.1:5432, user postgres) or
+DB=mariadb (127.0.0.1:3306, user root). The runner creates a database
+named revy_bench and drops it at the end.
+"""
+
+import os
+import tempfile
+
+DB = os.environ.get("DB", "sqlite")
+SECRET_KEY = "revy-benchmarks"
+DEBUG = False
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# pghistory works by PostgreSQL triggers: on other databases it is left out.
+PGHISTORY = DB == "postgresql"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "revy.contrib.django",
+    "reversion",
+    "simple_history",
+    "auditlog",
+    *(["pgtrigger", "pghistory"] if PGHISTORY else []),
+    "benchmarks",
+]
+
+# The benchmark app has no migrations: its tables come from migrate's
+# run_syncdb, while every library's own migrations run as shipped.
+MIGRATION_MODULES = {"benchmarks": None}
+PGTRIGGER_INSTALL_ON_MIGRATE = True
+
+# Only the revy twins are tracked by revy.
+REVY_TRACKED_MODELS = ["benchmarks.revy*"]
+
+SQLITE_DIR = tempfile.mkdtemp(prefix="revy-bench-") if DB == "sqlite" else ""
+_sqlite_file = os.path.join(SQLITE_DIR, "bench.sqlite3")
+_DATABASES = {
+    "sqlite": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": _sqlite_file,
+        "TEST": {"NAME": _sqlite_file},
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"
+        },
+    },
+    "postgresql": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "revy_bench",
+        "USER": os.environ.get("REVY_PG_USER", "postgres"),
+        "PASSWORD": os.environ.get("REVY_PG_PASSWORD", ""),
+        "HOST": os.environ.get("REVY_PG_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("REVY_PG_PORT", "5432"),
+        "TEST": {"NAME": "revy_bench"},
+    },
+    "mariadb": {
+        "ENGINE": "django.db.backends.mysql",
+        "NAME": "revy_bench",
+        "USER": os.environ.get("REVY_MARIADB_USER", "root"),
+        "PASSWORD": os.environ.get("REVY_MARIADB_PASSWORD", ""),
+        "HOST": os.environ.get("REVY_MARIADB_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("REVY_MARIADB_PORT", "3306"),
+        "OPTIONS": {"charset": "utf8mb4"},
+        "TEST": {
+            "NAME": "revy_bench",
+            "CHARSET": "utf8mb4",
+            "COLLATION": "utf8mb4_unicode_ci",
+        },
+    },
+}
+if DB not in _DATABASES:
+    raise RuntimeError(f"DB={DB!r} is not one of {', '.join(_DATABASES)}.")
+DATABASES = {"default": _DATABASES[DB]}
