@@ -6,12 +6,15 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from revy import Context
 from revy.contrib.django.models import get_revision_model
 
 from {{ cookiecutter.project }} import actors
+from {{ cookiecutter.project }}.accounts.models import Organization
+from {{ cookiecutter.project }}.revisions import origin
 from {{ cookiecutter.project }}.revisions.models import Revision
 
 from tests.conftest import actor_key, deltas, revisions
@@ -117,3 +120,25 @@ def test_a_request_that_writes_nothing_leaves_no_revision(alice):
     client.force_login(alice)
     assert client.get(reverse("revisions:recent")).status_code == 200
     assert revisions() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_savepoint_rolled_back_in_a_request_keeps_its_revision_whole(alice):
+    """The request's revision survives a rolled-back first change."""
+    with (
+        origin.serving(request_id="req-7"),
+        Context.via_actor(alice),
+        transaction.atomic(),
+    ):
+        try:
+            with transaction.atomic():
+                Organization.objects.create(name="Gone", slug="gone")
+                raise RuntimeError("undone")
+        except RuntimeError:
+            pass
+        Organization.objects.create(name="Kept", slug="kept")
+
+    [revision] = revisions()
+    assert revision.request_id == "req-7"
+    [delta] = deltas(revision)
+    assert delta.content_id == str(Organization.objects.get(slug="kept").pk)

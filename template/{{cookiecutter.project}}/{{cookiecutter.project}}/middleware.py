@@ -1,9 +1,16 @@
 """Fill each request's revision with where the request came from.
 
-RequestRevisionMiddleware hands revy an unsaved Revision carrying the request
-id, client IP, user agent and path. revy saves it with the request's first
-recorded change, and never when the request changes nothing. Put it after
-RevyMiddleware, whose context it runs in.
+RequestRevisionMiddleware records the request id, client IP, user agent,
+method and path as the request's *origin*; ``Revision.save`` copies them
+into the revision that revy creates with the request's first recorded
+change (and there is none if the request changes nothing). Put it after
+RevyMiddleware.
+
+Why not hand revy an unsaved ``Revision(request_id=...)`` through
+``Context.via_revision``? revy saves such a revision with the first change,
+but does not forget it when a savepoint rollback undoes that change: later
+changes then point at a revision row that no longer exists. Letting revy
+create the revision itself avoids that.
 """
 
 import re
@@ -14,9 +21,8 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from revy import Context
 
-from {{ cookiecutter.project }}.revisions.models import Revision
+from {{ cookiecutter.project }}.revisions import origin
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id from a proxy is kept only if it looks like one: no log injection.
@@ -45,15 +51,15 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def revision_for(request: HttpRequest) -> Revision:
-    """The unsaved revision of ``request``."""
-    return Revision(
-        request_id=request.request_id,  # type: ignore[attr-defined]
-        client_ip=client_ip(request),
-        user_agent=request.headers.get("User-Agent", "")[:512],
-        method=request.method or "",
-        path=request.path[:2048],
-    )
+def origin_of(request: HttpRequest) -> dict[str, Any]:
+    """The fields of ``request``'s revision."""
+    return {
+        "request_id": request.request_id,  # type: ignore[attr-defined]
+        "client_ip": client_ip(request),
+        "user_agent": request.headers.get("User-Agent", "")[:512],
+        "method": request.method or "",
+        "path": request.path[:2048],
+    }
 
 
 class RequestRevisionMiddleware:
@@ -73,14 +79,14 @@ class RequestRevisionMiddleware:
         if self.is_async:
             return self.__acall__(request)
         request.request_id = request_id(request)  # type: ignore[attr-defined]
-        with Context.via_revision(revision_for(request)):
+        with origin.serving(**origin_of(request)):
             response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         request.request_id = request_id(request)  # type: ignore[attr-defined]
-        with Context.via_revision(revision_for(request)):
+        with origin.serving(**origin_of(request)):
             response = await self.get_response(request)  # type: ignore[misc]
         response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
         return response

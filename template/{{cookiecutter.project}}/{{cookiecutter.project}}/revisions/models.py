@@ -7,12 +7,16 @@ came from (middleware.py fills it); add fields as you would to any model,
 then ``manage.py makemigrations``.
 """
 
+from typing import Any
+
 from django.db import models
 from revy.contrib.django.models import (
     AbstractAttributeDelta,
     AbstractObjectDelta,
     AbstractRevision,
 )
+
+from {{ cookiecutter.project }}.revisions import origin
 
 
 class Revision(AbstractRevision):
@@ -26,6 +30,15 @@ class Revision(AbstractRevision):
 
     class Meta(AbstractRevision.Meta):
         pass
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # revy creates the revision with the first change it records; if a
+        # request is being served, the revision says which.
+        if self._state.adding:
+            for field, value in origin.current().items():
+                if not getattr(self, field):
+                    setattr(self, field, value)
+        super().save(*args, **kwargs)
 
 
 class ObjectDelta(AbstractObjectDelta):
