@@ -161,8 +161,9 @@ def project_python(baked):
     stamp = venv / (
         ".installed-" + hashlib.sha256(json.dumps(needed).encode()).hexdigest()[:16]
     )
-    lock = REPO_ROOT / f".venv-cookiecutter-{version}.lock"
-    with lock.open("w") as held:
+    venv.mkdir(exist_ok=True)
+    # Test runs side by side take turns to install.
+    with (venv / ".lock").open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         if not stamp.exists():
             if not python.exists():
