@@ -485,3 +485,16 @@ def test_deleting_many_rows_costs_a_bounded_number_of_queries():
     # The SET_NULL on EveryField.foreign is recorded as an update.
     [update] = ObjectDelta.objects.filter(action=UPDATE)
     assert update.attribute_deltas.get().field_name == "foreign"
+
+
+def test_an_unsaved_revision_given_to_the_context_survives_a_savepoint_rollback():
+    revision = Revision(description="mine")
+    with transaction.atomic(), Context.via_revision(revision):
+        with pytest.raises(Boom), transaction.atomic():
+            Comment.objects.create(text="undone")
+            raise Boom
+        assert revision.pk is None, "its row was rolled back with the savepoint"
+        kept = Comment.objects.create(text="kept")
+    assert Revision.objects.get().description == "mine"
+    [delta] = ObjectDelta.objects.all()
+    assert (delta.revision, delta.content_id) == (revision, str(kept.pk))

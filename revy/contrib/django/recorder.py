@@ -44,9 +44,9 @@ class Pending:
         self.entries: list[
             tuple[tuple[str, ...], AbstractObjectDelta, list[AbstractAttributeDelta]]
         ] = []
-        # Revisions inserted in the open transaction:
-        # (savepoint ids when inserted, the activation holding it, alias).
-        self.revisions: list[tuple[tuple[str, ...], Activation, str]] = []
+        # Revisions revy inserted in the open transaction: (savepoint ids
+        # when inserted, the activation holding it or None, alias, revision).
+        self.revisions: list[tuple[tuple[str, ...], Activation | None, str, Any]] = []
 
 
 def _pending(connection: BaseDatabaseWrapper) -> Pending:
@@ -71,6 +71,7 @@ def revision_for(frame: Frame, using: str) -> Any:
             if not explicit.description:
                 explicit.description = frame.values.get(REVISION_DESCRIPTION, "")
             explicit.save(using=using)
+            _inserted(explicit, None, using)
         return explicit
     activation = frame.activation
     revision = activation.revisions.get(using)
@@ -80,12 +81,17 @@ def revision_for(frame: Frame, using: str) -> Any:
         )
         revision.save(using=using)
         activation.revisions[using] = revision
-        connection = connections[using]
-        if connection.in_atomic_block:
-            _pending(connection).revisions.append(
-                (tuple(connection.savepoint_ids), activation, using)
-            )
+        _inserted(revision, activation, using)
     return revision
+
+
+def _inserted(revision: Any, activation: Activation | None, using: str) -> None:
+    """Remember a revision revy inserted, to forget it if it is rolled back."""
+    connection = connections[using]
+    if connection.in_atomic_block:
+        _pending(connection).revisions.append(
+            (tuple(connection.savepoint_ids), activation, using, revision)
+        )
 
 
 def add(
@@ -192,8 +198,12 @@ def _levels(deltas: list[Any]) -> list[list[Any]]:
 
 
 def _forget_revisions(dropped: list[Any]) -> None:
-    for _sids, activation, alias in dropped:
-        activation.revisions.pop(alias, None)
+    # The rows are gone: the next change inserts the revision again.
+    for _sids, activation, alias, revision in dropped:
+        if activation is not None and activation.revisions.get(alias) is revision:
+            del activation.revisions[alias]
+        revision.pk = None
+        revision._state.adding = True
 
 
 # Hooks into BaseDatabaseWrapper ----------------------------------------------
