@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models.base import DEFERRED
+from django.db.models.base import DEFERRED, ModelState
 from django.db.models.expressions import Expression
 
 from revy.context import (
@@ -145,25 +145,36 @@ class Attribution:
     def __init__(self, frame: Frame) -> None:
         values = frame.values
         self.actor = values.get(ACTOR)
-        self.actor_type, self.actor_id = _actor_reference(self.actor)
+        self.actor_type_id, self.actor_id = _actor_reference(self.actor)
         self.object_description = values.get(OBJECT_DELTA_DESCRIPTION, "")
         self.attribute_description = values.get(ATTRIBUTE_DELTA_DESCRIPTION, "")
         self.deletion_description = values.get(DELETION_DESCRIPTION, "")
+        self.object_delta_model, self.attribute_delta_model = history_models()
         self._references: dict[int, tuple[Any, Any]] = {}
+        self._content_types: dict[tuple[type[models.Model], str], int] = {}
 
     def reference(self, actor: Any) -> tuple[Any, Any]:
+        """``(content type id, id)`` of an actor."""
         if actor is self.actor:
-            return self.actor_type, self.actor_id
+            return self.actor_type_id, self.actor_id
         key = id(actor)
         if key not in self._references:
             self._references[key] = _actor_reference(actor)
         return self._references[key]
 
+    def content_type_id(self, model: type[models.Model], using: str) -> int:
+        key = (model, using)
+        if key not in self._content_types:
+            manager = ContentType.objects.db_manager(using)
+            self._content_types[key] = manager.get_for_model(model).pk
+        return self._content_types[key]
+
 
 def _actor_reference(actor: Any) -> tuple[Any, Any]:
     from revy.contrib.django.models import actor_reference
 
-    return actor_reference(actor)
+    content_type, actor_id = actor_reference(actor)
+    return (None if content_type is None else content_type.pk), actor_id
 
 
 def history_models() -> tuple[Any, Any]:
@@ -173,6 +184,31 @@ def history_models() -> tuple[Any, Any]:
     )
 
     return get_object_delta_model(), get_attribute_delta_model()
+
+
+@functools.cache
+def _defaults(model: type[models.Model]) -> tuple[tuple[str, Any, bool], ...]:
+    return tuple(
+        (f.attname, f.get_default, True)
+        if f.has_default() and callable(f.default)
+        else (f.attname, f.get_default(), False)
+        for f in model._meta.concrete_fields
+    )
+
+
+def build(model: type[models.Model], values: dict[str, Any]) -> Any:
+    """An unsaved instance of a history model, as ``model(**values)`` makes,
+    without the cost of ``Model.__init__`` for the thousands a bulk write
+    records. ``values`` are keyed by attname."""
+    if model.__init__ is not models.Model.__init__:
+        return model(**values)
+    obj = model.__new__(model)
+    data = obj.__dict__
+    data["_state"] = ModelState()
+    for attname, default, call in _defaults(model):
+        data[attname] = default() if call else default
+    data.update(values)
+    return obj
 
 
 def new_object_delta(
@@ -187,22 +223,27 @@ def new_object_delta(
 ) -> Any:
     """An unsaved object delta; deletes, and the updates a delete causes
     (SET_NULL and friends), carry the deletion description."""
-    object_delta_model, _ = history_models()
-    return object_delta_model(
-        revision=revision,
-        action=action,
-        content_type=ContentType.objects.db_manager(using).get_for_model(model),
-        content_id=str(pk),
-        actor_content_type=who.actor_type,
-        actor_id=who.actor_id,
-        description=who.object_description,
-        deletion_description=(
-            who.deletion_description
-            if caused_by_deletion or action == object_delta_model.ACTION_DELETE
-            else ""
-        ),
-        cause=cause,
+    object_delta_model = who.object_delta_model
+    delta = build(
+        object_delta_model,
+        {
+            "revision_id": revision.pk,
+            "action": action,
+            "content_type_id": who.content_type_id(model, using),
+            "content_id": str(pk),
+            "actor_content_type_id": who.actor_type_id,
+            "actor_id": who.actor_id,
+            "description": who.object_description,
+            "deletion_description": (
+                who.deletion_description
+                if caused_by_deletion or action == object_delta_model.ACTION_DELETE
+                else ""
+            ),
+        },
     )
+    if cause is not None:
+        delta.cause = cause
+    return delta
 
 
 def new_attribute_delta(
@@ -212,20 +253,22 @@ def new_attribute_delta(
     who: Attribution,
     assigned: tuple[Any, str] | None = None,
 ) -> Any:
-    _, attribute_delta_model = history_models()
     if assigned is None:
-        actor_type, actor_id = who.actor_type, who.actor_id
+        actor_type_id, actor_id = who.actor_type_id, who.actor_id
         description = who.attribute_description
     else:
-        actor_type, actor_id = who.reference(assigned[0])
+        actor_type_id, actor_id = who.reference(assigned[0])
         description = assigned[1]
-    return attribute_delta_model(
-        field_name=field_name,
-        old_value=old,
-        new_value=new,
-        actor_content_type=actor_type,
-        actor_id=actor_id,
-        description=description,
+    return build(
+        who.attribute_delta_model,
+        {
+            "field_name": field_name,
+            "old_value": old,
+            "new_value": new,
+            "actor_content_type_id": actor_type_id,
+            "actor_id": actor_id,
+            "description": description,
+        },
     )
 
 

@@ -87,7 +87,9 @@ def install(model: type[models.Model]) -> None:
     """Make ``model`` note attributions and remember loaded values."""
     if model in _installed:
         return
-    attnames = frozenset(field.attname for field in model._meta.concrete_fields)
+    # In concrete field order, as rows are loaded.
+    model._meta.revy_attnames = tuple(f.attname for f in model._meta.concrete_fields)
+    attnames = frozenset(model._meta.revy_attnames)
     original = _original_setattr(model)
 
     def __setattr__(self: models.Model, name: str, value: Any) -> None:
@@ -107,11 +109,11 @@ def is_installed(model: type[models.Model]) -> bool:
 def _can_build_directly(model: type[models.Model]) -> bool:
     # Django's __init__ does nothing more for a plain load than what
     # build_loaded() does, unless the model or a signal receiver adds to it.
-    return (
-        model.__init__ is models.Model.__init__
-        and not pre_init.has_listeners(model)
-        and not post_init.has_listeners(model)
-    )
+    if model.__init__ is not models.Model.__init__:
+        return False
+    if not pre_init.receivers and not post_init.receivers:
+        return True
+    return not pre_init.has_listeners(model) and not post_init.has_listeners(model)
 
 
 def build_loaded(
@@ -122,17 +124,23 @@ def build_loaded(
     ``values`` has one entry per concrete field, DEFERRED for those not loaded.
     """
     new = model.__new__(model)
-    data = new.__dict__
     state = ModelState()
     state.adding = False
     state.db = db
     if fetch_mode is not None:
         state.fetch_mode = fetch_mode
+    state.revy_loaded = values = tuple(values)
+    data = new.__dict__
     data["_state"] = state
-    for field, value in zip(model._meta.concrete_fields, values, strict=True):
-        if value is not DEFERRED:
-            data[field.attname] = value
-    state.revy_loaded = tuple(values)
+    attnames = model._meta.revy_attnames
+    if DEFERRED in values:
+        data.update(
+            (attname, value)
+            for attname, value in zip(attnames, values, strict=True)
+            if value is not DEFERRED
+        )
+    else:
+        data.update(zip(attnames, values, strict=True))
     return new
 
 
