@@ -23,6 +23,25 @@ def post_async(user: Any, path: str, **headers: str) -> Any:
     return async_to_sync(run)()
 
 
+def get_async(user: Any, path: str, **headers: str) -> Any:
+    async def run() -> Any:
+        client = AsyncClient()
+        if user is not None:
+            await sync_to_async(client.force_login)(user)
+        return await client.get(path, headers=headers)
+
+    return async_to_sync(run)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_async_view_sees_the_actor_the_resolvers_chose(alice, acme):
+    whoami = reverse("accounts:whoami")
+    assert get_async(None, whoami).json() == {"actor": None}
+    assert get_async(alice, whoami).json() == {"actor": "user alice"}
+    acting = get_async(alice, whoami, **{"X-Perform-As-Organization": "acme"})
+    assert acting.json() == {"actor": "organization Acme Ltd"}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_async_request_records_its_actor_and_origin(alice, acme):
     response = post_async(

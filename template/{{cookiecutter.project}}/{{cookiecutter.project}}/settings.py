@@ -24,8 +24,12 @@ def read_env_file(path: Path) -> None:
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
-        key, value = line.split("=", 1)
-        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+        key, value = (part.strip() for part in line.split("=", 1))
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        else:
+            value = value.split(" #", 1)[0].strip()
+        os.environ.setdefault(key, value)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -127,8 +131,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+{%- if cookiecutter.use_async %}
+# Django refuses async views under ATOMIC_REQUESTS: where a view's writes must
+# stand or fall together, wrap them in transaction.atomic(). revy writes the
+# history of each write in that write's transaction either way.
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+{%- else %}
 # A request's changes and their history are committed together, or not at all.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+{%- endif %}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("charset", "utf8mb4")
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}

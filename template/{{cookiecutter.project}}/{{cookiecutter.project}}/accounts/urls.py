@@ -6,4 +6,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("close/", views.close, name="close"),
+{%- if cookiecutter.use_async %}
+    path("whoami/", views.whoami, name="whoami"),
+{%- endif %}
 ]
