@@ -25,6 +25,7 @@ from revy.contrib.django.deltas import (
     nested_writes_recorded,
     new_attribute_delta,
     new_object_delta,
+    read_back,
     read_rows,
     recording_frame,
     same_value,
@@ -95,7 +96,7 @@ def _wrap_update(original: Any) -> Any:
         with transaction.atomic(using=using, savepoint=False):
             old_rows = read_rows(model, using, self, fields=fields)
             count = original(self, **kwargs)
-            computed = [f for f in fields if is_expression(values[f])]
+            computed = [f for f in fields if read_back(f, values[f])]
             new_rows = {pk: dict(row) for pk, row in old_rows.items()}
             for field in fields:
                 if field not in computed:
@@ -152,7 +153,7 @@ def _wrap_bulk_create(original: Any) -> Any:
             computed = [
                 f
                 for f in fields
-                if any(is_expression(row[f.attname]) for row in rows.values())
+                if any(read_back(f, row[f.attname]) for row in rows.values())
             ]
             if computed:
                 stored = read_rows(
@@ -230,7 +231,7 @@ def _wrap_bulk_update(original: Any) -> Any:
             computed = [
                 f
                 for f in targets
-                if any(is_expression(row[f.attname]) for row in new_rows.values())
+                if any(read_back(f, row[f.attname]) for row in new_rows.values())
             ]
             if computed:
                 stored = read_rows(

@@ -28,6 +28,7 @@ from revy.contrib.django.deltas import (
     new_attribute_delta,
     new_object_delta,
     old_values,
+    read_back,
     read_rows,
     recording_frame,
     same_value,
@@ -65,7 +66,7 @@ def _record_save(
     original(instance, *save_args, update_fields=update_fields)
     with transaction.mark_for_rollback_on_error(using):
         stored = {f.attname: data.get(f.attname, DEFERRED) for f in fields}
-        computed = [f for f in fields if is_expression(stored[f.attname])]
+        computed = [f for f in fields if read_back(f, stored[f.attname])]
         if computed:
             stored.update(fetch_values(model, using, instance.pk, computed) or {})
         if old is None:
@@ -125,7 +126,8 @@ def remember_saved(instance: models.Model, stored: dict[str, Any]) -> None:
             values.append(loaded[index])
         else:
             values.append(DEFERRED)
-    instance._state.revy_loaded = tuple(values)
+    tracking.set_loaded(instance, values)
+    recorder.saved(instance)
     tracking.forget_attributions(instance, stored)
 
 
@@ -185,7 +187,7 @@ def _wrap_refresh_from_db(original: Any) -> Any:
                 refreshed.append(attname)
             else:
                 values.append(DEFERRED if loaded is None else loaded[index])
-        self._state.revy_loaded = tuple(values)
+        tracking.set_loaded(self, values)
         tracking.forget_attributions(self, refreshed)
 
     return refresh_from_db

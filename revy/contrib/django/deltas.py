@@ -6,6 +6,7 @@ Shared by the capture of saves and deletes (``capture.py``), of bulk writes
 
 from __future__ import annotations
 
+import decimal
 import functools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -85,8 +86,27 @@ def _writable_fields(model: type[models.Model]) -> list[models.Field]:
     ]
 
 
+@functools.cache
+def _pk_index(model: type[models.Model]) -> int:
+    return model._meta.concrete_fields.index(model._meta.pk)
+
+
 def is_expression(value: Any) -> bool:
     return isinstance(value, Expression) or hasattr(value, "resolve_expression")
+
+
+def read_back(field: models.Field, value: Any) -> bool:
+    """Whether the value the database stores for ``value`` must be read back:
+    an expression, or a Decimal finer than the column, which the database
+    rounds its own way."""
+    if is_expression(value):
+        return True
+    return (
+        isinstance(value, decimal.Decimal)
+        and isinstance(field, models.DecimalField)
+        and value.is_finite()
+        and value.as_tuple().exponent < -field.decimal_places
+    )
 
 
 def fetch_values(
@@ -111,6 +131,10 @@ def old_values(
     """The stored values of ``fields`` before this save; None for a new row."""
     loaded = tracking.loaded_values(instance)
     pk = instance.pk
+    if pk is None:
+        return None  # A new row, a copy made by clearing the key included.
+    if loaded is not None and loaded[_pk_index(model)] != pk:
+        loaded = None  # The key changed since loading: another row.
     if loaded is None:
         if pk is None or force_insert:
             return None
@@ -121,7 +145,12 @@ def old_values(
         zip((f.attname for f in model._meta.concrete_fields), loaded, strict=True)
     )
     old = {f.attname: by_attname[f.attname] for f in fields}
-    missing = [f for f in fields if old[f.attname] is DEFERRED]
+    # An expression computes from what the row holds now: read that.
+    missing = [
+        f
+        for f in fields
+        if old[f.attname] is DEFERRED or is_expression(instance.__dict__.get(f.attname))
+    ]
     if missing:
         fetched = fetch_values(model, using, pk, missing)
         if fetched is None:

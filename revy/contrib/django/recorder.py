@@ -15,6 +15,7 @@ the transaction of the data it describes.
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
@@ -37,7 +38,7 @@ _PENDING = "_revy_pending"
 class Pending:
     """What one connection has recorded but not written yet."""
 
-    __slots__ = ("entries", "revisions")
+    __slots__ = ("entries", "revisions", "written", "saved")
 
     def __init__(self) -> None:
         # (savepoint ids when recorded, object delta, its attribute deltas)
@@ -47,6 +48,13 @@ class Pending:
         # Revisions revy inserted in the open transaction: (savepoint ids
         # when inserted, the activation holding it or None, alias, revision).
         self.revisions: list[tuple[tuple[str, ...], Activation | None, str, Any]] = []
+        # Entries written inside savepoints: (savepoint ids when written,
+        # the entry). Rolling such a savepoint back undoes the insert, so the
+        # entries recorded before it go back in the queue.
+        self.written: list[tuple[tuple[str, ...], Any]] = []
+        # Instances saved in the open transaction: (savepoint ids, weak
+        # reference). What they remember of the row is void if that is undone.
+        self.saved: list[tuple[tuple[str, ...], weakref.ref]] = []
 
 
 def _pending(connection: BaseDatabaseWrapper) -> Pending:
@@ -116,6 +124,18 @@ def flush(using: str) -> None:
         return
     entries, pending.entries = pending.entries, []
     _write(using, entries)
+    if connection.savepoint_ids:
+        now = tuple(connection.savepoint_ids)
+        pending.written.extend((now, entry) for entry in entries)
+
+
+def saved(instance: Any) -> None:
+    """Note that ``instance`` remembers what a save in this transaction wrote."""
+    connection = connections[instance._state.db or "default"]
+    if connection.in_atomic_block:
+        _pending(connection).saved.append(
+            (tuple(connection.savepoint_ids), weakref.ref(instance))
+        )
 
 
 def _write(using: str, entries: list[Any]) -> None:
@@ -197,6 +217,14 @@ def _levels(deltas: list[Any]) -> list[list[Any]]:
     return levels
 
 
+def _forget_saved(saved: list[tuple[tuple[str, ...], weakref.ref]]) -> None:
+    # The rows no longer hold what these instances saved: read them next time.
+    for _sids, reference in saved:
+        instance = reference()
+        if instance is not None:
+            instance._state.__dict__.pop("revy_loaded", None)
+
+
 def _forget_revisions(dropped: list[Any]) -> None:
     # The rows are gone: the next change inserts the revision again.
     for _sids, activation, alias, revision in dropped:
@@ -216,20 +244,35 @@ def _before_commit(connection: BaseDatabaseWrapper) -> None:
 def _after_commit(connection: BaseDatabaseWrapper) -> None:
     pending = connection.__dict__.get(_PENDING)
     if pending is not None:
-        pending.revisions = []
+        pending.revisions, pending.written, pending.saved = [], [], []
 
 
 def _after_rollback(connection: BaseDatabaseWrapper) -> None:
     pending = connection.__dict__.pop(_PENDING, None)
     if pending is not None:
         _forget_revisions(pending.revisions)
+        _forget_saved(pending.saved)
 
 
 def _after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None:
     pending = connection.__dict__.get(_PENDING)
     if pending is None:
         return
-    pending.entries = [entry for entry in pending.entries if sid not in entry[0]]
+    requeued = [
+        entry
+        for written, entry in pending.written
+        if sid in written and sid not in entry[0]
+    ]
+    pending.written = [w for w in pending.written if sid not in w[0]]
+    for _sids, object_delta, attributes in requeued:
+        object_delta.pk = None
+        object_delta._state.adding = True
+        for attribute in attributes:
+            attribute.pk = None
+            attribute._state.adding = True
+    pending.entries = requeued + [e for e in pending.entries if sid not in e[0]]
+    _forget_saved([s for s in pending.saved if sid in s[0]])
+    pending.saved = [s for s in pending.saved if sid not in s[0]]
     dropped = [entry for entry in pending.revisions if sid in entry[0]]
     if dropped:
         pending.revisions = [e for e in pending.revisions if sid not in e[0]]

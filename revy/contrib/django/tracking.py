@@ -18,6 +18,8 @@ tracked model costs no more than loading any other.
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
 from django.db import models
@@ -34,12 +36,36 @@ def loaded_values(instance: models.Model) -> tuple[Any, ...] | None:
     return getattr(instance._state, "revy_loaded", None)
 
 
-def remember_loaded(instance: models.Model) -> None:
-    """Take the instance's current values as what the database holds."""
-    data = instance.__dict__
-    instance._state.revy_loaded = tuple(
-        data.get(field.attname, DEFERRED) for field in instance._meta.concrete_fields
+# Values of these fields can be changed in place (``obj.data["k"] = v``): what
+# the database holds is kept as a copy of them.
+_MUTABLE_TYPES = {"JSONField", "ArrayField", "HStoreField"}
+
+
+@functools.cache
+def _mutable_indexes(model: type[models.Model]) -> tuple[int, ...]:
+    return tuple(
+        index
+        for index, field in enumerate(model._meta.concrete_fields)
+        if field.get_internal_type() in _MUTABLE_TYPES
     )
+
+
+def stored_copy(model: type[models.Model], values: Any) -> tuple[Any, ...]:
+    """``values`` (one per concrete field) as kept for a later comparison:
+    copies of the values that can change in place."""
+    values = tuple(values)
+    indexes = _mutable_indexes(model)
+    if not indexes:
+        return values
+    copied = list(values)
+    for index in indexes:
+        copied[index] = copy.deepcopy(copied[index])
+    return tuple(copied)
+
+
+def set_loaded(instance: models.Model, values: Any) -> None:
+    """Remember ``values`` (one per concrete field) as what the row holds."""
+    instance._state.revy_loaded = stored_copy(type(instance), values)
 
 
 def attributions(instance: models.Model) -> dict[str, tuple[Any, str]]:
@@ -129,7 +155,8 @@ def build_loaded(
     state.db = db
     if fetch_mode is not None:
         state.fetch_mode = fetch_mode
-    state.revy_loaded = values = tuple(values)
+    values = tuple(values)
+    state.revy_loaded = stored_copy(model, values)
     data = new.__dict__
     data["_state"] = state
     attnames = model._meta.revy_attnames
@@ -166,7 +193,7 @@ def install_from_db() -> None:
             return build_loaded(cls, db, values, kwargs.get("fetch_mode"))
         new = original(cls, db, field_names, values, **kwargs)
         forget_attributions(new)
-        new._state.revy_loaded = tuple(values)
+        set_loaded(new, values)
         return new
 
     from_db._revy = True  # type: ignore[attr-defined]
