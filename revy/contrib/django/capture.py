@@ -108,6 +108,10 @@ def _record_save(
                 using,
             )
             recorder.add(using, object_delta, attribute_deltas)
+            if old is None:
+                relations.record_through_rows(
+                    frame, model, [{**stored, "pk": instance.pk}], using, added=True
+                )
         remember_saved(instance, stored)
 
 
@@ -234,6 +238,10 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
             continue
         deleted.setdefault(concrete, {}).update(read_rows(concrete, using, queryset))
     _drop_parent_rows(deleted)
+    for model, rows in deleted.items():
+        relations.record_through_rows(
+            frame, model, list(rows.values()), using, False, deleted
+        )
     if not deleted and not collector.field_updates:
         return
 

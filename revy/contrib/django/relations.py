@@ -6,13 +6,19 @@ after that side's accessor (``post.tags`` -> ``"tags"``, ``tag.posts`` ->
 ``"posts"``). For a many-to-many attribute delta, ``old_value`` lists the
 ids removed and ``new_value`` the ids added, so replaying them in order
 gives the members at any point in time. ``set()`` is Django's ``remove``
-then ``add``, and is recorded as those two operations.
+then ``add``, and is recorded as those two operations. Rows of an explicit
+through model saved or deleted directly (``Membership.objects.create()``,
+``membership.delete()``) are recorded the same way, besides their own
+create or delete; rows it writes with ``bulk_create`` only as creates.
 """
 
 from __future__ import annotations
 
+import functools
+from contextvars import ContextVar
 from typing import Any
 
+from django.apps import apps
 from django.db import models
 from django.db.models.signals import m2m_changed
 
@@ -26,6 +32,8 @@ from revy.contrib.django.deltas import (
 )
 
 _MEMBERS = "revy_m2m_members"
+# Through models whose rows a related manager is deleting right now.
+_managed: ContextVar[frozenset] = ContextVar("revy_m2m_managed", default=frozenset())
 _RECORDED_ACTIONS = {"pre_remove", "pre_clear", "post_add", "post_remove", "post_clear"}
 
 
@@ -78,16 +86,20 @@ def on_m2m_changed(
     # The through table's columns for this side and the other.
     source = field.m2m_reverse_field_name() if reverse else field.m2m_field_name()
     target = field.m2m_field_name() if reverse else field.m2m_reverse_field_name()
-    if action == "pre_remove":
+    if action in ("pre_remove", "pre_clear"):
         instance._state.__dict__[_MEMBERS] = _current_members(
-            sender, using, source, target, instance.pk, pk_set
+            sender,
+            using,
+            source,
+            target,
+            instance.pk,
+            pk_set if action == "pre_remove" else None,
         )
+        # The manager deletes through rows next: recorded here, not as deletes.
+        _managed.set(_managed.get() | {sender})
         return
-    if action == "pre_clear":
-        instance._state.__dict__[_MEMBERS] = _current_members(
-            sender, using, source, target, instance.pk
-        )
-        return
+    if action in ("post_remove", "post_clear"):
+        _managed.set(_managed.get() - {sender})
     if action == "post_add":
         added, removed = set(pk_set or ()), set()
     else:
@@ -106,6 +118,60 @@ def on_m2m_changed(
         record.change(other_model, pk, other_side, type(instance), {instance.pk}, set())
     for pk in added:
         record.change(other_model, pk, other_side, type(instance), set(), {instance.pk})
+
+
+def record_through_rows(
+    frame: Any,
+    through: type[models.Model],
+    rows: list[dict[str, Any]],
+    using: str,
+    added: bool,
+    deleted: dict[type[models.Model], Any] | None = None,
+) -> None:
+    """Record rows of an explicit through model saved or deleted directly
+    as the relation changes they are, on both sides.
+
+    Rows whose owner or member is itself being deleted (``deleted``: model
+    to primary keys) are left out: that delete records the memberships it
+    ends."""
+    if through in _managed.get():
+        return  # A related manager's remove() or clear(): recorded already.
+    record = None
+    for field in _through_fields(through):
+        source = through._meta.get_field(field.m2m_field_name()).attname
+        target = through._meta.get_field(field.m2m_reverse_field_name()).attname
+        owners: dict[Any, set[Any]] = {}
+        members: dict[Any, set[Any]] = {}
+        gone_owners = (deleted or {}).get(field.model._meta.concrete_model, ())
+        gone_members = (deleted or {}).get(
+            field.remote_field.model._meta.concrete_model, ()
+        )
+        for row in rows:
+            if row[source] in gone_owners or row[target] in gone_members:
+                continue
+            owners.setdefault(row[source], set()).add(row[target])
+            members.setdefault(row[target], set()).add(row[source])
+        record = record or _Recorder(frame, using, Attribution(frame))
+        owner_model, member_model = field.model, field.remote_field.model
+        reverse_name = field.remote_field.get_accessor_name()
+        for pk, ids in owners.items():
+            change = (set(), ids) if added else (ids, set())
+            record.change(owner_model, pk, field.name, member_model, *change)
+        for pk, ids in members.items():
+            change = (set(), ids) if added else (ids, set())
+            record.change(member_model, pk, reverse_name, owner_model, *change)
+
+
+@functools.cache
+def _through_fields(through: type[models.Model]) -> list[Any]:
+    if through._meta.auto_created:
+        return []
+    return [
+        field
+        for model in apps.get_models()
+        for field in model._meta.local_many_to_many
+        if field.remote_field.through is through
+    ]
 
 
 class _Recorder:
