@@ -14,6 +14,7 @@ and ``REVY_ATTRIBUTE_DELTA_MODEL`` at your models, and use
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
@@ -31,6 +32,7 @@ __all__ = [
     "AbstractObjectDelta",
     "AbstractRevision",
     "CASCADE",
+    "DeletedActor",
     "SET",
     "SET_DEFAULT",
     "SET_NULL",
@@ -151,7 +153,8 @@ class AbstractRevision(models.Model):
         """The distinct actors of this revision, in the order they first acted.
 
         One query finds them; each actor model then costs one query to load.
-        None stands for the system.
+        None stands for the system, a :class:`DeletedActor` for an actor
+        whose row was deleted since.
         """
         attribute_delta_model = get_attribute_delta_model()
         refs = list(
@@ -353,9 +356,28 @@ def _resolve_actors(refs: list[tuple[Any, Any]]) -> list[Any]:
         for obj in model._base_manager.filter(pk__in=ids):
             loaded[type_id, str(obj.pk)] = obj
     return [
-        None if type_id is None else loaded.get((type_id, actor_id))
+        None
+        if type_id is None
+        else loaded.get(
+            (type_id, actor_id),
+            DeletedActor(
+                ContentType.objects.get_for_id(type_id).model_class(), actor_id
+            ),
+        )
         for type_id, actor_id in refs
     ]
+
+
+@dataclass(frozen=True)
+class DeletedActor:
+    """An actor whose row no longer exists; None stays the system's."""
+
+    model: type[models.Model] | None
+    pk: str
+
+    def __str__(self) -> str:
+        label = "unknown model" if self.model is None else self.model._meta.label
+        return f"deleted {label} {self.pk}"
 
 
 # The deletion handlers the seed README imports from here are Django's own:
