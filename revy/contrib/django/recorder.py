@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from revy.context import (
     REVISION,
@@ -164,15 +164,91 @@ def _write(using: str, entries: list[Any]) -> None:
 def _insert(model: type[Model], objs: list[Model], using: str) -> None:
     """Insert ``objs`` in as few queries as the database allows.
 
-    ``bulk_create`` would do, but Django 5.2 caps SQLite at 999 parameters
-    per query, where SQLite itself takes far more: this batches by the real
-    limit of the connection and sets the primary keys the database returns.
+    ``bulk_create`` would do, but it prepares every value through the SQL
+    compiler, and Django 5.2 caps SQLite at 999 parameters per query where
+    SQLite takes far more. The history models' own columns hold plain
+    strings, integers and JSON, so this prepares them directly, batches by
+    the connection's real limit, and sets the primary keys it returns.
     """
     from revy.contrib.django import conf
 
     connection = connections[using]
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     rows = max(1, min(conf.batch_size(), _max_parameters(connection) // len(fields)))
+    if not connection.features.can_return_rows_from_bulk_insert:
+        _insert_with_django(model, objs, using, fields, 1)
+        return
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    returning, returning_params = connection.ops.return_insert_columns([pk])
+    head = (
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) VALUES "
+    )
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    preparers = [_preparer(field, connection) for field in fields]
+    pairs = list(zip([f.attname for f in fields], preparers, strict=True))
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), rows):
+            batch = objs[start : start + rows]
+            params: list[Any] = []
+            for obj in batch:
+                data = obj.__dict__
+                for attname, prepare in pairs:
+                    value = data[attname]
+                    params.append(value if prepare is None else prepare(obj, value))
+            cursor.execute(
+                f"{head}{', '.join([row_sql] * len(batch))} {returning}",
+                (*params, *returning_params),
+            )
+            returned = connection.ops.fetch_returned_insert_rows(cursor)
+            for obj, (value,) in zip(batch, returned, strict=True):
+                obj.pk = value
+                obj._state.adding = False
+                obj._state.db = using
+
+
+_PLAIN_TYPES = {
+    "AutoField",
+    "BigAutoField",
+    "BigIntegerField",
+    "BooleanField",
+    "CharField",
+    "IntegerField",
+    "PositiveIntegerField",
+    "SmallIntegerField",
+    "TextField",
+}
+
+
+def _preparer(field: Any, connection: BaseDatabaseWrapper) -> Any:
+    """None where the database takes the value as it is, else a function of
+    (instance, value) that prepares it as Django would."""
+    kind = field.get_internal_type()
+    if kind == "ForeignKey":
+        kind = field.target_field.get_internal_type()
+    if kind in _PLAIN_TYPES and type(field).pre_save is Field.pre_save:
+        if kind in ("CharField", "TextField"):
+            return lambda obj, value: (
+                value
+                if value is None or type(value) is str
+                else field.get_db_prep_save(value, connection)
+            )
+        return None
+    if kind == "JSONField" and type(field).pre_save is Field.pre_save:
+        return lambda obj, value: (
+            None
+            if value is None
+            else connection.ops.adapt_json_value(value, field.encoder)
+        )
+    return lambda obj, value: field.get_db_prep_save(
+        field.pre_save(obj, True), connection
+    )
+
+
+def _insert_with_django(
+    model: type[Model], objs: list[Model], using: str, fields: list[Any], rows: int
+) -> None:
     queryset = model._base_manager.using(using)
     returning = model._meta.db_returning_fields
     for start in range(0, len(objs), rows):
