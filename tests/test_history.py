@@ -1,0 +1,1036 @@
+"""Reading history back: issue 5, "Point in time and diffs", "Revert and restore".
+
+Every test reads history through the models in use (``get_revision_model()``
+and its twins), so the suite runs unchanged with swapped history models
+(REVY_TEST_SWAPPED=1).
+"""
+
+import datetime
+import decimal
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+from django.core.paginator import Paginator
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
+
+from revy import Context
+from revy.contrib.django.history import (
+    FieldChange,
+    RevertConflict,
+    changes,
+    diff,
+    history,
+    members_as_of,
+    restore,
+    revert,
+    rows_as_of,
+    snapshot_of,
+    state_at,
+)
+from revy.contrib.django.models import (
+    ObjectSnapshot,
+    get_attribute_delta_model,
+    get_object_delta_model,
+    get_revision_model,
+)
+from tests.testapp.models import (
+    Article,
+    Book,
+    Comment,
+    Counter,
+    Editor,
+    EveryField,
+    Invoice,
+    Page,
+    Publisher,
+    Shelf,
+    Tag,
+)
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+Revision = get_revision_model()
+ObjectDelta = get_object_delta_model()
+AttributeDelta = get_attribute_delta_model()
+
+CREATE = ObjectDelta.ACTION_CREATE
+UPDATE = ObjectDelta.ACTION_UPDATE
+DELETE = ObjectDelta.ACTION_DELETE
+
+T0 = datetime.datetime(2024, 1, 1, 12, 0, tzinfo=datetime.UTC)
+
+
+# Helpers -----------------------------------------------------------------------
+
+
+def acting(actor=None, description="", attribute_description=""):
+    """An outermost context: one revision, by ``actor``, described."""
+    values = {"actor": actor, "revision_description": description}
+    if attribute_description:
+        values["attribute_delta_description"] = attribute_description
+    return Context.via(**values)
+
+
+def latest_revision():
+    return Revision.objects.latest("pk")
+
+
+def flush_history():
+    """Write pending history and warm the content type cache, so that query
+    counts below measure the reads only."""
+    ObjectDelta.objects.exists()
+    for model in (Comment, Counter, Article, Tag, EveryField, User):
+        ContentType.objects.get_for_model(model)
+    # Django checks once per connection what the database's JSON can do.
+    list(ObjectDelta.objects.annotate(snapshot=ObjectSnapshot(Counter))[:1])
+
+
+def history_counts():
+    return (
+        Revision.objects.count(),
+        ObjectDelta.objects.count(),
+        AttributeDelta.objects.count(),
+    )
+
+
+def at_hours(revisions):
+    """Give ``revisions`` the times T0, T0 + 1h, T0 + 2h...: points in time
+    that are exact whatever the clock's resolution."""
+    for hours, revision in enumerate(revisions):
+        Revision.objects.filter(pk=revision.pk).update(
+            created_at=T0 + datetime.timedelta(hours=hours)
+        )
+        revision.refresh_from_db()
+
+
+def tag_ids(article):
+    return set(article.tags.values_list("pk", flat=True))
+
+
+def article_ids(tag):
+    return set(tag.articles.values_list("pk", flat=True))
+
+
+def as_tuples(found):
+    return [(c.field, c.old, c.new, c.actor, c.description) for c in found]
+
+
+@pytest.fixture
+def alice():
+    return User.objects.create(username="alice")
+
+
+@pytest.fixture
+def bob():
+    return User.objects.create(username="bob")
+
+
+# history() ------------------------------------------------------------------------
+
+
+def test_history_is_newest_first_with_revision_actor_description_and_fields(alice, bob):
+    with acting(alice, "Write"):
+        comment = Comment.objects.create(text="a")
+        Comment.objects.create(text="another comment")
+    with acting(bob, "Edit"):
+        comment.text = "b"
+        comment.save()
+    with acting(None, "Detected by the system."):
+        comment.is_marked_as_spam = True
+        comment.save()
+
+    rows = list(history(comment))
+    assert [row.action for row in rows] == [UPDATE, UPDATE, CREATE]
+    assert [row.revision.description for row in rows] == [
+        "Detected by the system.",
+        "Edit",
+        "Write",
+    ]
+    assert [row.actor for row in rows] == [None, bob, alice]
+    assert [
+        sorted(a.field_name for a in row.attribute_deltas.all()) for row in rows
+    ] == [
+        ["is_marked_as_spam"],
+        ["text"],
+        ["is_marked_as_spam", "text"],
+    ]
+    times = [row.revision.created_at for row in rows]
+    assert times == sorted(times, reverse=True)
+    assert all(row.content_id == str(comment.pk) for row in rows)
+
+
+def test_a_history_page_of_an_object_with_1000_revisions_takes_3_queries(alice, bob):
+    actors = [alice, bob, None]
+    with acting(alice, "step 0"):
+        counter = Counter.objects.create(value=0)
+    for step in range(1, 1000):
+        with acting(actors[step % 3], f"step {step}"):
+            counter.value = step
+            counter.save()
+    flush_history()
+    assert Revision.objects.count() == 1000
+
+    paginator = Paginator(history(counter), 25)
+    assert paginator.count == 1000
+    assert paginator.num_pages == 40
+    for number in (1, 17, 40):
+        page = paginator.page(number)
+        with CaptureQueriesContext(connection) as queries:
+            read = [
+                (
+                    row.revision.description,
+                    row.revision.created_at,
+                    row.actor,
+                    [
+                        (a.field_name, a.old_value, a.new_value)
+                        for a in row.attribute_deltas.all()
+                    ],
+                )
+                for row in page.object_list
+            ]
+        assert len(queries) <= 3, [q["sql"] for q in queries]
+        steps = range(1000 - 25 * (number - 1) - 1, 1000 - 25 * number - 1, -1)
+        assert len(read) == 25
+        assert [r[0] for r in read] == [f"step {step}" for step in steps]
+        assert [r[2] for r in read] == [actors[step % 3] for step in steps]
+        assert [r[3] for r in read] == [
+            [("value", step - 1, step)] if step else [("value", None, 0)]
+            for step in steps
+        ]
+
+    # A plain slice is a page too.
+    with CaptureQueriesContext(connection) as queries:
+        rows = list(history(counter)[500:510])
+        for row in rows:
+            row.revision.description  # noqa: B018
+            row.actor  # noqa: B018
+            list(row.attribute_deltas.all())
+    assert len(queries) <= 3
+    assert [row.revision.description for row in rows] == [
+        f"step {step}" for step in range(499, 489, -1)
+    ]
+
+
+# state_at() and snapshot_of() --------------------------------------------------------
+
+
+@pytest.fixture
+def counter_history():
+    """A counter created, updated twice and deleted, one revision each, with
+    an unrelated revision before and after; revisions at T0, T0 + 1h..."""
+    with acting(description="before"):
+        Comment.objects.create(text="unrelated")
+    with acting(description="create"):
+        counter = Counter.objects.create(value=1)
+    pk = counter.pk
+    for value in (2, 3):
+        with acting(description=f"set {value}"):
+            counter.value = value
+            counter.save()
+    with acting(description="delete"):
+        counter.delete()
+    with acting(description="after"):
+        Comment.objects.create(text="unrelated too")
+    revisions = list(Revision.objects.order_by("pk"))
+    at_hours(revisions)
+    deltas = list(ObjectDelta.objects.for_key(Counter, pk))
+    flush_history()
+    return pk, revisions, deltas
+
+
+def test_state_at_an_object_delta_a_revision_a_datetime_each_in_one_query(
+    counter_history,
+):
+    pk, revisions, deltas = counter_history
+    before, created, set2, set3, deleted, after = revisions
+    expected = [
+        # object deltas
+        (deltas[0], 1),
+        (deltas[1], 2),
+        (deltas[2], 3),
+        (deltas[3], None),
+        # revisions
+        (before, None),
+        (created, 1),
+        (set2, 2),
+        (set3, 3),
+        (deleted, None),
+        (after, None),
+        # datetimes
+        (T0 - datetime.timedelta(days=1), None),
+        (T0, None),
+        (T0 + datetime.timedelta(hours=1), 1),
+        (T0 + datetime.timedelta(hours=1, minutes=59), 1),
+        (T0 + datetime.timedelta(hours=2), 2),
+        (T0 + datetime.timedelta(hours=3, minutes=30), 3),
+        (T0 + datetime.timedelta(hours=4), None),
+        (T0 + datetime.timedelta(days=365), None),
+        # now
+        (None, None),
+    ]
+    for at, value in expected:
+        with CaptureQueriesContext(connection) as queries:
+            state = state_at(Counter, pk, at)
+        assert len(queries) == 1, (at, [q["sql"] for q in queries])
+        if value is None:
+            assert state is None, at
+        else:
+            assert isinstance(state, Counter)
+            assert (state.pk, state.value) == (pk, value), at
+
+
+def test_state_at_now_is_the_live_state():
+    with acting():
+        counter = Counter.objects.create(value=1)
+    with acting():
+        counter.value = 5
+        counter.save()
+    flush_history()
+    with CaptureQueriesContext(connection) as queries:
+        state = state_at(Counter, counter.pk)
+    assert len(queries) == 1
+    assert state.value == 5
+    assert state_at(Counter, counter.pk + 1000) is None
+
+
+def test_state_at_of_a_point_that_is_not_one_is_a_type_error():
+    with pytest.raises(TypeError):
+        state_at(Counter, 1, "yesterday")
+
+
+def test_snapshot_of_a_delta_in_one_query(counter_history):
+    pk, _revisions, _deltas = counter_history
+    deltas = ObjectDelta.objects.for_key(Counter, pk).select_related("content_type")
+    for delta, value in zip(deltas, [1, 2, 3, 3], strict=True):
+        with CaptureQueriesContext(connection) as queries:
+            snapshot = snapshot_of(delta)
+        assert (snapshot.pk, snapshot.value) == (pk, value)
+        assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+# rows_as_of() ------------------------------------------------------------------------
+
+
+def test_rows_as_of_a_point_in_one_query():
+    with acting():
+        a = Counter.objects.create(value=1)
+        b = Counter.objects.create(value=2)
+    with acting():
+        a.value = 10
+        a.save()
+        c = Counter.objects.create(value=3)
+    b_pk = b.pk
+    with acting():
+        b.delete()
+    with acting():
+        c.value = 30
+        c.save()
+    with Context.as_disabled():
+        Counter.objects.create(value=99)  # never seen by history
+    with acting():
+        Comment.objects.create(text="other model")
+    revisions = list(Revision.objects.order_by("pk"))
+    at_hours(revisions)
+    flush_history()
+    first, second, third, fourth, fifth = revisions
+    expected = {
+        first: {a.pk: 1, b_pk: 2},
+        second: {a.pk: 10, b_pk: 2, c.pk: 3},
+        third: {a.pk: 10, c.pk: 3},
+        fourth: {a.pk: 10, c.pk: 30},
+        fifth: {a.pk: 10, c.pk: 30},
+        T0 - datetime.timedelta(hours=1): {},
+        T0 + datetime.timedelta(minutes=30): {a.pk: 1, b_pk: 2},
+        T0 + datetime.timedelta(hours=2, minutes=30): {a.pk: 10, c.pk: 3},
+        ObjectDelta.objects.for_object(c).first(): {a.pk: 10, b_pk: 2, c.pk: 3},
+    }
+    for at, values in expected.items():
+        with CaptureQueriesContext(connection) as queries:
+            rows = rows_as_of(Counter, at)
+        assert len(queries) == 1, [q["sql"] for q in queries]
+        assert all(type(row) is Counter for row in rows)
+        assert {row.pk: row.value for row in rows} == values, at
+        assert len(rows) == len(values)
+
+
+# members_as_of() ---------------------------------------------------------------------
+
+
+def test_members_as_of_on_the_forward_and_the_reverse_side():
+    with acting():
+        first = Article.objects.create(title="first")
+        second = Article.objects.create(title="second")
+        t1, t2, t3 = (Tag.objects.create(name=n) for n in ("t1", "t2", "t3"))
+    points = [latest_revision()]
+    live = []
+
+    def step():
+        points.append(latest_revision())
+        live.append(
+            (
+                tag_ids(first),
+                tag_ids(second),
+                article_ids(t1),
+                article_ids(t2),
+                article_ids(t3),
+            )
+        )
+
+    live.append((set(), set(), set(), set(), set()))
+    with acting():
+        first.tags.add(t1, t2)
+    step()
+    with acting():
+        first.tags.remove(t1)
+        second.tags.add(t1)
+    step()
+    with acting():
+        t3.articles.add(first, second)  # the reverse side
+    step()
+    with acting():
+        first.tags.set([t3])
+    step()
+    with acting():
+        t3.articles.remove(second)
+    step()
+    with acting():
+        first.tags.clear()
+    step()
+    second_pk = second.pk
+    with acting():
+        second.delete()
+    second = Article(pk=second_pk)  # What history knows it by.
+    step()
+    flush_history()
+
+    assert live[-1] == (set(), set(), set(), set(), set())
+    assert live[3] == (
+        {t2.pk, t3.pk},
+        {t1.pk, t3.pk},
+        {second.pk},
+        {first.pk},
+        {
+            first.pk,
+            second.pk,
+        },
+    )
+    for point, expected in zip(points, live, strict=True):
+        with CaptureQueriesContext(connection) as queries:
+            found = (
+                members_as_of(first, "tags", point),
+                members_as_of(second, "tags", point),
+                members_as_of(t1, "articles", point),
+                members_as_of(t2, "articles", point),
+                members_as_of(t3, "articles", point),
+            )
+        assert found == expected, point
+        assert len(queries) == 5
+    # Now, by default.
+    assert members_as_of(first, "tags") == set()
+    assert members_as_of(t3, "articles") == set()
+
+
+def test_members_as_of_now_are_the_live_members():
+    with acting():
+        article = Article.objects.create(title="a")
+        tags = [Tag.objects.create(name=str(i)) for i in range(5)]
+    with acting():
+        article.tags.set(tags[:3])
+    with acting():
+        article.tags.set(tags[2:])
+    members = members_as_of(article, "tags")
+    assert members == tag_ids(article) == {t.pk for t in tags[2:]}
+    assert all(type(member) is int for member in members)
+
+
+# diff() and changes() ----------------------------------------------------------------
+
+
+def test_diff_between_two_points(alice, bob):
+    with acting(alice, "Write"):
+        comment = Comment.objects.create(text="a")
+    created = latest_revision()
+    with acting(bob, "Edit", attribute_description="Reworded"):
+        comment.text = "b"
+        comment.save()
+    edited = latest_revision()
+    with acting(None, "Detected", attribute_description="Detected by the system."):
+        comment.is_marked_as_spam = True
+        comment.save()
+    flagged = latest_revision()
+    flush_history()
+
+    found = diff(Comment, comment.pk, created, flagged)
+    assert as_tuples(found) == [
+        ("text", "a", "b", bob, "Reworded"),
+        ("is_marked_as_spam", False, True, None, "Detected by the system."),
+    ]
+    assert all(isinstance(change, FieldChange) for change in found)
+    assert found[0].object_delta == ObjectDelta.objects.get(revision=edited)
+    assert found[1].object_delta == ObjectDelta.objects.get(revision=flagged)
+
+    assert as_tuples(diff(Comment, comment.pk, created, edited)) == [
+        ("text", "a", "b", bob, "Reworded")
+    ]
+    assert as_tuples(diff(Comment, comment.pk, edited)) == [
+        ("is_marked_as_spam", False, True, None, "Detected by the system."),
+    ]
+    assert diff(Comment, comment.pk, flagged) == []
+    # From nothing: every field, as created.
+    assert as_tuples(diff(Comment, comment.pk, None, created)) == [
+        ("text", None, "a", alice, ""),
+        ("is_marked_as_spam", None, False, alice, ""),
+    ]
+
+
+def test_diff_costs_the_same_queries_whatever_the_history_length(alice):
+    with acting(alice):
+        comment = Comment.objects.create(text="start")
+    start = latest_revision()
+    counts = []
+    for length in (1, 30):
+        for step in range(length):
+            with acting(alice):
+                comment.text = f"{length} {step}"
+                comment.is_marked_as_spam = not comment.is_marked_as_spam
+                comment.save()
+        flush_history()
+        with CaptureQueriesContext(connection) as queries:
+            found = diff(Comment, comment.pk, start)
+            assert [c.actor for c in found] == [alice] * len(found)
+        counts.append(len(queries))
+        assert found[0].new == f"{length} {length - 1}"
+    assert counts[0] == counts[1]
+
+
+def test_diff_skips_a_field_changed_and_changed_back(bob):
+    with acting():
+        comment = Comment.objects.create(text="a")
+    start = latest_revision()
+    with acting(bob):
+        comment.text = "b"
+        comment.is_marked_as_spam = True
+        comment.save()
+    with acting(bob):
+        comment.text = "a"
+        comment.save()
+    assert as_tuples(diff(Comment, comment.pk, start)) == [
+        ("is_marked_as_spam", False, True, bob, ""),
+    ]
+
+
+def test_diff_across_a_deletion_and_with_decoded_values():
+    with acting():
+        invoice = Invoice.objects.create(
+            amount=decimal.Decimal("10.25"), exchange_rate=decimal.Decimal("1.5")
+        )
+    start = ObjectDelta.objects.for_object(invoice).last()
+    pk = invoice.pk
+    with acting():
+        invoice.amount = decimal.Decimal("99.99")
+        invoice.save()
+    with acting(description="Gone"):
+        invoice.delete()
+    found = {c.field: (c.old, c.new) for c in diff(Invoice, pk, start)}
+    assert found["amount"] == (decimal.Decimal("10.25"), None)
+    assert found["exchange_rate"] == (decimal.Decimal("1.5"), None)
+    assert type(found["amount"][0]) is decimal.Decimal
+
+
+def test_changes_lists_every_field_change_oldest_first_decoded(alice, bob):
+    with acting(alice, attribute_description="Typed in"):
+        invoice = Invoice.objects.create(
+            amount=decimal.Decimal("10.25"), exchange_rate=decimal.Decimal("1.5")
+        )
+    with acting(bob, attribute_description="Fixed"):
+        invoice.amount = decimal.Decimal("12.50")
+        invoice.save()
+    flush_history()
+    ContentType.objects.get_for_model(Invoice)
+    with CaptureQueriesContext(connection) as queries:
+        found = changes(invoice)
+        read = [(c.field, c.old, c.new, c.actor, c.description) for c in found]
+    assert len(queries) <= 2, [q["sql"] for q in queries]
+    interesting = [r for r in read if r[0] != "updated_at"]
+    assert interesting == [
+        ("amount", None, decimal.Decimal("10.25"), alice, "Typed in"),
+        ("exchange_rate", None, decimal.Decimal("1.5"), alice, "Typed in"),
+        ("local_amount", None, decimal.Decimal("0"), alice, "Typed in"),
+        ("amount", decimal.Decimal("10.25"), decimal.Decimal("12.50"), bob, "Fixed"),
+    ]
+    assert type(interesting[0][2]) is decimal.Decimal
+    updated_at = [r for r in read if r[0] == "updated_at"]
+    assert len(updated_at) == 2
+    assert isinstance(updated_at[0][2], datetime.datetime)
+    assert [c.object_delta.action for c in found if c.field == "amount"] == [
+        CREATE,
+        UPDATE,
+    ]
+
+
+def test_changes_of_a_many_to_many_relation_are_lists_of_ids():
+    with acting():
+        article = Article.objects.create(title="a")
+        t1, t2 = Tag.objects.create(name="1"), Tag.objects.create(name="2")
+    with acting():
+        article.tags.add(t1, t2)
+    with acting():
+        article.tags.remove(t2)
+    found = [(c.field, c.old, c.new) for c in changes(article)]
+    assert found == [
+        ("title", None, "a"),
+        ("tags", [], sorted([t1.pk, t2.pk])),
+        ("tags", [t2.pk], []),
+    ]
+
+
+# restore() ---------------------------------------------------------------------------
+
+
+def test_restore_a_live_object_outside_any_context_records_a_new_revision():
+    with acting(description="Write"):
+        comment = Comment.objects.create(text="a")
+    written = latest_revision()
+    for text in ("b", "c"):
+        with acting():
+            comment.text = text
+            comment.is_marked_as_spam = text == "c"
+            comment.save()
+    revisions = Revision.objects.count()
+
+    restored = restore(Comment, comment.pk, written)
+
+    assert Context.get_current() is None
+    assert isinstance(restored, Comment)
+    assert Comment.objects.values("text", "is_marked_as_spam").get(pk=comment.pk) == {
+        "text": "a",
+        "is_marked_as_spam": False,
+    }
+    assert Revision.objects.count() == revisions + 1
+    delta = ObjectDelta.objects.get(revision=latest_revision())
+    assert (delta.action, delta.content_id) == (UPDATE, str(comment.pk))
+    assert {a.field_name: (a.old(), a.new()) for a in delta.attribute_deltas.all()} == {
+        "text": ("c", "a"),
+        "is_marked_as_spam": (True, False),
+    }
+
+
+def test_restore_inside_a_context_is_recorded_in_that_context(alice):
+    with acting():
+        counter = Counter.objects.create(value=1)
+    first = ObjectDelta.objects.for_object(counter).get()
+    with acting():
+        counter.value = 2
+        counter.save()
+    with acting(alice, "Undo vandalism"):
+        restore(Counter, counter.pk, first)
+        Comment.objects.create(text="in the same revision")
+    revision = latest_revision()
+    assert revision.description == "Undo vandalism"
+    assert revision.object_deltas.count() == 2
+    delta = ObjectDelta.objects.for_object(counter).last()
+    assert (delta.revision, delta.action, delta.actor) == (revision, UPDATE, alice)
+    assert Counter.objects.get(pk=counter.pk).value == 1
+
+
+def test_restore_a_deleted_object_recreates_it_with_its_pk():
+    with acting():
+        obj = EveryField.objects.create(
+            char="x",
+            decimal=decimal.Decimal("1.25"),
+            json={"k": [1, 2]},
+            datetime=T0,
+            binary=b"\x00\x01",
+        )
+    with acting():
+        obj.char = "y"
+        obj.save()
+    updated = ObjectDelta.objects.for_object(obj).last()
+    stored = EveryField.objects.values().get(pk=obj.pk)
+    pk = obj.pk
+    with acting():
+        obj.delete()
+    assert not EveryField.objects.filter(pk=pk).exists()
+
+    restored = restore(EveryField, pk, updated)
+
+    assert restored.pk == pk
+    again = EveryField.objects.values().get(pk=pk)
+    assert bytes(again.pop("binary")) == bytes(stored.pop("binary"))
+    assert again == stored
+    delta = ObjectDelta.objects.for_key(EveryField, pk).last()
+    assert delta.action == CREATE
+    assert delta.revision == latest_revision()
+
+
+def test_restore_keeps_the_live_value_of_fields_history_never_saw():
+    with Context.as_disabled():
+        obj = EveryField.objects.create(char="before tracking", integer=1)
+    with acting():
+        obj.integer = 2
+        obj.save()
+    first = ObjectDelta.objects.for_object(obj).get()
+    with acting():
+        obj.integer = 3
+        obj.save()
+    restore(EveryField, obj.pk, first)
+    assert EveryField.objects.values_list("char", "integer").get(pk=obj.pk) == (
+        "before tracking",
+        2,
+    )
+
+
+def test_restore_to_a_point_where_the_row_did_not_exist_is_a_lookup_error():
+    with acting():
+        Comment.objects.create(text="earlier")
+    earlier = latest_revision()
+    with acting():
+        counter = Counter.objects.create(value=1)
+    with pytest.raises(LookupError):
+        restore(Counter, counter.pk, earlier)
+    assert Counter.objects.get(pk=counter.pk).value == 1
+
+
+# Revision.revert() -------------------------------------------------------------------
+
+
+def test_revert_undoes_updates_in_a_new_revision_naming_the_reverted_one():
+    with acting():
+        comment = Comment.objects.create(text="a")
+        counter = Counter.objects.create(value=1)
+    with acting(description="Edit"):
+        comment.text = "b"
+        comment.is_marked_as_spam = True
+        comment.save()
+        counter.value = 2
+        counter.save()
+    edit = latest_revision()
+
+    reverted = edit.revert()
+
+    assert Comment.objects.values_list("text", "is_marked_as_spam").get(
+        pk=comment.pk
+    ) == ("a", False)
+    assert Counter.objects.get(pk=counter.pk).value == 1
+    assert reverted == latest_revision()
+    assert reverted.pk > edit.pk
+    assert reverted.description == f"Revert of revision {edit.pk}: Edit"
+    assert str(edit.pk) in reverted.description
+    deltas = list(reverted.object_deltas.order_by("pk"))
+    assert {(d.action, d.content_id) for d in deltas} == {
+        (UPDATE, str(comment.pk)),
+        (UPDATE, str(counter.pk)),
+    }
+    undone = {
+        (d.content_id, a.field_name): (a.old(), a.new())
+        for d in deltas
+        for a in d.attribute_deltas.all()
+    }
+    assert undone == {
+        (str(comment.pk), "text"): ("b", "a"),
+        (str(comment.pk), "is_marked_as_spam"): (True, False),
+        (str(counter.pk), "value"): (2, 1),
+    }
+
+
+def test_revert_of_a_revision_without_description_names_it():
+    with acting():
+        counter = Counter.objects.create(value=1)
+    with acting():
+        counter.value = 2
+        counter.save()
+    edit = latest_revision()
+    assert revert(edit).description == f"Revert of revision {edit.pk}"
+
+
+def test_revert_recreates_cascaded_children_parents_first():
+    with acting():
+        shelf = Shelf.objects.create(name="fiction")
+        books = [Book.objects.create(title=f"b{i}", shelf=shelf) for i in range(2)]
+        for book in books:
+            for number in (1, 2):
+                Page.objects.create(book=book, number=number)
+    other = Shelf.objects.create(name="untouched")
+    before = {
+        model: list(model.objects.order_by("pk").values())
+        for model in (Shelf, Book, Page)
+    }
+    with acting(description="Clear the shelf"):
+        shelf.delete()
+    assert not Page.objects.exists()
+    deleted = latest_revision()
+
+    reverted = deleted.revert()
+
+    for model, rows in before.items():
+        assert list(model.objects.order_by("pk").values()) == rows
+    assert Shelf.objects.filter(pk=other.pk).exists()
+    creates = list(reverted.object_deltas.order_by("pk"))
+    assert {d.action for d in creates} == {CREATE}
+    order = [d.content_type.model_class() for d in creates]
+    assert len(order) == 1 + 2 + 4
+    # Parents before the children their cascade took.
+    assert order.index(Shelf) < order.index(Book)
+    assert max(i for i, m in enumerate(order) if m is Book) < min(
+        i for i, m in enumerate(order) if m is Page
+    )
+    connection.check_constraints()
+
+
+def test_revert_restores_foreign_keys_set_to_null():
+    with acting():
+        publisher = Publisher.objects.create(name="p")
+        shelf = Shelf.objects.create(name="s")
+        editor = Editor.objects.create(name="e", publisher=publisher)
+        books = [
+            Book.objects.create(title=f"b{i}", shelf=shelf, editor=editor)
+            for i in range(3)
+        ]
+        comment = Comment.objects.create(text="c")
+        linked = EveryField.objects.create(foreign=comment)
+    publisher_pk, comment_pk = publisher.pk, comment.pk
+    with acting(description="Close the publisher"):
+        publisher.delete()  # cascades to the editor; books.editor set to null
+        comment.delete()  # linked.foreign set to null
+    assert set(Book.objects.values_list("editor", flat=True)) == {None}
+    assert EveryField.objects.get(pk=linked.pk).foreign_id is None
+
+    latest_revision().revert()
+
+    assert Publisher.objects.filter(pk=publisher_pk).exists()
+    assert Editor.objects.get(pk=editor.pk).publisher_id == publisher_pk
+    assert set(Book.objects.values_list("editor", flat=True)) == {editor.pk}
+    assert Book.objects.count() == len(books)
+    assert Comment.objects.get(pk=comment_pk).text == "c"
+    assert EveryField.objects.get(pk=linked.pk).foreign_id == comment_pk
+    connection.check_constraints()
+
+
+def test_revert_deletes_what_the_revision_created():
+    with acting():
+        kept = Counter.objects.create(value=0)
+    with acting(description="Create"):
+        counter = Counter.objects.create(value=1)
+        comment = Comment.objects.create(text="new")
+    created = latest_revision()
+    reverted = created.revert()
+    assert not Counter.objects.filter(pk=counter.pk).exists()
+    assert not Comment.objects.filter(pk=comment.pk).exists()
+    assert Counter.objects.filter(pk=kept.pk).exists()
+    assert {(d.action, d.content_id) for d in reverted.object_deltas.all()} == {
+        (DELETE, str(counter.pk)),
+        (DELETE, str(comment.pk)),
+    }
+
+
+def test_revert_of_an_update_then_delete_brings_back_the_state_before_both():
+    with acting():
+        counter = Counter.objects.create(value=1)
+    pk = counter.pk
+    with acting():
+        counter.value = 2
+        counter.save()
+        counter.delete()
+    latest_revision().revert()
+    assert Counter.objects.get(pk=pk).value == 1
+
+
+def test_revert_undoes_many_to_many_adds_and_removes():
+    with acting():
+        article = Article.objects.create(title="a")
+        t1, t2, t3, t4 = (Tag.objects.create(name=str(i)) for i in range(4))
+        article.tags.add(t1, t2)
+    with acting(description="Retag"):
+        article.tags.remove(t1)
+        article.tags.add(t3)
+        t4.articles.add(article)  # from the reverse side
+    assert tag_ids(article) == {t2.pk, t3.pk, t4.pk}
+    reverted = latest_revision().revert()
+    assert tag_ids(article) == {t1.pk, t2.pk}
+    assert members_as_of(article, "tags") == {t1.pk, t2.pk}
+    assert members_as_of(t4, "articles") == set()
+    # And back again: reverting the revert redoes it.
+    reverted.revert()
+    assert tag_ids(article) == {t2.pk, t3.pk, t4.pk}
+
+
+def test_revert_of_a_delete_gives_back_many_to_many_members_on_both_sides():
+    with acting():
+        article = Article.objects.create(title="a")
+        other = Article.objects.create(title="b")
+        t1, t2 = Tag.objects.create(name="1"), Tag.objects.create(name="2")
+        article.tags.add(t1, t2)
+        other.tags.add(t2)
+    article_pk, t2_pk = article.pk, t2.pk
+    with acting():
+        article.delete()  # the forward side
+    assert article_ids(t2) == {other.pk}
+    latest_revision().revert()
+    assert tag_ids(Article.objects.get(pk=article_pk)) == {t1.pk, t2_pk}
+    with acting():
+        t2.delete()  # the reverse side
+    assert tag_ids(other) == set()
+    latest_revision().revert()
+    assert Tag.objects.get(pk=t2_pk).name == "2"
+    assert tag_ids(Article.objects.get(pk=article_pk)) == {t1.pk, t2_pk}
+    assert tag_ids(other) == {t2_pk}
+    connection.check_constraints()
+
+
+def test_reverting_the_revert_redoes_the_revision():
+    with acting():
+        counter = Counter.objects.create(value=1)
+    with acting():
+        counter.value = 2
+        counter.save()
+    first = latest_revision().revert()
+    assert Counter.objects.get(pk=counter.pk).value == 1
+    second = first.revert()
+    assert Counter.objects.get(pk=counter.pk).value == 2
+    assert second.description.startswith(f"Revert of revision {first.pk}: ")
+
+
+def test_revert_refuses_when_later_revisions_changed_what_it_would_undo():
+    with acting():
+        comment = Comment.objects.create(text="a")
+        other = Comment.objects.create(text="x")
+    with acting(description="Edit"):
+        comment.text = "b"
+        comment.save()
+        other.text = "y"
+        other.save()
+        counter = Counter.objects.create(value=1)
+    edit = latest_revision()
+    with acting(description="Later text"):
+        comment.text = "c"
+        comment.is_marked_as_spam = True  # not touched by "Edit": no conflict
+        comment.save()
+    later_text = latest_revision()
+    with acting(description="Later counter"):
+        counter.value = 2
+        counter.save()
+    later_counter = latest_revision()
+    counts = history_counts()
+
+    with pytest.raises(RevertConflict) as raised:
+        edit.revert()
+
+    conflicts = raised.value.conflicts
+    assert {(c.model, str(c.pk), c.field, c.revision.pk) for c in conflicts} == {
+        (Comment, str(comment.pk), "text", later_text.pk),
+        (Counter, str(counter.pk), "value", later_counter.pk),
+    }
+    assert len(conflicts) == 2
+    message = str(raised.value)
+    for conflict in conflicts:
+        assert str(conflict) in message
+    assert f"revision {later_text.pk}" in message
+    assert "overwrite=True" in message
+    # Nothing of the refused revert happened.
+    assert history_counts() == counts
+    assert Comment.objects.get(pk=comment.pk).text == "c"
+    assert Comment.objects.get(pk=other.pk).text == "y"
+    assert Counter.objects.filter(pk=counter.pk).exists()
+
+    reverted = edit.revert(overwrite=True)
+
+    assert reverted is not None
+    assert Comment.objects.values_list("text", "is_marked_as_spam").get(
+        pk=comment.pk
+    ) == ("a", True)
+    assert Comment.objects.get(pk=other.pk).text == "x"
+    assert not Counter.objects.filter(pk=counter.pk).exists()
+
+
+def test_later_changes_to_other_fields_and_objects_are_no_conflict():
+    with acting():
+        comment = Comment.objects.create(text="a")
+    with acting():
+        comment.text = "b"
+        comment.save()
+    edit = latest_revision()
+    with acting():
+        comment.is_marked_as_spam = True
+        comment.save()
+        Comment.objects.create(text="someone else")
+    edit.revert()
+    assert Comment.objects.values_list("text", "is_marked_as_spam").get(
+        pk=comment.pk
+    ) == ("a", True)
+
+
+def test_a_later_change_to_a_row_the_revision_deleted_is_a_conflict():
+    with acting():
+        counter = Counter.objects.create(value=1)
+    pk = counter.pk
+    with acting():
+        counter.delete()
+    deleted = latest_revision()
+    restore(Counter, pk, ObjectDelta.objects.for_key(Counter, pk).first())
+    restored = latest_revision()
+    with pytest.raises(RevertConflict) as raised:
+        deleted.revert()
+    assert {(c.model, str(c.pk), c.revision.pk) for c in raised.value.conflicts} == {
+        (Counter, str(pk), restored.pk)
+    }
+
+
+def test_reverting_an_empty_revision_returns_none():
+    empty = Revision.objects.create(description="nothing")
+    counts = history_counts()
+    assert empty.revert() is None
+    assert revert(empty) is None
+    assert history_counts() == counts
+
+
+def test_reverting_a_baseline_changes_nothing():
+    with Context.as_disabled():
+        counter = Counter.objects.create(value=7)
+    call_command("revy_baseline", stdout=io.StringIO())
+    baseline = latest_revision()
+    counts = history_counts()
+    assert baseline.revert() is None
+    assert Counter.objects.get(pk=counter.pk).value == 7
+    assert history_counts() == counts
+
+
+def test_revert_is_atomic():
+    with acting():
+        comment = Comment.objects.create(text="a")
+        first = Counter.objects.create(value=1)
+        second = Counter.objects.create(value=2)
+        third = Counter.objects.create(value=3)
+    with acting(description="Tidy up"):
+        comment.text = "b"
+        comment.save()
+        first_pk, second_pk = first.pk, second.pk
+        first.delete()
+        second.delete()
+        third.value = 30
+        third.save()
+    tidy = latest_revision()
+    # Outside history, a row takes the key the revert must re-create.
+    with Context.as_disabled():
+        Counter.objects.create(pk=second_pk, value=99)
+    counts = history_counts()
+
+    with pytest.raises(IntegrityError):
+        tidy.revert()
+
+    # Nothing of the revert remains: the first re-creation, the undone
+    # updates and the history of it all were rolled back together.
+    assert not Counter.objects.filter(pk=first_pk).exists()
+    assert Counter.objects.get(pk=second_pk).value == 99
+    assert Counter.objects.get(pk=third.pk).value == 30
+    assert Comment.objects.get(pk=comment.pk).text == "b"
+    assert history_counts() == counts
+    assert latest_revision() == tidy
+    # And the connection is still usable, recording included.
+    with acting():
+        Counter.objects.create(value=5)
+    assert history_counts()[0] == counts[0] + 1
