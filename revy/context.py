@@ -69,7 +69,7 @@ class Activation:
 class Frame:
     """One active context in one task's stack; never mutated once built."""
 
-    __slots__ = ("context", "parent", "values", "activation")
+    __slots__ = ("context", "parent", "values", "activation", "memo")
 
     def __init__(
         self,
@@ -82,6 +82,8 @@ class Frame:
         self.parent = parent
         self.values = values
         self.activation = activation
+        # What integrations derive from ``values``, kept while they hold.
+        self.memo: dict[str, Any] = {}
 
     def replace(self, values: dict[str, Any]) -> Frame:
         return Frame(self.context, self.parent, values, self.activation)

@@ -53,7 +53,7 @@ def record_updates(
     """Record an update delta for each row whose ``fields`` changed."""
     encoder = conf.value_encoder()
     object_delta_model, _ = history_models()
-    who = Attribution(frame)
+    who = Attribution.of(frame)
     revision = None
     for pk, old in old_rows.items():
         new = new_rows.get(pk)
@@ -161,7 +161,7 @@ def _wrap_bulk_create(original: Any) -> Any:
                 )
                 for pk, row in stored.items():
                     rows[pk].update(row)
-            who = Attribution(frame)
+            who = Attribution.of(frame)
             object_delta_model, _ = history_models()
             revision = recorder.revision_for(frame, using) if created else None
             for obj in created:

@@ -79,7 +79,7 @@ def _record_save(
                 and not same_value(f, old[f.attname], stored[f.attname])
             ]
         if changed:
-            who = Attribution(frame)
+            who = Attribution.of(frame)
             object_delta_model, _ = history_models()
             assigned = tracking.attributions(instance)
             attribute_deltas = []
@@ -246,7 +246,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
         return
 
     encoder = conf.value_encoder()
-    who = Attribution(frame)
+    who = Attribution.of(frame)
     object_delta_model, _ = history_models()
     revision = None
     deltas: dict[type[models.Model], dict[Any, Any]] = {}

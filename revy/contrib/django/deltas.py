@@ -169,7 +169,18 @@ def same_value(field: models.Field, old: Any, new: Any) -> bool:
 
 
 class Attribution:
-    """Actor and descriptions of one recorded change, resolved once."""
+    """Actor and descriptions of one recorded change, resolved once.
+
+    ``Attribution.of(frame)`` keeps it on the frame, which is replaced when a
+    value changes, so it is resolved once per frame rather than per change.
+    """
+
+    @classmethod
+    def of(cls, frame: Frame) -> Attribution:
+        found = frame.memo.get("attribution")
+        if found is None or found.models != history_models():
+            found = frame.memo["attribution"] = cls(frame)
+        return found
 
     def __init__(self, frame: Frame) -> None:
         values = frame.values
@@ -178,7 +189,8 @@ class Attribution:
         self.object_description = values.get(OBJECT_DELTA_DESCRIPTION, "")
         self.attribute_description = values.get(ATTRIBUTE_DELTA_DESCRIPTION, "")
         self.deletion_description = values.get(DELETION_DESCRIPTION, "")
-        self.object_delta_model, self.attribute_delta_model = history_models()
+        self.models = history_models()
+        self.object_delta_model, self.attribute_delta_model = self.models
         self._references: dict[int, tuple[Any, Any]] = {}
         self._content_types: dict[tuple[type[models.Model], str], int] = {}
 
@@ -207,12 +219,20 @@ def _actor_reference(actor: Any) -> tuple[Any, Any]:
 
 
 def history_models() -> tuple[Any, Any]:
-    from revy.contrib.django.models import (
-        get_attribute_delta_model,
-        get_object_delta_model,
+    """The ObjectDelta and AttributeDelta models in use."""
+    return _history_models(
+        conf.object_delta_model_label(), conf.attribute_delta_model_label()
     )
 
-    return get_object_delta_model(), get_attribute_delta_model()
+
+@functools.cache
+def _history_models(object_delta_label: str, attribute_delta_label: str) -> Any:
+    from django.apps import apps
+
+    return (
+        apps.get_model(object_delta_label),
+        apps.get_model(attribute_delta_label),
+    )
 
 
 @functools.cache

@@ -110,7 +110,7 @@ def on_m2m_changed(
         this_side, other_side = field.remote_field.get_accessor_name(), field.name
     else:
         this_side, other_side = field.name, field.remote_field.get_accessor_name()
-    who = Attribution(frame)
+    who = Attribution.of(frame)
     record = _Recorder(frame, using, who)
     record.change(type(instance), instance.pk, this_side, model, removed, added)
     other_model = model
@@ -151,7 +151,7 @@ def record_through_rows(
                 continue
             owners.setdefault(row[source], set()).add(row[target])
             members.setdefault(row[target], set()).add(row[source])
-        record = record or _Recorder(frame, using, Attribution(frame))
+        record = record or _Recorder(frame, using, Attribution.of(frame))
         owner_model, member_model = field.model, field.remote_field.model
         reverse_name = field.remote_field.get_accessor_name()
         for pk, ids in owners.items():

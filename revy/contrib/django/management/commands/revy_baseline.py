@@ -83,7 +83,7 @@ def baseline(model: type[models.Model], using: str) -> int:
     )
     fields = saved_fields(model, None)
     encoder = conf.value_encoder()
-    who = Attribution(frame)
+    who = Attribution.of(frame)
     count = 0
     for pk, row in read_rows(model, using, model._base_manager.all()).items():
         if str(pk) in seen:
