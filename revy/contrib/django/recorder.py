@@ -28,6 +28,7 @@ from revy.context import (
     Activation,
     Frame,
 )
+from revy.contrib.django import tracking
 
 if TYPE_CHECKING:
     from revy.contrib.django.models import AbstractAttributeDelta, AbstractObjectDelta
@@ -298,7 +299,7 @@ def _forget_saved(saved: list[tuple[tuple[str, ...], weakref.ref]]) -> None:
     for _sids, reference in saved:
         instance = reference()
         if instance is not None:
-            instance._state.__dict__.pop("revy_loaded", None)
+            tracking.forget_loaded(instance)
 
 
 def _forget_revisions(dropped: list[Any]) -> None:

@@ -1,19 +1,22 @@
 """What a tracked instance remembers between loading and saving.
 
-Two things, both kept on ``instance._state``:
+Kept on ``instance._state``, and nothing at all per loaded row until a field
+is assigned:
 
-- ``revy_loaded``: the field values as the database last had them, one per
-  concrete field, in ``_meta.concrete_fields`` order (``DEFERRED`` where a
-  field was not loaded). Set when the row is loaded and after each save;
-  saving compares against it, so old values are true even for objects
-  loaded outside any context, at no cost per assignment.
+- ``revy_known``: True while the instance's field values, with the originals
+  below laid over them, are what its row holds: after loading, saving or
+  refreshing it, and until a rollback undoes its last save.
+- ``revy_originals``: for each field assigned since, the value the row holds.
+  Saving compares against these, so old values are true even for objects
+  loaded outside any context. Values that can change in place (JSON) are
+  kept as copies from the start, since no assignment reveals such a change.
 - ``revy_attributions``: for each field assigned inside an enabled context,
   the actor and attribute delta description current at that assignment.
   That is how one revision holds several actors.
 
-Tracked model classes get a ``__setattr__`` that notes attributions, and
-rows are loaded without going through it (see ``from_db``), so loading a
-tracked model costs no more than loading any other.
+Tracked model classes get a ``__setattr__`` that notes both, and rows are
+loaded without going through it (see ``from_db``), so loading a tracked
+model costs no more than loading any other.
 """
 
 from __future__ import annotations
@@ -32,40 +35,57 @@ _installed: set[type[models.Model]] = set()
 
 
 def loaded_values(instance: models.Model) -> tuple[Any, ...] | None:
-    """The values the database had when ``instance`` was loaded or last saved."""
-    return getattr(instance._state, "revy_loaded", None)
+    """What the row holds, one value per concrete field (``DEFERRED`` where
+    unknown), or None if the instance does not know."""
+    state = instance._state.__dict__
+    if not state.get("revy_known"):
+        return None
+    data = instance.__dict__
+    originals = state.get("revy_originals") or {}
+    return tuple(
+        originals[attname] if attname in originals else data.get(attname, DEFERRED)
+        for attname in attnames_of(type(instance))
+    )
 
 
-# Values of these fields can be changed in place (``obj.data["k"] = v``): what
-# the database holds is kept as a copy of them.
+@functools.cache
+def attnames_of(model: type[models.Model]) -> tuple[str, ...]:
+    """The attnames of the concrete fields, in the order rows are loaded."""
+    return tuple(field.attname for field in model._meta.concrete_fields)
+
+
+# Values of these fields can be changed in place (``obj.data["k"] = v``).
 _MUTABLE_TYPES = {"JSONField", "ArrayField", "HStoreField"}
 
 
 @functools.cache
-def _mutable_indexes(model: type[models.Model]) -> tuple[int, ...]:
+def _mutable_attnames(model: type[models.Model]) -> tuple[str, ...]:
     return tuple(
-        index
-        for index, field in enumerate(model._meta.concrete_fields)
+        field.attname
+        for field in model._meta.concrete_fields
         if field.get_internal_type() in _MUTABLE_TYPES
     )
 
 
-def stored_copy(model: type[models.Model], values: Any) -> tuple[Any, ...]:
-    """``values`` (one per concrete field) as kept for a later comparison:
-    copies of the values that can change in place."""
-    values = tuple(values)
-    indexes = _mutable_indexes(model)
-    if not indexes:
-        return values
-    copied = list(values)
-    for index in indexes:
-        copied[index] = copy.deepcopy(copied[index])
-    return tuple(copied)
-
-
 def set_loaded(instance: models.Model, values: Any) -> None:
     """Remember ``values`` (one per concrete field) as what the row holds."""
-    instance._state.revy_loaded = stored_copy(type(instance), values)
+    data = instance.__dict__
+    originals = {
+        attname: value
+        for attname, value in zip(attnames_of(type(instance)), values, strict=True)
+        if data.get(attname, DEFERRED) is not value
+    }
+    for attname in _mutable_attnames(type(instance)):
+        if attname not in originals and attname in data:
+            originals[attname] = copy.deepcopy(data[attname])
+    state = instance._state
+    state.revy_known = True
+    state.revy_originals = originals
+
+
+def forget_loaded(instance: models.Model) -> None:
+    """The row may no longer hold what the instance knew: read it next time."""
+    instance._state.revy_known = False
 
 
 def attributions(instance: models.Model) -> dict[str, tuple[Any, str]]:
@@ -85,11 +105,19 @@ def forget_attributions(instance: models.Model, attnames: Any = None) -> None:
 
 
 def _note(instance: models.Model, attname: str) -> None:
-    state = instance.__dict__.get("_state")
+    data = instance.__dict__
+    state = data.get("_state")
     if state is None:
         return
+    known = state.__dict__
+    if known.get("revy_known"):
+        originals = known.get("revy_originals")
+        if originals is None:
+            originals = state.revy_originals = {}
+        if attname not in originals:
+            originals[attname] = data.get(attname, DEFERRED)
     frame = current_frame()
-    found = state.__dict__.get("revy_attributions")
+    found = known.get("revy_attributions")
     if frame is not None and frame.values.get(ENABLED, True):
         if found is None:
             found = state.revy_attributions = {}
@@ -113,9 +141,7 @@ def install(model: type[models.Model]) -> None:
     """Make ``model`` note attributions and remember loaded values."""
     if model in _installed:
         return
-    # In concrete field order, as rows are loaded.
-    model._meta.revy_attnames = tuple(f.attname for f in model._meta.concrete_fields)
-    attnames = frozenset(model._meta.revy_attnames)
+    attnames = frozenset(attnames_of(model))
     original = _original_setattr(model)
 
     def __setattr__(self: models.Model, name: str, value: Any) -> None:
@@ -155,19 +181,16 @@ def build_loaded(
     state.db = db
     if fetch_mode is not None:
         state.fetch_mode = fetch_mode
-    values = tuple(values)
-    state.revy_loaded = stored_copy(model, values)
-    data = new.__dict__
-    data["_state"] = state
-    attnames = model._meta.revy_attnames
-    if DEFERRED in values:
-        data.update(
-            (attname, value)
-            for attname, value in zip(attnames, values, strict=True)
-            if value is not DEFERRED
-        )
-    else:
-        data.update(zip(attnames, values, strict=True))
+    state.revy_known = True
+    # object.__setattr__, as Django's __init__ sets attributes, keeps Python's
+    # compact instance storage; filling __dict__ would create a dict per row.
+    assign = object.__setattr__
+    assign(new, "_state", state)
+    for attname, value in zip(attnames_of(model), values, strict=True):
+        if value is not DEFERRED:
+            assign(new, attname, value)
+    if _mutable_attnames(model):
+        set_loaded(new, values)
     return new
 
 
