@@ -268,7 +268,11 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
             entries.append((delta, attributes))
     for model, by_pk in deltas.items():
         for delta, row in by_pk.values():
-            delta.cause = _cause(model, row, deltas)
+            cause = _cause(model, row, deltas)
+            if cause is not None and delta not in _chain(cause):
+                delta.cause = cause  # Rows deleting each other: only one way.
+    # Causes first: a cascade's parents before the children it took.
+    entries.sort(key=lambda entry: _depth(entry[0]))
     attributes_of = {id(delta): attributes for delta, attributes in entries}
     for model, by_pk in deltas.items():
         for relation in _memberships(model, using, list(by_pk)):
@@ -407,6 +411,20 @@ def _memberships(
                 )
             )
     return found
+
+
+def _chain(delta: Any) -> list[Any]:
+    """``delta`` and the causes it descends from, nearest first."""
+    chain = [delta]
+    cause = delta._state.fields_cache.get("cause")
+    while cause is not None:
+        chain.append(cause)
+        cause = cause._state.fields_cache.get("cause")
+    return chain
+
+
+def _depth(delta: Any) -> int:
+    return len(_chain(delta)) - 1
 
 
 def _drop_parent_rows(deleted: dict[type[models.Model], dict[Any, Any]]) -> None:

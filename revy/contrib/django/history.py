@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, router, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, Q, QuerySet, Subquery
 
 from revy.context import Context
 from revy.contrib.django import conf
@@ -94,7 +94,7 @@ def history(obj: models.Model) -> QuerySet:
 def snapshot_of(object_delta: AbstractObjectDelta) -> Any:
     """The instance as it stood right after ``object_delta`` (before, for a
     delete), in one query."""
-    model = object_delta.content_type.model_class()
+    model = ContentType.objects.get_for_id(object_delta.content_type_id).model_class()
     return (
         type(object_delta)
         .objects.filter(pk=object_delta.pk)
@@ -119,6 +119,43 @@ def state_at(model: type[models.Model], pk: Any, at: Point | None = None) -> Any
     if delta is None or delta.action == delta.ACTION_DELETE:
         return None
     return delta.snapshot
+
+
+def _states(
+    model: type[models.Model], pk: Any, start: Point | None, end: Point | None
+) -> tuple[Any, Any]:
+    """The row as it stood at ``start`` (None: before its history) and at
+    ``end`` (None: now), in one query; None where it did not exist then."""
+    deltas = _deltas_of(model, pk)
+    points = [end] if start is None else [start, end]
+    wanted = Q()
+    for point in points:
+        latest = deltas.filter(_up_to(point)).order_by("-pk").values("pk")[:1]
+        wanted |= Q(pk=Subquery(latest))
+    found = sorted(
+        deltas.filter(wanted)
+        .select_related("revision")
+        .annotate(snapshot=ObjectSnapshot(model._meta.concrete_model)),
+        key=lambda delta: delta.pk,
+    )
+
+    def state(point: Point | None) -> Any:
+        before = [delta for delta in found if _is_up_to(delta, point)]
+        if not before or before[-1].action == before[-1].ACTION_DELETE:
+            return None
+        return before[-1].snapshot
+
+    return (None if start is None else state(start)), state(end)
+
+
+def _is_up_to(delta: Any, point: Point | None) -> bool:
+    if point is None:
+        return True
+    if isinstance(point, AbstractObjectDelta):
+        return delta.pk <= point.pk
+    if isinstance(point, AbstractRevision):
+        return delta.revision_id <= point.pk
+    return delta.revision.created_at <= point
 
 
 def rows_as_of(model: type[models.Model], at: Point) -> list[Any]:
@@ -184,10 +221,10 @@ def diff(
     """The fields of one row that differ between ``start`` and ``end``.
 
     Each change names the actor and description of the last change of that
-    field in between. Two queries. A field history never saw is skipped.
+    field in between. Two queries, and one per model of the actors found.
+    A field history never saw is skipped.
     """
-    before = state_at(model, pk, start) if start is not None else None
-    after = state_at(model, pk, end)
+    before, after = _states(model, pk, start, end)
     deltas = _deltas_of(model, pk)
     if start is not None:
         deltas = deltas.exclude(_up_to(start))
@@ -196,7 +233,8 @@ def diff(
     for attribute in (
         get_attribute_delta_model()
         .objects.filter(object_delta__in=deltas)
-        .select_related("object_delta", "actor_content_type")
+        .select_related("object_delta")
+        .prefetch_related("actor")
         .order_by("object_delta_id", "pk")
     ):
         last[attribute.field_name] = attribute
@@ -337,15 +375,18 @@ def revert(revision: AbstractRevision, overwrite: bool = False) -> Any:
         transaction.atomic(using=using),
         Context.via(revision=new_revision, revision_description=description),
     ):
+        deleted = [
+            object_deltas[-1]
+            for object_deltas in by_object.values()
+            if object_deltas[0].action != object_deltas[0].ACTION_CREATE
+            and object_deltas[-1].action == object_deltas[-1].ACTION_DELETE
+        ]
         recreated = []
-        for object_deltas in by_object.values():
-            first, last = object_deltas[0], object_deltas[-1]
-            if first.action == first.ACTION_CREATE or last.action != last.ACTION_DELETE:
-                continue
+        for delta in _parents_first(deleted):
             # Deleted by this revision: back as it stood before the delete.
-            instance = snapshot_of(last)
+            instance = snapshot_of(delta)
             instance.save(force_insert=True, using=using)
-            recreated.append((instance, last))
+            recreated.append((instance, delta))
         for instance, delta in recreated:
             _restore_members(instance, delta)
         for delta in reversed(deltas):
@@ -368,6 +409,32 @@ def revert(revision: AbstractRevision, overwrite: bool = False) -> Any:
                 ):
                     instance.delete()
     return new_revision if not new_revision._state.adding else None
+
+
+def _parents_first(deltas: list[Any]) -> list[Any]:
+    """Delete deltas ordered so that rows come after those they point to."""
+    model_of = {
+        delta.pk: ContentType.objects.get_for_id(delta.content_type_id).model_class()
+        for delta in deltas
+    }
+    models_ = set(model_of.values())
+    order: list[Any] = []
+
+    def visit(model: Any, path: tuple[Any, ...]) -> None:
+        if model in order or model in path:
+            return
+        for field in model._meta.concrete_fields:
+            target = (
+                field.related_model if field.many_to_one or field.one_to_one else None
+            )
+            if target is not None and target in models_ and target is not model:
+                visit(target, (*path, model))
+        order.append(model)
+
+    for model in sorted(models_, key=lambda m: m._meta.label):
+        visit(model, ())
+    rank = {model: index for index, model in enumerate(order)}
+    return sorted(deltas, key=lambda delta: (rank[model_of[delta.pk]], delta.pk))
 
 
 def _restore_members(instance: models.Model, delete_delta: Any) -> None:

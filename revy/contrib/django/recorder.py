@@ -145,14 +145,23 @@ def _write(using: str, entries: list[Any]) -> None:
         get_object_delta_model,
     )
 
-    object_deltas = [entry[1] for entry in entries]
-    # A cascade's effects name their cause, which must have its id first:
-    # insert the deltas level by level along the cause chains.
-    for level in _levels(object_deltas):
-        for delta in level:
-            if delta.cause is not None:
-                delta.cause_id = delta.cause.pk
-        _insert(get_object_delta_model(), level, using)
+    object_delta_model = get_object_delta_model()
+    # Readers take primary key order for the order things happened, so the
+    # deltas go in as recorded; an effect whose cause is not written yet
+    # (a cascade's children after their parent) starts a new insert.
+    run: list[Any] = []
+    in_run: set[int] = set()
+    for _sids, delta, _attributes in entries:
+        cause = delta._state.fields_cache.get("cause")
+        if cause is not None and id(cause) in in_run:
+            _insert(object_delta_model, run, using)
+            run, in_run = [], set()
+        if cause is not None:
+            delta.cause_id = cause.pk
+        run.append(delta)
+        in_run.add(id(delta))
+    if run:
+        _insert(object_delta_model, run, using)
     attribute_deltas = []
     for _sids, object_delta, attributes in entries:
         for attribute in attributes:
@@ -270,28 +279,6 @@ def _max_parameters(connection: BaseDatabaseWrapper) -> int:
         return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     # PostgreSQL's wire protocol counts parameters in 16 bits.
     return connection.features.max_query_params or 65535
-
-
-def _levels(deltas: list[Any]) -> list[list[Any]]:
-    queued = {id(delta) for delta in deltas}
-    depth: dict[int, int] = {}
-
-    def level_of(delta: Any) -> int:
-        key = id(delta)
-        if key not in depth:
-            cause = delta.cause
-            depth[key] = (
-                level_of(cause) + 1 if cause is not None and id(cause) in queued else 0
-            )
-        return depth[key]
-
-    levels: list[list[Any]] = []
-    for delta in deltas:
-        level = level_of(delta)
-        while len(levels) <= level:
-            levels.append([])
-        levels[level].append(delta)
-    return levels
 
 
 def _forget_saved(saved: list[tuple[tuple[str, ...], weakref.ref]]) -> None:

@@ -40,8 +40,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
-    def handle(self, *labels: str, database: str, **options: Any) -> None:
-        targets = self._models(labels)
+    def handle(
+        self, *args: Any, labels: list[str], database: str, **options: Any
+    ) -> None:
+        targets = self._models(tuple(labels))
         with (
             transaction.atomic(using=database),
             Context.via_revision_description(DESCRIPTION),
