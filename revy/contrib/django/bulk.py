@@ -96,21 +96,13 @@ def _wrap_update(original: Any) -> Any:
         with transaction.atomic(using=using, savepoint=False):
             old_rows = read_rows(model, using, self, fields=fields)
             count = original(self, **kwargs)
-            computed = [f for f in fields if read_back(f, values[f])]
             new_rows = {pk: dict(row) for pk, row in old_rows.items()}
-            for field in fields:
-                if field not in computed:
-                    value = values[field]
-                    if isinstance(value, models.Model):
-                        value = getattr(value, field.target_field.attname)
-                    for row in new_rows.values():
-                        row[field.attname] = value
-            if computed:
-                stored = read_rows(
-                    model, using, model._base_manager.all(), list(old_rows), computed
-                )
-                for pk, row in stored.items():
-                    new_rows[pk].update(row)
+            for field, value in values.items():
+                if isinstance(value, models.Model):
+                    value = getattr(value, field.target_field.attname)
+                for row in new_rows.values():
+                    row[field.attname] = value
+            _read_back_stored(model, using, fields, new_rows)
             record_updates(frame, model, using, fields, old_rows, new_rows)
         return count
 
@@ -135,12 +127,8 @@ def _wrap_bulk_create(original: Any) -> Any:
                 "call inside Context.as_disabled()."
             )
         fields = saved_fields(model, None)
+        _fail_early(objs, fields)
         encoder = conf.value_encoder()
-        for obj in objs:  # Fail before writing if a value cannot be stored.
-            for field in fields:
-                value = obj.__dict__.get(field.attname)
-                if not is_expression(value):
-                    encode(encoder, field, value)
         with transaction.atomic(using=using, savepoint=False):
             created = original(self, objs, *args, **kwargs)
             missing = [obj for obj in created if obj.pk is None]
@@ -150,17 +138,7 @@ def _wrap_bulk_create(original: Any) -> Any:
                     "did not return the primary keys of the new rows."
                 )
             rows = {obj.pk: _values(obj, fields) for obj in created}
-            computed = [
-                f
-                for f in fields
-                if any(read_back(f, row[f.attname]) for row in rows.values())
-            ]
-            if computed:
-                stored = read_rows(
-                    model, using, model._base_manager.all(), list(rows), computed
-                )
-                for pk, row in stored.items():
-                    rows[pk].update(row)
+            _read_back_stored(model, using, fields, rows)
             who = Attribution.of(frame)
             object_delta_model, _ = history_models()
             revision = recorder.revision_for(frame, using) if created else None
@@ -192,6 +170,36 @@ def _wrap_bulk_create(original: Any) -> Any:
     return bulk_create
 
 
+def _read_back_stored(
+    model: type[models.Model],
+    using: str,
+    fields: Sequence[models.Field],
+    rows: dict[Any, dict[str, Any]],
+) -> None:
+    """Replace in ``rows`` the values the database computed or rounded by
+    those it stored, read in batches."""
+    computed = [
+        f for f in fields if any(read_back(f, row[f.attname]) for row in rows.values())
+    ]
+    if computed:
+        stored = read_rows(
+            model, using, model._base_manager.all(), list(rows), computed
+        )
+        for pk, row in stored.items():
+            rows[pk].update(row)
+
+
+def _fail_early(objs: Sequence[models.Model], fields: Sequence[models.Field]) -> None:
+    """Encode every value first, so one revy cannot store fails the write
+    before anything reaches the database."""
+    encoder = conf.value_encoder()
+    for obj in objs:
+        for field in fields:
+            value = obj.__dict__.get(field.attname)
+            if not is_expression(value):
+                encode(encoder, field, value)
+
+
 def _values(obj: models.Model, fields: Sequence[models.Field]) -> dict[str, Any]:
     return {field.attname: obj.__dict__.get(field.attname) for field in fields}
 
@@ -217,28 +225,13 @@ def _wrap_bulk_update(original: Any) -> Any:
         objs = list(objs)
         using = self.db
         targets = _fields_by_name(model, fields)
-        encoder = conf.value_encoder()
-        for obj in objs:  # Fail before writing if a value cannot be stored.
-            for field in targets:
-                value = obj.__dict__.get(field.attname)
-                if not is_expression(value):
-                    encode(encoder, field, value)
+        _fail_early(objs, targets)
         with transaction.atomic(using=using, savepoint=False):
             old_rows = _old_rows(model, using, objs, targets)
             with nested_writes_recorded():
                 count = original(self, objs, fields, *args, **kwargs)
             new_rows = {obj.pk: _values(obj, targets) for obj in objs}
-            computed = [
-                f
-                for f in targets
-                if any(read_back(f, row[f.attname]) for row in new_rows.values())
-            ]
-            if computed:
-                stored = read_rows(
-                    model, using, model._base_manager.all(), list(new_rows), computed
-                )
-                for pk, row in stored.items():
-                    new_rows[pk].update(row)
+            _read_back_stored(model, using, targets, new_rows)
             assigned = {obj.pk: tracking.attributions(obj) for obj in objs}
             record_updates(frame, model, using, targets, old_rows, new_rows, assigned)
             for obj in objs:
