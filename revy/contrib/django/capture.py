@@ -80,7 +80,7 @@ def _record_save(
             ]
         if changed:
             who = Attribution.of(frame)
-            object_delta_model, _ = history_models()
+            object_delta_model = who.object_delta_model
             assigned = tracking.attributions(instance)
             attribute_deltas = []
             for field in changed:
@@ -117,20 +117,7 @@ def _record_save(
 
 def remember_saved(instance: models.Model, stored: dict[str, Any]) -> None:
     """The database now holds ``stored``; the rest is as it was loaded."""
-    loaded = tracking.loaded_values(instance)
-    data = instance.__dict__
-    values = []
-    for index, field in enumerate(instance._meta.concrete_fields):
-        attname = field.attname
-        if attname in stored:
-            values.append(stored[attname])
-        elif field.primary_key:
-            values.append(data.get(attname, DEFERRED))
-        elif loaded is not None:
-            values.append(loaded[index])
-        else:
-            values.append(DEFERRED)
-    tracking.set_loaded(instance, values)
+    tracking.remember_stored(instance, stored)
     recorder.saved(instance)
     tracking.forget_attributions(instance, stored)
 
@@ -178,20 +165,15 @@ def _wrap_refresh_from_db(original: Any) -> Any:
         if not tracking.is_installed(type(self)):
             return
         data = self.__dict__
-        loaded = tracking.loaded_values(self)
         wanted = None if fields is None else set(fields)
-        values = []
-        refreshed = []
-        for index, field in enumerate(self._meta.concrete_fields):
-            attname = field.attname
-            if attname in data and (
-                wanted is None or attname in wanted or field.name in wanted
-            ):
-                values.append(data[attname])
-                refreshed.append(attname)
-            else:
-                values.append(DEFERRED if loaded is None else loaded[index])
-        tracking.set_loaded(self, values)
+        refreshed = {
+            field.attname: data[field.attname]
+            for field in self._meta.concrete_fields
+            if not field.primary_key
+            and field.attname in data
+            and (wanted is None or field.attname in wanted or field.name in wanted)
+        }
+        tracking.remember_stored(self, refreshed)
         tracking.forget_attributions(self, refreshed)
 
     return refresh_from_db

@@ -86,11 +86,6 @@ def _writable_fields(model: type[models.Model]) -> list[models.Field]:
     ]
 
 
-@functools.cache
-def _pk_index(model: type[models.Model]) -> int:
-    return model._meta.concrete_fields.index(model._meta.pk)
-
-
 def is_expression(value: Any) -> bool:
     return isinstance(value, Expression) or hasattr(value, "resolve_expression")
 
@@ -129,27 +124,25 @@ def old_values(
     force_insert: bool,
 ) -> dict[str, Any] | None:
     """The stored values of ``fields`` before this save; None for a new row."""
-    loaded = tracking.loaded_values(instance)
     pk = instance.pk
     if pk is None:
         return None  # A new row, a copy made by clearing the key included.
-    if loaded is not None and loaded[_pk_index(model)] != pk:
-        loaded = None  # The key changed since loading: another row.
-    if loaded is None:
-        if pk is None or force_insert:
+    known = tracking.is_known(instance)
+    if known and tracking.stored_value(instance, model._meta.pk.attname) != pk:
+        known = False  # The key changed since loading: another row.
+    if not known:
+        if force_insert:
             return None
         if instance._state.adding and model._meta.pk.has_default():
             return None  # Django inserts such rows without looking.
         return fetch_values(model, using, pk, fields)
-    by_attname = dict(
-        zip((f.attname for f in model._meta.concrete_fields), loaded, strict=True)
-    )
-    old = {f.attname: by_attname[f.attname] for f in fields}
+    data = instance.__dict__
+    old = {f.attname: tracking.stored_value(instance, f.attname) for f in fields}
     # An expression computes from what the row holds now: read that.
     missing = [
         f
         for f in fields
-        if old[f.attname] is DEFERRED or is_expression(instance.__dict__.get(f.attname))
+        if old[f.attname] is DEFERRED or is_expression(data.get(f.attname))
     ]
     if missing:
         fetched = fetch_values(model, using, pk, missing)
@@ -178,7 +171,7 @@ class Attribution:
     @classmethod
     def of(cls, frame: Frame) -> Attribution:
         found = frame.memo.get("attribution")
-        if found is None or found.models != history_models():
+        if found is None:
             found = frame.memo["attribution"] = cls(frame)
         return found
 

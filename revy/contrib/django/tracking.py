@@ -83,6 +83,46 @@ def set_loaded(instance: models.Model, values: Any) -> None:
     state.revy_originals = originals
 
 
+def stored_value(instance: models.Model, attname: str) -> Any:
+    """What the row holds for ``attname``, if the instance knows it
+    (:func:`is_known`); ``DEFERRED`` if it was never loaded."""
+    originals = instance._state.__dict__.get("revy_originals")
+    if originals and attname in originals:
+        return originals[attname]
+    return instance.__dict__.get(attname, DEFERRED)
+
+
+def is_known(instance: models.Model) -> bool:
+    """Whether the instance knows what its row holds."""
+    return bool(instance._state.__dict__.get("revy_known"))
+
+
+def remember_stored(instance: models.Model, stored: dict[str, Any]) -> None:
+    """The row now holds ``stored`` (by attname); its other fields are as the
+    instance knew them, or unknown if it knew nothing and ``stored`` is not
+    every field but the key."""
+    state = instance._state
+    known = state.__dict__
+    if (
+        not known.get("revy_known")
+        and len(stored) < len(attnames_of(type(instance))) - 1
+    ):
+        state.revy_known = False
+        return
+    originals = known.get("revy_originals") or {}
+    data = instance.__dict__
+    mutable = _mutable_attnames(type(instance))
+    for attname, value in stored.items():
+        if attname in mutable:
+            originals[attname] = copy.deepcopy(value)
+        elif data.get(attname, DEFERRED) is value:
+            originals.pop(attname, None)
+        else:
+            originals[attname] = value
+    state.revy_known = True
+    state.revy_originals = originals
+
+
 def forget_loaded(instance: models.Model) -> None:
     """The row may no longer hold what the instance knew: read it next time."""
     instance._state.revy_known = False
