@@ -23,7 +23,7 @@ from django.db.models import Case, F, OuterRef, Subquery, TextField, Value, When
 from django.db.models.base import DEFERRED
 from django.db.models.functions import Cast, Coalesce, JSONObject
 
-from revy.contrib.django import conf
+from revy.contrib.django import conf, tracking
 from revy.contrib.django.deltas import saved_fields
 
 _PK = "__pk__"
@@ -53,9 +53,10 @@ def build_instance(model: type[models.Model], values: dict[str, Any]) -> Any:
         if values.get(field.name) is not None
     }
     stored[pk_field.attname] = pk_field.to_python(values[_PK])
-    return model(
-        *(stored.get(field.attname, DEFERRED) for field in model._meta.concrete_fields)
-    )
+    row = [stored.get(field.attname, DEFERRED) for field in model._meta.concrete_fields]
+    if tracking.can_build_directly(model):
+        return tracking.build(model, row, adding=True)
+    return model(*row)
 
 
 def latest_value(field_name: str) -> Subquery:

@@ -198,7 +198,7 @@ def is_installed(model: type[models.Model]) -> bool:
     return model in _installed
 
 
-def _can_build_directly(model: type[models.Model]) -> bool:
+def can_build_directly(model: type[models.Model]) -> bool:
     # Django's __init__ does nothing more for a plain load than what
     # build_loaded() does, unless the model or a signal receiver adds to it.
     if model.__init__ is not models.Model.__init__:
@@ -215,13 +215,24 @@ def build_loaded(
 
     ``values`` has one entry per concrete field, DEFERRED for those not loaded.
     """
-    new = model.__new__(model)
-    state = ModelState()
-    state.adding = False
+    new = build(model, values, adding=False)
+    state = new._state
     state.db = db
     if fetch_mode is not None:
         state.fetch_mode = fetch_mode
     state.revy_known = True
+    if _mutable_attnames(model):
+        set_loaded(new, values)
+    return new
+
+
+def build(model: type[models.Model], values: Any, adding: bool) -> models.Model:
+    """An instance of ``model`` holding ``values`` (one per concrete field,
+    DEFERRED for none), as Django's ``__init__`` builds it from a row, for
+    models where :func:`can_build_directly` is true."""
+    new = model.__new__(model)
+    state = ModelState()
+    state.adding = adding
     # object.__setattr__, as Django's __init__ sets attributes, keeps Python's
     # compact instance storage; filling __dict__ would create a dict per row.
     assign = object.__setattr__
@@ -229,8 +240,6 @@ def build_loaded(
     for attname, value in zip(attnames_of(model), values, strict=True):
         if value is not DEFERRED:
             assign(new, attname, value)
-    if _mutable_attnames(model):
-        set_loaded(new, values)
     return new
 
 
@@ -252,7 +261,7 @@ def install_from_db() -> None:
                 next(loaded) if field.attname in field_names else DEFERRED
                 for field in fields
             ]
-        if _can_build_directly(cls):
+        if can_build_directly(cls):
             return build_loaded(cls, db, values, kwargs.get("fetch_mode"))
         new = original(cls, db, field_names, values, **kwargs)
         forget_attributions(new)
