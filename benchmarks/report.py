@@ -5,7 +5,8 @@ generated part of ``docs/performance.md`` (between its two markers) from
 every ``<db>.json`` there. A QUICK run writes ``<db>-quick.*`` and leaves the
 docs alone. ``benchmarks/baseline.json`` (git-ignored) holds one run per
 database, saved with BASELINE=1; when it exists, revy's ratios are printed
-beside the baseline's.
+beside the baseline's. ``python -m benchmarks.report`` rebuilds the tables,
+charts and docs from the JSON files without running anything.
 """
 
 import json
@@ -56,7 +57,9 @@ def rows_cell(result: dict[str, Any]) -> str:
 
 def bytes_cell(result: dict[str, Any]) -> str:
     size = result.get("bytes_per_row")
-    return "-" if size is None else f"{size:.0f}"
+    if size is None:
+        return "-"
+    return f"{size:.0f} / {size * result['history_rows']:,.0f}"
 
 
 # Tables ----------------------------------------------------------------------
@@ -106,7 +109,8 @@ def tables(results: dict[str, Any], heading: str = "###") -> str:
     ]
     if results["db"] == "postgresql":
         parts += [
-            f"{heading} Bytes per history row (tables and indexes)",
+            f"{heading} Bytes of history (tables and indexes): per row / per object "
+            "changed",
             table(results, bytes_cell, writes),
         ]
     return "\n\n".join(parts)
@@ -320,9 +324,14 @@ def update_docs() -> None:
     DOCS.write_text(before + generated(by_db) + after)
 
 
+def run_name(results: dict[str, Any]) -> str:
+    """The database, with "-quick" for a QUICK run: results and baselines."""
+    return results["db"] + ("-quick" if results["quick"] else "")
+
+
 def compare_with_baseline(results: dict[str, Any]) -> None:
     saved = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
-    baseline = saved.get(results["db"])
+    baseline = saved.get(run_name(results))
     if baseline is None:
         return
     before = {s["key"]: s["libraries"]["revy"] for s in baseline["scenarios"]}
@@ -339,14 +348,14 @@ def compare_with_baseline(results: dict[str, Any]) -> None:
 
 def save_baseline(results: dict[str, Any]) -> None:
     baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
-    baseline[results["db"]] = results
+    baseline[run_name(results)] = results
     BASELINE.write_text(json.dumps(baseline, indent=1))
-    print(f"\nSaved as the baseline of {results['db']} in {BASELINE}.")
+    print(f"\nSaved as the baseline of {run_name(results)} in {BASELINE}.")
 
 
 def publish(results: dict[str, Any], baseline: bool = False) -> None:
     RESULTS.mkdir(exist_ok=True)
-    name = results["db"] + ("-quick" if results["quick"] else "")
+    name = run_name(results)
     text = markdown(results)
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1))
     (RESULTS / f"{name}.md").write_text(text)
@@ -362,3 +371,16 @@ def publish(results: dict[str, Any], baseline: bool = False) -> None:
         f"\nWritten: {RESULTS / name}.{{json,md,png}}"
         + ("" if results["quick"] else f" and {DOCS}")
     )
+
+
+def rebuild() -> None:
+    """Tables, charts and docs again from results/*.json, without running."""
+    for path in sorted(RESULTS.glob("*.json")):
+        results = json.loads(path.read_text())
+        (RESULTS / f"{path.stem}.md").write_text(markdown(results))
+        chart(results, RESULTS / f"{path.stem}.png")
+    update_docs()
+
+
+if __name__ == "__main__":
+    rebuild()
