@@ -12,12 +12,12 @@ import collections
 import gc
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -211,6 +211,7 @@ def main() -> None:
         results = run_all(libraries.available(), quick)
     finally:
         creation.destroy_test_db(old_name, verbosity=0)
-        if settings.SQLITE_DIR:
-            shutil.rmtree(settings.SQLITE_DIR, ignore_errors=True)
+        if settings.DB == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(settings.SQLITE_FILE + suffix).unlink(missing_ok=True)
     report.publish(results, baseline=flag("BASELINE"))

@@ -1,6 +1,6 @@
 """Settings of the benchmark project; the DB environment variable picks the database.
 
-DB=sqlite (default: a file in a fresh temporary directory, in WAL mode with
+DB=sqlite (default: a file in the temporary directory, in WAL mode with
 synchronous=NORMAL as Django's docs advise for production, so a commit is
 not an fsync), DB=postgresql (127.0.0.1:5432, user postgres) or
 DB=mariadb (127.0.0.1:3306, user root). The runner creates a database
@@ -38,13 +38,13 @@ PGTRIGGER_INSTALL_ON_MIGRATE = True
 # Only the revy twins are tracked by revy.
 REVY_TRACKED_MODELS = ["benchmarks.revy*"]
 
-SQLITE_DIR = tempfile.mkdtemp(prefix="revy-bench-") if DB == "sqlite" else ""
-_sqlite_file = os.path.join(SQLITE_DIR, "bench.sqlite3")
+# A file of this process in the temporary directory; the runner removes it.
+SQLITE_FILE = os.path.join(tempfile.gettempdir(), f"revy-bench-{os.getpid()}.sqlite3")
 _DATABASES = {
     "sqlite": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": _sqlite_file,
-        "TEST": {"NAME": _sqlite_file},
+        "NAME": SQLITE_FILE,
+        "TEST": {"NAME": SQLITE_FILE},
         "OPTIONS": {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"
         },
