@@ -1,0 +1,113 @@
+"""A scripted tour of the examples, on an empty database.
+
+Each step is one of the seed README's examples, run the way the project
+runs it: requests go through the real middleware (django.test.Client),
+commands and tasks run as the system.
+"""
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+from revy import Context
+
+from {{ cookiecutter.project }}.accounts.models import Membership, Organization
+from {{ cookiecutter.project }}.accounts.services import restore_account
+from {{ cookiecutter.project }}.actors import ORGANIZATION_HEADER, system
+from {{ cookiecutter.project }}.blog.models import Comment, Post
+from {{ cookiecutter.project }}.blog.spam import detect_spam
+from {{ cookiecutter.project }}.invoices.models import Invoice
+from {{ cookiecutter.project }}.invoices.tasks import refresh_exchange_rates
+
+USER_AGENT = "revy-demo/1.0"
+
+
+class ScenarioError(RuntimeError):
+    """A step did not do what it should."""
+
+
+def client_for(user: Any) -> Client:
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_USER_AGENT=USER_AGENT)
+    client.force_login(user)
+    return client
+
+
+def expect(response: Any, status: int, what: str) -> None:
+    if response.status_code != status:
+        raise ScenarioError(
+            f"{what}: expected HTTP {status}, got {response.status_code}: "
+            f"{response.content[:300]!r}"
+        )
+
+
+def run(admin_password: str, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every step; return the objects made, by name."""
+    User = get_user_model()
+    if User.objects.exists():
+        raise ScenarioError("The demo needs an empty database: remove db.sqlite3, then migrate.")
+
+    say("1. The system creates the people, an organisation and their posts.")
+    with system(), Context.via_revision_description("Demo data."):
+        admin = User.objects.create_superuser("admin", "admin@example.com", admin_password)
+        alice = User.objects.create_user("alice", "alice@example.com", "alice-password")
+        bob = User.objects.create_user("bob", "bob@example.com", "bob-password")
+        acme = Organization.objects.create(name="Acme Ltd", slug="acme")
+        Membership.objects.create(organization=acme, user=alice)
+    with Context.via(actor=bob, revision_description="Bob writes a post."):
+        post = Post.objects.create(author=bob, title="Hello", body="My first post.")
+    with Context.via(actor=alice, revision_description="Alice writes and comments."):
+        notes = Post.objects.create(author=alice, title="Notes", body="Some notes.")
+        Comment.objects.create(post=post, author=alice, text="Welcome, Bob!")
+    with Context.via(actor=bob, revision_description="Bob comments."):
+        Comment.objects.create(post=notes, author=bob, text="Nice notes.")
+    with system(), Context.via_revision_description("A visitor comments."):
+        spam = Comment.objects.create(
+            post=notes, text="Cheap watches at https://a.example and https://b.example"
+        )
+    with system(), Context.via_revision_description("Acme's invoice arrives."):
+        invoice = Invoice.objects.create(
+            organization=acme,
+            number="INV-001",
+            currency="EUR",
+            amount=Decimal("100.00"),
+            exchange_rate=Decimal("1.100000"),
+            local_amount=Decimal("110.00"),
+        )
+
+    say("2. The spam filter (a command: the system acts) marks a comment.")
+    detect_spam()
+
+    say("3. Alice, acting for Acme, changes the invoice; the system corrects it.")
+    response = client_for(alice).post(
+        reverse("invoices:update", args=[invoice.pk]),
+        {"amount": "200.00", "exchange_rate": "1.100000", "local_amount": "110.00"},
+        headers={ORGANIZATION_HEADER: "acme", "X-Commit-Message": "Second delivery added."},
+    )
+    expect(response, 200, "Updating the invoice")
+
+    say("4. Bob closes his account: his post and its comments go with it.")
+    response = client_for(bob).post(
+        reverse("accounts:close"), headers={"X-Commit-Message": "Bob closes his account."}
+    )
+    expect(response, 200, "Closing the account")
+
+    say("5. Support restores Bob's account from its snapshot.")
+    with system():
+        restore_account(bob.pk)
+
+    say("6. A task refreshes exchange rates, stamping bookkeeping untracked.")
+    refresh_exchange_rates({"EUR": Decimal("1.080000")})
+
+    return {
+        "admin": admin,
+        "alice": alice,
+        "bob": bob,
+        "acme": acme,
+        "post": post,
+        "notes": notes,
+        "spam": spam,
+        "invoice": invoice,
+    }
