@@ -190,7 +190,8 @@ def _insert(model: type[Model], objs: list[Model], using: str) -> None:
         return
     quote = connection.ops.quote_name
     pk = model._meta.pk
-    returning, returning_params = connection.ops.return_insert_columns([pk])
+    # PostgreSQL, SQLite 3.35+ and MariaDB 10.5+ share this syntax.
+    returning = f"RETURNING {quote(pk.column)}"
     head = (
         f"INSERT INTO {quote(model._meta.db_table)} "
         f"({', '.join(quote(f.column) for f in fields)}) VALUES "
@@ -208,10 +209,9 @@ def _insert(model: type[Model], objs: list[Model], using: str) -> None:
                     value = data[attname]
                     params.append(value if prepare is None else prepare(obj, value))
             cursor.execute(
-                f"{head}{', '.join([row_sql] * len(batch))} {returning}",
-                (*params, *returning_params),
+                f"{head}{', '.join([row_sql] * len(batch))} {returning}", params
             )
-            returned = connection.ops.fetch_returned_insert_rows(cursor)
+            returned = cursor.fetchall()
             for obj, (value,) in zip(batch, returned, strict=True):
                 obj.pk = value
                 obj._state.adding = False
