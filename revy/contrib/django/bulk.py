@@ -13,10 +13,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models.base import DEFERRED
 
 from revy.context import Frame
-from revy.contrib.django import conf, recorder, tracking
+from revy.contrib.django import conf, recorder, tracking, wrapping
 from revy.contrib.django.deltas import (
     Attribution,
     NotRecordable,
@@ -30,6 +29,7 @@ from revy.contrib.django.deltas import (
     recording_frame,
     same_value,
     saved_fields,
+    stored_rows,
 )
 from revy.contrib.django.encoding import encode
 
@@ -227,7 +227,7 @@ def _wrap_bulk_update(original: Any) -> Any:
         targets = _fields_by_name(model, fields)
         _fail_early(objs, targets)
         with transaction.atomic(using=using, savepoint=False):
-            old_rows = _old_rows(model, using, objs, targets)
+            old_rows = stored_rows(model, using, objs, targets)
             with nested_writes_recorded():
                 count = original(self, objs, fields, *args, **kwargs)
             new_rows = {obj.pk: _values(obj, targets) for obj in objs}
@@ -241,45 +241,13 @@ def _wrap_bulk_update(original: Any) -> Any:
     return bulk_update
 
 
-def _old_rows(
-    model: type[models.Model],
-    using: str,
-    objs: Sequence[models.Model],
-    fields: Sequence[models.Field],
-) -> dict[Any, dict[str, Any]]:
-    """Old values of ``fields``: remembered by each instance, else read."""
-    attnames = [f.attname for f in model._meta.concrete_fields]
-    rows: dict[Any, dict[str, Any]] = {}
-    unknown = []
-    for obj in objs:
-        loaded = tracking.loaded_values(obj)
-        if loaded is None:
-            unknown.append(obj.pk)
-            continue
-        by_attname = dict(zip(attnames, loaded, strict=True))
-        row = {f.attname: by_attname[f.attname] for f in fields}
-        if any(value is DEFERRED for value in row.values()):
-            unknown.append(obj.pk)
-        else:
-            rows[obj.pk] = row
-    if unknown:
-        rows.update(read_rows(model, using, model._base_manager.all(), unknown, fields))
-    return rows
-
-
 def install() -> None:
     """Wrap the bulk write methods of ``QuerySet``, once."""
-    if getattr(models.QuerySet.update, "_revy", False):
-        return
-    for name, wrap in (
-        ("update", _wrap_update),
-        ("bulk_create", _wrap_bulk_create),
-        ("bulk_update", _wrap_bulk_update),
-    ):
-        original = getattr(models.QuerySet, name)
-        wrapper = wrap(original)
-        wrapper._revy = True
-        wrapper.__wrapped__ = original
-        wrapper.__name__ = name
-        wrapper.__doc__ = original.__doc__
-        setattr(models.QuerySet, name, wrapper)
+    wrapping.wrap(
+        models.QuerySet,
+        {
+            "update": _wrap_update,
+            "bulk_create": _wrap_bulk_create,
+            "bulk_update": _wrap_bulk_update,
+        },
+    )

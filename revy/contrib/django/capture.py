@@ -10,7 +10,7 @@ calls Django's method unchanged. Why wrapping rather than signals is in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connections, models, router, transaction
@@ -18,7 +18,7 @@ from django.db.models.base import DEFERRED
 from django.db.models.deletion import Collector
 
 from revy.context import Frame
-from revy.contrib.django import bulk, conf, recorder, relations, tracking
+from revy.contrib.django import bulk, conf, recorder, relations, tracking, wrapping
 from revy.contrib.django.deltas import (
     Attribution,
     fetch_values,
@@ -33,6 +33,7 @@ from revy.contrib.django.deltas import (
     recording_frame,
     same_value,
     saved_fields,
+    stored_rows,
 )
 from revy.contrib.django.encoding import encode
 
@@ -182,28 +183,6 @@ def _wrap_refresh_from_db(original: Any) -> Any:
 # Deletes ---------------------------------------------------------------------
 
 
-def _stored_rows(
-    model: type[models.Model], using: str, instances: Sequence[models.Model]
-) -> dict[Any, dict[str, Any]]:
-    """``{pk: {attname: value}}`` as stored, for instances about to be deleted.
-
-    Values come from what each instance remembers of the database; rows
-    that were deferred or never loaded are read in batches.
-    """
-    fields = model._meta.concrete_fields
-    attnames = [field.attname for field in fields]
-    rows: dict[Any, dict[str, Any]] = {}
-    unknown = []
-    for instance in instances:
-        loaded = tracking.loaded_values(instance)
-        if loaded is None or DEFERRED in loaded:
-            unknown.append(instance.pk)
-        else:
-            rows[instance.pk] = dict(zip(attnames, loaded, strict=True))
-    rows.update(read_rows(model, using, model._base_manager.all(), unknown))
-    return rows
-
-
 def _record_deletion(frame: Frame, collector: Collector) -> None:
     using = collector.using
     deleted: dict[type[models.Model], dict[Any, dict[str, Any]]] = {}
@@ -212,7 +191,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
         if model._meta.auto_created or not conf.is_tracked(concrete) or not instances:
             continue
         deleted.setdefault(concrete, {}).update(
-            _stored_rows(concrete, using, list(instances))
+            stored_rows(concrete, using, list(instances))
         )
     for queryset in collector.fast_deletes:
         concrete = queryset.model._meta.concrete_model
@@ -481,20 +460,11 @@ def _wrap_collector_delete(original: Any) -> Any:
 
 def install() -> None:
     """Wrap Django's save, refresh and delete methods, once."""
-    if getattr(models.Model.save_base, "_revy", False):
-        return
-    for owner, name, wrap in (
-        (models.Model, "save_base", _wrap_save_base),
-        (models.Model, "refresh_from_db", _wrap_refresh_from_db),
-        (Collector, "delete", _wrap_collector_delete),
-    ):
-        original = getattr(owner, name)
-        wrapper = wrap(original)
-        wrapper._revy = True
-        wrapper.__wrapped__ = original
-        wrapper.__name__ = name
-        wrapper.__doc__ = original.__doc__
-        setattr(owner, name, wrapper)
+    wrapping.wrap(
+        models.Model,
+        {"save_base": _wrap_save_base, "refresh_from_db": _wrap_refresh_from_db},
+    )
+    wrapping.wrap(Collector, {"delete": _wrap_collector_delete})
     tracking.install_from_db()
     recorder.install()
     bulk.install()

@@ -314,6 +314,33 @@ def new_attribute_delta(
     )
 
 
+def stored_rows(
+    model: type[models.Model],
+    using: str,
+    instances: Sequence[models.Model],
+    fields: Sequence[models.Field] | None = None,
+) -> dict[Any, dict[str, Any]]:
+    """``{pk: {attname: value}}`` of ``fields`` (default: every concrete
+    field) as the rows of ``instances`` hold them: what each instance knows,
+    and the rest read in batches."""
+    if fields is None:
+        fields = model._meta.concrete_fields
+    rows: dict[Any, dict[str, Any]] = {}
+    unknown = []
+    for instance in instances:
+        if tracking.is_known(instance):
+            row = {
+                f.attname: tracking.stored_value(instance, f.attname) for f in fields
+            }
+            if DEFERRED not in row.values():
+                rows[instance.pk] = row
+                continue
+        unknown.append(instance.pk)
+    if unknown:
+        rows.update(read_rows(model, using, model._base_manager.all(), unknown, fields))
+    return rows
+
+
 def read_rows(
     model: type[models.Model],
     using: str,

@@ -28,7 +28,7 @@ from revy.context import (
     Activation,
     Frame,
 )
-from revy.contrib.django import tracking
+from revy.contrib.django import tracking, wrapping
 
 if TYPE_CHECKING:
     from revy.contrib.django.models import AbstractAttributeDelta, AbstractObjectDelta
@@ -301,10 +301,6 @@ def _forget_revisions(dropped: list[Any]) -> None:
 # Hooks into BaseDatabaseWrapper ----------------------------------------------
 
 
-def _before_commit(connection: BaseDatabaseWrapper) -> None:
-    flush(connection.alias)
-
-
 def _after_commit(connection: BaseDatabaseWrapper) -> None:
     pending = connection.__dict__.get(_PENDING)
     if pending is not None:
@@ -343,40 +339,50 @@ def _after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None
         _forget_revisions(dropped)
 
 
-def install() -> None:
-    """Wrap the transaction methods of every database backend, once."""
-    wrapper = BaseDatabaseWrapper
-    if getattr(wrapper.commit, "_revy", False):
-        return
-    commit, rollback = wrapper.commit, wrapper.rollback
-    savepoint_rollback, close = wrapper.savepoint_rollback, wrapper.close
-
+def _wrap_commit(commit: Any) -> Any:
     def revy_commit(self: BaseDatabaseWrapper) -> None:
-        _before_commit(self)
+        flush(self.alias)
         commit(self)
         _after_commit(self)
 
+    return revy_commit
+
+
+def _wrap_rollback(rollback: Any) -> Any:
     def revy_rollback(self: BaseDatabaseWrapper) -> None:
         rollback(self)
         _after_rollback(self)
 
+    return revy_rollback
+
+
+def _wrap_savepoint_rollback(savepoint_rollback: Any) -> Any:
     def revy_savepoint_rollback(self: BaseDatabaseWrapper, sid: str) -> None:
         savepoint_rollback(self, sid)
         if self._savepoint_allowed():
             _after_savepoint_rollback(self, sid)
 
+    return revy_savepoint_rollback
+
+
+def _wrap_close(close: Any) -> Any:
     def revy_close(self: BaseDatabaseWrapper) -> None:
         # A connection closed inside a transaction loses that transaction.
         if self.in_atomic_block:
             _after_rollback(self)
         close(self)
 
-    for name, function in (
-        ("commit", revy_commit),
-        ("rollback", revy_rollback),
-        ("savepoint_rollback", revy_savepoint_rollback),
-        ("close", revy_close),
-    ):
-        function._revy = True  # type: ignore[attr-defined]
-        function.__wrapped__ = getattr(wrapper, name)  # type: ignore[attr-defined]
-        setattr(wrapper, name, function)
+    return revy_close
+
+
+def install() -> None:
+    """Wrap the transaction methods of every database backend, once."""
+    wrapping.wrap(
+        BaseDatabaseWrapper,
+        {
+            "commit": _wrap_commit,
+            "rollback": _wrap_rollback,
+            "savepoint_rollback": _wrap_savepoint_rollback,
+            "close": _wrap_close,
+        },
+    )

@@ -34,20 +34,6 @@ from revy.context import ACTOR, ATTRIBUTE_DELTA_DESCRIPTION, ENABLED, current_fr
 _installed: set[type[models.Model]] = set()
 
 
-def loaded_values(instance: models.Model) -> tuple[Any, ...] | None:
-    """What the row holds, one value per concrete field (``DEFERRED`` where
-    unknown), or None if the instance does not know."""
-    state = instance._state.__dict__
-    if not state.get("revy_known"):
-        return None
-    data = instance.__dict__
-    originals = state.get("revy_originals") or {}
-    return tuple(
-        originals[attname] if attname in originals else data.get(attname, DEFERRED)
-        for attname in attnames_of(type(instance))
-    )
-
-
 @functools.cache
 def attnames_of(model: type[models.Model]) -> tuple[str, ...]:
     """The attnames of the concrete fields, in the order rows are loaded."""
