@@ -39,13 +39,13 @@ pytest: $(STAMP)
 	    $(BIN)/pytest $(PYTEST_ARGS) || exit 1; \
 	done; done
 
-# make bench [DB=sqlite|postgresql|mariadb] [QUICK=1] [BASELINE=1]: see benchmarks/README.md
+# make bench [DB=sqlite|postgresql|mariadb] [QUICK=1] [BASELINE=1] [ONLY=..] [LIBRARIES=..]: see benchmarks/README.md
 DB ?= sqlite
 BENCH_DRIVER := $(if $(filter postgresql,$(DB)),psycopg[binary]>=3.1)$(if $(filter mariadb,$(DB)),mysqlclient>=2.2.1)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt $(if $(BENCH_DRIVER),"$(BENCH_DRIVER)")
 	$(BIN)/python -m benchmarks.context_depth
-	DB=$(DB) QUICK=$(QUICK) BASELINE=$(BASELINE) $(BIN)/python -m benchmarks
+	DB=$(DB) QUICK=$(QUICK) BASELINE=$(BASELINE) ONLY=$(ONLY) LIBRARIES=$(LIBRARIES) $(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache dist build

@@ -373,6 +373,12 @@ def publish(results: dict[str, Any], baseline: bool = False) -> None:
     )
 
 
+def show(results: dict[str, Any]) -> None:
+    """Print a run's tables and the baseline comparison, writing nothing."""
+    print(tables(results))
+    compare_with_baseline(results)
+
+
 def rebuild() -> None:
     """Tables, charts and docs again from results/*.json, without running."""
     for path in sorted(RESULTS.glob("*.json")):

@@ -178,7 +178,10 @@ def run_all(available: list[Library], quick: bool) -> dict[str, Any]:
         "libraries": {library.key: library.label for library in available},
         "scenarios": [],
     }
+    only = words("ONLY")
     for scenario in scenarios.SCENARIOS:
+        if only and scenario.key not in only:
+            continue
         n = scenario.sizes[quick]
         started = time.perf_counter()
         measured = measure(scenario, available, n, repetitions)
@@ -201,6 +204,11 @@ def flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0")
 
 
+def words(name: str) -> set[str]:
+    """The comma-separated words of an environment variable, such as ONLY."""
+    return {word for word in os.environ.get(name, "").split(",") if word}
+
+
 def main() -> None:
     quick = flag("QUICK")
     print(f"Benchmarks on {settings.DB}{' (QUICK)' if quick else ''}", file=sys.stderr)
@@ -208,10 +216,19 @@ def main() -> None:
     connection.queries_log = collections.deque()  # CaptureQueriesContext keeps all
     old_name = creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        results = run_all(libraries.available(), quick)
+        chosen = words("LIBRARIES")
+        available = [
+            library
+            for library in libraries.available()
+            if not chosen or library.key in chosen | {"untracked"}
+        ]
+        results = run_all(available, quick)
     finally:
         creation.destroy_test_db(old_name, verbosity=0)
         if settings.DB == "sqlite":
             for suffix in ("", "-wal", "-shm"):
                 Path(settings.SQLITE_FILE + suffix).unlink(missing_ok=True)
-    report.publish(results, baseline=flag("BASELINE"))
+    if words("ONLY") or words("LIBRARIES"):
+        report.show(results)  # a partial run: printed, never saved
+    else:
+        report.publish(results, baseline=flag("BASELINE"))

@@ -382,6 +382,67 @@ def test_a_snapshot_of_a_delete_delta_is_the_state_right_before_the_delete():
     assert deltas[-1].snapshot.integer == 7
 
 
+def test_none_is_stored_as_json_null_and_a_missing_side_as_sql_null():
+    with Context():
+        obj = EveryField.objects.create(integer=None, small=3)
+    with Context():
+        obj.small = None
+        obj.save()
+    pk = obj.pk
+    with Context():
+        obj.delete()
+    rows = AttributeDelta.objects.filter(
+        content_type=ContentType.objects.get_for_model(EveryField), content_id=str(pk)
+    )
+
+    def sql_nulls(action, field_name):
+        """(old is SQL NULL, new is SQL NULL): isnull tells them from JSON null."""
+        row = rows.filter(object_delta__action=action, field_name=field_name)
+        assert row.count() == 1
+        return (
+            row.filter(old_value__isnull=True).exists(),
+            row.filter(new_value__isnull=True).exists(),
+        )
+
+    assert sql_nulls("create", "integer") == (True, False)
+    assert sql_nulls("update", "small") == (False, False)
+    assert sql_nulls("delete", "small") == (False, True)
+    assert (
+        rows.get(object_delta__action="create", field_name="integer").new_value is None
+    )
+    assert rows.get(object_delta__action="update").new_value is None
+
+
+def test_attribute_deltas_repeat_the_target_of_their_object_delta():
+    with Context():
+        obj = EveryField.objects.create(**FULL_VALUES)
+        Counter.objects.create(value=1)
+    rows = AttributeDelta.objects.select_related("object_delta")
+    assert rows.count() > len(FULL_VALUES)
+    for row in rows:
+        assert row.content_type_id == row.object_delta.content_type_id
+        assert row.content_id == row.object_delta.content_id
+    assert rows.filter(content_id=str(obj.pk)).exists()
+
+
+def test_snapshots_tell_a_value_set_to_none_from_a_value_never_recorded():
+    with Context():
+        obj = EveryField.objects.create(**FULL_VALUES)
+    with Context():
+        obj.integer = None
+        obj.save()
+    pk = obj.pk
+    with Context():
+        obj.delete()
+    created, updated, deleted = ObjectDelta.objects.for_key(EveryField, pk).annotate(
+        snapshot=ObjectSnapshot(EveryField)
+    )
+    assert created.snapshot.integer == FULL_VALUES["integer"]
+    for delta in (updated, deleted):
+        assert "integer" in delta.snapshot.__dict__  # loaded, not deferred
+        assert delta.snapshot.integer is None
+
+
 def test_a_snapshot_is_unsaved_and_saving_it_restores_the_row_with_its_pk():
     with Context():
         obj = EveryField.objects.create(**FULL_VALUES)

@@ -22,6 +22,17 @@ from django.db.models.fields.files import FieldFile
 from django.utils.duration import duration_iso_string
 
 
+class _JSONNull:
+    """A value that was None, stored as JSON null: SQL NULL in a value column
+    means that the delta has no such side (a create's old value)."""
+
+    def __repr__(self) -> str:
+        return "JSON_NULL"
+
+
+JSON_NULL = _JSONNull()
+
+
 class EncodingError(ValueError):
     """A value that revy cannot store; the message names model and field."""
 
@@ -72,11 +83,13 @@ class ValueEncoder:
 
 
 def encode(encoder: ValueEncoder, field: models.Field, value: Any) -> Any:
-    """``encoder.encode``, with an error that names the model and the field."""
+    """``encoder.encode``, with an error that names the model and the field,
+    and ``JSON_NULL`` for None."""
     try:
-        return encoder.encode(field, value)
+        encoded = encoder.encode(field, value)
     except (TypeError, ValueError) as error:
         raise EncodingError(
             f"revy cannot record {field.model._meta.label}.{field.name} = "
             f"{value!r}: {error}. Set REVY_VALUE_ENCODER to an encoder that can."
         ) from error
+    return JSON_NULL if encoded is None else encoded

@@ -258,7 +258,19 @@ class AbstractAttributeDelta(ActorFields):
         related_name="attribute_deltas",
         verbose_name=_("object delta"),
     )
+    # The object delta's target, repeated so that the latest value of one
+    # field of one object is a single lookup in the "field" index.
+    content_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # The "field" index starts with it.
+        verbose_name=_("object type"),
+    )
+    content_id = models.CharField(_("object id"), max_length=255)
     field_name = models.CharField(_("field name"), max_length=255)
+    # NULL: no such side (a create's old value, a delete's new value);
+    # a value that was None is stored as JSON null.
     old_value = models.JSONField(_("old value"), null=True, blank=True)
     new_value = models.JSONField(_("new value"), null=True, blank=True)
     description = models.TextField(_("description"), blank=True, default="")
@@ -270,6 +282,10 @@ class AbstractAttributeDelta(ActorFields):
         verbose_name = _("attribute delta")
         verbose_name_plural = _("attribute deltas")
         indexes = [
+            models.Index(
+                fields=["content_type", "content_id", "field_name", "object_delta"],
+                name="%(app_label)s_%(class)s_field",
+            ),
             models.Index(
                 fields=["actor_content_type", "actor_id"],
                 name="%(app_label)s_%(class)s_actor",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model
+from django.db.models import Field, JSONField, Model, Value
 
 from revy.context import (
     REVISION,
@@ -29,6 +29,7 @@ from revy.context import (
     Frame,
 )
 from revy.contrib.django import tracking, wrapping
+from revy.contrib.django.encoding import JSON_NULL
 
 if TYPE_CHECKING:
     from revy.contrib.django.models import AbstractAttributeDelta, AbstractObjectDelta
@@ -166,6 +167,8 @@ def _write(using: str, entries: list[Any]) -> None:
     for _sids, object_delta, attributes in entries:
         for attribute in attributes:
             attribute.object_delta_id = object_delta.pk
+            attribute.content_type_id = object_delta.content_type_id
+            attribute.content_id = object_delta.content_id
         attribute_deltas.extend(attributes)
     if attribute_deltas:
         _insert(get_attribute_delta_model(), attribute_deltas, using)
@@ -249,7 +252,9 @@ def _preparer(field: Any, connection: BaseDatabaseWrapper) -> Any:
         return lambda obj, value: (
             None
             if value is None
-            else connection.ops.adapt_json_value(value, field.encoder)
+            else connection.ops.adapt_json_value(
+                None if value is JSON_NULL else value, field.encoder
+            )
         )
     return lambda obj, value: field.get_db_prep_save(
         field.pre_save(obj, True), connection
@@ -261,6 +266,11 @@ def _insert_with_django(
 ) -> None:
     queryset = model._base_manager.using(using)
     returning = model._meta.db_returning_fields
+    json_null = Value(None, output_field=JSONField())  # Django's JSON null.
+    for obj in objs:
+        for field in fields:
+            if obj.__dict__.get(field.attname) is JSON_NULL:
+                obj.__dict__[field.attname] = json_null
     for start in range(0, len(objs), rows):
         batch = objs[start : start + rows]
         returned = queryset._insert(

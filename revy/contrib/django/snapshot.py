@@ -4,8 +4,11 @@
 gives each object delta a ``User`` instance as it stood right after that
 delta (for a delete delta: right before the delete), in the one query that
 loads the deltas. For each field, a correlated subquery finds the latest
-value recorded for that object up to the delta; the database packs them in
-one JSON object, and revy decodes each value with the field's own parser.
+value recorded for that object up to the delta: one lookup in the attribute
+deltas' "field" index. The database joins the stored JSON texts into one
+JSON object, ``{"name": [value], ...}`` (the one-element array tells a
+recorded null from nothing recorded), which revy parses once and decodes
+with each field's own parser.
 
 A field history never saw (the row existed before tracking began, and no
 baseline was recorded) is left *deferred* on the instance: reading it loads
@@ -19,9 +22,9 @@ import json
 from typing import Any
 
 from django.db import models
-from django.db.models import Case, F, OuterRef, Subquery, TextField, Value, When
+from django.db.models import F, Func, OuterRef, Subquery
 from django.db.models.base import DEFERRED
-from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.db.models.functions import Coalesce
 
 from revy.contrib.django import conf, tracking
 from revy.contrib.django.deltas import saved_fields
@@ -29,28 +32,27 @@ from revy.contrib.django.deltas import saved_fields
 _PK = "__pk__"
 
 
-class _SnapshotField(models.JSONField):
-    """Turns the JSON object the database built into a model instance."""
+class _SnapshotField(models.TextField):
+    """Turns the JSON text the database built into a model instance."""
 
     def __init__(self, model: type[models.Model]) -> None:
         super().__init__()
         self.snapshot_model = model
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
-        values = super().from_db_value(value, expression, connection)
-        if values is None:
+        if value is None:
             return None
-        return build_instance(self.snapshot_model, values)
+        return build_instance(self.snapshot_model, json.loads(value))
 
 
 def build_instance(model: type[models.Model], values: dict[str, Any]) -> Any:
-    """An unsaved instance of ``model`` from ``{name: json text or None}``."""
+    """An unsaved instance of ``model`` from ``{name: [stored value] or None}``."""
     encoder = conf.value_encoder()
     pk_field = model._meta.pk
     stored = {
-        field.attname: encoder.decode(field, json.loads(values[field.name]))
+        field.attname: encoder.decode(field, boxed[0])
         for field in saved_fields(model, None)
-        if values.get(field.name) is not None
+        if (boxed := values.get(field.name)) is not None
     }
     stored[pk_field.attname] = pk_field.to_python(values[_PK])
     row = [stored.get(field.attname, DEFERRED) for field in model._meta.concrete_fields]
@@ -60,37 +62,29 @@ def build_instance(model: type[models.Model], values: dict[str, Any]) -> Any:
 
 
 def latest_value(field_name: str) -> Subquery:
-    """The JSON text of the latest value of ``field_name`` up to the outer delta.
-
-    A recorded None comes back as ``'null'``; a field never recorded, NULL.
-    """
+    """The stored JSON of the latest value of ``field_name`` up to the outer
+    delta; NULL if none was ever recorded."""
     from revy.contrib.django.models import get_attribute_delta_model
 
-    attribute_delta_model = get_attribute_delta_model()
-    value = Case(
-        When(object_delta__action="delete", then=F("old_value")),
-        default=F("new_value"),
-        output_field=models.JSONField(),
-    )
+    # A delete's new value is NULL, so its old value is the one that counts.
+    # An object delta holds at most one attribute delta per field, and the
+    # "field" index hands them over newest first: the first row is the one.
     queryset = (
-        attribute_delta_model._base_manager.filter(
-            object_delta__content_type=OuterRef("content_type"),
-            object_delta__content_id=OuterRef("content_id"),
-            object_delta__pk__lte=OuterRef("pk"),
+        get_attribute_delta_model()
+        ._base_manager.filter(
+            content_type=OuterRef("content_type"),
+            content_id=OuterRef("content_id"),
             field_name=field_name,
+            object_delta_id__lte=OuterRef("pk"),
         )
-        .order_by("-object_delta_id", "-pk")
-        .annotate(
-            text=Coalesce(
-                Cast(value, TextField()), Value("null"), output_field=TextField()
-            )
-        )
-        .values("text")[:1]
+        .order_by("-object_delta_id")
+        .annotate(value=Coalesce("new_value", "old_value"))
+        .values("value")[:1]
     )
-    return Subquery(queryset, output_field=TextField())
+    return Subquery(queryset, output_field=models.JSONField())
 
 
-class ObjectSnapshot(JSONObject):
+class ObjectSnapshot(Func):
     """Annotate object deltas of ``model`` with the instance as it stood then.
 
     The snapshot is unsaved (``_state.adding`` is True) and keeps its
@@ -99,8 +93,47 @@ class ObjectSnapshot(JSONObject):
 
     def __init__(self, model: type[models.Model]) -> None:
         self.snapshot_model = model
-        fields = {
-            field.name: latest_value(field.name) for field in saved_fields(model, None)
-        }
-        super().__init__(**fields, **{_PK: F("content_id")})
-        self.output_field = _SnapshotField(model)
+        self.names = [field.name for field in saved_fields(model, None)]
+        super().__init__(
+            *[latest_value(name) for name in self.names],
+            F("content_id"),
+            output_field=_SnapshotField(model),
+        )
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Stored values are JSON texts already: joining them as text is far
+        # cheaper than having the database parse and rebuild each one.
+        # Field names are Python identifiers, safe inside SQL and JSON quotes.
+        pieces, params = [], []
+        keys = [*self.names, _PK]
+        for index, (key, expression) in enumerate(
+            zip(keys, self.get_source_expressions(), strict=True)
+        ):
+            sql, expression_params = compiler.compile(expression)
+            params.extend(expression_params)
+            pieces.append(f"""'{"{" if index == 0 else ","}"{key}":'""")
+            if key == _PK:
+                pieces.append(_JSON_QUOTE[connection.vendor] % sql)
+            else:
+                boxed = _concat(connection, ["'['", _as_text(connection, sql), "']'"])
+                pieces.append(f"COALESCE({boxed}, 'null')")
+        pieces.append("'}'")
+        return _concat(connection, pieces), params
+
+
+_JSON_QUOTE = {
+    "sqlite": "JSON_QUOTE(%s)",
+    "postgresql": "TO_JSONB((%s)::text)::text",
+    "mysql": "JSON_QUOTE(%s)",
+}
+
+
+def _as_text(connection: Any, sql: str) -> str:
+    return f"({sql})::text" if connection.vendor == "postgresql" else sql
+
+
+def _concat(connection: Any, pieces: list[str]) -> str:
+    """SQL joining ``pieces`` as text; NULL if any piece is NULL."""
+    if connection.vendor == "mysql":
+        return f"CONCAT({', '.join(pieces)})"
+    return "(" + " || ".join(pieces) + ")"

@@ -175,6 +175,10 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
+                    "content_id",
+                    models.CharField(max_length=255, verbose_name="object id"),
+                ),
+                (
                     "field_name",
                     models.CharField(max_length=255, verbose_name="field name"),
                 ),
@@ -204,6 +208,16 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
+                    "content_type",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="contenttypes.contenttype",
+                        verbose_name="object type",
+                    ),
+                ),
+                (
                     "object_delta",
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
@@ -220,9 +234,18 @@ class Migration(migrations.Migration):
                 "swappable": "REVY_ATTRIBUTE_DELTA_MODEL",
                 "indexes": [
                     models.Index(
+                        fields=[
+                            "content_type",
+                            "content_id",
+                            "field_name",
+                            "object_delta",
+                        ],
+                        name="revy_attributedelta_field",
+                    ),
+                    models.Index(
                         fields=["actor_content_type", "actor_id"],
                         name="revy_attributedelta_actor",
-                    )
+                    ),
                 ],
             },
         ),

@@ -149,6 +149,7 @@ class Migration(migrations.Migration):
                         blank=True, default=None, max_length=255, null=True, verbose_name="actor id"
                     ),
                 ),
+                ("content_id", models.CharField(max_length=255, verbose_name="object id")),
                 ("field_name", models.CharField(max_length=255, verbose_name="field name")),
                 ("old_value", models.JSONField(blank=True, null=True, verbose_name="old value")),
                 ("new_value", models.JSONField(blank=True, null=True, verbose_name="new value")),
@@ -168,6 +169,16 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
+                    "content_type",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="contenttypes.contenttype",
+                        verbose_name="object type",
+                    ),
+                ),
+                (
                     "object_delta",
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
@@ -183,9 +194,13 @@ class Migration(migrations.Migration):
                 "abstract": False,
                 "indexes": [
                     models.Index(
+                        fields=["content_type", "content_id", "field_name", "object_delta"],
+                        name="revisions_attributedelta_field",
+                    ),
+                    models.Index(
                         fields=["actor_content_type", "actor_id"],
                         name="revisions_attributedelta_actor",
-                    )
+                    ),
                 ],
             },
         ),
