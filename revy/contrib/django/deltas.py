@@ -199,9 +199,18 @@ class Attribution:
     def content_type_id(self, model: type[models.Model], using: str) -> int:
         key = (model, using)
         if key not in self._content_types:
-            manager = ContentType.objects.db_manager(using)
+            manager = _content_type_managers.get(using)
+            if manager is None:
+                # Copies share ContentType's cache, which Django clears when
+                # content types change; making one per change costs more.
+                manager = _content_type_managers[using] = (
+                    ContentType.objects.db_manager(using)
+                )
             self._content_types[key] = manager.get_for_model(model).pk
         return self._content_types[key]
+
+
+_content_type_managers: dict[str, Any] = {}
 
 
 def _actor_reference(actor: Any) -> tuple[Any, Any]:
@@ -213,19 +222,12 @@ def _actor_reference(actor: Any) -> tuple[Any, Any]:
 
 def history_models() -> tuple[Any, Any]:
     """The ObjectDelta and AttributeDelta models in use."""
-    return _history_models(
-        conf.object_delta_model_label(), conf.attribute_delta_model_label()
+    from revy.contrib.django.models import (
+        get_attribute_delta_model,
+        get_object_delta_model,
     )
 
-
-@functools.cache
-def _history_models(object_delta_label: str, attribute_delta_label: str) -> Any:
-    from django.apps import apps
-
-    return (
-        apps.get_model(object_delta_label),
-        apps.get_model(attribute_delta_label),
-    )
+    return get_object_delta_model(), get_attribute_delta_model()
 
 
 @functools.cache
@@ -242,7 +244,7 @@ def build(model: type[models.Model], values: dict[str, Any]) -> Any:
     """An unsaved instance of a history model, as ``model(**values)`` makes,
     without the cost of ``Model.__init__`` for the thousands a bulk write
     records. ``values`` are keyed by attname."""
-    if model.__init__ is not models.Model.__init__:
+    if not tracking.can_build_directly(model):
         return model(**values)
     obj = model.__new__(model)
     data = obj.__dict__

@@ -14,6 +14,7 @@ and ``REVY_ATTRIBUTE_DELTA_MODEL`` at your models, and use
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,6 +119,7 @@ class ActorFields(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # The "actor" index starts with it.
         verbose_name=_("actor type"),
     )
     # NULL, not "", is the system: an empty string could be a real key.
@@ -206,6 +208,7 @@ class AbstractObjectDelta(ActorFields):
         ContentType,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # The "object" index starts with it.
         verbose_name=_("object type"),
     )
     content_id = models.CharField(_("object id"), max_length=255)
@@ -325,17 +328,23 @@ class AttributeDelta(AbstractAttributeDelta):
 
 def get_revision_model() -> type[AbstractRevision]:
     """The Revision model in use (``REVY_REVISION_MODEL``)."""
-    return apps.get_model(conf.revision_model_label(), require_ready=False)
+    return _model(conf.revision_model_label())
 
 
 def get_object_delta_model() -> type[AbstractObjectDelta]:
     """The ObjectDelta model in use (``REVY_OBJECT_DELTA_MODEL``)."""
-    return apps.get_model(conf.object_delta_model_label(), require_ready=False)
+    return _model(conf.object_delta_model_label())
 
 
 def get_attribute_delta_model() -> type[AbstractAttributeDelta]:
     """The AttributeDelta model in use (``REVY_ATTRIBUTE_DELTA_MODEL``)."""
-    return apps.get_model(conf.attribute_delta_model_label(), require_ready=False)
+    return _model(conf.attribute_delta_model_label())
+
+
+@functools.cache
+def _model(label: str) -> Any:
+    # Every recorded change asks; a label names the same class for good.
+    return apps.get_model(label, require_ready=False)
 
 
 def history_model_labels() -> frozenset[str]:

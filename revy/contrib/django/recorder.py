@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, JSONField, Model, Value
+from django.db.models import Field, JSONField, Model, Value, signals
 
 from revy.context import (
     REVISION,
@@ -29,6 +29,7 @@ from revy.context import (
     Frame,
 )
 from revy.contrib.django import tracking, wrapping
+from revy.contrib.django.deltas import build
 from revy.contrib.django.encoding import JSON_NULL
 
 if TYPE_CHECKING:
@@ -80,19 +81,36 @@ def revision_for(frame: Frame, using: str) -> Any:
         if explicit._state.adding:
             if not explicit.description:
                 explicit.description = frame.values.get(REVISION_DESCRIPTION, "")
-            explicit.save(using=using)
+            _save_revision(explicit, using)
             _inserted(explicit, None, using)
         return explicit
     activation = frame.activation
     revision = activation.revisions.get(using)
     if revision is None:
-        revision = get_revision_model()(
-            description=frame.values.get(REVISION_DESCRIPTION, "") or ""
+        revision = build(
+            get_revision_model(),
+            {"description": frame.values.get(REVISION_DESCRIPTION, "") or ""},
         )
-        revision.save(using=using)
+        _save_revision(revision, using)
         activation.revisions[using] = revision
         _inserted(revision, activation, using)
     return revision
+
+
+def _save_revision(revision: Any, using: str) -> None:
+    """Insert a new revision: with its own ``save()`` if the model has one or
+    a signal listens, else directly, as history rows are (a request that
+    changes one object pays for its revision row too)."""
+    model = type(revision)
+    if (
+        model.save is Model.save
+        and model.save_base is Model.save_base
+        and not signals.pre_save.has_listeners(model)
+        and not signals.post_save.has_listeners(model)
+    ):
+        _insert(model, [revision], using)
+    else:
+        revision.save(using=using)
 
 
 def _inserted(revision: Any, activation: Activation | None, using: str) -> None:
@@ -186,22 +204,13 @@ def _insert(model: type[Model], objs: list[Model], using: str) -> None:
     from revy.contrib.django import conf
 
     connection = connections[using]
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    rows = max(1, min(conf.batch_size(), _max_parameters(connection) // len(fields)))
-    if not connection.features.can_return_rows_from_bulk_insert:
+    plan = _insert_plan(model, connection)
+    if plan is None:
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         _insert_with_django(model, objs, using, fields, 1)
         return
-    quote = connection.ops.quote_name
-    pk = model._meta.pk
-    # PostgreSQL, SQLite 3.35+ and MariaDB 10.5+ share this syntax.
-    returning = f"RETURNING {quote(pk.column)}"
-    head = (
-        f"INSERT INTO {quote(model._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) VALUES "
-    )
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    preparers = [_preparer(field, connection) for field in fields]
-    pairs = list(zip([f.attname for f in fields], preparers, strict=True))
+    head, row_sql, returning, pairs, max_rows = plan
+    rows = max(1, min(conf.batch_size(), max_rows))
     with connection.cursor() as cursor:
         for start in range(0, len(objs), rows):
             batch = objs[start : start + rows]
@@ -219,6 +228,30 @@ def _insert(model: type[Model], objs: list[Model], using: str) -> None:
                 obj.pk = value
                 obj._state.adding = False
                 obj._state.db = using
+
+
+def _insert_plan(model: type[Model], connection: BaseDatabaseWrapper) -> Any:
+    """The SQL and value preparers of inserts into ``model`` on ``connection``,
+    made once per connection; None where the database cannot return the keys
+    of a multi-row insert."""
+    plans = connection.__dict__.setdefault("_revy_insert_plans", {})
+    if model in plans:
+        return plans[model]
+    plan = None
+    if connection.features.can_return_rows_from_bulk_insert:
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        quote = connection.ops.quote_name
+        # PostgreSQL, SQLite 3.35+ and MariaDB 10.5+ share this syntax.
+        plan = (
+            f"INSERT INTO {quote(model._meta.db_table)} "
+            f"({', '.join(quote(f.column) for f in fields)}) VALUES ",
+            "(" + ", ".join(["%s"] * len(fields)) + ")",
+            f"RETURNING {quote(model._meta.pk.column)}",
+            [(f.attname, _preparer(f, connection)) for f in fields],
+            _max_parameters(connection) // len(fields),
+        )
+    plans[model] = plan
+    return plan
 
 
 _PLAIN_TYPES = {

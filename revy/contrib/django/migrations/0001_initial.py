@@ -107,6 +107,7 @@ class Migration(migrations.Migration):
                     "actor_content_type",
                     models.ForeignKey(
                         blank=True,
+                        db_index=False,
                         null=True,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
@@ -129,6 +130,7 @@ class Migration(migrations.Migration):
                 (
                     "content_type",
                     models.ForeignKey(
+                        db_index=False,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
                         to="contenttypes.contenttype",
@@ -200,6 +202,7 @@ class Migration(migrations.Migration):
                     "actor_content_type",
                     models.ForeignKey(
                         blank=True,
+                        db_index=False,
                         null=True,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",

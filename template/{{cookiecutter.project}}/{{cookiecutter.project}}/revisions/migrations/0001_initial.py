@@ -90,6 +90,7 @@ class Migration(migrations.Migration):
                     "actor_content_type",
                     models.ForeignKey(
                         blank=True,
+                        db_index=False,
                         null=True,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
@@ -112,6 +113,7 @@ class Migration(migrations.Migration):
                 (
                     "content_type",
                     models.ForeignKey(
+                        db_index=False,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
                         to="contenttypes.contenttype",
@@ -161,6 +163,7 @@ class Migration(migrations.Migration):
                     "actor_content_type",
                     models.ForeignKey(
                         blank=True,
+                        db_index=False,
                         null=True,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
