@@ -1005,6 +1005,18 @@ def test_tracked_models_setting_limits_recording(alice):
     assert deltas(p) == []
 
 
+def test_a_setting_changed_mid_test_applies_to_the_next_change(settings):
+    with Context():
+        first = Comment.objects.create(text="tracked")
+    settings.REVY_UNTRACKED_MODELS = ["testapp.Comment"]
+    with Context():
+        second = Comment.objects.create(text="not tracked")
+    del settings.REVY_UNTRACKED_MODELS
+    with Context():
+        third = Comment.objects.create(text="tracked again")
+    assert [len(deltas(c)) for c in (first, second, third)] == [1, 0, 1]
+
+
 @override_settings(REVY_TRACKED_MODELS=["TESTAPP.*"])
 def test_tracked_models_pattern_is_case_insensitive_and_matches_the_app(alice):
     with Context():

@@ -1,7 +1,10 @@
 """revy's settings, each read from ``django.conf.settings`` when it is needed.
 
-Nothing here is cached across calls or written back into settings, so
-``override_settings`` works everywhere. ``checks.py`` validates the values.
+A value read is kept while the same settings are in force and until
+Django's ``setting_changed`` signal says that one changed, since every
+recorded change asks for several; so ``override_settings`` and
+pytest-django's ``settings`` work everywhere. Nothing is written back into
+settings. ``checks.py`` validates the values.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import models
 from django.utils.module_loading import import_string
 
@@ -32,19 +36,17 @@ ALWAYS_UNTRACKED = (
 
 def revision_model_label() -> str:
     """``REVY_REVISION_MODEL``: the Revision model, as ``"app_label.ModelName"``."""
-    return getattr(settings, "REVY_REVISION_MODEL", DEFAULT_REVISION_MODEL)
+    return _setting("REVY_REVISION_MODEL", DEFAULT_REVISION_MODEL)
 
 
 def object_delta_model_label() -> str:
     """``REVY_OBJECT_DELTA_MODEL``: the ObjectDelta model."""
-    return getattr(settings, "REVY_OBJECT_DELTA_MODEL", DEFAULT_OBJECT_DELTA_MODEL)
+    return _setting("REVY_OBJECT_DELTA_MODEL", DEFAULT_OBJECT_DELTA_MODEL)
 
 
 def attribute_delta_model_label() -> str:
     """``REVY_ATTRIBUTE_DELTA_MODEL``: the AttributeDelta model."""
-    return getattr(
-        settings, "REVY_ATTRIBUTE_DELTA_MODEL", DEFAULT_ATTRIBUTE_DELTA_MODEL
-    )
+    return _setting("REVY_ATTRIBUTE_DELTA_MODEL", DEFAULT_ATTRIBUTE_DELTA_MODEL)
 
 
 def tracked_models() -> Sequence[str]:
@@ -53,7 +55,7 @@ def tracked_models() -> Sequence[str]:
     A pattern is a model label or an fnmatch pattern over labels, matched
     case-insensitively: ``"blog.Post"``, ``"blog.*"``. Default: ``["*"]``.
     """
-    return getattr(settings, "REVY_TRACKED_MODELS", ("*",))
+    return _setting("REVY_TRACKED_MODELS", ("*",))
 
 
 def untracked_models() -> Sequence[str]:
@@ -62,7 +64,7 @@ def untracked_models() -> Sequence[str]:
     revy's own models and Django's bookkeeping models (sessions, content
     types, permissions, admin log entries) are never tracked.
     """
-    return getattr(settings, "REVY_UNTRACKED_MODELS", ())
+    return _setting("REVY_UNTRACKED_MODELS", ())
 
 
 def record_outside_context() -> bool:
@@ -72,7 +74,7 @@ def record_outside_context() -> bool:
     When True, such a change is recorded in a revision of its own, by the
     system (actor None).
     """
-    return getattr(settings, "REVY_RECORD_OUTSIDE_CONTEXT", False)
+    return _setting("REVY_RECORD_OUTSIDE_CONTEXT", False)
 
 
 def value_encoder() -> Any:
@@ -80,9 +82,7 @@ def value_encoder() -> Any:
 
     Default ``"revy.contrib.django.encoding.ValueEncoder"``.
     """
-    path = getattr(
-        settings, "REVY_VALUE_ENCODER", "revy.contrib.django.encoding.ValueEncoder"
-    )
+    path = _setting("REVY_VALUE_ENCODER", "revy.contrib.django.encoding.ValueEncoder")
     return _import_instance(path)
 
 
@@ -91,7 +91,7 @@ def batch_size() -> int:
 
     Default 2000; the database's own limits may make batches smaller.
     """
-    return getattr(settings, "REVY_BATCH_SIZE", 2000)
+    return _setting("REVY_BATCH_SIZE", 2000)
 
 
 def actor_resolvers() -> list[Callable[[Any], Any]]:
@@ -100,8 +100,7 @@ def actor_resolvers() -> list[Callable[[Any], Any]]:
     The middleware asks each in turn and takes the first answer that is not
     None. Default: ``["revy.contrib.django.actors.authenticated_user"]``.
     """
-    paths = getattr(
-        settings,
+    paths = _setting(
         "REVY_ACTOR_RESOLVERS",
         ("revy.contrib.django.actors.authenticated_user",),
     )
@@ -112,7 +111,7 @@ def revision_description_header() -> str:
     """``REVY_REVISION_DESCRIPTION_HEADER``: the request header that describes
     the revision. Default ``"X-Commit-Message"``; an empty string turns it off.
     """
-    return getattr(settings, "REVY_REVISION_DESCRIPTION_HEADER", "X-Commit-Message")
+    return _setting("REVY_REVISION_DESCRIPTION_HEADER", "X-Commit-Message")
 
 
 def revision_description_max_length() -> int:
@@ -120,7 +119,7 @@ def revision_description_max_length() -> int:
 
     Default 1000 characters.
     """
-    return getattr(settings, "REVY_REVISION_DESCRIPTION_MAX_LENGTH", 1000)
+    return _setting("REVY_REVISION_DESCRIPTION_MAX_LENGTH", 1000)
 
 
 def is_tracked(model: type[models.Model]) -> bool:
@@ -131,14 +130,17 @@ def is_tracked(model: type[models.Model]) -> bool:
     """
     if model._meta.auto_created:
         return False
-    return _is_tracked(
-        model._meta.concrete_model._meta.label_lower,
-        tuple(tracked_models()),
-        tuple(untracked_models()),
-    )
+    _current()
+    tracked = _tracked.get(model)
+    if tracked is None:
+        tracked = _tracked[model] = _is_tracked(
+            model._meta.concrete_model._meta.label_lower,
+            tuple(tracked_models()),
+            tuple(untracked_models()),
+        )
+    return tracked
 
 
-@functools.lru_cache(maxsize=4096)
 def _is_tracked(label: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
     from revy.contrib.django.models import history_model_labels
 
@@ -149,6 +151,38 @@ def _is_tracked(label: str, include: tuple[str, ...], exclude: tuple[str, ...]) 
         return any(fnmatch.fnmatchcase(label, p.lower()) for p in patterns)
 
     return matches(include) and not matches(exclude + ALWAYS_UNTRACKED)
+
+
+_values: dict[str, Any] = {}
+_tracked: dict[type[models.Model], bool] = {}
+_holder: list[Any] = [None]  # The settings object the values were read from.
+
+
+def _current() -> None:
+    """Forget what was read from settings that are no longer in force:
+    ``override_settings`` puts a new settings object in place."""
+    holder = settings._wrapped
+    if holder is not _holder[0]:
+        _forget()
+        _holder[0] = holder
+
+
+def _setting(name: str, default: Any) -> Any:
+    """``settings.<name>``, or ``default`` when it is not set."""
+    _current()
+    try:
+        return _values[name]
+    except KeyError:
+        value = _values[name] = getattr(settings, name, default)
+        return value
+
+
+def _forget(**kwargs: Any) -> None:
+    _values.clear()
+    _tracked.clear()
+
+
+setting_changed.connect(_forget, dispatch_uid="revy.conf")
 
 
 @functools.lru_cache(maxsize=64)
