@@ -6,8 +6,10 @@ Shared by the capture of saves and deletes (``capture.py``), of bulk writes
 
 from __future__ import annotations
 
+import datetime
 import decimal
 import functools
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -86,7 +88,28 @@ def _writable_fields(model: type[models.Model]) -> list[models.Field]:
     ]
 
 
+# Types of the values fields hold that are never SQL expressions.
+_PLAIN_VALUE_TYPES = frozenset(
+    {
+        type(None),
+        bool,
+        int,
+        float,
+        str,
+        bytes,
+        decimal.Decimal,
+        datetime.date,
+        datetime.datetime,
+        datetime.time,
+        datetime.timedelta,
+        uuid.UUID,
+    }
+)
+
+
 def is_expression(value: Any) -> bool:
+    if type(value) in _PLAIN_VALUE_TYPES:
+        return False
     return isinstance(value, Expression) or hasattr(value, "resolve_expression")
 
 
@@ -137,7 +160,13 @@ def old_values(
             return None  # Django inserts such rows without looking.
         return fetch_values(model, using, pk, fields)
     data = instance.__dict__
-    old = {f.attname: tracking.stored_value(instance, f.attname) for f in fields}
+    originals = tracking.originals(instance)
+    old = {
+        attname: originals[attname]
+        if attname in originals
+        else data.get(attname, DEFERRED)
+        for attname in (f.attname for f in fields)
+    }
     # An expression computes from what the row holds now: read that.
     missing = [
         f
@@ -231,13 +260,15 @@ def history_models() -> tuple[Any, Any]:
 
 
 @functools.cache
-def _defaults(model: type[models.Model]) -> tuple[tuple[str, Any, bool], ...]:
-    return tuple(
-        (f.attname, f.get_default, True)
-        if f.has_default() and callable(f.default)
-        else (f.attname, f.get_default(), False)
-        for f in model._meta.concrete_fields
-    )
+def _defaults(model: type[models.Model]) -> tuple[dict[str, Any], list[Any]]:
+    """``({attname: default}, [(attname, make default)])`` of ``model``."""
+    static, dynamic = {}, []
+    for field in model._meta.concrete_fields:
+        if field.has_default() and callable(field.default):
+            dynamic.append((field.attname, field.get_default))
+        else:
+            static[field.attname] = field.get_default()
+    return static, dynamic
 
 
 def build(model: type[models.Model], values: dict[str, Any]) -> Any:
@@ -248,10 +279,12 @@ def build(model: type[models.Model], values: dict[str, Any]) -> Any:
         return model(**values)
     obj = model.__new__(model)
     data = obj.__dict__
-    data["_state"] = ModelState()
-    for attname, default, call in _defaults(model):
-        data[attname] = default() if call else default
+    static, dynamic = _defaults(model)
+    data.update(static)
+    for attname, make in dynamic:
+        data[attname] = make()
     data.update(values)
+    data["_state"] = ModelState()
     return obj
 
 

@@ -209,7 +209,7 @@ def _insert(model: type[Model], objs: list[Model], using: str) -> None:
         fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         _insert_with_django(model, objs, using, fields, 1)
         return
-    head, row_sql, returning, pairs, max_rows = plan
+    head, row_sql, returning, preparers, max_rows = plan
     rows = max(1, min(conf.batch_size(), max_rows))
     with connection.cursor() as cursor:
         for start in range(0, len(objs), rows):
@@ -217,9 +217,12 @@ def _insert(model: type[Model], objs: list[Model], using: str) -> None:
             params: list[Any] = []
             for obj in batch:
                 data = obj.__dict__
-                for attname, prepare in pairs:
+                for attname, as_is, prepare in preparers:
                     value = data[attname]
-                    params.append(value if prepare is None else prepare(obj, value))
+                    if prepare is None or type(value) in as_is:
+                        params.append(value)
+                    else:
+                        params.append(prepare(obj, value))
             cursor.execute(
                 f"{head}{', '.join([row_sql] * len(batch))} {returning}", params
             )
@@ -247,7 +250,7 @@ def _insert_plan(model: type[Model], connection: BaseDatabaseWrapper) -> Any:
             f"({', '.join(quote(f.column) for f in fields)}) VALUES ",
             "(" + ", ".join(["%s"] * len(fields)) + ")",
             f"RETURNING {quote(model._meta.pk.column)}",
-            [(f.attname, _preparer(f, connection)) for f in fields],
+            [(f.attname, *_preparer(f, connection)) for f in fields],
             _max_parameters(connection) // len(fields),
         )
     plans[model] = plan
@@ -259,37 +262,33 @@ _PLAIN_TYPES = {
     "BigAutoField",
     "BigIntegerField",
     "BooleanField",
-    "CharField",
     "IntegerField",
     "PositiveIntegerField",
     "SmallIntegerField",
-    "TextField",
 }
 
 
-def _preparer(field: Any, connection: BaseDatabaseWrapper) -> Any:
-    """None where the database takes the value as it is, else a function of
-    (instance, value) that prepares it as Django would."""
+_NONE = frozenset({type(None)})
+_TEXT = frozenset({str, type(None)})
+
+
+def _preparer(field: Any, connection: BaseDatabaseWrapper) -> tuple[Any, Any]:
+    """``(types, prepare)``: values of these types go to the database as they
+    are, the others through ``prepare(instance, value)`` as Django would
+    prepare them; ``prepare`` is None when every value goes as it is."""
     kind = field.get_internal_type()
     if kind == "ForeignKey":
         kind = field.target_field.get_internal_type()
-    if kind in _PLAIN_TYPES and type(field).pre_save is Field.pre_save:
+    if type(field).pre_save is Field.pre_save:
         if kind in ("CharField", "TextField"):
-            return lambda obj, value: (
-                value
-                if value is None or type(value) is str
-                else field.get_db_prep_save(value, connection)
-            )
-        return None
-    if kind == "JSONField" and type(field).pre_save is Field.pre_save:
-        return lambda obj, value: (
-            None
-            if value is None
-            else connection.ops.adapt_json_value(
+            return _TEXT, lambda obj, value: field.get_db_prep_save(value, connection)
+        if kind in _PLAIN_TYPES:
+            return _NONE, None
+        if kind == "JSONField":
+            return _NONE, lambda obj, value: connection.ops.adapt_json_value(
                 None if value is JSON_NULL else value, field.encoder
             )
-        )
-    return lambda obj, value: field.get_db_prep_save(
+    return frozenset(), lambda obj, value: field.get_db_prep_save(
         field.pre_save(obj, True), connection
     )
 

@@ -69,6 +69,12 @@ def set_loaded(instance: models.Model, values: Any) -> None:
     state.revy_originals = originals
 
 
+def originals(instance: models.Model) -> dict[str, Any]:
+    """``{attname: value the row holds}`` of the fields assigned since the
+    instance learnt what its row holds; see :func:`stored_value`."""
+    return instance._state.__dict__.get("revy_originals") or {}
+
+
 def stored_value(instance: models.Model, attname: str) -> Any:
     """What the row holds for ``attname``, if the instance knows it
     (:func:`is_known`); ``DEFERRED`` if it was never loaded."""
