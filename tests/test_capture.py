@@ -1228,3 +1228,26 @@ def test_deleting_the_parent_row_of_a_multi_table_child_records_the_child():
     assert delta.action == DELETE
     assert delta.content_type == ct(Restaurant)
     assert changes(delta) == {"name": ("Luigi", None), "serves_pizza": (True, None)}
+
+
+def test_a_revision_is_saved_through_save_when_a_signal_listens_to_its_model():
+    from django.db.models.signals import post_save
+
+    seen = []
+
+    def listen(sender, instance, created, **kwargs):
+        seen.append((instance.pk, created, instance.description))
+
+    post_save.connect(listen, sender=Revision)
+    try:
+        with Context(revision_description="heard"):
+            Comment.objects.create(text="x")
+    finally:
+        post_save.disconnect(listen, sender=Revision)
+    with Context(revision_description="unheard"):
+        Comment.objects.create(text="y")
+    heard, unheard = Revision.objects.order_by("pk")
+    assert seen == [(heard.pk, True, "heard")]
+    assert unheard.description == "unheard"
+    assert unheard.created_at is not None
+    assert unheard.created_at >= heard.created_at

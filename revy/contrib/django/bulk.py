@@ -127,7 +127,7 @@ def _wrap_bulk_create(original: Any) -> Any:
                 "call inside Context.as_disabled()."
             )
         fields = saved_fields(model, None)
-        _fail_early(objs, fields)
+        encoded = _fail_early(objs, fields)
         encoder = conf.value_encoder()
         with transaction.atomic(using=using, savepoint=False):
             created = original(self, objs, *args, **kwargs)
@@ -145,16 +145,22 @@ def _wrap_bulk_create(original: Any) -> Any:
             for obj in created:
                 row = rows[obj.pk]
                 assigned = tracking.attributions(obj)
-                attributes = [
-                    new_attribute_delta(
-                        field.name,
-                        None,
-                        encode(encoder, field, row[field.attname]),
-                        who,
-                        assigned.get(field.attname),
+                before = encoded.get(id(obj), {})
+                attributes = []
+                for field in fields:
+                    value = row[field.attname]
+                    known = before.get(field.attname)
+                    attributes.append(
+                        new_attribute_delta(
+                            field.name,
+                            None,
+                            known[1]
+                            if known is not None and known[0] is value
+                            else encode(encoder, field, value),
+                            who,
+                            assigned.get(field.attname),
+                        )
                     )
-                    for field in fields
-                ]
                 delta = new_object_delta(
                     revision,
                     object_delta_model.ACTION_CREATE,
@@ -189,15 +195,22 @@ def _read_back_stored(
             rows[pk].update(row)
 
 
-def _fail_early(objs: Sequence[models.Model], fields: Sequence[models.Field]) -> None:
+def _fail_early(
+    objs: Sequence[models.Model], fields: Sequence[models.Field]
+) -> dict[int, dict[str, tuple[Any, Any]]]:
     """Encode every value first, so one revy cannot store fails the write
-    before anything reaches the database."""
+    before anything reaches the database: ``{id(obj): {attname: (value,
+    encoded)}}``, to reuse where the value stored is that same value."""
     encoder = conf.value_encoder()
+    encoded: dict[int, dict[str, tuple[Any, Any]]] = {}
     for obj in objs:
-        for field in fields:
-            value = obj.__dict__.get(field.attname)
-            if not is_expression(value):
-                encode(encoder, field, value)
+        data = obj.__dict__
+        encoded[id(obj)] = {
+            attname: (value, encode(encoder, field, value))
+            for field in fields
+            if not is_expression(value := data.get(attname := field.attname))
+        }
+    return encoded
 
 
 def _values(obj: models.Model, fields: Sequence[models.Field]) -> dict[str, Any]:

@@ -98,12 +98,14 @@ def revision_for(frame: Frame, using: str) -> Any:
 
 
 def _save_revision(revision: Any, using: str) -> None:
-    """Insert a new revision: with its own ``save()`` if the model has one or
-    a signal listens, else directly, as history rows are (a request that
-    changes one object pays for its revision row too)."""
+    """Insert a new revision: with its own ``save()`` if the model has one, a
+    signal listens or a parent table shares its rows, else directly, as
+    history rows are (a request that changes one object pays for its
+    revision row too)."""
     model = type(revision)
     if (
-        model.save is Model.save
+        not model._meta.parents
+        and model.save is Model.save
         and model.save_base is Model.save_base
         and not signals.pre_save.has_listeners(model)
         and not signals.post_save.has_listeners(model)
@@ -183,10 +185,15 @@ def _write(using: str, entries: list[Any]) -> None:
         _insert(object_delta_model, run, using)
     attribute_deltas = []
     for _sids, object_delta, attributes in entries:
+        target = {
+            "object_delta_id": object_delta.pk,
+            "content_type_id": object_delta.content_type_id,
+            "content_id": object_delta.content_id,
+        }
         for attribute in attributes:
-            attribute.object_delta_id = object_delta.pk
-            attribute.content_type_id = object_delta.content_type_id
-            attribute.content_id = object_delta.content_id
+            # No related object is cached on these new rows: the foreign key
+            # descriptors would only look for one.
+            attribute.__dict__.update(target)
         attribute_deltas.extend(attributes)
     if attribute_deltas:
         _insert(get_attribute_delta_model(), attribute_deltas, using)
@@ -210,6 +217,7 @@ def _insert(model: type[Model], objs: list[Model], using: str) -> None:
         _insert_with_django(model, objs, using, fields, 1)
         return
     head, row_sql, returning, preparers, max_rows = plan
+    pk_attname = model._meta.pk.attname
     rows = max(1, min(conf.batch_size(), max_rows))
     with connection.cursor() as cursor:
         for start in range(0, len(objs), rows):
@@ -228,7 +236,7 @@ def _insert(model: type[Model], objs: list[Model], using: str) -> None:
             )
             returned = cursor.fetchall()
             for obj, (value,) in zip(batch, returned, strict=True):
-                obj.pk = value
+                obj.__dict__[pk_attname] = value
                 obj._state.adding = False
                 obj._state.db = using
 
