@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 
 from revy.context import Frame
 from revy.contrib.django import conf, recorder, tracking, wrapping
@@ -51,6 +51,7 @@ def record_updates(
     assigned: dict[Any, dict[str, tuple[Any, str]]] | None = None,
 ) -> None:
     """Record an update delta for each row whose ``fields`` changed."""
+    connection = connections[using]
     encoder = conf.value_encoder()
     object_delta_model, _ = history_models()
     who = Attribution.of(frame)
@@ -76,7 +77,7 @@ def record_updates(
             delta = new_object_delta(
                 revision, object_delta_model.ACTION_UPDATE, model, pk, who, using
             )
-            recorder.add(using, delta, attributes)
+            recorder.add(connection, delta, attributes)
 
 
 def _fields_by_name(model: type[models.Model], names: Iterable[str]) -> list[Any]:
@@ -142,6 +143,7 @@ def _wrap_bulk_create(original: Any) -> Any:
             who = Attribution.of(frame)
             object_delta_model, _ = history_models()
             revision = recorder.revision_for(frame, using) if created else None
+            connection = connections[using]
             for obj in created:
                 row = rows[obj.pk]
                 assigned = tracking.attributions(obj)
@@ -169,8 +171,8 @@ def _wrap_bulk_create(original: Any) -> Any:
                     who,
                     using,
                 )
-                recorder.add(using, delta, attributes)
-                _remember(obj, row)
+                recorder.add(connection, delta, attributes)
+                _remember(obj, row, connection)
         return created
 
     return bulk_create
@@ -217,10 +219,10 @@ def _values(obj: models.Model, fields: Sequence[models.Field]) -> dict[str, Any]
     return {field.attname: obj.__dict__.get(field.attname) for field in fields}
 
 
-def _remember(obj: models.Model, stored: dict[str, Any]) -> None:
+def _remember(obj: models.Model, stored: dict[str, Any], connection: Any) -> None:
     from revy.contrib.django.capture import remember_saved
 
-    remember_saved(obj, stored)
+    remember_saved(obj, stored, connection)
 
 
 def _wrap_bulk_update(original: Any) -> Any:
@@ -247,8 +249,9 @@ def _wrap_bulk_update(original: Any) -> Any:
             _read_back_stored(model, using, targets, new_rows)
             assigned = {obj.pk: tracking.attributions(obj) for obj in objs}
             record_updates(frame, model, using, targets, old_rows, new_rows, assigned)
+            connection = connections[using]
             for obj in objs:
-                _remember(obj, new_rows[obj.pk])
+                _remember(obj, new_rows[obj.pk], connection)
         return count
 
     return bulk_update

@@ -45,10 +45,11 @@ def _record_save(
     instance: models.Model,
     frame: Frame,
     model: type[models.Model],
-    using: str,
+    connection: Any,
     save_args: tuple[Any, ...],
     update_fields: Iterable[str] | None,
 ) -> None:
+    using = connection.alias
     encoder = conf.value_encoder()
     force_insert = save_args[1]
     fields = saved_fields(model, update_fields)
@@ -56,18 +57,24 @@ def _record_save(
     data = instance.__dict__
     # Encode before writing, so a value revy cannot store fails the save
     # before anything reaches the database.
-    before = {f.attname: data.get(f.attname, DEFERRED) for f in fields}
-    encoded = {
-        attname: encode(encoder, field, value)
-        for field in fields
-        if not is_expression(value := before[attname := field.attname])
-        and value is not DEFERRED
-        and (old is None or not same_value(field, old[attname], value))
-    }
+    before = {}
+    encoded = {}
+    for field in fields:
+        attname = field.attname
+        value = before[attname] = data.get(attname, DEFERRED)
+        if value is DEFERRED or is_expression(value):
+            continue
+        if old is None or not same_value(field, old[attname], value):
+            encoded[attname] = encode(encoder, field, value)
     original(instance, *save_args, update_fields=update_fields)
-    with transaction.mark_for_rollback_on_error(using):
-        stored = {f.attname: data.get(f.attname, DEFERRED) for f in fields}
-        computed = [f for f in fields if read_back(f, stored[f.attname])]
+    try:
+        stored = {}
+        computed = []
+        for field in fields:
+            attname = field.attname
+            value = stored[attname] = data.get(attname, DEFERRED)
+            if read_back(field, value):
+                computed.append(field)
         if computed:
             stored.update(fetch_values(model, using, instance.pk, computed) or {})
         if old is None:
@@ -76,50 +83,78 @@ def _record_save(
             changed = [
                 f
                 for f in fields
-                if stored[f.attname] is not DEFERRED
-                and not same_value(f, old[f.attname], stored[f.attname])
-            ]
-        if changed:
-            who = Attribution.of(frame)
-            object_delta_model = who.object_delta_model
-            assigned = tracking.attributions(instance)
-            attribute_deltas = []
-            for field in changed:
-                attname = field.attname
-                new = stored[attname]
-                attribute_deltas.append(
-                    new_attribute_delta(
-                        field.name,
-                        None if old is None else encode(encoder, field, old[attname]),
-                        encoded[attname]
-                        if attname in encoded and before[attname] is new
-                        else encode(encoder, field, new),
-                        who,
-                        assigned.get(attname),
-                    )
+                if (new := stored[f.attname]) is not DEFERRED
+                and (
+                    # Unchanged by the save and compared above.
+                    f.attname in encoded
+                    if new is before[f.attname]
+                    else not same_value(f, old[f.attname], new)
                 )
-            object_delta = new_object_delta(
-                recorder.revision_for(frame, using),
-                object_delta_model.ACTION_CREATE
-                if old is None
-                else object_delta_model.ACTION_UPDATE,
-                model,
-                instance.pk,
-                who,
-                using,
+            ]
+        changes = []
+        for field in changed:
+            attname = field.attname
+            new = stored[attname]
+            changes.append(
+                (
+                    field,
+                    None if old is None else encode(encoder, field, old[attname]),
+                    encoded[attname]
+                    if attname in encoded and before[attname] is new
+                    else encode(encoder, field, new),
+                )
             )
-            recorder.add(using, object_delta, attribute_deltas)
+        if changes:
+            _record_changes(frame, instance, model, connection, old is None, changes)
             if old is None:
                 relations.record_through_rows(
                     frame, model, [{**stored, "pk": instance.pk}], using, added=True
                 )
-        remember_saved(instance, stored)
+    except Exception as error:
+        if connection.in_atomic_block:  # As transaction.mark_for_rollback_on_error.
+            connection.needs_rollback = True
+            connection.rollback_exc = error
+        raise
+    remember_saved(instance, stored, connection)
 
 
-def remember_saved(instance: models.Model, stored: dict[str, Any]) -> None:
+def _record_changes(
+    frame: Frame,
+    instance: models.Model,
+    model: type[models.Model],
+    connection: Any,
+    created: bool,
+    changes: list[tuple[models.Field, Any, Any]],
+) -> None:
+    """Queue the deltas of a save: ``changes`` holds (field, encoded old
+    value, encoded new value) for each field that changed."""
+    using = connection.alias
+    who = Attribution.of(frame)
+    object_delta_model = who.object_delta_model
+    assigned = tracking.attributions(instance)
+    attribute_deltas = [
+        new_attribute_delta(field.name, old, new, who, assigned.get(field.attname))
+        for field, old, new in changes
+    ]
+    object_delta = new_object_delta(
+        recorder.revision_for(frame, using),
+        object_delta_model.ACTION_CREATE
+        if created
+        else object_delta_model.ACTION_UPDATE,
+        model,
+        instance.pk,
+        who,
+        using,
+    )
+    recorder.add(connection, object_delta, attribute_deltas)
+
+
+def remember_saved(
+    instance: models.Model, stored: dict[str, Any], connection: Any = None
+) -> None:
     """The database now holds ``stored``; the rest is as it was loaded."""
     tracking.remember_stored(instance, stored)
-    recorder.saved(instance)
+    recorder.saved(instance, connection)
     tracking.forget_attributions(instance, stored)
 
 
@@ -144,12 +179,15 @@ def _wrap_save_base(original: Any) -> Any:
                 remember_saved(self, stored)
             return
         using = using or router.db_for_write(type(self), instance=self)
+        connection = connections[using]
         args = (raw, force_insert, force_update, using)
-        if connections[using].in_atomic_block:
-            _record_save(original, self, frame, model, using, args, update_fields)
+        if connection.in_atomic_block:
+            _record_save(original, self, frame, model, connection, args, update_fields)
         else:
             with transaction.atomic(using=using, savepoint=False):
-                _record_save(original, self, frame, model, using, args, update_fields)
+                _record_save(
+                    original, self, frame, model, connection, args, update_fields
+                )
 
     save_base.alters_data = True  # type: ignore[attr-defined]
     return save_base
@@ -297,7 +335,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
             )
             entries.append((delta, [attribute]))
     for delta, attributes in entries:
-        recorder.add(using, delta, attributes)
+        recorder.add(connections[using], delta, attributes)
 
 
 class _Membership:

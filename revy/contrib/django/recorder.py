@@ -74,8 +74,6 @@ def revision_for(frame: Frame, using: str) -> Any:
     revision set with ``Context.via_revision`` is used as it is, and saved
     first if it is new.
     """
-    from revy.contrib.django.models import get_revision_model
-
     explicit = frame.values.get(REVISION)
     if explicit is not None:
         if explicit._state.adding:
@@ -87,6 +85,8 @@ def revision_for(frame: Frame, using: str) -> Any:
     activation = frame.activation
     revision = activation.revisions.get(using)
     if revision is None:
+        from revy.contrib.django.models import get_revision_model
+
         revision = build(
             get_revision_model(),
             {"description": frame.values.get(REVISION_DESCRIPTION, "") or ""},
@@ -125,17 +125,16 @@ def _inserted(revision: Any, activation: Activation | None, using: str) -> None:
 
 
 def add(
-    using: str,
+    connection: BaseDatabaseWrapper,
     object_delta: AbstractObjectDelta,
     attribute_deltas: list[AbstractAttributeDelta],
 ) -> None:
     """Queue one object delta and its attribute deltas for writing."""
-    connection = connections[using]
     _pending(connection).entries.append(
         (tuple(connection.savepoint_ids), object_delta, attribute_deltas)
     )
     if not connection.in_atomic_block:
-        flush(using)
+        flush(connection.alias)
 
 
 def flush(using: str) -> None:
@@ -151,9 +150,10 @@ def flush(using: str) -> None:
         pending.written.extend((now, entry) for entry in entries)
 
 
-def saved(instance: Any) -> None:
+def saved(instance: Any, connection: BaseDatabaseWrapper | None = None) -> None:
     """Note that ``instance`` remembers what a save in this transaction wrote."""
-    connection = connections[instance._state.db or "default"]
+    if connection is None:
+        connection = connections[instance._state.db or "default"]
     if connection.in_atomic_block:
         _pending(connection).saved.append(
             (tuple(connection.savepoint_ids), weakref.ref(instance))

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.apps import apps
-from django.db import models
+from django.db import connections, models
 from django.db.models.signals import m2m_changed
 
 from revy.contrib.django import conf, recorder
@@ -207,7 +207,7 @@ class _Recorder:
             self.who,
             self.using,
         )
-        recorder.add(self.using, delta, [attribute])
+        recorder.add(connections[self.using], delta, [attribute])
 
 
 def install() -> None:

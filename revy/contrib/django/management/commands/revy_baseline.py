@@ -7,7 +7,7 @@ from typing import Any
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 from revy.context import Context, current_frame
 from revy.contrib.django import conf, recorder
@@ -102,6 +102,6 @@ def baseline(model: type[models.Model], using: str) -> int:
             new_attribute_delta(f.name, None, encode(encoder, f, row[f.attname]), who)
             for f in fields
         ]
-        recorder.add(using, delta, attributes)
+        recorder.add(connections[using], delta, attributes)
         count += 1
     return count
