@@ -182,7 +182,24 @@ class AbstractRevision(models.Model):
         return revert(self, overwrite=overwrite)
 
 
-class AbstractObjectDelta(ActorFields):
+class TargetFields(models.Model):
+    """The object a delta is about: its content type and primary key (as
+    text, whatever the key's type)."""
+
+    content_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # The index that serves lookups starts with it.
+        verbose_name=_("object type"),
+    )
+    content_id = models.CharField(_("object id"), max_length=255)
+
+    class Meta:
+        abstract = True
+
+
+class AbstractObjectDelta(TargetFields, ActorFields):
     """One object created, updated or deleted in a revision."""
 
     ACTION_CREATE = "create"
@@ -204,14 +221,6 @@ class AbstractObjectDelta(ActorFields):
         verbose_name=_("revision"),
     )
     action = models.CharField(_("action"), max_length=16, choices=ACTION_CHOICES)
-    content_type = models.ForeignKey(
-        ContentType,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,  # The "object" index starts with it.
-        verbose_name=_("object type"),
-    )
-    content_id = models.CharField(_("object id"), max_length=255)
     target = GenericForeignKey("content_type", "content_id")
     description = models.TextField(_("description"), blank=True, default="")
     deletion_description = models.TextField(
@@ -234,9 +243,15 @@ class AbstractObjectDelta(ActorFields):
         verbose_name = _("object delta")
         verbose_name_plural = _("object deltas")
         indexes = [
+            # The history of one object; the changes to one model, newest
+            # first (a query that also builds snapshots stops after its page).
             models.Index(
                 fields=["content_type", "content_id", "id"],
                 name="%(app_label)s_%(class)s_object",
+            ),
+            models.Index(
+                fields=["content_type", "id"],
+                name="%(app_label)s_%(class)s_model",
             ),
             models.Index(
                 fields=["actor_content_type", "actor_id"],
@@ -248,11 +263,13 @@ class AbstractObjectDelta(ActorFields):
         return f"{self.action} {self.content_type.model} {self.content_id}"
 
 
-class AbstractAttributeDelta(ActorFields):
+class AbstractAttributeDelta(TargetFields, ActorFields):
     """One field of an object that changed, with its old and new value.
 
     Values are stored by ``REVY_VALUE_ENCODER``; :meth:`old` and :meth:`new`
-    decode them back into the field's Python values.
+    decode them back into the field's Python values. The target repeats the
+    object delta's, so that the latest value of one field of one object is a
+    single lookup in the "field" index.
     """
 
     object_delta = models.ForeignKey(
@@ -261,16 +278,6 @@ class AbstractAttributeDelta(ActorFields):
         related_name="attribute_deltas",
         verbose_name=_("object delta"),
     )
-    # The object delta's target, repeated so that the latest value of one
-    # field of one object is a single lookup in the "field" index.
-    content_type = models.ForeignKey(
-        ContentType,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,  # The "field" index starts with it.
-        verbose_name=_("object type"),
-    )
-    content_id = models.CharField(_("object id"), max_length=255)
     field_name = models.CharField(_("field name"), max_length=255)
     # NULL: no such side (a create's old value, a delete's new value);
     # a value that was None is stored as JSON null.

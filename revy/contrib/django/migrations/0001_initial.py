@@ -262,6 +262,12 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="objectdelta",
             index=models.Index(
+                fields=["content_type", "id"], name="revy_objectdelta_model"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="objectdelta",
+            index=models.Index(
                 fields=["actor_content_type", "actor_id"], name="revy_objectdelta_actor"
             ),
         ),

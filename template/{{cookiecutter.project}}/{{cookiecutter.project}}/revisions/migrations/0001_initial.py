@@ -215,6 +215,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="objectdelta",
+            index=models.Index(fields=["content_type", "id"], name="revisions_objectdelta_model"),
+        ),
+        migrations.AddIndex(
+            model_name="objectdelta",
             index=models.Index(
                 fields=["actor_content_type", "actor_id"], name="revisions_objectdelta_actor"
             ),
