@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.db import models
+from django.db import NotSupportedError, models
 from django.db.models import F, Func, OuterRef, Subquery
 from django.db.models.base import DEFERRED
 from django.db.models.functions import Coalesce
@@ -101,6 +101,11 @@ class ObjectSnapshot(Func):
         )
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        if connection.vendor not in _JSON_QUOTE:
+            raise NotSupportedError(
+                f"ObjectSnapshot supports SQLite, PostgreSQL and MySQL/MariaDB, "
+                f"not {connection.display_name}."
+            )
         # Stored values are JSON texts already: joining them as text is far
         # cheaper than having the database parse and rebuild each one.
         # Field names are Python identifiers, safe inside SQL and JSON quotes.
