@@ -116,7 +116,8 @@ class ObjectSnapshot(Func):
         ):
             sql, expression_params = compiler.compile(expression)
             params.extend(expression_params)
-            pieces.append(f"""'{"{" if index == 0 else ","}"{key}":'""")
+            separator = "{" if index == 0 else ","
+            pieces.append(f"""'{separator}"{key}":'""")  # '{"name":
             if key == _PK:
                 pieces.append(_JSON_QUOTE[connection.vendor] % sql)
             else:
