@@ -9,6 +9,10 @@ from django.test import override_settings
 
 from revy.contrib.django import conf
 
+# Since Django 6.1, ``check`` asks every database whether it supports the
+# model fields in use (JSONField), as ``check --database`` did before.
+pytestmark = pytest.mark.django_db
+
 WRONG = [
     ("REVY_TRACKED_MODELS", "testapp.*"),
     ("REVY_TRACKED_MODELS", ["testapp.*", 3]),
