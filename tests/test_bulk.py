@@ -15,8 +15,6 @@ import uuid
 from contextlib import nullcontext
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Upper
@@ -24,10 +22,14 @@ from django.test.utils import CaptureQueriesContext
 
 from revy import Context
 from revy.contrib.django.deltas import NotRecordable
-from revy.contrib.django.models import (
-    get_attribute_delta_model,
-    get_object_delta_model,
-    get_revision_model,
+from tests.helpers import (
+    CREATE,
+    UPDATE,
+    AttributeDelta,
+    ObjectDelta,
+    Revision,
+    User,
+    ct,
 )
 from tests.testapp.models import (
     Book,
@@ -43,20 +45,8 @@ from tests.testapp.models import (
 
 pytestmark = pytest.mark.django_db
 
-User = get_user_model()
-Revision = get_revision_model()
-ObjectDelta = get_object_delta_model()
-AttributeDelta = get_attribute_delta_model()
-
-CREATE = ObjectDelta.ACTION_CREATE
-UPDATE = ObjectDelta.ACTION_UPDATE
-
 
 # Helpers ---------------------------------------------------------------------
-
-
-def ct(model):
-    return ContentType.objects.get_for_model(model)
 
 
 def deltas_of(model, pk):

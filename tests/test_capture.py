@@ -5,24 +5,26 @@ Each test reads the history back through the models in use
 swapped history models (REVY_TEST_SWAPPED=1).
 """
 
-import asyncio
 import decimal
 import uuid
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import connections
 from django.db.models import F
 from django.test import RequestFactory, override_settings
 
 from revy import Context
 from revy import Context as C
-from revy.contrib.django.models import (
-    get_attribute_delta_model,
-    get_object_delta_model,
-    get_revision_model,
+from tests.helpers import (
+    CREATE,
+    DELETE,
+    UPDATE,
+    AttributeDelta,
+    ObjectDelta,
+    Revision,
+    User,
+    ct,
+    run,
 )
 from tests.testapp.models import (
     CodeItem,
@@ -40,21 +42,8 @@ from tests.testapp.models import (
 
 pytestmark = pytest.mark.django_db
 
-User = get_user_model()
-Revision = get_revision_model()
-ObjectDelta = get_object_delta_model()
-AttributeDelta = get_attribute_delta_model()
-
-CREATE = ObjectDelta.ACTION_CREATE
-UPDATE = ObjectDelta.ACTION_UPDATE
-DELETE = ObjectDelta.ACTION_DELETE
-
 
 # Helpers ---------------------------------------------------------------------
-
-
-def ct(model):
-    return ContentType.objects.get_for_model(model)
 
 
 def revisions():
@@ -79,19 +68,6 @@ def changes(object_delta):
 
 def attribute(object_delta, field_name):
     return object_delta.attribute_deltas.get(field_name=field_name)
-
-
-def run(coroutine):
-    """Run ``coroutine`` as a sync caller would, then close the connection
-    that Django's async ORM opened in its worker thread."""
-
-    async def main():
-        try:
-            return await coroutine
-        finally:
-            await sync_to_async(connections.close_all)()
-
-    return asyncio.run(main())
 
 
 def make_user(name):

@@ -15,24 +15,14 @@ import contextlib
 import threading
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
 from django.db import connection, connections, transaction
 
 from revy import Context
-from revy.contrib.django.models import (
-    get_attribute_delta_model,
-    get_object_delta_model,
-    get_revision_model,
-)
+from tests.helpers import AttributeDelta, ObjectDelta, Revision, User, run
 from tests.testapp.models import Comment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-User = get_user_model()
-Revision = get_revision_model()
-ObjectDelta = get_object_delta_model()
-AttributeDelta = get_attribute_delta_model()
 
 THREADS = 8
 PER_THREAD = 10
@@ -172,19 +162,6 @@ def test_threads_interleaving_assignments_and_saves(users):
         [attribute] = delta.attribute_deltas.all()
         assert attribute.actor == users[i]
         assert attribute.new() == f"{i}-0 by {i}"
-
-
-def run(coroutine):
-    """Run ``coroutine`` from this sync test, then close the connection that
-    Django's async ORM opened in its worker thread."""
-
-    async def main():
-        try:
-            return await coroutine
-        finally:
-            await sync_to_async(connections.close_all)()
-
-    return asyncio.run(main())
 
 
 def test_asyncio_tasks_with_distinct_actors(users):

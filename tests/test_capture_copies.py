@@ -3,11 +3,10 @@
 import pytest
 
 from revy import Context
-from revy.contrib.django.models import get_object_delta_model
+from tests.helpers import ObjectDelta
 from tests.testapp.models import Comment, EveryField
 
 pytestmark = pytest.mark.django_db
-ObjectDelta = get_object_delta_model()
 
 
 def changes(d):

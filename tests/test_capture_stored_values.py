@@ -8,10 +8,10 @@ from django.db.models import F
 
 from revy import Context
 from revy.contrib.django.models import get_object_delta_model, get_revision_model
+from tests.helpers import ObjectDelta
 from tests.testapp.models import Counter, EveryField, Invoice
 
 pytestmark = pytest.mark.django_db
-ObjectDelta = get_object_delta_model()
 
 
 def changes(d):

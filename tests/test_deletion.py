@@ -21,8 +21,6 @@ from contextlib import contextmanager, nullcontext
 
 import pytest
 from django.apps import apps
-from django.contrib.auth import get_user_model
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.graph import MigrationGraph
@@ -33,10 +31,14 @@ from django.test.utils import CaptureQueriesContext
 
 from revy import Context
 from revy.contrib.django import models as revy_models
-from revy.contrib.django.models import (
-    get_attribute_delta_model,
-    get_object_delta_model,
-    get_revision_model,
+from tests.helpers import (
+    DELETE,
+    UPDATE,
+    AttributeDelta,
+    ObjectDelta,
+    Revision,
+    User,
+    ct,
 )
 from tests.testapp.models import (
     Album,
@@ -56,21 +58,8 @@ from tests.testapp.models import (
 
 pytestmark = pytest.mark.django_db
 
-User = get_user_model()
-Revision = get_revision_model()
-ObjectDelta = get_object_delta_model()
-AttributeDelta = get_attribute_delta_model()
-
-CREATE = ObjectDelta.ACTION_CREATE
-UPDATE = ObjectDelta.ACTION_UPDATE
-DELETE = ObjectDelta.ACTION_DELETE
-
 
 # Helpers ---------------------------------------------------------------------
-
-
-def ct(model):
-    return ContentType.objects.get_for_model(model)
 
 
 def delta_of(model, pk, action=None):

@@ -10,7 +10,6 @@ import decimal
 import io
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.paginator import Paginator
@@ -31,11 +30,15 @@ from revy.contrib.django.history import (
     snapshot_of,
     state_at,
 )
-from revy.contrib.django.models import (
-    ObjectSnapshot,
-    get_attribute_delta_model,
-    get_object_delta_model,
-    get_revision_model,
+from revy.contrib.django.models import ObjectSnapshot
+from tests.helpers import (
+    CREATE,
+    DELETE,
+    UPDATE,
+    AttributeDelta,
+    ObjectDelta,
+    Revision,
+    User,
 )
 from tests.testapp.models import (
     Article,
@@ -53,14 +56,6 @@ from tests.testapp.models import (
 
 pytestmark = pytest.mark.django_db
 
-User = get_user_model()
-Revision = get_revision_model()
-ObjectDelta = get_object_delta_model()
-AttributeDelta = get_attribute_delta_model()
-
-CREATE = ObjectDelta.ACTION_CREATE
-UPDATE = ObjectDelta.ACTION_UPDATE
-DELETE = ObjectDelta.ACTION_DELETE
 
 T0 = datetime.datetime(2024, 1, 1, 12, 0, tzinfo=datetime.UTC)
 

@@ -14,12 +14,8 @@ from django.test.utils import CaptureQueriesContext
 
 from revy import Context
 from revy.contrib.django.history import diff, snapshot_of, state_at
-from revy.contrib.django.models import (
-    ObjectSnapshot,
-    get_attribute_delta_model,
-    get_object_delta_model,
-    get_revision_model,
-)
+from revy.contrib.django.models import ObjectSnapshot
+from tests.helpers import AttributeDelta, ObjectDelta, Revision
 from tests.testapp.models import (
     Article,
     Book,
@@ -31,10 +27,6 @@ from tests.testapp.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-Revision = get_revision_model()
-ObjectDelta = get_object_delta_model()
-AttributeDelta = get_attribute_delta_model()
 
 
 def history_counts():

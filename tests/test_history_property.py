@@ -39,17 +39,12 @@ from hypothesis.stateful import (
 
 from revy import Context
 from revy.contrib.django.history import members_as_of
-from revy.contrib.django.models import (
-    ObjectSnapshot,
-    get_object_delta_model,
-    get_revision_model,
-)
+from revy.contrib.django.models import ObjectSnapshot
+from tests.helpers import ObjectDelta, Revision
 from tests.testapp.models import Article, Comment, EveryField, Place, Tag
 
 pytestmark = pytest.mark.django_db
 
-Revision = get_revision_model()
-ObjectDelta = get_object_delta_model()
 
 MODELS = (EveryField, Comment, Article, Tag)
 # Many-to-many relations whose members are checked, by model.

@@ -13,27 +13,21 @@ REVY_TEST_SWAPPED=1.
 """
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from revy import Context
-from revy.contrib.django.models import (
-    get_attribute_delta_model,
-    get_object_delta_model,
-    get_revision_model,
+from tests.helpers import (
+    CREATE,
+    DELETE,
+    UPDATE,
+    AttributeDelta,
+    ObjectDelta,
+    Revision,
+    User,
 )
 from tests.testapp.models import Article, Membership, Player, Tag, Team
 
 pytestmark = pytest.mark.django_db
-
-User = get_user_model()
-Revision = get_revision_model()
-ObjectDelta = get_object_delta_model()
-AttributeDelta = get_attribute_delta_model()
-
-CREATE = ObjectDelta.ACTION_CREATE
-UPDATE = ObjectDelta.ACTION_UPDATE
-DELETE = ObjectDelta.ACTION_DELETE
 
 
 # Helpers ---------------------------------------------------------------------

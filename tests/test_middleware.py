@@ -7,18 +7,11 @@ The views and the organisation resolver are in tests/urls_middleware.py.
 import asyncio
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
-from django.db import connections
 from django.test import AsyncClient, Client, RequestFactory, override_settings
 
 from revy.contrib.django.middleware import RevyMiddleware
-from revy.contrib.django.models import get_object_delta_model, get_revision_model
+from tests.helpers import ObjectDelta, Revision, User, run
 from tests.testapp.models import Comment, Organization
-
-User = get_user_model()
-Revision = get_revision_model()
-ObjectDelta = get_object_delta_model()
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -250,19 +243,6 @@ def test_an_empty_resolver_chain_means_the_system_acts(alice):
 
 
 # Async -----------------------------------------------------------------------
-
-
-def run(coroutine):
-    """Run ``coroutine`` from this sync test, then close the connection that
-    Django's async ORM opened in its worker thread."""
-
-    async def main():
-        try:
-            return await coroutine
-        finally:
-            await sync_to_async(connections.close_all)()
-
-    return asyncio.run(main())
 
 
 @pytest.mark.django_db(transaction=True)

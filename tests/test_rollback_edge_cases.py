@@ -4,12 +4,10 @@ import pytest
 from django.db import transaction
 
 from revy import Context
-from revy.contrib.django.models import get_object_delta_model, get_revision_model
+from tests.helpers import ObjectDelta, Revision
 from tests.testapp.models import Comment
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ObjectDelta = get_object_delta_model()
-Revision = get_revision_model()
 
 
 class Boom(Exception):

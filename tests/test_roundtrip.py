@@ -17,18 +17,11 @@ from django.test import override_settings
 
 from revy import Context
 from revy.contrib.django.encoding import EncodingError, ValueEncoder
-from revy.contrib.django.models import (
-    get_attribute_delta_model,
-    get_object_delta_model,
-    get_revision_model,
-)
+from tests.helpers import AttributeDelta, ObjectDelta, Revision
 from tests.testapp.models import Comment, EveryField, Place
 
 pytestmark = pytest.mark.django_db
 
-Revision = get_revision_model()
-ObjectDelta = get_object_delta_model()
-AttributeDelta = get_attribute_delta_model()
 
 FIELDS = [
     field.name for field in EveryField._meta.concrete_fields if not field.primary_key

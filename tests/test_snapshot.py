@@ -12,7 +12,6 @@ import io
 import uuid
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
@@ -20,24 +19,15 @@ from django.test.utils import CaptureQueriesContext
 
 from revy import Context
 from revy.contrib.django.history import state_at
-from revy.contrib.django.models import (
-    ObjectSnapshot,
-    get_attribute_delta_model,
-    get_object_delta_model,
-    get_revision_model,
-)
-from tests.testapp.models import Comment, Counter, EveryField, Place
-
-pytestmark = pytest.mark.django_db
-
-User = get_user_model()
-Revision = get_revision_model()
-AttributeDelta = get_attribute_delta_model()
+from revy.contrib.django.models import ObjectSnapshot
 
 # The seed imports ObjectDelta from revy.contrib.django.models; with swapped
 # history models that one is not in use, so the seed's name is bound to the
 # model that is.
-ObjectDelta = get_object_delta_model()
+from tests.helpers import AttributeDelta, ObjectDelta, Revision, User
+from tests.testapp.models import Comment, Counter, EveryField, Place
+
+pytestmark = pytest.mark.django_db
 
 
 # Helpers ---------------------------------------------------------------------

@@ -12,7 +12,6 @@ import math
 import threading
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Count
@@ -20,21 +19,10 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from revy import Context
-from revy.contrib.django.models import (
-    get_attribute_delta_model,
-    get_object_delta_model,
-    get_revision_model,
-)
+from tests.helpers import CREATE, UPDATE, AttributeDelta, ObjectDelta, Revision, User
 from tests.testapp.models import CodeItem, Comment, EveryField
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-User = get_user_model()
-Revision = get_revision_model()
-ObjectDelta = get_object_delta_model()
-AttributeDelta = get_attribute_delta_model()
-CREATE = ObjectDelta.ACTION_CREATE
-UPDATE = ObjectDelta.ACTION_UPDATE
 
 
 class Boom(Exception):

@@ -334,8 +334,9 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
                 who,
             )
             entries.append((delta, [attribute]))
+    connection = connections[using]
     for delta, attributes in entries:
-        recorder.add(connections[using], delta, attributes)
+        recorder.add(connection, delta, attributes)
 
 
 class _Membership:

@@ -6,11 +6,10 @@ into the revision that revy creates with the request's first recorded
 change (and there is none if the request changes nothing). Put it after
 RevyMiddleware.
 
-Why not hand revy an unsaved ``Revision(request_id=...)`` through
-``Context.via_revision``? revy saves such a revision with the first change,
-but does not forget it when a savepoint rollback undoes that change: later
-changes then point at a revision row that no longer exists. Letting revy
-create the revision itself avoids that.
+Handing revy an unsaved ``Revision(request_id=...)`` through
+``Context.via_revision`` would work too; letting revy create the revision
+itself keeps this middleware out of revy's contexts, and a request that
+changes nothing builds no revision at all.
 """
 
 import re

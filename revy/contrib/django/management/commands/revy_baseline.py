@@ -86,6 +86,7 @@ def baseline(model: type[models.Model], using: str) -> int:
     fields = saved_fields(model, None)
     encoder = conf.value_encoder()
     who = Attribution.of(frame)
+    connection = connections[using]
     count = 0
     for pk, row in read_rows(model, using, model._base_manager.all()).items():
         if str(pk) in seen:
@@ -102,6 +103,6 @@ def baseline(model: type[models.Model], using: str) -> int:
             new_attribute_delta(f.name, None, encode(encoder, f, row[f.attname]), who)
             for f in fields
         ]
-        recorder.add(connections[using], delta, attributes)
+        recorder.add(connection, delta, attributes)
         count += 1
     return count
