@@ -24,6 +24,7 @@ from revy.contrib.django.deltas import (
     fetch_values,
     history_models,
     is_expression,
+    may_differ,
     nested_writes_recorded,
     new_attribute_delta,
     new_object_delta,
@@ -52,7 +53,7 @@ def _record_save(
     using = connection.alias
     encoder = conf.value_encoder()
     force_insert = save_args[1]
-    fields = saved_fields(model, update_fields)
+    fields = may_differ(instance, model, saved_fields(model, update_fields))
     old = old_values(instance, model, using, fields, bool(force_insert))
     data = instance.__dict__
     # Encode before writing, so a value revy cannot store fails the save
@@ -174,7 +175,7 @@ def _wrap_save_base(original: Any) -> Any:
             if tracking.is_installed(type(self)) and not raw:
                 stored = {
                     f.attname: self.__dict__.get(f.attname, DEFERRED)
-                    for f in saved_fields(model, update_fields)
+                    for f in may_differ(self, model, saved_fields(model, update_fields))
                 }
                 remember_saved(self, stored)
             return

@@ -14,13 +14,12 @@ the transaction of the data it describes.
 
 from __future__ import annotations
 
-import sqlite3
 import weakref
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, JSONField, Model, Value, signals
+from django.db.models import Model, signals
 
 from revy.context import (
     REVISION,
@@ -29,11 +28,11 @@ from revy.context import (
     Frame,
 )
 from revy.contrib.django import tracking, wrapping
-from revy.contrib.django.deltas import build
-from revy.contrib.django.encoding import JSON_NULL
+from revy.contrib.django.deltas import ATTRIBUTE_DELTA_FIELDS, build, history_models
+from revy.contrib.django.inserting import insert, insert_instances
 
 if TYPE_CHECKING:
-    from revy.contrib.django.models import AbstractAttributeDelta, AbstractObjectDelta
+    from revy.contrib.django.models import AbstractObjectDelta
 
 _PENDING = "_revy_pending"
 
@@ -44,9 +43,10 @@ class Pending:
     __slots__ = ("entries", "revisions", "written", "saved")
 
     def __init__(self) -> None:
-        # (savepoint ids when recorded, object delta, its attribute deltas)
+        # (savepoint ids when recorded, object delta, its attribute deltas
+        # as deltas.new_attribute_delta makes them)
         self.entries: list[
-            tuple[tuple[str, ...], AbstractObjectDelta, list[AbstractAttributeDelta]]
+            tuple[tuple[str, ...], AbstractObjectDelta, list[tuple[Any, ...]]]
         ] = []
         # Revisions revy inserted in the open transaction: (savepoint ids
         # when inserted, the activation holding it or None, alias, revision).
@@ -110,7 +110,7 @@ def _save_revision(revision: Any, using: str) -> None:
         and not signals.pre_save.has_listeners(model)
         and not signals.post_save.has_listeners(model)
     ):
-        _insert(model, [revision], using)
+        insert_instances(model, [revision], using)
     else:
         revision.save(using=using)
 
@@ -127,7 +127,7 @@ def _inserted(revision: Any, activation: Activation | None, using: str) -> None:
 def add(
     connection: BaseDatabaseWrapper,
     object_delta: AbstractObjectDelta,
-    attribute_deltas: list[AbstractAttributeDelta],
+    attribute_deltas: list[tuple[Any, ...]],
 ) -> None:
     """Queue one object delta and its attribute deltas for writing."""
     _pending(connection).entries.append(
@@ -160,175 +160,41 @@ def saved(instance: Any, connection: BaseDatabaseWrapper | None = None) -> None:
         )
 
 
+# The columns of the attribute delta rows ``_write`` inserts.
+_ATTRIBUTE_DELTA_COLUMNS = (
+    "object_delta_id",
+    "content_type_id",
+    "content_id",
+    *ATTRIBUTE_DELTA_FIELDS,
+)
+
+
 def _write(using: str, entries: list[Any]) -> None:
-    from revy.contrib.django.models import (
-        get_attribute_delta_model,
-        get_object_delta_model,
-    )
-
-    object_delta_model = get_object_delta_model()
-    # Readers take primary key order for the order things happened, so the
-    # deltas go in as recorded; an effect whose cause is not written yet
-    # (a cascade's children after their parent) starts a new insert.
-    run: list[Any] = []
-    in_run: set[int] = set()
-    for _sids, delta, _attributes in entries:
-        cause = delta._state.fields_cache.get("cause")
-        if cause is not None and id(cause) in in_run:
-            _insert(object_delta_model, run, using)
-            run, in_run = [], set()
-        if cause is not None:
-            delta.cause_id = cause.pk
-        run.append(delta)
-        in_run.add(id(delta))
-    if run:
-        _insert(object_delta_model, run, using)
-    attribute_deltas = []
-    for _sids, object_delta, attributes in entries:
-        target = {
-            "object_delta_id": object_delta.pk,
-            "content_type_id": object_delta.content_type_id,
-            "content_id": object_delta.content_id,
-        }
-        for attribute in attributes:
-            # No related object is cached on these new rows: the foreign key
-            # descriptors would only look for one.
-            attribute.__dict__.update(target)
-        attribute_deltas.extend(attributes)
-    if attribute_deltas:
-        _insert(get_attribute_delta_model(), attribute_deltas, using)
-
-
-def _insert(model: type[Model], objs: list[Model], using: str) -> None:
-    """Insert ``objs`` in as few queries as the database allows.
-
-    ``bulk_create`` would do, but it prepares every value through the SQL
-    compiler, and Django 5.2 caps SQLite at 999 parameters per query where
-    SQLite takes far more. The history models' own columns hold plain
-    strings, integers and JSON, so this prepares them directly, batches by
-    the connection's real limit, and sets the primary keys it returns.
-    """
-    from revy.contrib.django import conf
-
-    connection = connections[using]
-    plan = _insert_plan(model, connection)
-    if plan is None:
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        _insert_with_django(model, objs, using, fields, 1)
-        return
-    head, row_sql, returning, preparers, max_rows = plan
-    pk_attname = model._meta.pk.attname
-    rows = max(1, min(conf.batch_size(), max_rows))
-    with connection.cursor() as cursor:
-        for start in range(0, len(objs), rows):
-            batch = objs[start : start + rows]
-            params: list[Any] = []
-            for obj in batch:
-                data = obj.__dict__
-                for attname, as_is, prepare in preparers:
-                    value = data[attname]
-                    if prepare is None or type(value) in as_is:
-                        params.append(value)
-                    else:
-                        params.append(prepare(obj, value))
-            cursor.execute(
-                f"{head}{', '.join([row_sql] * len(batch))} {returning}", params
-            )
-            returned = cursor.fetchall()
-            for obj, (value,) in zip(batch, returned, strict=True):
-                obj.__dict__[pk_attname] = value
-                obj._state.adding = False
-                obj._state.db = using
-
-
-def _insert_plan(model: type[Model], connection: BaseDatabaseWrapper) -> Any:
-    """The SQL and value preparers of inserts into ``model`` on ``connection``,
-    made once per connection; None where the database cannot return the keys
-    of a multi-row insert."""
-    plans = connection.__dict__.setdefault("_revy_insert_plans", {})
-    if model in plans:
-        return plans[model]
-    plan = None
-    if connection.features.can_return_rows_from_bulk_insert:
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        quote = connection.ops.quote_name
-        # PostgreSQL, SQLite 3.35+ and MariaDB 10.5+ share this syntax.
-        plan = (
-            f"INSERT INTO {quote(model._meta.db_table)} "
-            f"({', '.join(quote(f.column) for f in fields)}) VALUES ",
-            "(" + ", ".join(["%s"] * len(fields)) + ")",
-            f"RETURNING {quote(model._meta.pk.column)}",
-            [(f.attname, *_preparer(f, connection)) for f in fields],
-            _max_parameters(connection) // len(fields),
+    object_delta_model, attribute_delta_model = history_models()
+    with connections[using].cursor() as cursor:
+        # Readers take primary key order for the order things happened, so
+        # the deltas go in as recorded; an effect whose cause is not written
+        # yet (a cascade's children after their parent) starts a new insert.
+        run: list[Any] = []
+        in_run: set[int] = set()
+        for _sids, delta, _attributes in entries:
+            cause = delta._state.fields_cache.get("cause")
+            if cause is not None and id(cause) in in_run:
+                insert_instances(object_delta_model, run, using, cursor)
+                run, in_run = [], set()
+            if cause is not None:
+                delta.cause_id = cause.pk
+            run.append(delta)
+            in_run.add(id(delta))
+        if run:
+            insert_instances(object_delta_model, run, using, cursor)
+        rows = []
+        for _sids, delta, attributes in entries:
+            target = (delta.pk, delta.content_type_id, delta.content_id)
+            rows.extend(target + attribute for attribute in attributes)
+        insert(
+            attribute_delta_model, _ATTRIBUTE_DELTA_COLUMNS, rows, using, cursor=cursor
         )
-    plans[model] = plan
-    return plan
-
-
-_PLAIN_TYPES = {
-    "AutoField",
-    "BigAutoField",
-    "BigIntegerField",
-    "BooleanField",
-    "IntegerField",
-    "PositiveIntegerField",
-    "SmallIntegerField",
-}
-
-
-_NONE = frozenset({type(None)})
-_TEXT = frozenset({str, type(None)})
-
-
-def _preparer(field: Any, connection: BaseDatabaseWrapper) -> tuple[Any, Any]:
-    """``(types, prepare)``: values of these types go to the database as they
-    are, the others through ``prepare(instance, value)`` as Django would
-    prepare them; ``prepare`` is None when every value goes as it is."""
-    kind = field.get_internal_type()
-    if kind == "ForeignKey":
-        kind = field.target_field.get_internal_type()
-    if type(field).pre_save is Field.pre_save:
-        if kind in ("CharField", "TextField"):
-            return _TEXT, lambda obj, value: field.get_db_prep_save(value, connection)
-        if kind in _PLAIN_TYPES:
-            return _NONE, None
-        if kind == "JSONField":
-            return _NONE, lambda obj, value: connection.ops.adapt_json_value(
-                None if value is JSON_NULL else value, field.encoder
-            )
-    return frozenset(), lambda obj, value: field.get_db_prep_save(
-        field.pre_save(obj, True), connection
-    )
-
-
-def _insert_with_django(
-    model: type[Model], objs: list[Model], using: str, fields: list[Any], rows: int
-) -> None:
-    queryset = model._base_manager.using(using)
-    returning = model._meta.db_returning_fields
-    json_null = Value(None, output_field=JSONField())  # Django's JSON null.
-    for obj in objs:
-        for field in fields:
-            if obj.__dict__.get(field.attname) is JSON_NULL:
-                obj.__dict__[field.attname] = json_null
-    for start in range(0, len(objs), rows):
-        batch = objs[start : start + rows]
-        returned = queryset._insert(
-            batch, fields=fields, returning_fields=returning, using=using
-        )
-        for obj, values in zip(batch, returned, strict=True):
-            for field, value in zip(returning, values, strict=True):
-                setattr(obj, field.attname, value)
-            obj._state.adding = False
-            obj._state.db = using
-
-
-def _max_parameters(connection: BaseDatabaseWrapper) -> int:
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    # PostgreSQL's wire protocol counts parameters in 16 bits.
-    return connection.features.max_query_params or 65535
 
 
 def _forget_saved(saved: list[tuple[tuple[str, ...], weakref.ref]]) -> None:
@@ -374,12 +240,9 @@ def _after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None
         if sid in written and sid not in entry[0]
     ]
     pending.written = [w for w in pending.written if sid not in w[0]]
-    for _sids, object_delta, attributes in requeued:
+    for _sids, object_delta, _attributes in requeued:
         object_delta.pk = None
         object_delta._state.adding = True
-        for attribute in attributes:
-            attribute.pk = None
-            attribute._state.adding = True
     pending.entries = requeued + [e for e in pending.entries if sid not in e[0]]
     _forget_saved([s for s in pending.saved if sid in s[0]])
     pending.saved = [s for s in pending.saved if sid not in s[0]]

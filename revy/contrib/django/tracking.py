@@ -45,7 +45,8 @@ _MUTABLE_TYPES = {"JSONField", "ArrayField", "HStoreField"}
 
 
 @functools.cache
-def _mutable_attnames(model: type[models.Model]) -> tuple[str, ...]:
+def mutable_attnames(model: type[models.Model]) -> tuple[str, ...]:
+    """Attnames of the fields whose values can change in place."""
     return tuple(
         field.attname
         for field in model._meta.concrete_fields
@@ -61,7 +62,7 @@ def set_loaded(instance: models.Model, values: Any) -> None:
         for attname, value in zip(attnames_of(type(instance)), values, strict=True)
         if data.get(attname, DEFERRED) is not value
     }
-    for attname in _mutable_attnames(type(instance)):
+    for attname in mutable_attnames(type(instance)):
         if attname not in originals and attname in data:
             originals[attname] = copy.deepcopy(data[attname])
     state = instance._state
@@ -103,7 +104,7 @@ def remember_stored(instance: models.Model, stored: dict[str, Any]) -> None:
         return
     originals = known.get("revy_originals") or {}
     data = instance.__dict__
-    mutable = _mutable_attnames(type(instance))
+    mutable = mutable_attnames(type(instance))
     for attname, value in stored.items():
         if attname in mutable:
             originals[attname] = copy.deepcopy(value)
@@ -213,7 +214,7 @@ def build_loaded(
     if fetch_mode is not None:
         state.fetch_mode = fetch_mode
     state.revy_known = True
-    if _mutable_attnames(model):
+    if mutable_attnames(model):
         set_loaded(new, values)
     return new
 

@@ -1,0 +1,314 @@
+"""Inserting history rows, in as few statements as each database allows.
+
+History rows are inserted without ``Model.save()`` and ``bulk_create()``:
+their columns hold plain integers, strings and JSON, so this prepares the
+values a column at a time and plans the SQL once per connection and model.
+PostgreSQL gets ``INSERT ... SELECT * FROM UNNEST(...)``, as Django's own
+``bulk_create`` does there: one array parameter per column, so neither
+side parses thousands of placeholders. The other databases get multi-row
+``VALUES``, batched by the connection's real parameter limit (Django 5.2
+caps SQLite at 999 where SQLite takes far more), or one ``executemany``
+on SQLite when no keys are needed back. A history model with a field that
+computes its value on save (``auto_now``, a custom ``pre_save``) or that
+the plan cannot type goes through Django's compiler instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from types import NoneType
+from typing import Any
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import (
+    DateField,
+    DateTimeField,
+    Field,
+    JSONField,
+    Model,
+    TimeField,
+    Value,
+)
+
+from revy.contrib.django import conf
+from revy.contrib.django.deltas import build
+from revy.contrib.django.encoding import JSON_NULL
+
+_PLANS = "_revy_insert_plans"
+
+
+def insert_instances(
+    model: type[Model], objs: Sequence[Model], using: str, cursor: Any = None
+) -> None:
+    """Insert new, unsaved instances of a history model; set their keys."""
+    attnames = _attnames(model)
+    rows = [tuple(map(obj.__dict__.__getitem__, attnames)) for obj in objs]
+    keys = insert(model, attnames, rows, using, returning=True, cursor=cursor)
+    pk_attname = model._meta.pk.attname
+    for obj, key in zip(objs, keys, strict=True):
+        obj.__dict__[pk_attname] = key
+        obj._state.adding = False
+        obj._state.db = using
+
+
+def insert(
+    model: type[Model],
+    attnames: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    using: str,
+    returning: bool = False,
+    cursor: Any = None,
+) -> list[Any]:
+    """Insert ``rows`` (values of ``attnames``, the other fields taking their
+    defaults) into ``model``; return their primary keys if ``returning``.
+    ``cursor``, a cursor of ``using``, saves opening one per insert."""
+    if not rows:
+        return []
+    connection = connections[using]
+    plans = connection.__dict__.setdefault(_PLANS, {})
+    key = (model, attnames, returning)
+    if key not in plans:
+        plans[key] = _Plan.make(model, attnames, connection, returning)
+    plan = plans[key]
+    if plan is None:
+        return _insert_with_django(model, attnames, rows, using, returning)
+    if cursor is None:
+        with connection.cursor() as cursor:
+            return plan.run(cursor, rows)
+    return plan.run(cursor, rows)
+
+
+@functools.cache
+def _attnames(model: type[Model]) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields if not f.primary_key)
+
+
+class _Plan:
+    """The SQL and the value preparers of one kind of insert."""
+
+    @classmethod
+    def make(
+        cls,
+        model: type[Model],
+        attnames: tuple[str, ...],
+        connection: BaseDatabaseWrapper,
+        returning: bool,
+    ) -> _Plan | None:
+        """The plan, or None where Django's compiler must do the insert."""
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        if any(_computes_on_save(f) for f in fields):
+            return None
+        if connection.vendor == "postgresql":
+            types = [_array_type(f, connection) for f in fields]
+            if None in types:
+                return None
+            placeholders = [f"(%s)::{t}" for t in types]
+        elif returning and not connection.features.can_return_rows_from_bulk_insert:
+            return None
+        else:
+            placeholders = ["%s"] * len(fields)
+        return cls(model, fields, attnames, connection, placeholders, returning)
+
+    def __init__(
+        self,
+        model: type[Model],
+        fields: list[Field],
+        attnames: tuple[str, ...],
+        connection: BaseDatabaseWrapper,
+        placeholders: list[str],
+        returning: bool,
+    ) -> None:
+        quote = connection.ops.quote_name
+        self.head = "INSERT INTO {} ({}) ".format(
+            quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+        )
+        self.tail = f" RETURNING {quote(model._meta.pk.column)}" if returning else ""
+        self.returning = returning
+        self.row_sql = "(" + ", ".join(placeholders) + ")"
+        # PostgreSQL: an array per column. SQLite, when no keys come back:
+        # one statement run for every row. Else a VALUES list per batch.
+        self.unnest_sql = None
+        self.executemany = connection.vendor == "sqlite" and not returning
+        if connection.vendor == "postgresql":
+            self.unnest_sql = "SELECT * FROM UNNEST({})".format(
+                ", ".join(f"{p}[]" for p in placeholders)
+            )
+        self.max_rows = max(1, _max_parameters(connection) // len(fields))
+        # Per column: (index in the rows given or None, the types that go to
+        # the database as they are, prepare any other value, the prepared
+        # default, make a prepared default).
+        self.columns: list[tuple[Any, Any, Any, Any, Any]] = []
+        for field in fields:
+            as_is, prepare = _preparer(field, connection)
+            if field.attname in attnames:
+                index = attnames.index(field.attname)
+                self.columns.append((index, as_is, prepare, None, None))
+            elif field.has_default() and callable(field.default):
+                make = functools.partial(_prepared_default, field, as_is, prepare)
+                self.columns.append((None, None, None, None, make))
+            else:
+                default = _prepared_default(field, as_is, prepare)
+                self.columns.append((None, None, None, default, None))
+
+    def run(self, cursor: Any, rows: Sequence[tuple]) -> list[Any]:
+        if len(rows) == 1:
+            cursor.execute(
+                self.head + "VALUES " + self.row_sql + self.tail, self._row(rows[0])
+            )
+            return [key for (key,) in cursor.fetchall()] if self.returning else []
+        size = conf.batch_size()
+        if not (self.unnest_sql or self.executemany):
+            size = min(size, self.max_rows)
+        keys: list[Any] = []
+        for start in range(0, len(rows), size):
+            columns = self._columns(rows[start : start + size])
+            if self.unnest_sql:
+                cursor.execute(self.head + self.unnest_sql + self.tail, columns)
+            elif self.executemany:
+                sql = self.head + "VALUES " + self.row_sql
+                cursor.executemany(sql, list(zip(*columns, strict=True)))
+            else:
+                values = ", ".join([self.row_sql] * len(columns[0]))
+                cursor.execute(
+                    self.head + "VALUES " + values + self.tail,
+                    list(itertools.chain.from_iterable(zip(*columns, strict=True))),
+                )
+            if self.returning:
+                keys.extend(key for (key,) in cursor.fetchall())
+        return keys
+
+    def _row(self, row: tuple) -> list[Any]:
+        params = []
+        for index, as_is, prepare, default, make in self.columns:
+            if index is None:
+                params.append(default if make is None else make())
+            else:
+                value = row[index]
+                params.append(value if type(value) in as_is else prepare(value))
+        return params
+
+    def _columns(self, rows: Sequence[tuple]) -> list[list[Any]]:
+        given = list(zip(*rows, strict=True))
+        count = len(rows)
+        columns: list[list[Any]] = []
+        for index, as_is, prepare, default, make in self.columns:
+            if index is not None:
+                columns.append(
+                    [v if type(v) in as_is else prepare(v) for v in given[index]]
+                )
+            elif make is not None:
+                columns.append([make() for _ in range(count)])
+            else:
+                columns.append([default] * count)
+        return columns
+
+
+def _computes_on_save(field: Field) -> bool:
+    """Whether ``field.pre_save`` may store another value than the one set."""
+    pre_save = type(field).pre_save
+    if pre_save is Field.pre_save:
+        return False
+    if pre_save in (DateField.pre_save, DateTimeField.pre_save, TimeField.pre_save):
+        return bool(field.auto_now or field.auto_now_add)
+    return True
+
+
+def _prepared_default(
+    field: Field, as_is: frozenset[type], prepare: Callable[[Any], Any]
+) -> Any:
+    value = field.get_default()
+    return value if type(value) in as_is else prepare(value)
+
+
+def _array_type(field: Field, connection: BaseDatabaseWrapper) -> str | None:
+    """The PostgreSQL array type of a column, as Django's UNNEST names it."""
+    target = field.target_field if field.is_relation else field
+    if target.get_internal_type() not in connection.data_types:
+        return None
+    if hasattr(field, "get_placeholder"):
+        return None
+    db_type = field.db_type(connection)
+    return None if db_type is None else db_type.split("(")[0]
+
+
+_AS_IS = {
+    "AutoField": (int,),
+    "BigAutoField": (int,),
+    "BigIntegerField": (int,),
+    "BooleanField": (bool,),
+    "IntegerField": (int,),
+    "PositiveIntegerField": (int,),
+    "PositiveBigIntegerField": (int,),
+    "PositiveSmallIntegerField": (int,),
+    "SmallIntegerField": (int,),
+    "CharField": (str,),
+    "TextField": (str,),
+}
+
+
+def _preparer(
+    field: Field, connection: BaseDatabaseWrapper
+) -> tuple[frozenset[type], Callable[[Any], Any]]:
+    """``(types, prepare)``: values of these types go to the database as they
+    are, any other through ``prepare(value)``."""
+    if isinstance(field, JSONField):
+        dumps = functools.partial(json.dumps, cls=field.encoder)
+        return _NONE, lambda value: "null" if value is JSON_NULL else dumps(value)
+    kind = field.get_internal_type()
+    if field.is_relation:
+        kind = field.target_field.get_internal_type()
+    return frozenset((NoneType, *_AS_IS.get(kind, ()))), functools.partial(
+        _prepare, field, connection
+    )
+
+
+def _prepare(field: Field, connection: BaseDatabaseWrapper, value: Any) -> Any:
+    return field.get_db_prep_save(value, connection)
+
+
+_NONE = frozenset((NoneType,))
+
+
+def _insert_with_django(
+    model: type[Model],
+    attnames: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    using: str,
+    returning: bool,
+) -> list[Any]:
+    json_null = Value(None, output_field=JSONField())  # Django's JSON null.
+    objs = [
+        build(
+            model,
+            {
+                a: json_null if v is JSON_NULL else v
+                for a, v in zip(attnames, row, strict=True)
+            },
+        )
+        for row in rows
+    ]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    queryset = model._base_manager.using(using)
+    if not returning:
+        size = connections[using].ops.bulk_batch_size(fields, objs)
+        for start in range(0, len(objs), size):
+            queryset._insert(objs[start : start + size], fields=fields, using=using)
+        return []
+    pk = model._meta.pk
+    return [
+        queryset._insert([obj], fields=fields, returning_fields=[pk], using=using)[0][0]
+        for obj in objs
+    ]
+
+
+def _max_parameters(connection: BaseDatabaseWrapper) -> int:
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    # PostgreSQL's and MariaDB's wire protocols count parameters in 16 bits.
+    return connection.features.max_query_params or 65535
