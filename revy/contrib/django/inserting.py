@@ -84,8 +84,19 @@ def insert(
 
 
 @functools.cache
+def _inserted_fields(model: type[Model]) -> list[Field]:
+    """The fields an insert gives a value: all but a key the database makes
+    and generated columns."""
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if f is not model._meta.auto_field and not getattr(f, "generated", False)
+    ]
+
+
+@functools.cache
 def _attnames(model: type[Model]) -> tuple[str, ...]:
-    return tuple(f.attname for f in model._meta.concrete_fields if not f.primary_key)
+    return tuple(f.attname for f in _inserted_fields(model))
 
 
 class _Plan:
@@ -100,7 +111,7 @@ class _Plan:
         returning: bool,
     ) -> _Plan | None:
         """The plan, or None where Django's compiler must do the insert."""
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        fields = _inserted_fields(model)
         if any(_computes_on_save(f) for f in fields):
             return None
         if connection.vendor == "postgresql":
@@ -129,6 +140,8 @@ class _Plan:
         )
         self.tail = f" RETURNING {quote(model._meta.pk.column)}" if returning else ""
         self.returning = returning
+        # Keys come back as the driver reads them (a UUID as text on SQLite).
+        self.key = model._meta.pk.to_python
         self.row_sql = "(" + ", ".join(placeholders) + ")"
         # PostgreSQL: an array per column. SQLite, when no keys come back:
         # one statement run for every row. Else a VALUES list per batch.
@@ -160,7 +173,7 @@ class _Plan:
             cursor.execute(
                 self.head + "VALUES " + self.row_sql + self.tail, self._row(rows[0])
             )
-            return [key for (key,) in cursor.fetchall()] if self.returning else []
+            return [self.key(k) for (k,) in cursor.fetchall()] if self.returning else []
         size = conf.batch_size()
         if not (self.unnest_sql or self.executemany):
             size = min(size, self.max_rows)
@@ -179,7 +192,7 @@ class _Plan:
                     list(itertools.chain.from_iterable(zip(*columns, strict=True))),
                 )
             if self.returning:
-                keys.extend(key for (key,) in cursor.fetchall())
+                keys.extend(self.key(k) for (k,) in cursor.fetchall())
         return keys
 
     def _row(self, row: tuple) -> list[Any]:
@@ -292,7 +305,7 @@ def _insert_with_django(
         )
         for row in rows
     ]
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = _inserted_fields(model)
     queryset = model._base_manager.using(using)
     if not returning:
         size = connections[using].ops.bulk_batch_size(fields, objs)

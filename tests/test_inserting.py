@@ -1,0 +1,69 @@
+"""How history rows are inserted (revy.contrib.django.inserting): in
+batches, in order, with the defaults of the fields not given, and through
+Django's compiler for fields that compute their value on save."""
+
+import uuid
+
+import pytest
+from django.db import connection
+
+from revy.contrib.django.inserting import insert, insert_instances
+from tests.testapp.models import Comment, Invoice, UUIDItem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("returning", [True, False])
+def test_rows_go_in_batches_in_the_order_given(settings, returning):
+    settings.REVY_BATCH_SIZE = 3
+    rows = [(f"comment {i}", i % 2 == 0) for i in range(7)]
+    keys = insert(
+        Comment, ("text", "is_marked_as_spam"), rows, "default", returning=returning
+    )
+    stored = list(
+        Comment.objects.order_by("pk").values_list("pk", "text", "is_marked_as_spam")
+    )
+    assert [(text, spam) for _pk, text, spam in stored] == rows
+    assert keys == ([pk for pk, _text, _spam in stored] if returning else [])
+
+
+def test_one_row_returns_its_key():
+    [key] = insert(Comment, ("text",), [("alone",)], "default", returning=True)
+    assert Comment.objects.get(pk=key).text == "alone"
+
+
+def test_fields_not_given_take_their_defaults_made_per_row():
+    keys = insert(UUIDItem, ("name",), [("a",), ("b",)], "default", returning=True)
+    assert len(set(keys)) == 2 and all(isinstance(key, uuid.UUID) for key in keys)
+    assert sorted(UUIDItem.objects.values_list("name", flat=True)) == ["a", "b"]
+    spam = insert(Comment, ("text",), [("x",), ("y",)], "default", returning=True)
+    assert list(
+        Comment.objects.filter(pk__in=spam).values_list("is_marked_as_spam", flat=True)
+    ) == [False, False]
+
+
+def test_fields_that_compute_on_save_go_through_django(django_assert_num_queries):
+    rows = [("1.00", "2.0000", "2.00"), ("3.00", "1.0000", "3.00")]
+    attnames = ("amount", "exchange_rate", "local_amount")
+    keys = insert(Invoice, attnames, rows, "default", returning=True)
+    invoices = Invoice.objects.filter(pk__in=keys).order_by("pk")
+    assert [str(i.local_amount) for i in invoices] == ["2.00", "3.00"]
+    assert all(invoice.updated_at is not None for invoice in invoices)
+    with django_assert_num_queries(1):
+        insert(Invoice, attnames, rows, "default")
+    assert Invoice.objects.count() == 4
+
+
+def test_instances_get_their_keys_and_are_saved():
+    comments = [Comment(text="one"), Comment(text="two")]
+    insert_instances(Comment, comments, "default")
+    assert [c.pk for c in comments] == list(
+        Comment.objects.order_by("pk").values_list("pk", flat=True)
+    )
+    assert all(not c._state.adding and c._state.db == "default" for c in comments)
+
+
+def test_a_cursor_given_is_used(django_assert_num_queries):
+    with django_assert_num_queries(1), connection.cursor() as cursor:
+        insert(Comment, ("text",), [("a",), ("b",)], "default", cursor=cursor)
+    assert Comment.objects.count() == 2
