@@ -417,10 +417,10 @@ def _memberships(
 def _chain(delta: Any) -> list[Any]:
     """``delta`` and the causes it descends from, nearest first."""
     chain = [delta]
-    cause = delta._state.fields_cache.get("cause")
+    cause = delta.cause
     while cause is not None:
         chain.append(cause)
-        cause = cause._state.fields_cache.get("cause")
+        cause = cause.cause
     return chain
 
 

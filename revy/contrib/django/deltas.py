@@ -316,6 +316,58 @@ def build(model: type[models.Model], values: dict[str, Any]) -> Any:
     return obj
 
 
+class PendingObjectDelta:
+    """An object delta waiting to be written (see recorder.py): far cheaper
+    than a model instance for the thousands a bulk write records. ``pk`` is
+    set once it is inserted; ``cause`` is the pending delete that made it
+    happen, if any."""
+
+    __slots__ = (
+        "revision_id",
+        "action",
+        "content_type_id",
+        "content_id",
+        "actor_content_type_id",
+        "actor_id",
+        "description",
+        "deletion_description",
+        "cause",
+        "pk",
+    )
+
+    # The columns of row(), in its order.
+    COLUMNS = (*__slots__[:8], "cause_id")
+
+    def __init__(self, *values: Any) -> None:
+        (
+            self.revision_id,
+            self.action,
+            self.content_type_id,
+            self.content_id,
+            self.actor_content_type_id,
+            self.actor_id,
+            self.description,
+            self.deletion_description,
+            self.cause,
+        ) = values
+        self.pk = None
+
+    def row(self) -> tuple[Any, ...]:
+        """The values of ``COLUMNS``; a cause must be written first."""
+        cause = self.cause
+        return (
+            self.revision_id,
+            self.action,
+            self.content_type_id,
+            self.content_id,
+            self.actor_content_type_id,
+            self.actor_id,
+            self.description,
+            self.deletion_description,
+            None if cause is None else cause.pk,
+        )
+
+
 def new_object_delta(
     revision: Any,
     action: str,
@@ -323,32 +375,24 @@ def new_object_delta(
     pk: Any,
     who: Attribution,
     using: str,
-    cause: Any = None,
+    cause: PendingObjectDelta | None = None,
     caused_by_deletion: bool = False,
-) -> Any:
-    """An unsaved object delta; deletes, and the updates a delete causes
+) -> PendingObjectDelta:
+    """An object delta to write; deletes, and the updates a delete causes
     (SET_NULL and friends), carry the deletion description."""
-    object_delta_model = who.object_delta_model
-    delta = build(
-        object_delta_model,
-        {
-            "revision_id": revision.pk,
-            "action": action,
-            "content_type_id": who.content_type_id(model, using),
-            "content_id": str(pk),
-            "actor_content_type_id": who.actor_type_id,
-            "actor_id": who.actor_id,
-            "description": who.object_description,
-            "deletion_description": (
-                who.deletion_description
-                if caused_by_deletion or action == object_delta_model.ACTION_DELETE
-                else ""
-            ),
-        },
+    return PendingObjectDelta(
+        revision.pk,
+        action,
+        who.content_type_id(model, using),
+        str(pk),
+        who.actor_type_id,
+        who.actor_id,
+        who.object_description,
+        who.deletion_description
+        if caused_by_deletion or action == who.object_delta_model.ACTION_DELETE
+        else "",
+        cause,
     )
-    if cause is not None:
-        delta.cause = cause
-    return delta
 
 
 # What an attribute delta holds until it is written, in this order; the

@@ -15,7 +15,7 @@ the transaction of the data it describes.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -28,11 +28,13 @@ from revy.context import (
     Frame,
 )
 from revy.contrib.django import tracking, wrapping
-from revy.contrib.django.deltas import ATTRIBUTE_DELTA_FIELDS, build, history_models
+from revy.contrib.django.deltas import (
+    ATTRIBUTE_DELTA_FIELDS,
+    PendingObjectDelta,
+    build,
+    history_models,
+)
 from revy.contrib.django.inserting import insert, insert_instances
-
-if TYPE_CHECKING:
-    from revy.contrib.django.models import AbstractObjectDelta
 
 _PENDING = "_revy_pending"
 
@@ -46,7 +48,7 @@ class Pending:
         # (savepoint ids when recorded, object delta, its attribute deltas
         # as deltas.new_attribute_delta makes them)
         self.entries: list[
-            tuple[tuple[str, ...], AbstractObjectDelta, list[tuple[Any, ...]]]
+            tuple[tuple[str, ...], PendingObjectDelta, list[tuple[Any, ...]]]
         ] = []
         # Revisions revy inserted in the open transaction: (savepoint ids
         # when inserted, the activation holding it or None, alias, revision).
@@ -126,7 +128,7 @@ def _inserted(revision: Any, activation: Activation | None, using: str) -> None:
 
 def add(
     connection: BaseDatabaseWrapper,
-    object_delta: AbstractObjectDelta,
+    object_delta: PendingObjectDelta,
     attribute_deltas: list[tuple[Any, ...]],
 ) -> None:
     """Queue one object delta and its attribute deltas for writing."""
@@ -175,19 +177,15 @@ def _write(using: str, entries: list[Any]) -> None:
         # Readers take primary key order for the order things happened, so
         # the deltas go in as recorded; an effect whose cause is not written
         # yet (a cascade's children after their parent) starts a new insert.
-        run: list[Any] = []
+        run: list[PendingObjectDelta] = []
         in_run: set[int] = set()
         for _sids, delta, _attributes in entries:
-            cause = delta._state.fields_cache.get("cause")
-            if cause is not None and id(cause) in in_run:
-                insert_instances(object_delta_model, run, using, cursor)
+            if delta.cause is not None and id(delta.cause) in in_run:
+                _insert_object_deltas(object_delta_model, run, using, cursor)
                 run, in_run = [], set()
-            if cause is not None:
-                delta.cause_id = cause.pk
             run.append(delta)
             in_run.add(id(delta))
-        if run:
-            insert_instances(object_delta_model, run, using, cursor)
+        _insert_object_deltas(object_delta_model, run, using, cursor)
         rows = []
         for _sids, delta, attributes in entries:
             target = (delta.pk, delta.content_type_id, delta.content_id)
@@ -195,6 +193,15 @@ def _write(using: str, entries: list[Any]) -> None:
         insert(
             attribute_delta_model, _ATTRIBUTE_DELTA_COLUMNS, rows, using, cursor=cursor
         )
+
+
+def _insert_object_deltas(
+    model: type[Model], deltas: list[PendingObjectDelta], using: str, cursor: Any
+) -> None:
+    rows = [delta.row() for delta in deltas]
+    keys = insert(model, PendingObjectDelta.COLUMNS, rows, using, True, cursor)
+    for delta, key in zip(deltas, keys, strict=True):
+        delta.pk = key
 
 
 def _forget_saved(saved: list[tuple[tuple[str, ...], weakref.ref]]) -> None:
@@ -242,7 +249,6 @@ def _after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None
     pending.written = [w for w in pending.written if sid not in w[0]]
     for _sids, object_delta, _attributes in requeued:
         object_delta.pk = None
-        object_delta._state.adding = True
     pending.entries = requeued + [e for e in pending.entries if sid not in e[0]]
     _forget_saved([s for s in pending.saved if sid in s[0]])
     pending.saved = [s for s in pending.saved if sid not in s[0]]
