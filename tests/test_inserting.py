@@ -14,9 +14,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("returning", [True, False])
-def test_rows_go_in_batches_in_the_order_given(settings, returning):
-    settings.REVY_BATCH_SIZE = 3
-    rows = [(f"comment {i}", i % 2 == 0) for i in range(7)]
+@pytest.mark.parametrize(("count", "batch"), [(7, 3), (150, 100)])
+def test_rows_go_in_batches_in_the_order_given(settings, returning, count, batch):
+    # Many rows without keys back go to SQLite in one executemany, few in
+    # a VALUES list: 150 in batches of 100 takes both ways.
+    settings.REVY_BATCH_SIZE = batch
+    rows = [(f"comment {i}", i % 2 == 0) for i in range(count)]
     keys = insert(
         Comment, ("text", "is_marked_as_spam"), rows, "default", returning=returning
     )

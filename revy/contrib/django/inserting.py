@@ -7,10 +7,12 @@ PostgreSQL gets ``INSERT ... SELECT * FROM UNNEST(...)``, as Django's own
 ``bulk_create`` does there: one array parameter per column, so neither
 side parses thousands of placeholders. The other databases get multi-row
 ``VALUES``, batched by the connection's real parameter limit (Django 5.2
-caps SQLite at 999 where SQLite takes far more), or one ``executemany``
-on SQLite when no keys are needed back. A history model with a field that
-computes its value on save (``auto_now``, a custom ``pre_save``) or that
-the plan cannot type goes through Django's compiler instead.
+caps SQLite at 999 where SQLite takes far more), or, on SQLite, one
+``executemany`` for many rows that need no keys back: SQLite runs one
+short statement for each row faster than it parses a long one. A history
+model with a field that computes its value on save (``auto_now``, a custom
+``pre_save``) or that the plan cannot type goes through Django's compiler
+instead.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from revy.contrib.django.deltas import build
 from revy.contrib.django.encoding import JSON_NULL
 
 _PLANS = "_revy_insert_plans"
+# Below this many rows, one VALUES list is faster on SQLite than executemany.
+_FEW = 64
 
 
 def insert_instances(
@@ -144,7 +148,8 @@ class _Plan:
         self.key = model._meta.pk.to_python
         self.row_sql = "(" + ", ".join(placeholders) + ")"
         # PostgreSQL: an array per column. SQLite, when no keys come back:
-        # one statement run for every row. Else a VALUES list per batch.
+        # one statement run for every row, unless they are few. Else a
+        # VALUES list per batch.
         self.unnest_sql = None
         self.executemany = connection.vendor == "sqlite" and not returning
         if connection.vendor == "postgresql":
@@ -180,13 +185,14 @@ class _Plan:
         keys: list[Any] = []
         for start in range(0, len(rows), size):
             columns = self._columns(rows[start : start + size])
+            count = len(columns[0])
             if self.unnest_sql:
                 cursor.execute(self.head + self.unnest_sql + self.tail, columns)
-            elif self.executemany:
+            elif self.executemany and (count >= _FEW or count > self.max_rows):
                 sql = self.head + "VALUES " + self.row_sql
                 cursor.executemany(sql, list(zip(*columns, strict=True)))
             else:
-                values = ", ".join([self.row_sql] * len(columns[0]))
+                values = ", ".join([self.row_sql] * count)
                 cursor.execute(
                     self.head + "VALUES " + values + self.tail,
                     list(itertools.chain.from_iterable(zip(*columns, strict=True))),
