@@ -42,7 +42,8 @@ from revy.contrib.django.deltas import build
 from revy.contrib.django.encoding import JSON_NULL
 
 _PLANS = "_revy_insert_plans"
-# Below this many rows, one VALUES list is faster on SQLite than executemany.
+# Fewer rows than this go in one VALUES list, prepared row by row: on
+# SQLite faster than executemany, everywhere faster than column by column.
 _FEW = 64
 
 
@@ -147,9 +148,9 @@ class _Plan:
         # Keys come back as the driver reads them (a UUID as text on SQLite).
         self.key = model._meta.pk.to_python
         self.row_sql = "(" + ", ".join(placeholders) + ")"
-        # PostgreSQL: an array per column. SQLite, when no keys come back:
-        # one statement run for every row, unless they are few. Else a
-        # VALUES list per batch.
+        # Many rows go to PostgreSQL as an array per column, to SQLite as one
+        # statement run for each row if no keys come back, else as a VALUES
+        # list per batch; a few rows always as one VALUES list.
         self.unnest_sql = None
         self.executemany = connection.vendor == "sqlite" and not returning
         if connection.vendor == "postgresql":
@@ -174,32 +175,36 @@ class _Plan:
                 self.columns.append((None, None, None, default, None))
 
     def run(self, cursor: Any, rows: Sequence[tuple]) -> list[Any]:
-        if len(rows) == 1:
-            cursor.execute(
-                self.head + "VALUES " + self.row_sql + self.tail, self._row(rows[0])
-            )
-            return [self.key(k) for (k,) in cursor.fetchall()] if self.returning else []
+        if len(rows) < _FEW and len(rows) <= self.max_rows:
+            # What a request writes: one VALUES list, prepared row by row.
+            values = ", ".join([self.row_sql] * len(rows))
+            params = [value for row in rows for value in self._row(row)]
+            cursor.execute(self.head + "VALUES " + values + self.tail, params)
+            return self._keys(cursor)
         size = conf.batch_size()
         if not (self.unnest_sql or self.executemany):
             size = min(size, self.max_rows)
         keys: list[Any] = []
         for start in range(0, len(rows), size):
             columns = self._columns(rows[start : start + size])
-            count = len(columns[0])
             if self.unnest_sql:
                 cursor.execute(self.head + self.unnest_sql + self.tail, columns)
-            elif self.executemany and (count >= _FEW or count > self.max_rows):
+            elif self.executemany:
                 sql = self.head + "VALUES " + self.row_sql
                 cursor.executemany(sql, list(zip(*columns, strict=True)))
             else:
-                values = ", ".join([self.row_sql] * count)
+                values = ", ".join([self.row_sql] * len(columns[0]))
                 cursor.execute(
                     self.head + "VALUES " + values + self.tail,
                     list(itertools.chain.from_iterable(zip(*columns, strict=True))),
                 )
-            if self.returning:
-                keys.extend(self.key(k) for (k,) in cursor.fetchall())
+            keys.extend(self._keys(cursor))
         return keys
+
+    def _keys(self, cursor: Any) -> list[Any]:
+        if not self.returning:
+            return []
+        return [self.key(key) for (key,) in cursor.fetchall()]
 
     def _row(self, row: tuple) -> list[Any]:
         params = []
