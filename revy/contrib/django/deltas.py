@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import functools
+import operator
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -316,56 +317,57 @@ def build(model: type[models.Model], values: dict[str, Any]) -> Any:
     return obj
 
 
+_OBJECT_DELTA_FIELDS = (
+    "revision_id",
+    "action",
+    "content_type_id",
+    "content_id",
+    "actor_content_type_id",
+    "actor_id",
+    "description",
+    "deletion_description",
+)
+
+
 class PendingObjectDelta:
     """An object delta waiting to be written (see recorder.py): far cheaper
     than a model instance for the thousands a bulk write records. ``pk`` is
     set once it is inserted; ``cause`` is the pending delete that made it
     happen, if any."""
 
-    __slots__ = (
-        "revision_id",
-        "action",
-        "content_type_id",
-        "content_id",
-        "actor_content_type_id",
-        "actor_id",
-        "description",
-        "deletion_description",
-        "cause",
-        "pk",
-    )
+    __slots__ = (*_OBJECT_DELTA_FIELDS, "cause", "pk")
 
     # The columns of row(), in its order.
-    COLUMNS = (*__slots__[:8], "cause_id")
+    COLUMNS = (*_OBJECT_DELTA_FIELDS, "cause_id")
+    _values = operator.attrgetter(*_OBJECT_DELTA_FIELDS)
 
-    def __init__(self, *values: Any) -> None:
-        (
-            self.revision_id,
-            self.action,
-            self.content_type_id,
-            self.content_id,
-            self.actor_content_type_id,
-            self.actor_id,
-            self.description,
-            self.deletion_description,
-            self.cause,
-        ) = values
-        self.pk = None
+    def __init__(
+        self,
+        revision_id: Any,
+        action: str,
+        content_type_id: int,
+        content_id: str,
+        actor_content_type_id: int | None,
+        actor_id: str | None,
+        description: str,
+        deletion_description: str,
+        cause: PendingObjectDelta | None,
+    ) -> None:
+        self.revision_id = revision_id
+        self.action = action
+        self.content_type_id = content_type_id
+        self.content_id = content_id
+        self.actor_content_type_id = actor_content_type_id
+        self.actor_id = actor_id
+        self.description = description
+        self.deletion_description = deletion_description
+        self.cause = cause
+        self.pk: Any = None
 
     def row(self) -> tuple[Any, ...]:
         """The values of ``COLUMNS``; a cause must be written first."""
         cause = self.cause
-        return (
-            self.revision_id,
-            self.action,
-            self.content_type_id,
-            self.content_id,
-            self.actor_content_type_id,
-            self.actor_id,
-            self.description,
-            self.deletion_description,
-            None if cause is None else cause.pk,
-        )
+        return (*self._values(self), None if cause is None else cause.pk)
 
 
 def new_object_delta(

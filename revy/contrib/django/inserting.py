@@ -260,6 +260,9 @@ def _array_type(field: Field, connection: BaseDatabaseWrapper) -> str | None:
     return None if db_type is None else db_type.split("(")[0]
 
 
+# The Python types that go to a column of each kind as they are; None goes
+# to every column as it is.
+_NONE = frozenset((NoneType,))
 _AS_IS = {
     "AutoField": (int,),
     "BigAutoField": (int,),
@@ -286,16 +289,8 @@ def _preparer(
     kind = field.get_internal_type()
     if field.is_relation:
         kind = field.target_field.get_internal_type()
-    return frozenset((NoneType, *_AS_IS.get(kind, ()))), functools.partial(
-        _prepare, field, connection
-    )
-
-
-def _prepare(field: Field, connection: BaseDatabaseWrapper, value: Any) -> Any:
-    return field.get_db_prep_save(value, connection)
-
-
-_NONE = frozenset((NoneType,))
+    as_is = frozenset((NoneType, *_AS_IS.get(kind, ())))
+    return as_is, functools.partial(field.get_db_prep_save, connection=connection)
 
 
 def _insert_with_django(
