@@ -15,6 +15,7 @@ from django.test import RequestFactory, override_settings
 
 from revy import Context
 from revy import Context as C
+from revy.contrib.django import conf
 from tests.helpers import (
     CREATE,
     DELETE,
@@ -991,6 +992,19 @@ def test_a_setting_changed_mid_test_applies_to_the_next_change(settings):
     with Context():
         third = Comment.objects.create(text="tracked again")
     assert [len(deltas(c)) for c in (first, second, third)] == [1, 0, 1]
+
+
+def test_values_derived_from_settings_are_kept_until_a_setting_changes(settings):
+    made = []
+
+    def make():
+        made.append(conf.batch_size())
+        return made[-1]
+
+    assert conf.kept("test", make) == conf.kept("test", make) == conf.batch_size()
+    settings.REVY_BATCH_SIZE = 7
+    assert conf.kept("test", make) == 7
+    assert len(made) == 2
 
 
 @override_settings(REVY_TRACKED_MODELS=["TESTAPP.*"])

@@ -153,7 +153,7 @@ def _is_tracked(label: str, include: tuple[str, ...], exclude: tuple[str, ...]) 
     return matches(include) and not matches(exclude + ALWAYS_UNTRACKED)
 
 
-_values: dict[str, Any] = {}
+_values: dict[Any, Any] = {}
 _tracked: dict[type[models.Model], bool] = {}
 _holder: list[Any] = [None]  # The settings object the values were read from.
 
@@ -174,6 +174,18 @@ def _setting(name: str, default: Any) -> Any:
         return _values[name]
     except KeyError:
         value = _values[name] = getattr(settings, name, default)
+        return value
+
+
+def kept(name: str, compute: Callable[[], Any]) -> Any:
+    """``compute()``, a value derived from settings, computed once while the
+    same settings are in force (as the settings themselves are)."""
+    _current()
+    key = ("kept", name)
+    try:
+        return _values[key]
+    except KeyError:
+        value = _values[key] = compute()
         return value
 
 

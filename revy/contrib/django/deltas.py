@@ -280,6 +280,10 @@ def _actor_reference(actor: Any) -> tuple[Any, Any]:
 
 def history_models() -> tuple[Any, Any]:
     """The ObjectDelta and AttributeDelta models in use."""
+    return conf.kept("history_models", _history_models)
+
+
+def _history_models() -> tuple[Any, Any]:
     from revy.contrib.django.models import (
         get_attribute_delta_model,
         get_object_delta_model,
