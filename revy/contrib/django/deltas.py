@@ -240,8 +240,7 @@ class Attribution:
         self.object_description = values.get(OBJECT_DELTA_DESCRIPTION, "")
         self.attribute_description = values.get(ATTRIBUTE_DELTA_DESCRIPTION, "")
         self.deletion_description = values.get(DELETION_DESCRIPTION, "")
-        self.models = history_models()
-        self.object_delta_model, self.attribute_delta_model = self.models
+        self.object_delta_model = history_models()[0]
         self._references: dict[int, tuple[Any, Any]] = {}
         self._content_types: dict[tuple[type[models.Model], str], int] = {}
 

@@ -47,13 +47,11 @@ _PLANS = "_revy_insert_plans"
 _FEW = 64
 
 
-def insert_instances(
-    model: type[Model], objs: Sequence[Model], using: str, cursor: Any = None
-) -> None:
+def insert_instances(model: type[Model], objs: Sequence[Model], using: str) -> None:
     """Insert new, unsaved instances of a history model; set their keys."""
     attnames = _attnames(model)
     rows = [tuple(map(obj.__dict__.__getitem__, attnames)) for obj in objs]
-    keys = insert(model, attnames, rows, using, returning=True, cursor=cursor)
+    keys = insert(model, attnames, rows, using, returning=True)
     pk_attname = model._meta.pk.attname
     for obj, key in zip(objs, keys, strict=True):
         obj.__dict__[pk_attname] = key
