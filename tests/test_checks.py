@@ -3,6 +3,7 @@ that names the setting; right values pass."""
 
 import pytest
 from django.conf import settings
+from django.core import checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
@@ -18,9 +19,12 @@ WRONG = [
     ("REVY_TRACKED_MODELS", ["testapp.*", 3]),
     ("REVY_TRACKED_MODELS", None),
     ("REVY_TRACKED_MODELS", {"testapp.*"}),
+    ("REVY_TRACKED_MODELS", ["testapp.*", "testapp.Psot"]),
+    ("REVY_TRACKED_MODELS", ["tsetapp.*"]),
     ("REVY_UNTRACKED_MODELS", "testapp.Untracked"),
     ("REVY_UNTRACKED_MODELS", [None]),
     ("REVY_UNTRACKED_MODELS", 1),
+    ("REVY_UNTRACKED_MODELS", ["testapp.Untracked", "testapp.Untraked"]),
     ("REVY_RECORD_OUTSIDE_CONTEXT", "yes"),
     ("REVY_RECORD_OUTSIDE_CONTEXT", 1),
     ("REVY_RECORD_OUTSIDE_CONTEXT", None),
@@ -60,6 +64,7 @@ RIGHT = [
     ("REVY_TRACKED_MODELS", ("*",)),
     ("REVY_TRACKED_MODELS", []),
     ("REVY_UNTRACKED_MODELS", ["testapp.Untracked", "auth.*"]),
+    ("REVY_UNTRACKED_MODELS", ["TESTAPP.untracked", "*.comment", "testapp.[CT]*"]),
     ("REVY_UNTRACKED_MODELS", ()),
     ("REVY_RECORD_OUTSIDE_CONTEXT", True),
     ("REVY_RECORD_OUTSIDE_CONTEXT", False),
@@ -167,3 +172,14 @@ def test_a_swapped_delta_model_needs_the_setting_it_points_to(name, needs):
     message = str(info.value)
     assert name in message
     assert needs in message
+
+
+def test_a_misspelt_setting_name_is_a_warning_naming_the_right_one():
+    with override_settings(REVY_TRACKED_MODEL=["testapp.*"], REVY_OWN_THING=1):
+        messages = [m for m in checks.run_checks() if m.id == "revy.W001"]
+        run_check()  # A warning: check still passes.
+    by_name = {m.msg.split()[0]: m for m in messages}
+    assert set(by_name) == {"REVY_TRACKED_MODEL", "REVY_OWN_THING"}
+    assert by_name["REVY_TRACKED_MODEL"].hint == "Did you mean REVY_TRACKED_MODELS?"
+    assert by_name["REVY_OWN_THING"].hint is None
+    assert "revy ignores it" in by_name["REVY_OWN_THING"].msg

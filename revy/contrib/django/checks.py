@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 from typing import Any
 
 from django.apps import apps
@@ -20,13 +22,17 @@ def _error(setting: str, message: str, number: int) -> checks.Error:
     return checks.Error(f"{setting} {message}", id=f"revy.E{number:03d}")
 
 
-def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]:
-    errors: list[checks.Error] = []
+def check_settings(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = _unknown_settings()
     missing = object()
 
     for number, name in enumerate(("REVY_TRACKED_MODELS", "REVY_UNTRACKED_MODELS"), 1):
         value = getattr(settings, name, missing)
-        if value is not missing and (
+        if value is missing:
+            continue
+        if (
             isinstance(value, str)
             or not isinstance(value, list | tuple)
             or not all(isinstance(p, str) for p in value)
@@ -39,6 +45,21 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]
                     number,
                 )
             )
+            continue
+        # A pattern that matches nothing is most likely misspelt: the model
+        # it means would silently be tracked (or not).
+        labels = [model._meta.label_lower for model in apps.get_models()]
+        for pattern in value:
+            if not fnmatch.filter(labels, pattern.lower()):
+                errors.append(
+                    _error(
+                        name,
+                        f"pattern {pattern!r} matches no installed model; "
+                        "a pattern is a model label such as 'blog.Post', or "
+                        "an fnmatch pattern over labels such as 'blog.*'.",
+                        14,
+                    )
+                )
 
     value = getattr(settings, "REVY_RECORD_OUTSIDE_CONTEXT", missing)
     if value is not missing and not isinstance(value, bool):
@@ -150,6 +171,26 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]
                 )
             )
     return errors
+
+
+def _unknown_settings() -> list[checks.CheckMessage]:
+    """A REVY_ setting revy does not read, such as a misspelt one, is
+    ignored: say so (a warning: the project may own names like it)."""
+    from revy.contrib.django import conf
+
+    warnings: list[checks.CheckMessage] = []
+    for name in dir(settings):
+        if name.startswith("REVY_") and name not in conf.SETTINGS:
+            close = difflib.get_close_matches(name, conf.SETTINGS, n=1)
+            hint = f"Did you mean {close[0]}?" if close else None
+            warnings.append(
+                checks.Warning(
+                    f"{name} is not a revy setting, so revy ignores it.",
+                    hint=hint,
+                    id="revy.W001",
+                )
+            )
+    return warnings
 
 
 def _import(path: Any) -> Any:

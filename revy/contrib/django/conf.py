@@ -23,6 +23,21 @@ DEFAULT_REVISION_MODEL = "revy.Revision"
 DEFAULT_OBJECT_DELTA_MODEL = "revy.ObjectDelta"
 DEFAULT_ATTRIBUTE_DELTA_MODEL = "revy.AttributeDelta"
 
+# Every setting revy reads; ``check`` warns of other REVY_ names.
+SETTINGS = (
+    "REVY_REVISION_MODEL",
+    "REVY_OBJECT_DELTA_MODEL",
+    "REVY_ATTRIBUTE_DELTA_MODEL",
+    "REVY_TRACKED_MODELS",
+    "REVY_UNTRACKED_MODELS",
+    "REVY_RECORD_OUTSIDE_CONTEXT",
+    "REVY_VALUE_ENCODER",
+    "REVY_BATCH_SIZE",
+    "REVY_ACTOR_RESOLVERS",
+    "REVY_REVISION_DESCRIPTION_HEADER",
+    "REVY_REVISION_DESCRIPTION_MAX_LENGTH",
+)
+
 # Django's own bookkeeping, never tracked whatever REVY_TRACKED_MODELS says.
 ALWAYS_UNTRACKED = (
     "revy.*",
