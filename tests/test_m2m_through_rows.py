@@ -2,6 +2,8 @@
 as the relation changes they are, on both sides, once."""
 
 import pytest
+from django.db import transaction
+from django.db.models.signals import m2m_changed
 
 from revy import Context
 from revy.contrib.django import history
@@ -53,3 +55,98 @@ def test_deleting_a_team_ends_its_memberships_once(team_and_player):
         Membership.objects.create(team=team, player=player)
         team.delete()
     assert relation_deltas(player, "teams") == [([], [team_pk]), ([team_pk], [])]
+
+
+def test_bulk_created_memberships_add_the_members_on_both_sides(team_and_player):
+    team, player = team_and_player
+    other = Player.objects.create(name="Bo")
+    with Context():
+        Membership.objects.bulk_create(
+            [Membership(team=team, player=player), Membership(team=team, player=other)]
+        )
+    assert history.members_as_of(team, "players") == {player.pk, other.pk}
+    assert history.members_as_of(other, "teams") == {team.pk}
+    # One operation: one delta on the team, carrying both members.
+    assert relation_deltas(team, "players") == [
+        ([], sorted([str(player.pk), str(other.pk)]))
+    ]
+
+
+def test_saving_a_membership_with_another_player_moves_the_membership(
+    team_and_player,
+):
+    team, player = team_and_player
+    other = Player.objects.create(name="Bo")
+    with Context():
+        membership = Membership.objects.create(team=team, player=player)
+    membership = Membership.objects.get(pk=membership.pk)  # Loaded anew.
+    with Context():
+        membership.player = other
+        membership.save()
+        membership.role = "captain"
+        membership.save()  # Not a move: nothing more on the relation.
+    assert history.members_as_of(team, "players") == {other.pk}
+    assert history.members_as_of(player, "teams") == set()
+    assert history.members_as_of(other, "teams") == {team.pk}
+    assert relation_deltas(team, "players") == [
+        ([], [str(player.pk)]),
+        ([str(player.pk)], []),
+        ([], [str(other.pk)]),
+    ]
+
+
+@pytest.mark.parametrize("how", ["queryset_update", "bulk_update"])
+def test_updating_memberships_in_bulk_moves_them(team_and_player, how):
+    team, player = team_and_player
+    blues = Team.objects.create(name="Blues")
+    other = Player.objects.create(name="Bo")
+    with Context():
+        Membership.objects.create(team=team, player=player)
+        Membership.objects.create(team=team, player=other)
+    with Context():
+        if how == "queryset_update":
+            Membership.objects.filter(player=other).update(team=blues)
+        else:
+            moved = list(Membership.objects.filter(player=other))
+            for membership in moved:
+                membership.team = blues
+            Membership.objects.bulk_update(moved, ["team"])
+        Membership.objects.update(role="regular")  # Moves nothing.
+    assert history.members_as_of(team, "players") == {player.pk}
+    assert history.members_as_of(blues, "players") == {other.pk}
+    assert history.members_as_of(other, "teams") == {blues.pk}
+    assert relation_deltas(other, "teams") == [
+        ([], [team.pk]),
+        ([team.pk], []),
+        ([], [blues.pk]),
+    ]
+
+
+def test_a_related_manager_that_fails_half_way_leaves_later_deletes_recorded(
+    team_and_player,
+):
+    team, player = team_and_player
+    with Context():
+        membership = Membership.objects.create(team=team, player=player)
+
+    def fail(action, **kwargs):
+        if action == "pre_remove":
+            raise RuntimeError("refused")
+
+    m2m_changed.connect(fail, sender=Membership)
+    try:
+        with (
+            Context(),
+            pytest.raises(RuntimeError, match="refused"),
+            transaction.atomic(),
+        ):
+            team.players.remove(player)
+    finally:
+        m2m_changed.disconnect(fail, sender=Membership)
+    with Context():
+        membership.delete()
+    assert history.members_as_of(team, "players") == set()
+    assert relation_deltas(team, "players") == [
+        ([], [str(player.pk)]),
+        ([str(player.pk)], []),
+    ]

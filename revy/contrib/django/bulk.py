@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connections, models, transaction
 
 from revy.context import Frame
-from revy.contrib.django import conf, recorder, tracking, wrapping
+from revy.contrib.django import conf, recorder, relations, tracking, wrapping
 from revy.contrib.django.deltas import (
     Attribution,
     NotRecordable,
@@ -78,6 +78,7 @@ def record_updates(
                 revision, object_delta_model.ACTION_UPDATE, model, pk, who, using
             )
             recorder.add(connection, delta, attributes)
+    relations.record_through_updates(frame, model, using, old_rows, new_rows)
 
 
 def _fields_by_name(model: type[models.Model], names: Iterable[str]) -> list[Any]:
@@ -173,6 +174,13 @@ def _wrap_bulk_create(original: Any) -> Any:
                 )
                 recorder.add(connection, delta, attributes)
                 _remember(obj, row, connection)
+            relations.record_through_rows(
+                frame,
+                model,
+                [{**row, "pk": pk} for pk, row in rows.items()],
+                using,
+                added=True,
+            )
         return created
 
     return bulk_create

@@ -111,6 +111,15 @@ def _record_save(
                 relations.record_through_rows(
                     frame, model, [{**stored, "pk": instance.pk}], using, added=True
                 )
+            else:
+                attnames = [field.attname for field, _old, _new in changes]
+                relations.record_through_updates(
+                    frame,
+                    model,
+                    using,
+                    {instance.pk: {a: old[a] for a in attnames}},
+                    {instance.pk: {a: stored[a] for a in attnames}},
+                )
     except Exception as error:
         if connection.in_atomic_block:  # As transaction.mark_for_rollback_on_error.
             connection.needs_rollback = True

@@ -42,7 +42,7 @@ _PENDING = "_revy_pending"
 class Pending:
     """What one connection has recorded but not written yet."""
 
-    __slots__ = ("entries", "revisions", "written", "saved")
+    __slots__ = ("entries", "revisions", "written", "saved", "managed")
 
     def __init__(self) -> None:
         # (savepoint ids when recorded, object delta, its attribute deltas
@@ -60,6 +60,10 @@ class Pending:
         # Instances saved in the open transaction: (savepoint ids, weak
         # reference). What they remember of the row is void if that is undone.
         self.saved: list[tuple[tuple[str, ...], weakref.ref]] = []
+        # Through models whose rows a related manager is writing right now
+        # (between its pre_ and post_ m2m_changed signals). Kept with the
+        # transaction, so an operation that fails half way cannot leave it.
+        self.managed: set[type[Model]] = set()
 
 
 def _pending(connection: BaseDatabaseWrapper) -> Pending:
@@ -204,6 +208,20 @@ def _insert_object_deltas(
         delta.pk = key
 
 
+def set_managed(using: str, through: type[Model], managed: bool) -> None:
+    """Note whether a related manager is writing rows of ``through`` now."""
+    connection = connections[using]
+    if managed:
+        _pending(connection).managed.add(through)
+    elif _PENDING in connection.__dict__:
+        _pending(connection).managed.discard(through)
+
+
+def is_managed(using: str, through: type[Model]) -> bool:
+    pending = connections[using].__dict__.get(_PENDING)
+    return pending is not None and through in pending.managed
+
+
 def _forget_saved(saved: list[tuple[tuple[str, ...], weakref.ref]]) -> None:
     # The rows no longer hold what these instances saved: read them next time.
     for _sids, reference in saved:
@@ -228,6 +246,7 @@ def _after_commit(connection: BaseDatabaseWrapper) -> None:
     pending = connection.__dict__.get(_PENDING)
     if pending is not None:
         pending.revisions, pending.written, pending.saved = [], [], []
+        pending.managed.clear()
 
 
 def _after_rollback(connection: BaseDatabaseWrapper) -> None:
@@ -247,6 +266,7 @@ def _after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None
         if sid in written and sid not in entry[0]
     ]
     pending.written = [w for w in pending.written if sid not in w[0]]
+    pending.managed.clear()  # Only a failed operation is rolled back half way.
     for _sids, object_delta, _attributes in requeued:
         object_delta.pk = None
     pending.entries = requeued + [e for e in pending.entries if sid not in e[0]]

@@ -8,14 +8,14 @@ ids removed and ``new_value`` the ids added, so replaying them in order
 gives the members at any point in time. ``set()`` is Django's ``remove``
 then ``add``, and is recorded as those two operations. Rows of an explicit
 through model saved or deleted directly (``Membership.objects.create()``,
-``membership.delete()``) are recorded the same way, besides their own
-create or delete; rows it writes with ``bulk_create`` only as creates.
+``membership.delete()``, ``bulk_create``, and updates that move a row to
+another owner or member) are recorded the same way, besides their own
+deltas.
 """
 
 from __future__ import annotations
 
 import functools
-from contextvars import ContextVar
 from typing import Any
 
 from django.apps import apps
@@ -28,13 +28,11 @@ from revy.contrib.django.deltas import (
     history_models,
     new_attribute_delta,
     new_object_delta,
+    read_rows,
     recording_frame,
 )
 
 _MEMBERS = "revy_m2m_members"
-# Through models whose rows a related manager is deleting right now.
-_managed: ContextVar[frozenset] = ContextVar("revy_m2m_managed", default=frozenset())
-_RECORDED_ACTIONS = {"pre_remove", "pre_clear", "post_add", "post_remove", "post_clear"}
 
 
 def _field_of(sender: type[models.Model], model: type[models.Model]) -> Any:
@@ -69,16 +67,13 @@ def on_m2m_changed(
     **kwargs: Any,
 ) -> None:
     """Receiver of ``m2m_changed``: records the change on both sides."""
-    if action not in (
-        "pre_remove",
-        "pre_clear",
-        "post_add",
-        "post_remove",
-        "post_clear",
-    ):
-        return
     frame = recording_frame()
     if frame is None:
+        return
+    # Between its pre_ and post_ signals the manager writes through rows:
+    # recorded here, not as creates and deletes of those rows.
+    recorder.set_managed(using, sender, action.startswith("pre_"))
+    if action == "pre_add":
         return
     field = _field_of(sender, model if reverse else type(instance))
     if field is None:
@@ -95,11 +90,7 @@ def on_m2m_changed(
             instance.pk,
             pk_set if action == "pre_remove" else None,
         )
-        # The manager deletes through rows next: recorded here, not as deletes.
-        _managed.set(_managed.get() | {sender})
         return
-    if action in ("post_remove", "post_clear"):
-        _managed.set(_managed.get() - {sender})
     if action == "post_add":
         added, removed = set(pk_set or ()), set()
     else:
@@ -134,8 +125,8 @@ def record_through_rows(
     Rows whose owner or member is itself being deleted (``deleted``: model
     to primary keys) are left out: that delete records the memberships it
     ends."""
-    if through in _managed.get():
-        return  # A related manager's remove() or clear(): recorded already.
+    if recorder.is_managed(using, through):
+        return  # A related manager's add(), remove() or clear(): recorded there.
     record = None
     for field in _through_fields(through):
         source = through._meta.get_field(field.m2m_field_name()).attname
@@ -147,6 +138,8 @@ def record_through_rows(
             field.remote_field.model._meta.concrete_model, ()
         )
         for row in rows:
+            if row[source] is None or row[target] is None:
+                continue  # A row with an empty end relates nothing.
             if row[source] in gone_owners or row[target] in gone_members:
                 continue
             owners.setdefault(row[source], set()).add(row[target])
@@ -160,6 +153,48 @@ def record_through_rows(
         for pk, ids in members.items():
             change = (set(), ids) if added else (ids, set())
             record.change(member_model, pk, reverse_name, owner_model, *change)
+
+
+def record_through_updates(
+    frame: Any,
+    through: type[models.Model],
+    using: str,
+    old_rows: dict[Any, dict[str, Any]],
+    new_rows: dict[Any, dict[str, Any]],
+) -> None:
+    """Record rows of an explicit through model that an update moved to
+    another owner or member (``old_rows`` and ``new_rows``: the values the
+    update changed, by primary key): the old pair leaves the relation, the
+    new one joins it."""
+    ends = _ends(through)
+    moved = [
+        pk
+        for pk, old in old_rows.items()
+        if pk in new_rows
+        and any(a in old and old[a] != new_rows[pk].get(a, old[a]) for a in ends)
+    ]
+    if not moved:
+        return
+    # The update may have changed one end only: read the other.
+    fields = [through._meta.get_field(a) for a in ends]
+    now = read_rows(through, using, through._base_manager.all(), moved, fields)
+    before = [
+        {a: old_rows[pk].get(a, row[a]) for a in ends} for pk, row in now.items()
+    ]
+    record_through_rows(frame, through, before, using, added=False)
+    record_through_rows(frame, through, list(now.values()), using, added=True)
+
+
+@functools.cache
+def _ends(through: type[models.Model]) -> tuple[str, ...]:
+    """The attnames of the foreign keys of ``through`` that a relation uses."""
+    ends: list[str] = []
+    for field in _through_fields(through):
+        for name in (field.m2m_field_name(), field.m2m_reverse_field_name()):
+            attname = through._meta.get_field(name).attname
+            if attname not in ends:
+                ends.append(attname)
+    return tuple(ends)
 
 
 @functools.cache
