@@ -22,9 +22,7 @@ def _error(setting: str, message: str, number: int) -> checks.Error:
     return checks.Error(f"{setting} {message}", id=f"revy.E{number:03d}")
 
 
-def check_settings(
-    app_configs: Any = None, **kwargs: Any
-) -> list[checks.CheckMessage]:
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     errors: list[checks.CheckMessage] = _unknown_settings()
     missing = object()
 

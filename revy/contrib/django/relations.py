@@ -178,9 +178,7 @@ def record_through_updates(
     # The update may have changed one end only: read the other.
     fields = [through._meta.get_field(a) for a in ends]
     now = read_rows(through, using, through._base_manager.all(), moved, fields)
-    before = [
-        {a: old_rows[pk].get(a, row[a]) for a in ends} for pk, row in now.items()
-    ]
+    before = [{a: old_rows[pk].get(a, row[a]) for a in ends} for pk, row in now.items()]
     record_through_rows(frame, through, before, using, added=False)
     record_through_rows(frame, through, list(now.values()), using, added=True)
 
