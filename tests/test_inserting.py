@@ -7,8 +7,14 @@ import uuid
 import pytest
 from django.db import connection
 
-from revy.contrib.django.inserting import insert, insert_instances
-from tests.testapp.models import Comment, Invoice, UUIDItem
+from revy.contrib.django.inserting import (
+    Linked,
+    can_link,
+    insert,
+    insert_instances,
+    insert_linked,
+)
+from tests.testapp.models import Comment, Invoice, Membership, Player, Team, UUIDItem
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +76,68 @@ def test_a_cursor_given_is_used(django_assert_num_queries):
     with django_assert_num_queries(1), connection.cursor() as cursor:
         insert(Comment, ("text",), [("a",), ("b",)], "default", cursor=cursor)
     assert Comment.objects.count() == 2
+
+
+# Linked rows: several models in one statement --------------------------------
+
+LINKS = connection.vendor in ("postgresql", "mysql")
+
+
+def test_linked_rows_get_the_keys_of_the_rows_they_link_to(
+    django_assert_num_queries,
+):
+    ann, bo = Player.objects.create(name="Ann"), Player.objects.create(name="Bo")
+    old = Team.objects.create(name="Old")
+    levels = [
+        Linked(Team, ("name",), [("Reds",), ("Blues",)]),
+        Linked(
+            Membership,
+            ("team_id", "player_id", "role"),
+            [(None, ann.pk, "a"), (None, bo.pk, "b"), (old.pk, ann.pk, "c")],
+            "team_id",
+            [1, 0, None],  # Blues, Reds, and a key given as it is.
+        ),
+    ]
+    with django_assert_num_queries(1 if LINKS else 0):
+        keys = insert_linked("default", levels)
+    if not LINKS:  # SQLite: one insert per model, by the caller.
+        assert keys is None
+        assert Team.objects.count() == 1
+        return
+    reds, blues = Team.objects.exclude(pk=old.pk).order_by("pk")
+    assert keys == [[reds.pk, blues.pk]]
+    assert [reds.name, blues.name] == ["Reds", "Blues"]
+    assert sorted(Membership.objects.values_list("role", "team_id", "player_id")) == [
+        ("a", blues.pk, ann.pk),
+        ("b", reds.pk, bo.pk),
+        ("c", old.pk, ann.pk),
+    ]
+
+
+def test_linked_rows_with_nothing_in_the_last_model_return_the_keys():
+    keys = insert_linked(
+        "default",
+        [
+            Linked(Team, ("name",), [("Reds",)]),
+            Linked(Membership, ("team_id", "player_id", "role"), [], "team_id"),
+        ],
+    )
+    if LINKS:
+        assert keys == [list(Team.objects.values_list("pk", flat=True))]
+    else:
+        assert keys is None and not Team.objects.exists()
+
+
+def test_keys_made_in_python_or_many_rows_go_model_by_model():
+    # Linked keys come from the database in insert order: not a UUID.
+    assert insert_linked("default", [Linked(Player, ("name",), [("Ann",)])] * 2) is None
+    assert not Player.objects.exists()
+    assert can_link("default", 1) is LINKS
+    assert can_link("default", 1000) is False
+
+
+def test_a_mysql_connection_without_multi_statements_inserts_model_by_model(
+    monkeypatch,
+):
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "multi_statements", False)
+    assert can_link("default", 1) is (connection.vendor == "postgresql")

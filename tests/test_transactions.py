@@ -13,7 +13,13 @@ import threading
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import Count
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -442,15 +448,69 @@ def test_many_creates_in_one_context_cost_one_query_each_plus_batches():
     assert AttributeDelta.objects.count() == 200
 
 
-def test_a_single_save_costs_the_write_and_three_history_inserts(comment):
+# The revision, object deltas and attribute deltas of a write go in as one
+# statement on PostgreSQL and MariaDB, as three on SQLite.
+HISTORY_STATEMENTS = 3 if connection.vendor == "sqlite" else 1
+
+
+def test_a_single_save_costs_the_write_and_one_history_statement(comment):
     ContentType.objects.get_for_model(Comment)
     with CaptureQueriesContext(connection) as captured, Context():
         comment.text = "changed"
         comment.save()
     data, history, _other = data_and_history_queries(captured)
     assert len(data) == 1 and data[0].startswith("update")
-    assert len(history) == 3
-    assert all(sql.startswith("insert") for sql in history)
+    assert len(history) == HISTORY_STATEMENTS
+    assert all(sql.startswith(("insert", "with")) for sql in history)
+    assert history_counts() == [1, 1, 1]
+    [delta] = ObjectDelta.objects.all()
+    assert delta.revision == Revision.objects.get()
+    assert delta.attribute_deltas.get().new() == "changed"
+
+
+def test_in_the_callers_transaction_a_revision_is_written_at_its_first_change(
+    comment,
+):
+    ContentType.objects.get_for_model(Comment)
+    with CaptureQueriesContext(connection) as captured, transaction.atomic(), Context():
+        Comment.objects.create(text="new")
+        revision = Context.get_revision()
+        assert revision.pk is not None
+        assert raw_count(Revision) == 1  # Deltas wait for the commit.
+        assert raw_count(ObjectDelta) == 0
+        comment.text = "changed"
+        comment.save()
+    _data, history, _other = data_and_history_queries(captured)
+    writes = [sql for sql in history if not sql.startswith("select")]
+    # The revision, then the deltas: one statement, or two on SQLite.
+    assert len(writes) == (3 if connection.vendor == "sqlite" else 2)
+    assert committed_counts(Revision, ObjectDelta, AttributeDelta) == [1, 2, 3]
+    assert set(ObjectDelta.objects.values_list("revision", flat=True)) == {revision.pk}
+
+
+def test_a_history_statement_that_fails_fails_the_save(comment):
+    # The attribute delta table is gone: its insert, last in the statement
+    # on PostgreSQL and MariaDB, fails, and the save with it.
+    table = AttributeDelta._meta.db_table
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {quote(table)} RENAME TO {quote(table + '_x')}")
+    try:
+        with pytest.raises(DatabaseError), Context():
+            comment.text = "changed"
+            comment.save()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"ALTER TABLE {quote(table + '_x')} RENAME TO {quote(table)}"
+            )
+    comment.refresh_from_db()  # The connection is usable.
+    assert comment.text == "first"
+    assert history_counts() == [0, 0, 0]
+    with Context():  # And records again.
+        comment.text = "again"
+        comment.save()
+    assert history_counts() == [1, 1, 1]
 
 
 def test_loading_tracked_rows_costs_no_extra_query():

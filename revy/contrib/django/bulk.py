@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connections, models, transaction
+from django.db import connections, models
 
 from revy.context import Frame
 from revy.contrib.django import conf, recorder, relations, tracking, wrapping
@@ -95,7 +95,7 @@ def _wrap_update(original: Any) -> Any:
         values = dict(zip(_fields_by_name(model, kwargs), kwargs.values(), strict=True))
         fields = list(values)
         using = self.db
-        with transaction.atomic(using=using, savepoint=False):
+        with recorder.atomic(using):
             old_rows = read_rows(model, using, self, fields=fields)
             count = original(self, **kwargs)
             new_rows = {pk: dict(row) for pk, row in old_rows.items()}
@@ -131,7 +131,7 @@ def _wrap_bulk_create(original: Any) -> Any:
         fields = saved_fields(model, None)
         encoded = _fail_early(objs, fields)
         encoder = conf.value_encoder()
-        with transaction.atomic(using=using, savepoint=False):
+        with recorder.atomic(using):
             created = original(self, objs, *args, **kwargs)
             missing = [obj for obj in created if obj.pk is None]
             if missing:
@@ -249,7 +249,7 @@ def _wrap_bulk_update(original: Any) -> Any:
         using = self.db
         targets = _fields_by_name(model, fields)
         _fail_early(objs, targets)
-        with transaction.atomic(using=using, savepoint=False):
+        with recorder.atomic(using):
             old_rows = stored_rows(model, using, objs, targets)
             with nested_writes_recorded():
                 count = original(self, objs, fields, *args, **kwargs)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connections, models, router, transaction
+from django.db import connections, models, router
 from django.db.models.base import DEFERRED
 from django.db.models.deletion import Collector
 
@@ -194,7 +194,7 @@ def _wrap_save_base(original: Any) -> Any:
         if connection.in_atomic_block:
             _record_save(original, self, frame, model, connection, args, update_fields)
         else:
-            with transaction.atomic(using=using, savepoint=False):
+            with recorder.atomic(using):
                 _record_save(
                     original, self, frame, model, connection, args, update_fields
                 )
@@ -499,7 +499,7 @@ def _wrap_collector_delete(original: Any) -> Any:
         frame = recording_frame()
         if frame is None:
             return original(self)
-        with transaction.atomic(using=self.using, savepoint=False):
+        with recorder.atomic(self.using):
             _record_deletion(frame, self)
             with nested_writes_recorded():
                 return original(self)

@@ -321,7 +321,6 @@ def build(model: type[models.Model], values: dict[str, Any]) -> Any:
 
 
 _OBJECT_DELTA_FIELDS = (
-    "revision_id",
     "action",
     "content_type_id",
     "content_id",
@@ -335,18 +334,18 @@ _OBJECT_DELTA_FIELDS = (
 class PendingObjectDelta:
     """An object delta waiting to be written (see recorder.py): far cheaper
     than a model instance for the thousands a bulk write records. ``pk`` is
-    set once it is inserted; ``cause`` is the pending delete that made it
-    happen, if any."""
+    set once it is inserted; ``revision`` may itself wait to be written;
+    ``cause`` is the pending delete that made it happen, if any."""
 
-    __slots__ = (*_OBJECT_DELTA_FIELDS, "cause", "pk")
+    __slots__ = ("revision", *_OBJECT_DELTA_FIELDS, "cause", "pk")
 
     # The columns of row(), in its order.
-    COLUMNS = (*_OBJECT_DELTA_FIELDS, "cause_id")
+    COLUMNS = ("revision_id", *_OBJECT_DELTA_FIELDS, "cause_id")
     _values = operator.attrgetter(*_OBJECT_DELTA_FIELDS)
 
     def __init__(
         self,
-        revision_id: Any,
+        revision: Any,
         action: str,
         content_type_id: int,
         content_id: str,
@@ -356,7 +355,7 @@ class PendingObjectDelta:
         deletion_description: str,
         cause: PendingObjectDelta | None,
     ) -> None:
-        self.revision_id = revision_id
+        self.revision = revision
         self.action = action
         self.content_type_id = content_type_id
         self.content_id = content_id
@@ -368,9 +367,14 @@ class PendingObjectDelta:
         self.pk: Any = None
 
     def row(self) -> tuple[Any, ...]:
-        """The values of ``COLUMNS``; a cause must be written first."""
+        """The values of ``COLUMNS``; the revision and a cause must be
+        written first."""
         cause = self.cause
-        return (*self._values(self), None if cause is None else cause.pk)
+        return (
+            self.revision.pk,
+            *self._values(self),
+            None if cause is None else cause.pk,
+        )
 
 
 def new_object_delta(
@@ -386,7 +390,7 @@ def new_object_delta(
     """An object delta to write; deletes, and the updates a delete causes
     (SET_NULL and friends), carry the deletion description."""
     return PendingObjectDelta(
-        revision.pk,
+        revision,
         action,
         who.content_type_id(model, using),
         str(pk),

@@ -49,14 +49,21 @@ _FEW = 64
 
 def insert_instances(model: type[Model], objs: Sequence[Model], using: str) -> None:
     """Insert new, unsaved instances of a history model; set their keys."""
-    attnames = _attnames(model)
-    rows = [tuple(map(obj.__dict__.__getitem__, attnames)) for obj in objs]
-    keys = insert(model, attnames, rows, using, returning=True)
-    pk_attname = model._meta.pk.attname
+    rows = _instance_rows(model, objs)
+    mark_inserted(objs, insert(model, _attnames(model), rows, using, True), using)
+
+
+def mark_inserted(objs: Sequence[Model], keys: Sequence[Any], using: str) -> None:
+    """Give instances inserted without ``save()`` their keys, as saved."""
     for obj, key in zip(objs, keys, strict=True):
-        obj.__dict__[pk_attname] = key
+        obj.pk = key
         obj._state.adding = False
         obj._state.db = using
+
+
+def _instance_rows(model: type[Model], objs: Sequence[Model]) -> list[tuple]:
+    attnames = _attnames(model)
+    return [tuple(map(obj.__dict__.__getitem__, attnames)) for obj in objs]
 
 
 def insert(
@@ -73,17 +80,99 @@ def insert(
     if not rows:
         return []
     connection = connections[using]
-    plans = connection.__dict__.setdefault(_PLANS, {})
-    key = (model, attnames, returning)
-    if key not in plans:
-        plans[key] = _Plan.make(model, attnames, connection, returning)
-    plan = plans[key]
+    plan = _plan(model, attnames, connection, returning)
     if plan is None:
         return _insert_with_django(model, attnames, rows, using, returning)
     if cursor is None:
         with connection.cursor() as cursor:
             return plan.run(cursor, rows)
     return plan.run(cursor, rows)
+
+
+def _plan(
+    model: type[Model],
+    attnames: tuple[str, ...],
+    connection: BaseDatabaseWrapper,
+    returning: bool,
+) -> _Plan | None:
+    plans = connection.__dict__.setdefault(_PLANS, {})
+    key = (model, attnames, returning)
+    if key not in plans:
+        plans[key] = _Plan.make(model, attnames, connection, returning)
+    return plans[key]
+
+
+class Linked:
+    """Rows of one history model for :func:`insert_linked`: ``link`` names
+    the column that holds the key of a row inserted before in the same
+    statement, and ``parents`` gives, per row, the index of that row among
+    the previous model's rows."""
+
+    __slots__ = ("model", "attnames", "rows", "link", "parents")
+
+    def __init__(
+        self,
+        model: type[Model],
+        attnames: tuple[str, ...],
+        rows: Sequence[tuple[Any, ...]],
+        link: str | None = None,
+        parents: Sequence[int | None] = (),
+    ) -> None:
+        self.model, self.attnames, self.rows = model, attnames, rows
+        self.link, self.parents = link, parents
+
+    @classmethod
+    def instances(cls, model: type[Model], objs: Sequence[Model]) -> Linked:
+        """New, unsaved instances (see :func:`mark_inserted`)."""
+        return cls(model, _attnames(model), _instance_rows(model, objs))
+
+
+def can_link(using: str, parents: int) -> bool:
+    """Whether :func:`insert_linked` may take ``parents`` rows whose keys
+    later rows need, on ``using``."""
+    connection = connections[using]
+    if connection.vendor == "mysql":
+        # mysqlclient runs several statements per call unless told not to.
+        options = connection.settings_dict["OPTIONS"]
+        return parents < _FEW and options.get("multi_statements", True)
+    # Many rows go faster in bulk, model by model.
+    return parents < _FEW and connection.vendor == "postgresql"
+
+
+def insert_linked(using: str, levels: Sequence[Linked]) -> list[list[Any]] | None:
+    """Insert rows of several models in one statement, where a row may hold
+    the key of a row inserted before it (a parent index of None: keep the
+    value given). Returns the keys of every level but the last, or None
+    where this database or these models need one insert per model.
+
+    A request that changes one object writes its revision, object delta and
+    attribute deltas this way: one round trip instead of three. PostgreSQL
+    takes data-modifying CTEs, MariaDB and MySQL several statements that
+    pass keys on in session variables.
+    """
+    connection = connections[using]
+    if not can_link(using, len(levels[-2].rows)):
+        return None
+    plans = []
+    for level in levels[:-1]:
+        plan = _plan(level.model, level.attnames, connection, False)
+        if plan is None or level.model._meta.pk is not level.model._meta.auto_field:
+            return None  # Keys must come from the database, in insert order.
+        plans.append(plan)
+    if levels[-1].rows:
+        plan = _plan(levels[-1].model, levels[-1].attnames, connection, False)
+        if plan is None:
+            return None
+        plans.append(plan)
+    if sum(len(level.rows) for level in levels[:-1]) >= _FEW or sum(
+        len(level.rows) * len(plan.columns)
+        for level, plan in zip(levels, plans, strict=False)
+    ) > _max_parameters(connection):
+        return None
+    quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        return _linked_postgresql(connection, levels, plans, quote)
+    return _linked_mysql(connection, levels, plans, quote)
 
 
 @functools.cache
@@ -145,6 +234,8 @@ class _Plan:
         self.returning = returning
         # Keys come back as the driver reads them (a UUID as text on SQLite).
         self.key = model._meta.pk.to_python
+        self.placeholders = placeholders
+        self.attnames = [f.attname for f in fields]
         self.row_sql = "(" + ", ".join(placeholders) + ")"
         # Many rows go to PostgreSQL as an array per column, to SQLite as one
         # statement run for each row if no keys come back, else as a VALUES
@@ -199,6 +290,26 @@ class _Plan:
             keys.extend(self._keys(cursor))
         return keys
 
+    def linked_values(
+        self, rows: Sequence[tuple], link: str | None, keys: Sequence[str | None]
+    ) -> tuple[str, list[Any]]:
+        """A VALUES list of ``rows`` and its parameters, where the ``link``
+        column of row i is the SQL ``keys[i]`` (None: the value given)."""
+        at = -1 if link is None else self.attnames.index(link)
+        sql = []
+        params: list[Any] = []
+        for row, key in itertools.zip_longest(rows, keys[: len(rows)]):
+            values = self._row(row)
+            if key is None:
+                sql.append(self.row_sql)
+            else:
+                del values[at]
+                placeholders = list(self.placeholders)
+                placeholders[at] = key
+                sql.append("(" + ", ".join(placeholders) + ")")
+            params.extend(values)
+        return self.head + "VALUES " + ", ".join(sql), params
+
     def _keys(self, cursor: Any) -> list[Any]:
         if not self.returning:
             return []
@@ -228,6 +339,98 @@ class _Plan:
             else:
                 columns.append([default] * count)
         return columns
+
+
+def _linked_postgresql(
+    connection: BaseDatabaseWrapper,
+    levels: Sequence[Linked],
+    plans: list[_Plan],
+    quote: Callable[[str], str],
+) -> list[list[Any]]:
+    # WITH l0 AS (INSERT ... RETURNING id), l1 AS (INSERT ... VALUES
+    # ((SELECT id FROM l0 ORDER BY id LIMIT 1 OFFSET 0), ...)) ...: keys
+    # come in insert order, as Django's bulk_create relies on too.
+    ctes = []
+    params: list[Any] = []
+    selects = []
+    for number, (level, plan) in enumerate(zip(levels, plans, strict=False)):
+        keys: list[str | None] = []
+        if number:
+            pk = quote(levels[number - 1].model._meta.pk.column)
+            keys = [
+                None
+                if parent is None
+                else f"(SELECT {pk} FROM l{number - 1} ORDER BY {pk} "
+                f"LIMIT 1 OFFSET {parent})"
+                for parent in level.parents
+            ]
+        sql, values = plan.linked_values(level.rows, level.link, keys)
+        params.extend(values)
+        if number < len(levels) - 1:
+            pk = quote(level.model._meta.pk.column)
+            sql += f" RETURNING {pk}"
+            selects.append(f"SELECT {number}, {pk} FROM l{number}")
+        ctes.append(f"l{number} AS ({sql})")
+    query = (
+        "WITH "
+        + ", ".join(ctes)
+        + " SELECT * FROM ("
+        + " UNION ALL ".join(selects)
+        + ") keys ORDER BY 1, 2"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return _keys_by_level(cursor.fetchall(), levels, plans)
+
+
+def _linked_mysql(
+    connection: BaseDatabaseWrapper,
+    levels: Sequence[Linked],
+    plans: list[_Plan],
+    quote: Callable[[str], str],
+) -> list[list[Any]]:
+    # One INSERT per row whose key a later row needs, each followed by
+    # SET @revy_<level>_<row> = LAST_INSERT_ID(); then one SELECT of them.
+    statements = []
+    params: list[Any] = []
+    names = []
+    for number, (level, plan) in enumerate(zip(levels, plans, strict=False)):
+        keys: list[str | None] = []
+        if number:
+            keys = [
+                None if parent is None else f"@revy_{number - 1}_{parent}"
+                for parent in level.parents
+            ]
+        if number == len(levels) - 1:
+            sql, values = plan.linked_values(level.rows, level.link, keys)
+            statements.append(sql)
+            params.extend(values)
+            continue
+        for index, row in enumerate(level.rows):
+            sql, values = plan.linked_values([row], level.link, keys[index:])
+            name = f"@revy_{number}_{index}"
+            statements.append(f"{sql}; SET {name} = LAST_INSERT_ID()")
+            params.extend(values)
+            names.append(f"SELECT {number}, {name}")
+    statements.append(" UNION ALL ".join(names))
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(statements), params)
+        rows = []
+        while True:  # Every statement's result, so that errors surface.
+            if cursor.description is not None:
+                rows = cursor.fetchall()
+            if not cursor.nextset():
+                break
+        return _keys_by_level(rows, levels, plans)
+
+
+def _keys_by_level(
+    rows: Sequence[tuple[int, Any]], levels: Sequence[Linked], plans: list[_Plan]
+) -> list[list[Any]]:
+    keys: list[list[Any]] = [[] for _ in levels[:-1]]
+    for number, key in rows:
+        keys[number].append(plans[number].key(key))
+    return keys
 
 
 def _computes_on_save(field: Field) -> bool:
