@@ -80,7 +80,7 @@ def test_a_cursor_given_is_used(django_assert_num_queries):
 
 # Linked rows: several models in one statement --------------------------------
 
-LINKS = connection.vendor in ("postgresql", "mysql")
+LINKS = connection.vendor == "postgresql"
 
 
 def test_linked_rows_get_the_keys_of_the_rows_they_link_to(
@@ -100,7 +100,7 @@ def test_linked_rows_get_the_keys_of_the_rows_they_link_to(
     ]
     with django_assert_num_queries(1 if LINKS else 0):
         keys = insert_linked("default", levels)
-    if not LINKS:  # SQLite: one insert per model, by the caller.
+    if not LINKS:  # One insert per model, by the caller.
         assert keys is None
         assert Team.objects.count() == 1
         return
@@ -134,10 +134,3 @@ def test_keys_made_in_python_or_many_rows_go_model_by_model():
     assert not Player.objects.exists()
     assert can_link("default", 1) is LINKS
     assert can_link("default", 1000) is False
-
-
-def test_a_mysql_connection_without_multi_statements_inserts_model_by_model(
-    monkeypatch,
-):
-    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "multi_statements", False)
-    assert can_link("default", 1) is (connection.vendor == "postgresql")

@@ -449,8 +449,8 @@ def test_many_creates_in_one_context_cost_one_query_each_plus_batches():
 
 
 # The revision, object deltas and attribute deltas of a write go in as one
-# statement on PostgreSQL and MariaDB, as three on SQLite.
-HISTORY_STATEMENTS = 3 if connection.vendor == "sqlite" else 1
+# statement on PostgreSQL, as three elsewhere.
+HISTORY_STATEMENTS = 1 if connection.vendor == "postgresql" else 3
 
 
 def test_a_single_save_costs_the_write_and_one_history_statement(comment):
@@ -482,15 +482,15 @@ def test_in_the_callers_transaction_a_revision_is_written_at_its_first_change(
         comment.save()
     _data, history, _other = data_and_history_queries(captured)
     writes = [sql for sql in history if not sql.startswith("select")]
-    # The revision, then the deltas: one statement, or two on SQLite.
-    assert len(writes) == (3 if connection.vendor == "sqlite" else 2)
+    # The revision, then the deltas: one statement on PostgreSQL, else two.
+    assert len(writes) == (2 if connection.vendor == "postgresql" else 3)
     assert committed_counts(Revision, ObjectDelta, AttributeDelta) == [1, 2, 3]
     assert set(ObjectDelta.objects.values_list("revision", flat=True)) == {revision.pk}
 
 
 def test_a_history_statement_that_fails_fails_the_save(comment):
     # The attribute delta table is gone: its insert, last in the statement
-    # on PostgreSQL and MariaDB, fails, and the save with it.
+    # on PostgreSQL, fails, and the save with it.
     table = AttributeDelta._meta.db_table
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:

@@ -129,14 +129,9 @@ class Linked:
 
 def can_link(using: str, parents: int) -> bool:
     """Whether :func:`insert_linked` may take ``parents`` rows whose keys
-    later rows need, on ``using``."""
-    connection = connections[using]
-    if connection.vendor == "mysql":
-        # mysqlclient runs several statements per call unless told not to.
-        options = connection.settings_dict["OPTIONS"]
-        return parents < _FEW and options.get("multi_statements", True)
-    # Many rows go faster in bulk, model by model.
-    return parents < _FEW and connection.vendor == "postgresql"
+    later rows need, on ``using``: few, on PostgreSQL (many rows go faster
+    in bulk, model by model)."""
+    return parents < _FEW and connections[using].vendor == "postgresql"
 
 
 def insert_linked(using: str, levels: Sequence[Linked]) -> list[list[Any]] | None:
@@ -146,12 +141,11 @@ def insert_linked(using: str, levels: Sequence[Linked]) -> list[list[Any]] | Non
     where this database or these models need one insert per model.
 
     A request that changes one object writes its revision, object delta and
-    attribute deltas this way: one round trip instead of three. PostgreSQL
-    takes data-modifying CTEs, MariaDB and MySQL several statements that
-    pass keys on in session variables.
+    attribute deltas this way on PostgreSQL, as data-modifying CTEs: one
+    round trip instead of three.
     """
     connection = connections[using]
-    if not can_link(using, len(levels[-2].rows)):
+    if not can_link(using, sum(len(level.rows) for level in levels[:-1])):
         return None
     plans = []
     for level in levels[:-1]:
@@ -164,15 +158,12 @@ def insert_linked(using: str, levels: Sequence[Linked]) -> list[list[Any]] | Non
         if plan is None:
             return None
         plans.append(plan)
-    if sum(len(level.rows) for level in levels[:-1]) >= _FEW or sum(
+    if sum(
         len(level.rows) * len(plan.columns)
         for level, plan in zip(levels, plans, strict=False)
     ) > _max_parameters(connection):
         return None
-    quote = connection.ops.quote_name
-    if connection.vendor == "postgresql":
-        return _linked_postgresql(connection, levels, plans, quote)
-    return _linked_mysql(connection, levels, plans, quote)
+    return _linked_postgresql(connection, levels, plans)
 
 
 @functools.cache
@@ -342,11 +333,9 @@ class _Plan:
 
 
 def _linked_postgresql(
-    connection: BaseDatabaseWrapper,
-    levels: Sequence[Linked],
-    plans: list[_Plan],
-    quote: Callable[[str], str],
+    connection: BaseDatabaseWrapper, levels: Sequence[Linked], plans: list[_Plan]
 ) -> list[list[Any]]:
+    quote = connection.ops.quote_name
     # WITH l0 AS (INSERT ... RETURNING id), l1 AS (INSERT ... VALUES
     # ((SELECT id FROM l0 ORDER BY id LIMIT 1 OFFSET 0), ...)) ...: keys
     # come in insert order, as Django's bulk_create relies on too.
@@ -380,53 +369,7 @@ def _linked_postgresql(
     )
     with connection.cursor() as cursor:
         cursor.execute(query, params)
-        return _keys_by_level(cursor.fetchall(), levels, plans)
-
-
-def _linked_mysql(
-    connection: BaseDatabaseWrapper,
-    levels: Sequence[Linked],
-    plans: list[_Plan],
-    quote: Callable[[str], str],
-) -> list[list[Any]]:
-    # One INSERT per row whose key a later row needs, each followed by
-    # SET @revy_<level>_<row> = LAST_INSERT_ID(); then one SELECT of them.
-    statements = []
-    params: list[Any] = []
-    names = []
-    for number, (level, plan) in enumerate(zip(levels, plans, strict=False)):
-        keys: list[str | None] = []
-        if number:
-            keys = [
-                None if parent is None else f"@revy_{number - 1}_{parent}"
-                for parent in level.parents
-            ]
-        if number == len(levels) - 1:
-            sql, values = plan.linked_values(level.rows, level.link, keys)
-            statements.append(sql)
-            params.extend(values)
-            continue
-        for index, row in enumerate(level.rows):
-            sql, values = plan.linked_values([row], level.link, keys[index:])
-            name = f"@revy_{number}_{index}"
-            statements.append(f"{sql}; SET {name} = LAST_INSERT_ID()")
-            params.extend(values)
-            names.append(f"SELECT {number}, {name}")
-    statements.append(" UNION ALL ".join(names))
-    with connection.cursor() as cursor:
-        cursor.execute("; ".join(statements), params)
-        rows = []
-        while True:  # Every statement's result, so that errors surface.
-            if cursor.description is not None:
-                rows = cursor.fetchall()
-            if not cursor.nextset():
-                break
-        return _keys_by_level(rows, levels, plans)
-
-
-def _keys_by_level(
-    rows: Sequence[tuple[int, Any]], levels: Sequence[Linked], plans: list[_Plan]
-) -> list[list[Any]]:
+        rows = cursor.fetchall()
     keys: list[list[Any]] = [[] for _ in levels[:-1]]
     for number, key in rows:
         keys[number].append(plans[number].key(key))
