@@ -78,7 +78,8 @@ def record_updates(
                 revision, object_delta_model.ACTION_UPDATE, model, pk, who, using
             )
             recorder.add(connection, delta, attributes)
-    relations.record_through_updates(frame, model, using, old_rows, new_rows)
+    if relations.is_through(model):
+        relations.record_through_updates(frame, model, using, old_rows, new_rows)
 
 
 def _fields_by_name(model: type[models.Model], names: Iterable[str]) -> list[Any]:
@@ -174,13 +175,14 @@ def _wrap_bulk_create(original: Any) -> Any:
                 )
                 recorder.add(connection, delta, attributes)
                 _remember(obj, row, connection)
-            relations.record_through_rows(
-                frame,
-                model,
-                [{**row, "pk": pk} for pk, row in rows.items()],
-                using,
-                added=True,
-            )
+            if relations.is_through(model):
+                relations.record_through_rows(
+                    frame,
+                    model,
+                    [{**row, "pk": pk} for pk, row in rows.items()],
+                    using,
+                    added=True,
+                )
         return created
 
     return bulk_create

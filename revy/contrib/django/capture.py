@@ -107,11 +107,11 @@ def _record_save(
             )
         if changes:
             _record_changes(frame, instance, model, connection, old is None, changes)
-            if old is None:
+            if old is None and relations.is_through(model):
                 relations.record_through_rows(
                     frame, model, [{**stored, "pk": instance.pk}], using, added=True
                 )
-            else:
+            elif relations.is_through(model):
                 attnames = [field.attname for field, _old, _new in changes]
                 relations.record_through_updates(
                     frame,

@@ -183,6 +183,11 @@ def record_through_updates(
     record_through_rows(frame, through, list(now.values()), using, added=True)
 
 
+def is_through(model: type[models.Model]) -> bool:
+    """Whether ``model`` is the explicit through model of a relation."""
+    return bool(_ends(model))
+
+
 @functools.cache
 def _ends(through: type[models.Model]) -> tuple[str, ...]:
     """The attnames of the foreign keys of ``through`` that a relation uses."""
