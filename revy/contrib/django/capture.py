@@ -107,18 +107,9 @@ def _record_save(
             )
         if changes:
             _record_changes(frame, instance, model, connection, old is None, changes)
-            if old is None and relations.is_through(model):
-                relations.record_through_rows(
-                    frame, model, [{**stored, "pk": instance.pk}], using, added=True
-                )
-            elif relations.is_through(model):
-                attnames = [field.attname for field, _old, _new in changes]
-                relations.record_through_updates(
-                    frame,
-                    model,
-                    using,
-                    {instance.pk: {a: old[a] for a in attnames}},
-                    {instance.pk: {a: stored[a] for a in attnames}},
+            if relations.is_through(model):
+                _record_through_save(
+                    frame, instance, model, using, old, stored, changes
                 )
     except Exception as error:
         if connection.in_atomic_block:  # As transaction.mark_for_rollback_on_error.
@@ -126,6 +117,32 @@ def _record_save(
             connection.rollback_exc = error
         raise
     remember_saved(instance, stored, connection)
+
+
+def _record_through_save(
+    frame: Frame,
+    instance: models.Model,
+    model: type[models.Model],
+    using: str,
+    old: dict[str, Any] | None,
+    stored: dict[str, Any],
+    changes: list[tuple[models.Field, Any, Any]],
+) -> None:
+    """A saved row of an explicit through model joins the relation, or
+    moves within it, on both sides."""
+    if old is None:
+        relations.record_through_rows(
+            frame, model, [{**stored, "pk": instance.pk}], using, added=True
+        )
+        return
+    attnames = [field.attname for field, _old, _new in changes]
+    relations.record_through_updates(
+        frame,
+        model,
+        using,
+        {instance.pk: {a: old[a] for a in attnames}},
+        {instance.pk: {a: stored[a] for a in attnames}},
+    )
 
 
 def _record_changes(

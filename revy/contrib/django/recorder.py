@@ -330,8 +330,8 @@ def set_managed(using: str, through: type[Model], managed: bool) -> None:
     connection = connections[using]
     if managed:
         _pending(connection).managed.add(through)
-    elif _PENDING in connection.__dict__:
-        _pending(connection).managed.discard(through)
+    elif (pending := connection.__dict__.get(_PENDING)) is not None:
+        pending.managed.discard(through)
 
 
 def is_managed(using: str, through: type[Model]) -> bool:
