@@ -2,10 +2,13 @@
 batches, in order, with the defaults of the fields not given, and through
 Django's compiler for fields that compute their value on save."""
 
+import datetime
+import decimal
 import uuid
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from revy.contrib.django.inserting import (
     Linked,
@@ -14,7 +17,15 @@ from revy.contrib.django.inserting import (
     insert_instances,
     insert_linked,
 )
-from tests.testapp.models import Comment, Invoice, Membership, Player, Team, UUIDItem
+from tests.testapp.models import (
+    Comment,
+    Invoice,
+    Membership,
+    PlainColumns,
+    Player,
+    Team,
+    UUIDItem,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +45,56 @@ def test_rows_go_in_batches_in_the_order_given(settings, returning, count, batch
     )
     assert [(text, spam) for _pk, text, spam in stored] == rows
     assert keys == ([pk for pk, _text, _spam in stored] if returning else [])
+
+
+def every_type(i):
+    return {
+        "char": f'ä "{i}" \\ \'\x01',
+        "text": "line\nline\ttab 🎉",
+        "big": -9223372036854775808 + i,
+        "positive_big": 9223372036854775807 - i,
+        "floating": 0.1 + 0.2 + i,
+        "decimal": decimal.Decimal("-12345.0123456789") + i,
+        "boolean": i % 2 == 0,
+        "date": datetime.date(1999, 12, 31),
+        "datetime": datetime.datetime(2024, 2, 29, 23, 59, 59, i, tzinfo=datetime.UTC),
+        "time": datetime.time(23, 59, 59, 999999),
+        "uuid": uuid.UUID(int=i),
+        "json": {"ü": [None, 1, 2.5, True, '\\"', {}], "i": i},
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "unnest"),
+    [
+        ({}, False),
+        ({"duration": datetime.timedelta(-1, 5, 7)}, True),
+        ({"ip": "2001:db8::8a2e:370:7334"}, True),
+    ],
+)
+def test_many_rows_of_every_column_type_read_back_as_given(extra, unnest):
+    # On PostgreSQL many rows go as one JSON array, but for values that
+    # the driver must adapt (an interval, an address): then as an array per
+    # column.
+    rows = [every_type(i) | extra for i in range(70)]
+    attnames = tuple(rows[0])
+    with CaptureQueriesContext(connection) as queries:
+        keys = insert(
+            PlainColumns,
+            attnames,
+            [tuple(row.values()) for row in rows],
+            "default",
+            returning=True,
+        )
+    by_key = PlainColumns.objects.in_bulk(keys)
+    for key, row in zip(keys, rows, strict=True):
+        stored = by_key[key]
+        got = {name: getattr(stored, name) for name in attnames}
+        assert got == row
+    if connection.vendor == "postgresql":
+        [sql] = [q["sql"] for q in queries if "INSERT" in q["sql"]]
+        assert ("UNNEST" in sql) is unnest
+        assert ("jsonb_array_elements" in sql) is not unnest
 
 
 def test_one_row_returns_its_key():

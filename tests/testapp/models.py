@@ -101,6 +101,26 @@ class EveryField(models.Model):
     )
 
 
+class PlainColumns(models.Model):
+    """A column of each kind that history inserts plan themselves: no
+    field that computes its value on save (tests/test_inserting.py)."""
+
+    char = models.CharField(max_length=100)
+    text = models.TextField()
+    big = models.BigIntegerField()
+    positive_big = models.PositiveBigIntegerField()
+    floating = models.FloatField()
+    decimal = models.DecimalField(max_digits=20, decimal_places=10)
+    boolean = models.BooleanField()
+    date = models.DateField()
+    datetime = models.DateTimeField()
+    time = models.TimeField()
+    uuid = models.UUIDField()
+    json = models.JSONField()
+    duration = models.DurationField(null=True)
+    ip = models.GenericIPAddressField(null=True)
+
+
 # Deletion handlers (issue 4) -------------------------------------------------
 # revy's CASCADE, SET, SET_NULL and SET_DEFAULT, as the seed README uses them.
 
