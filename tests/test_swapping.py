@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import ProtectedError
 
 import revy
 from revy.contrib.django.models import (
@@ -110,6 +112,61 @@ def test_tables_exist_only_for_the_models_in_use():
         else:
             assert own in tables
             assert f"swapped_{name.lower()}" not in tables
+
+
+def foreign_keys(model):
+    """``{column: table it references}`` of the table of ``model``."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(
+            cursor, model._meta.db_table
+        )
+    return {
+        found["columns"][0]: found["foreign_key"][0]
+        for found in constraints.values()
+        if found["foreign_key"]
+    }
+
+
+@pytest.mark.django_db
+def test_history_rows_are_tied_by_constraints_and_content_types_are_not():
+    # Decision 0007: a content type column is half of a generic key.
+    revision = get_revision_model()._meta.db_table
+    object_delta = get_object_delta_model()
+    assert foreign_keys(object_delta) == {
+        "revision_id": revision,
+        "cause_id": object_delta._meta.db_table,
+    }
+    assert foreign_keys(get_attribute_delta_model()) == {
+        "object_delta_id": object_delta._meta.db_table
+    }
+
+
+@pytest.mark.django_db
+def test_a_content_type_that_history_names_cannot_be_deleted():
+    # In the transaction that recorded it too: the deletion collector
+    # reads through the base manager, which writes pending history first.
+    from tests.testapp.models import Comment
+
+    with revy.Context():
+        Comment.objects.create(text="kept")
+    with pytest.raises(ProtectedError):
+        ContentType.objects.get_for_model(Comment).delete()
+    assert ContentType.objects.filter(model="comment").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_revision_in_its_own_transaction_deletes_its_deltas():
+    from django.db import transaction
+
+    from tests.testapp.models import Comment
+
+    with transaction.atomic():
+        with revy.Context():
+            Comment.objects.create(text="undone")
+        get_revision_model().objects.all().delete()
+    assert not get_object_delta_model().objects.exists()
+    assert not get_attribute_delta_model().objects.exists()
+    assert Comment.objects.filter(text="undone").exists()
 
 
 @pytest.mark.django_db

@@ -119,6 +119,7 @@ class ActorFields(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_constraint=False,  # Half of a generic key: see decision 0007.
         db_index=False,  # The "actor" index starts with it.
         verbose_name=_("actor type"),
     )
@@ -190,6 +191,7 @@ class TargetFields(models.Model):
         ContentType,
         on_delete=models.PROTECT,
         related_name="+",
+        db_constraint=False,  # Half of a generic key: see decision 0007.
         db_index=False,  # The index that serves lookups starts with it.
         verbose_name=_("object type"),
     )
@@ -240,6 +242,10 @@ class AbstractObjectDelta(TargetFields, ActorFields):
 
     class Meta:
         abstract = True
+        # Django's deletion collector reads related rows through the base
+        # manager: this one writes pending history first, so that PROTECT and
+        # CASCADE see it.
+        base_manager_name = "objects"
         verbose_name = _("object delta")
         verbose_name_plural = _("object deltas")
         indexes = [
@@ -289,6 +295,10 @@ class AbstractAttributeDelta(TargetFields, ActorFields):
 
     class Meta:
         abstract = True
+        # Django's deletion collector reads related rows through the base
+        # manager: this one writes pending history first, so that PROTECT and
+        # CASCADE see it.
+        base_manager_name = "objects"
         verbose_name = _("attribute delta")
         verbose_name_plural = _("attribute deltas")
         indexes = [
