@@ -7,8 +7,8 @@ PostgreSQL gets ``INSERT ... SELECT`` from one JSON array of rows: neither
 side parses thousands of placeholders, and the client's work is one
 ``json.dumps`` where array parameters would have psycopg quote every
 element in Python (about eight times the client time, in a 12,000-row
-insert). Rows holding a value JSON cannot carry (bytes, say) go as one
-array parameter per column through ``UNNEST``, as Django's own
+insert). Rows holding a value the driver must adapt (an interval, say) go
+as one array parameter per column through ``UNNEST``, as Django's own
 ``bulk_create`` does there. The other databases get multi-row
 ``VALUES``, batched by the connection's real parameter limit (Django 5.2
 caps SQLite at 999 where SQLite takes far more), or, on SQLite, one
