@@ -22,7 +22,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import ProtectedError
 
 import revy
@@ -156,8 +156,6 @@ def test_a_content_type_that_history_names_cannot_be_deleted():
 
 @pytest.mark.django_db(transaction=True)
 def test_deleting_a_revision_in_its_own_transaction_deletes_its_deltas():
-    from django.db import transaction
-
     from tests.testapp.models import Comment
 
     with transaction.atomic():

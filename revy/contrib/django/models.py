@@ -295,10 +295,7 @@ class AbstractAttributeDelta(TargetFields, ActorFields):
 
     class Meta:
         abstract = True
-        # Django's deletion collector reads related rows through the base
-        # manager: this one writes pending history first, so that PROTECT and
-        # CASCADE see it.
-        base_manager_name = "objects"
+        base_manager_name = "objects"  # As AbstractObjectDelta's.
         verbose_name = _("attribute delta")
         verbose_name_plural = _("attribute deltas")
         indexes = [
