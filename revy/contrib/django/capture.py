@@ -241,6 +241,7 @@ def _wrap_refresh_from_db(original: Any) -> Any:
         }
         tracking.remember_stored(self, refreshed)
         tracking.forget_attributions(self, refreshed)
+        recorder.saved(self)  # What it read is void if the transaction is undone.
 
     return refresh_from_db
 

@@ -8,18 +8,24 @@ drops everything, and a revision whose row was undone is forgotten so that
 the next change creates it again. History is therefore always written in
 the transaction of the data it describes.
 
+Savepoints are told apart by when they were made, not by name: everything
+queued, written or saved is stamped from one counter, each savepoint notes
+the counter when it is made, and rolling back to it drops what was stamped
+after. That covers ``transaction.savepoint()`` as well as ``atomic()``.
+
 ``install()`` hooks this into ``BaseDatabaseWrapper`` (see
 ``docs/decisions/0002-capture-by-wrapping-django.md``).
 """
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, signals
 
@@ -48,29 +54,31 @@ from revy.contrib.django.inserting import (
 _PENDING = "_revy_pending"
 # Set on a connection while revy's own atomic() is its outermost block.
 _OWNED = "_revy_owns_transaction"
+# Stamps, in the order things happen; next() on it is atomic in CPython.
+_stamps = itertools.count()
 
 
 class Pending:
     """What one connection has recorded but not written yet."""
 
-    __slots__ = ("entries", "revisions", "written", "saved", "managed")
+    __slots__ = ("entries", "revisions", "written", "saved", "managed", "savepoints")
 
     def __init__(self) -> None:
-        # (savepoint ids when recorded, object delta, its attribute deltas
-        # as deltas.new_attribute_delta makes them)
-        self.entries: list[
-            tuple[tuple[str, ...], PendingObjectDelta, list[tuple[Any, ...]]]
-        ] = []
-        # Revisions revy inserted in the open transaction: (savepoint ids
-        # when inserted, the activation holding it or None, alias, revision).
-        self.revisions: list[tuple[tuple[str, ...], Activation | None, str, Any]] = []
-        # Entries written inside savepoints: (savepoint ids when written,
-        # the entry). Rolling such a savepoint back undoes the insert, so the
+        # (stamp when recorded, object delta, its attribute deltas as
+        # deltas.new_attribute_delta makes them)
+        self.entries: list[tuple[int, PendingObjectDelta, list[tuple[Any, ...]]]] = []
+        # Revisions revy inserted in the open transaction: (stamp when
+        # inserted, the activation holding it or None, alias, revision).
+        self.revisions: list[tuple[int, Activation | None, str, Any]] = []
+        # Entries written while a savepoint was open: (stamp when written,
+        # the entry). Rolling that savepoint back undoes the insert, so the
         # entries recorded before it go back in the queue.
-        self.written: list[tuple[tuple[str, ...], Any]] = []
-        # Instances saved in the open transaction: (savepoint ids, weak
-        # reference). What they remember of the row is void if that is undone.
-        self.saved: list[tuple[tuple[str, ...], weakref.ref]] = []
+        self.written: list[tuple[int, Any]] = []
+        # Instances that learnt what their row holds in the open transaction:
+        # (stamp, weak reference). That knowledge is void if it is undone.
+        self.saved: list[tuple[int, weakref.ref]] = []
+        # The savepoints open in the transaction: {name: stamp when made}.
+        self.savepoints: dict[str, int] = {}
         # Through models whose rows a related manager is writing right now
         # (between its pre_ and post_ m2m_changed signals). Kept with the
         # transaction, so an operation that fails half way cannot leave it.
@@ -149,7 +157,7 @@ def _remember_revision(
     connection = connections[using]
     if connection.in_atomic_block:
         _pending(connection).revisions.append(
-            (tuple(connection.savepoint_ids), activation, using, revision)
+            (next(_stamps), activation, using, revision)
         )
 
 
@@ -159,9 +167,7 @@ def add(
     attribute_deltas: list[tuple[Any, ...]],
 ) -> None:
     """Queue one object delta and its attribute deltas for writing."""
-    _pending(connection).entries.append(
-        (tuple(connection.savepoint_ids), object_delta, attribute_deltas)
-    )
+    _pending(connection).entries.append((next(_stamps), object_delta, attribute_deltas))
     if not connection.in_atomic_block:
         flush(connection.alias)
 
@@ -173,20 +179,27 @@ def flush(using: str) -> None:
     if pending is None or not pending.entries:
         return
     entries, pending.entries = pending.entries, []
-    _write(using, entries)
-    if connection.savepoint_ids:
-        now = tuple(connection.savepoint_ids)
+    try:
+        _write(using, entries)
+    except BaseException:
+        # Still to be written: a savepoint rollback that undoes this failed
+        # write must not also lose what was recorded before it.
+        for _stamp, delta, _attributes in entries:
+            delta.pk = None
+        pending.entries = entries + pending.entries
+        raise
+    if pending.savepoints:
+        now = next(_stamps)
         pending.written.extend((now, entry) for entry in entries)
 
 
 def saved(instance: Any, connection: BaseDatabaseWrapper | None = None) -> None:
-    """Note that ``instance`` remembers what a save in this transaction wrote."""
+    """Note that ``instance`` remembers what its row holds in this
+    transaction (a save wrote it, or a refresh read it)."""
     if connection is None:
         connection = connections[instance._state.db or "default"]
     if connection.in_atomic_block:
-        _pending(connection).saved.append(
-            (tuple(connection.savepoint_ids), weakref.ref(instance))
-        )
+        _pending(connection).saved.append((next(_stamps), weakref.ref(instance)))
 
 
 # The columns of the attribute delta rows ``_write`` inserts.
@@ -203,7 +216,7 @@ def _write(using: str, entries: list[Any]) -> None:
     revisions = list(
         {
             id(delta.revision): delta.revision
-            for _sids, delta, _attributes in entries
+            for _stamp, delta, _attributes in entries
             if delta.revision._state.adding
         }.values()
     )
@@ -247,13 +260,13 @@ def _write_in_one_statement(
     where it does not, having written nothing."""
     if not can_link(using, len(entries)) or any(
         delta.cause is not None and delta.cause.pk is None
-        for _sids, delta, _attributes in entries
+        for _stamp, delta, _attributes in entries
     ):
         return False  # An object delta whose cause is not written yet.
     levels = []
     if revision is not None:
         levels.append(Linked.instances(type(revision), [revision]))
-    deltas = [delta for _sids, delta, _attributes in entries]
+    deltas = [delta for _stamp, delta, _attributes in entries]
     levels.append(
         Linked(
             object_delta_model,
@@ -265,7 +278,7 @@ def _write_in_one_statement(
     )
     rows = []
     parents = []
-    for index, (_sids, delta, attributes) in enumerate(entries):
+    for index, (_stamp, delta, attributes) in enumerate(entries):
         target = (None, delta.content_type_id, delta.content_id)
         rows.extend(target + attribute for attribute in attributes)
         parents.extend([index] * len(attributes))
@@ -300,7 +313,7 @@ def _write_in_batches(
         # yet (a cascade's children after their parent) starts a new insert.
         run: list[PendingObjectDelta] = []
         in_run: set[int] = set()
-        for _sids, delta, _attributes in entries:
+        for _stamp, delta, _attributes in entries:
             if delta.cause is not None and id(delta.cause) in in_run:
                 _insert_object_deltas(object_delta_model, run, using, cursor)
                 run, in_run = [], set()
@@ -308,7 +321,7 @@ def _write_in_batches(
             in_run.add(id(delta))
         _insert_object_deltas(object_delta_model, run, using, cursor)
         rows = []
-        for _sids, delta, attributes in entries:
+        for _stamp, delta, attributes in entries:
             target = (delta.pk, delta.content_type_id, delta.content_id)
             rows.extend(target + attribute for attribute in attributes)
         insert(
@@ -339,9 +352,9 @@ def is_managed(using: str, through: type[Model]) -> bool:
     return pending is not None and through in pending.managed
 
 
-def _forget_saved(saved: list[tuple[tuple[str, ...], weakref.ref]]) -> None:
-    # The rows no longer hold what these instances saved: read them next time.
-    for _sids, reference in saved:
+def _forget_saved(saved: list[tuple[int, weakref.ref]]) -> None:
+    # The rows no longer hold what these instances knew: read them next time.
+    for _stamp, reference in saved:
         instance = reference()
         if instance is not None:
             tracking.forget_loaded(instance)
@@ -349,7 +362,7 @@ def _forget_saved(saved: list[tuple[tuple[str, ...], weakref.ref]]) -> None:
 
 def _forget_revisions(dropped: list[Any]) -> None:
     # The rows are gone: the next change inserts the revision again.
-    for _sids, activation, alias, revision in dropped:
+    for _stamp, activation, alias, revision in dropped:
         if activation is not None and activation.revisions.get(alias) is revision:
             del activation.revisions[alias]
         revision.pk = None
@@ -364,6 +377,7 @@ def _after_commit(connection: BaseDatabaseWrapper) -> None:
     if pending is not None:
         pending.revisions, pending.written, pending.saved = [], [], []
         pending.managed.clear()
+        pending.savepoints.clear()
 
 
 def _after_rollback(connection: BaseDatabaseWrapper) -> None:
@@ -373,31 +387,50 @@ def _after_rollback(connection: BaseDatabaseWrapper) -> None:
         _forget_saved(pending.saved)
 
 
+def _after_savepoint(connection: BaseDatabaseWrapper, sid: str) -> None:
+    _pending(connection).savepoints[sid] = next(_stamps)
+
+
 def _after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None:
     pending = connection.__dict__.get(_PENDING)
-    if pending is None:
+    if pending is None or sid not in pending.savepoints:
         return
+    made = pending.savepoints[sid]
+    # Savepoints made after this one are gone with what followed it.
+    pending.savepoints = {s: t for s, t in pending.savepoints.items() if t <= made}
     requeued = [
-        entry
-        for written, entry in pending.written
-        if sid in written and sid not in entry[0]
+        entry for written, entry in pending.written if written > made >= entry[0]
     ]
-    pending.written = [w for w in pending.written if sid not in w[0]]
+    pending.written = [w for w in pending.written if w[0] <= made]
     pending.managed.clear()  # Only a failed operation is rolled back half way.
-    for _sids, object_delta, _attributes in requeued:
+    for _stamp, object_delta, _attributes in requeued:
         object_delta.pk = None
-    pending.entries = requeued + [e for e in pending.entries if sid not in e[0]]
-    _forget_saved([s for s in pending.saved if sid in s[0]])
-    pending.saved = [s for s in pending.saved if sid not in s[0]]
-    dropped = [entry for entry in pending.revisions if sid in entry[0]]
+    pending.entries = requeued + [e for e in pending.entries if e[0] <= made]
+    _forget_saved([s for s in pending.saved if s[0] > made])
+    pending.saved = [s for s in pending.saved if s[0] <= made]
+    dropped = [entry for entry in pending.revisions if entry[0] > made]
     if dropped:
-        pending.revisions = [e for e in pending.revisions if sid not in e[0]]
+        pending.revisions = [e for e in pending.revisions if e[0] <= made]
         _forget_revisions(dropped)
+
+
+def _after_savepoint_release(connection: BaseDatabaseWrapper, sid: str) -> None:
+    pending = connection.__dict__.get(_PENDING)
+    if pending is not None:
+        pending.savepoints.pop(sid, None)
 
 
 def _wrap_commit(commit: Any) -> Any:
     def revy_commit(self: BaseDatabaseWrapper) -> None:
-        flush(self.alias)
+        try:
+            flush(self.alias)
+        except BaseException as error:
+            # atomic() rolls back when the commit fails with a DatabaseError
+            # only; after anything else it would go on to commit the data
+            # without its history.
+            if not isinstance(error, DatabaseError):
+                self.rollback()
+            raise
         commit(self)
         _after_commit(self)
 
@@ -410,6 +443,24 @@ def _wrap_rollback(rollback: Any) -> Any:
         _after_rollback(self)
 
     return revy_rollback
+
+
+def _wrap_savepoint(savepoint: Any) -> Any:
+    def revy_savepoint(self: BaseDatabaseWrapper) -> str | None:
+        sid = savepoint(self)
+        if sid is not None:
+            _after_savepoint(self, sid)
+        return sid
+
+    return revy_savepoint
+
+
+def _wrap_savepoint_commit(savepoint_commit: Any) -> Any:
+    def revy_savepoint_commit(self: BaseDatabaseWrapper, sid: str) -> None:
+        savepoint_commit(self, sid)
+        _after_savepoint_release(self, sid)
+
+    return revy_savepoint_commit
 
 
 def _wrap_savepoint_rollback(savepoint_rollback: Any) -> Any:
@@ -438,6 +489,8 @@ def install() -> None:
         {
             "commit": _wrap_commit,
             "rollback": _wrap_rollback,
+            "savepoint": _wrap_savepoint,
+            "savepoint_commit": _wrap_savepoint_commit,
             "savepoint_rollback": _wrap_savepoint_rollback,
             "close": _wrap_close,
         },
