@@ -33,6 +33,7 @@ from revy.context import (
     current_frame,
 )
 from revy.contrib.django import conf, tracking
+from revy.contrib.django.encoding import key_text
 
 _SYSTEM = Context()
 
@@ -211,10 +212,11 @@ def old_values(
 
 
 def same_value(field: models.Field, old: Any, new: Any) -> bool:
+    """Whether the field writes the same to the database for both."""
     if old == new:
         return True
     try:
-        return field.to_python(old) == field.to_python(new)
+        return field.get_prep_value(old) == field.get_prep_value(new)
     except Exception:
         return False
 
@@ -393,7 +395,7 @@ def new_object_delta(
         revision,
         action,
         who.content_type_id(model, using),
-        str(pk),
+        key_text(model, pk),
         who.actor_type_id,
         who.actor_id,
         who.object_description,

@@ -1,10 +1,14 @@
 """How field values are stored in the JSON columns of attribute deltas.
 
-Values JSON holds exactly (strings, integers, booleans, finite floats, the
-content of JSON fields) are stored as they are; everything else as a string
-the field itself can parse back: Decimal keeps its digits, datetimes their
-microseconds and offset, binary data is base64. ``decode`` turns what was
-stored back into the value the field holds, through ``field.to_python``.
+A value is first turned into what the field writes to the database
+(``field.get_prep_value``: a float given to a DecimalField becomes a
+Decimal, a naive datetime an aware one, a datetime given to a DateField its
+date), so that history holds what the row holds. Values JSON holds exactly
+(strings, integers, booleans, finite floats, the content of JSON fields) are
+then stored as they are; everything else as a string the field itself can
+parse back: Decimal keeps its digits, datetimes their microseconds and
+offset, binary data is base64. ``decode`` turns what was stored back into
+the value the field holds, through ``field.to_python``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ import uuid
 from typing import Any
 
 from django.db import models
-from django.db.models.fields.files import FieldFile
 from django.utils.duration import duration_iso_string
 
 
@@ -37,6 +40,45 @@ class EncodingError(ValueError):
     """A value that revy cannot store; the message names model and field."""
 
 
+# Built-in fields whose get_prep_value() returns a value of this type as it
+# is (a datetime only if aware): skipping the call saves half the encoding.
+_PREPARED_AS_IS: dict[type[models.Field], type] = {
+    **dict.fromkeys(
+        (
+            models.CharField,
+            models.TextField,
+            models.SlugField,
+            models.EmailField,
+            models.URLField,
+        ),
+        str,
+    ),
+    **dict.fromkeys(
+        (
+            models.IntegerField,
+            models.BigIntegerField,
+            models.SmallIntegerField,
+            models.PositiveIntegerField,
+            models.PositiveBigIntegerField,
+            models.PositiveSmallIntegerField,
+            models.AutoField,
+            models.BigAutoField,
+            models.SmallAutoField,
+        ),
+        int,
+    ),
+    models.BooleanField: bool,
+    models.FloatField: float,
+    models.DecimalField: decimal.Decimal,
+    models.DateTimeField: datetime.datetime,
+    models.DateField: datetime.date,
+    models.TimeField: datetime.time,
+    models.DurationField: datetime.timedelta,
+    models.UUIDField: uuid.UUID,
+    models.BinaryField: bytes,
+}
+
+
 class ValueEncoder:
     """The default ``REVY_VALUE_ENCODER``. Subclass it to store other types."""
 
@@ -47,6 +89,16 @@ class ValueEncoder:
         if isinstance(field, models.JSONField):
             # Round-trip through the field's own encoder, as the column would.
             return json.loads(json.dumps(value, cls=field.encoder))
+        as_is = _PREPARED_AS_IS.get(type(field))
+        if type(value) is not as_is or (
+            as_is is datetime.datetime and value.tzinfo is None
+        ):
+            value = field.get_prep_value(value)
+        if value is None or (
+            # Every backend stores a blank address as NULL.
+            value == "" and isinstance(field, models.GenericIPAddressField)
+        ):
+            return None
         if isinstance(value, bool | int | str):
             return value
         if isinstance(value, float):
@@ -67,8 +119,6 @@ class ValueEncoder:
             return str(value)
         if isinstance(value, bytes | bytearray | memoryview):
             return base64.b64encode(bytes(value)).decode("ascii")
-        if isinstance(value, FieldFile):
-            return value.name
         raise TypeError(f"{type(value).__name__} values cannot be stored")
 
     def decode(self, field: models.Field, stored: Any) -> Any:
@@ -76,10 +126,19 @@ class ValueEncoder:
         if stored is None:
             return None
         if isinstance(field, models.JSONField):
-            return stored
+            if field.decoder is None:
+                return stored
+            return json.loads(json.dumps(stored), cls=field.decoder)
         if isinstance(field, models.FloatField) and isinstance(stored, str):
             return float(stored)
         return field.to_python(stored)
+
+
+def key_text(model: type[models.Model], pk: Any) -> str:
+    """How a primary key is written in ``content_id`` and ``actor_id``: as
+    the field reads it, so that one row has one spelling (a UUID given as
+    hex text and one loaded from the database)."""
+    return str(model._meta.pk.to_python(pk))
 
 
 def encode(encoder: ValueEncoder, field: models.Field, value: Any) -> Any:
@@ -87,7 +146,7 @@ def encode(encoder: ValueEncoder, field: models.Field, value: Any) -> Any:
     and ``JSON_NULL`` for None."""
     try:
         encoded = encoder.encode(field, value)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, ArithmeticError) as error:
         raise EncodingError(
             f"revy cannot record {field.model._meta.label}.{field.name} = "
             f"{value!r}: {error}. Set REVY_VALUE_ENCODER to an encoder that can."

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from revy.contrib.django import conf, recorder
+from revy.contrib.django.encoding import key_text
 
 __all__ = [
     "AbstractAttributeDelta",
@@ -88,7 +89,7 @@ class HistoryQuerySet(models.QuerySet):
             return self.filter(actor_content_type__isnull=True)
         return self.filter(
             actor_content_type=ContentType.objects.get_for_model(actor),
-            actor_id=str(actor.pk),
+            actor_id=key_text(actor._meta.model, actor.pk),
         )
 
 
@@ -101,7 +102,7 @@ class ObjectDeltaQuerySet(HistoryQuerySet):
         """The deltas of the ``model`` row whose primary key is ``pk``, oldest first."""
         return self.filter(
             content_type=ContentType.objects.get_for_model(model),
-            content_id=str(pk),
+            content_id=key_text(model, pk),
         ).order_by("pk")
 
 
@@ -381,7 +382,9 @@ def actor_reference(actor: models.Model | None) -> tuple[ContentType | None, Any
         raise TypeError(f"A revy actor is a model instance or None, not {actor!r}.")
     if actor.pk is None:
         raise ValueError(f"The actor {actor!r} has no primary key: save it first.")
-    return ContentType.objects.get_for_model(actor), str(actor.pk)
+    return ContentType.objects.get_for_model(actor), key_text(
+        actor._meta.model, actor.pk
+    )
 
 
 def _resolve_actors(refs: list[tuple[Any, Any]]) -> list[Any]:
@@ -393,7 +396,7 @@ def _resolve_actors(refs: list[tuple[Any, Any]]) -> list[Any]:
     for type_id, ids in by_type.items():
         model = ContentType.objects.get_for_id(type_id).model_class()
         for obj in model._base_manager.filter(pk__in=ids):
-            loaded[type_id, str(obj.pk)] = obj
+            loaded[type_id, key_text(type(obj), obj.pk)] = obj
     return [
         None
         if type_id is None
