@@ -9,10 +9,11 @@ Collector and is recorded with the other deletes (``capture.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connections, models
+from django.db import connections, models, transaction
 
 from revy.context import Frame
 from revy.contrib.django import conf, recorder, relations, tracking, wrapping
@@ -95,18 +96,26 @@ def _wrap_update(original: Any) -> Any:
         # Keyed by field: Django takes a field's name or its column's.
         values = dict(zip(_fields_by_name(model, kwargs), kwargs.values(), strict=True))
         fields = list(values)
+        if any(field.primary_key for field in fields):
+            raise NotRecordable(
+                f"revy cannot record QuerySet.update() of {model._meta.label}'s "
+                "primary key: history is kept by key. Save the rows one by one "
+                "under their new keys, or run the call inside "
+                "Context.as_disabled()."
+            )
         using = self.db
-        with recorder.atomic(using):
+        with recorder.atomic(using, inside_yours=False):
             old_rows = read_rows(model, using, self, fields=fields)
             count = original(self, **kwargs)
-            new_rows = {pk: dict(row) for pk, row in old_rows.items()}
-            for field, value in values.items():
-                if isinstance(value, models.Model):
-                    value = getattr(value, field.target_field.attname)
-                for row in new_rows.values():
-                    row[field.attname] = value
-            _read_back_stored(model, using, fields, new_rows)
-            record_updates(frame, model, using, fields, old_rows, new_rows)
+            with transaction.mark_for_rollback_on_error(using):
+                new_rows = {pk: dict(row) for pk, row in old_rows.items()}
+                for field, value in values.items():
+                    if isinstance(value, models.Model):
+                        value = getattr(value, field.target_field.attname)
+                    for row in new_rows.values():
+                        row[field.attname] = value
+                _read_back_stored(model, using, fields, new_rows)
+                record_updates(frame, model, using, fields, old_rows, new_rows)
         return count
 
     return update
@@ -132,8 +141,10 @@ def _wrap_bulk_create(original: Any) -> Any:
         fields = saved_fields(model, None)
         encoded = _fail_early(objs, fields)
         encoder = conf.value_encoder()
-        with recorder.atomic(using):
-            created = original(self, objs, *args, **kwargs)
+        with (
+            recorder.atomic(using, inside_yours=False),
+            _recorded_after(original, self, objs, *args, **kwargs) as created,
+        ):
             missing = [obj for obj in created if obj.pk is None]
             if missing:
                 raise NotRecordable(
@@ -186,6 +197,15 @@ def _wrap_bulk_create(original: Any) -> Any:
         return created
 
     return bulk_create
+
+
+@contextmanager
+def _recorded_after(original: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+    """Run the write ``original(*args, **kwargs)`` as Django would, then mark
+    the transaction for rollback if recording what it wrote fails."""
+    result = original(*args, **kwargs)
+    with transaction.mark_for_rollback_on_error(args[0].db):
+        yield result
 
 
 def _read_back_stored(
@@ -251,17 +271,28 @@ def _wrap_bulk_update(original: Any) -> Any:
         using = self.db
         targets = _fields_by_name(model, fields)
         _fail_early(objs, targets)
-        with recorder.atomic(using):
+        with recorder.atomic(using, inside_yours=False):
             old_rows = stored_rows(model, using, objs, targets)
             with nested_writes_recorded():
                 count = original(self, objs, fields, *args, **kwargs)
-            new_rows = {obj.pk: _values(obj, targets) for obj in objs}
-            _read_back_stored(model, using, targets, new_rows)
-            assigned = {obj.pk: tracking.attributions(obj) for obj in objs}
-            record_updates(frame, model, using, targets, old_rows, new_rows, assigned)
-            connection = connections[using]
-            for obj in objs:
-                _remember(obj, new_rows[obj.pk], connection)
+            with transaction.mark_for_rollback_on_error(using):
+                # Django's CASE takes an object's first appearance.
+                new_rows: dict[Any, dict[str, Any]] = {}
+                for obj in objs:
+                    new_rows.setdefault(obj.pk, _values(obj, targets))
+                if count != len(new_rows):  # Rows that are not there.
+                    found = set(read_rows(model, using, self, list(new_rows), []))
+                    old_rows = {pk: old_rows[pk] for pk in found}
+                    new_rows = {pk: new_rows[pk] for pk in found}
+                _read_back_stored(model, using, targets, new_rows)
+                assigned = {obj.pk: tracking.attributions(obj) for obj in objs}
+                record_updates(
+                    frame, model, using, targets, old_rows, new_rows, assigned
+                )
+                connection = connections[using]
+                for obj in objs:
+                    if obj.pk in new_rows:
+                        _remember(obj, new_rows[obj.pk], connection)
         return count
 
     return bulk_update

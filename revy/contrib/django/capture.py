@@ -492,6 +492,17 @@ def _cause_of_field(
     if field.target_field is not target._meta.pk:
         return None
     found = deltas.get(target, {}).get(value)
+    if found is None:
+        # A parent row is recorded as its multi-table child, whose key is
+        # the same value.
+        found = next(
+            (
+                by_pk[value]
+                for model, by_pk in deltas.items()
+                if value in by_pk and target in model._meta.all_parents
+            ),
+            None,
+        )
     return None if found is None else found[0]
 
 

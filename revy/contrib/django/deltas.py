@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.base import DEFERRED, ModelState
 from django.db.models.expressions import Expression
@@ -117,16 +118,18 @@ def is_expression(value: Any) -> bool:
 
 def read_back(field: models.Field, value: Any) -> bool:
     """Whether the value the database stores for ``value`` must be read back:
-    an expression, or a Decimal finer than the column, which the database
-    rounds its own way."""
+    an expression, or a number finer than its DecimalField, which the
+    database rounds its own way."""
     if is_expression(value):
         return True
-    return (
-        isinstance(value, decimal.Decimal)
-        and isinstance(field, models.DecimalField)
-        and value.is_finite()
-        and value.as_tuple().exponent < -field.decimal_places
-    )
+    if value is None or not isinstance(field, models.DecimalField):
+        return False
+    if not isinstance(value, decimal.Decimal):
+        try:
+            value = field.to_python(value)  # A float or text, as Django takes it.
+        except ValidationError:
+            return False
+    return value.is_finite() and value.as_tuple().exponent < -field.decimal_places
 
 
 def fetch_values(

@@ -93,16 +93,22 @@ def _pending(connection: BaseDatabaseWrapper) -> Pending:
 
 
 @contextmanager
-def atomic(using: str) -> Iterator[None]:
+def atomic(using: str, inside_yours: bool = True) -> Iterator[None]:
     """``transaction.atomic(savepoint=False)`` around a write revy records.
 
     If it opens the transaction (autocommit mode), no code but the write's
     own signal receivers runs before it commits, so a new revision waits and
     goes in with its history at the commit: in one statement, where the
-    database allows, instead of three.
+    database allows, instead of three. With ``inside_yours`` False, it does
+    nothing inside a transaction already open: a write Django refuses then
+    leaves that transaction as usable as without revy, and the caller guards
+    what it records after the write (``transaction.mark_for_rollback_on_error``).
     """
     connection = connections[using]
     owned = not connection.in_atomic_block
+    if not owned and not inside_yours:
+        yield
+        return
     with transaction.atomic(using=using, savepoint=False):
         if not owned:
             yield
