@@ -29,6 +29,11 @@ def ct(model):
     return ContentType.objects.get_for_model(model)
 
 
+def deltas_of(model, pk):
+    """The object deltas of one row, oldest first."""
+    return list(ObjectDelta.objects.for_key(model, pk))
+
+
 def run(coroutine):
     """Run ``coroutine`` from a sync test, then close the connection that
     Django's async ORM opened in its worker thread."""

@@ -30,6 +30,7 @@ from tests.helpers import (
     Revision,
     User,
     ct,
+    deltas_of,
 )
 from tests.testapp.models import (
     Book,
@@ -47,10 +48,6 @@ pytestmark = pytest.mark.django_db
 
 
 # Helpers ---------------------------------------------------------------------
-
-
-def deltas_of(model, pk):
-    return list(ObjectDelta.objects.for_key(model, pk))
 
 
 def delta_of(model, pk):

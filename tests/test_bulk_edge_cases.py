@@ -8,7 +8,7 @@ from django.db.models import F
 
 from revy import Context
 from revy.contrib.django.deltas import NotRecordable
-from tests.helpers import CREATE, DELETE, ObjectDelta
+from tests.helpers import CREATE, DELETE, ObjectDelta, deltas_of
 from tests.testapp.models import (
     Counter,
     EveryField,
@@ -17,10 +17,6 @@ from tests.testapp.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def deltas_of(model, pk):
-    return list(ObjectDelta.objects.for_key(model, pk))
 
 
 def stored(object_delta):
