@@ -12,10 +12,12 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, router, transaction
 from django.db.models import Max, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from revy.context import Context
 from revy.contrib.django import conf
@@ -113,7 +115,7 @@ def state_at(model: type[models.Model], pk: Any, at: Point | None = None) -> Any
         _deltas_of(model, pk)
         .filter(_up_to(at))
         .order_by("-pk")
-        .annotate(snapshot=ObjectSnapshot(model._meta.concrete_model))
+        .annotate(snapshot=ObjectSnapshot(model))
         .first()
     )
     if delta is None or delta.action == delta.ACTION_DELETE:
@@ -135,7 +137,7 @@ def _states(
     found = sorted(
         deltas.filter(wanted)
         .select_related("revision")
-        .annotate(snapshot=ObjectSnapshot(model._meta.concrete_model)),
+        .annotate(snapshot=ObjectSnapshot(model)),
         key=lambda delta: delta.pk,
     )
 
@@ -155,6 +157,8 @@ def _is_up_to(delta: Any, point: Point | None) -> bool:
         return delta.pk <= point.pk
     if isinstance(point, AbstractRevision):
         return delta.revision_id <= point.pk
+    if settings.USE_TZ and timezone.is_naive(point):
+        point = timezone.make_aware(point)  # As the database lookup reads it.
     return delta.revision.created_at <= point
 
 
@@ -174,7 +178,7 @@ def rows_as_of(model: type[models.Model], at: Point) -> list[Any]:
     found = (
         object_delta_model.objects.filter(pk__in=latest)
         .exclude(action=object_delta_model.ACTION_DELETE)
-        .annotate(snapshot=ObjectSnapshot(concrete))
+        .annotate(snapshot=ObjectSnapshot(model))
         .order_by("pk")
     )
     return [delta.snapshot for delta in found]
@@ -183,6 +187,7 @@ def rows_as_of(model: type[models.Model], at: Point) -> list[Any]:
 def members_as_of(obj: models.Model, relation: str, at: Point | None = None) -> set:
     """The primary keys of the members of ``obj.<relation>`` (a many-to-many
     field or its reverse accessor) at ``at``, replayed from its deltas."""
+    field = _relation_field(type(obj), relation)
     members: set = set()
     attribute_deltas = (
         get_attribute_delta_model()
@@ -196,10 +201,7 @@ def members_as_of(obj: models.Model, relation: str, at: Point | None = None) -> 
     for removed, added in attribute_deltas:
         members.difference_update(removed or ())
         members.update(added or ())
-    if members:
-        field = _relation_field(type(obj), relation)
-        return {field.to_python(member) for member in members}
-    return members
+    return {field.to_python(member) for member in members}
 
 
 def _relation_field(model: type[models.Model], relation: str) -> models.Field:
@@ -475,6 +477,8 @@ def _conflicts(revision: AbstractRevision, deltas: list[Any]) -> list[Conflict]:
     touched: dict[tuple[int, str], set[str] | None] = {}
     for delta in deltas:
         key = (delta.content_type_id, delta.content_id)
+        if delta.action == delta.ACTION_BASELINE:
+            continue  # Its revert changes nothing.
         if delta.action == delta.ACTION_UPDATE:
             fields = touched.setdefault(key, set())
             if fields is not None:

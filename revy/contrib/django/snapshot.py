@@ -10,10 +10,12 @@ JSON object, ``{"name": [value], ...}`` (the one-element array tells a
 recorded null from nothing recorded), which revy parses once and decodes
 with each field's own parser.
 
-A field history never saw (the row existed before tracking began, and no
-baseline was recorded) is left *deferred* on the instance: reading it loads
-the live value while the row exists, as Django does for ``.defer()``. Run
-``manage.py revy_baseline`` to record the current state of existing rows.
+For a row older than tracking, a field not recorded up to the delta takes
+the old value of its first change recorded after it (a delete records every
+field's). A field history never saw at all is left *deferred* on the
+instance: reading it loads the live value while the row exists, as Django
+does for ``.defer()``. Run ``manage.py revy_baseline`` to record the
+current state of existing rows.
 """
 
 from __future__ import annotations
@@ -61,27 +63,38 @@ def build_instance(model: type[models.Model], values: dict[str, Any]) -> Any:
     return model(*row)
 
 
-def latest_value(field_name: str) -> Subquery:
-    """The stored JSON of the latest value of ``field_name`` up to the outer
-    delta; NULL if none was ever recorded."""
+def latest_value(field_name: str) -> Coalesce:
+    """The stored JSON of the value of ``field_name`` at the outer delta: the
+    latest recorded up to it, else the old value of the first recorded after
+    it (a row older than tracking); NULL if none was ever recorded."""
     from revy.contrib.django.models import get_attribute_delta_model
 
+    same_field = get_attribute_delta_model()._base_manager.filter(
+        content_type=OuterRef("content_type"),
+        content_id=OuterRef("content_id"),
+        field_name=field_name,
+    )
     # A delete's new value is NULL, so its old value is the one that counts.
     # An object delta holds at most one attribute delta per field, and the
-    # "field" index hands them over newest first: the first row is the one.
-    queryset = (
-        get_attribute_delta_model()
-        ._base_manager.filter(
-            content_type=OuterRef("content_type"),
-            content_id=OuterRef("content_id"),
-            field_name=field_name,
-            object_delta_id__lte=OuterRef("pk"),
-        )
+    # "field" index hands them over in order: the first row is the one.
+    up_to = (
+        same_field.filter(object_delta_id__lte=OuterRef("pk"))
         .order_by("-object_delta_id")
         .annotate(value=Coalesce("new_value", "old_value"))
         .values("value")[:1]
     )
-    return Subquery(queryset, output_field=models.JSONField())
+    # Only run where nothing was recorded up to the delta.
+    after = (
+        same_field.filter(object_delta_id__gt=OuterRef("pk"))
+        .order_by("object_delta_id")
+        .values("old_value")[:1]
+    )
+    json = models.JSONField()
+    return Coalesce(
+        Subquery(up_to, output_field=json),
+        Subquery(after, output_field=json),
+        output_field=json,
+    )
 
 
 class ObjectSnapshot(Func):

@@ -1,0 +1,110 @@
+"""History reads: baseline reverts, naive points, proxies, rows older than
+tracking and unknown relations."""
+
+import datetime
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from revy import Context
+from revy.contrib.django import history as h
+from tests.helpers import Revision
+from tests.testapp.models import (
+    Article,
+    Comment,
+    Counter,
+    SpamComment,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def latest_revision():
+    return Revision.objects.latest("pk")
+
+
+# revert() -----------------------------------------------------------------------
+
+
+def test_reverting_a_baseline_is_no_conflict_with_later_changes():
+    """docs/history.md: "Reverting a baseline revision changes nothing." It
+    cannot undo anything, so later changes cannot conflict with it."""
+    with Context.as_disabled():
+        counter = Counter.objects.create(value=1)
+    call_command("revy_baseline", "testapp.Counter", stdout=None)
+    baseline = latest_revision()
+    with Context():
+        counter.value = 2
+        counter.save()
+
+    baseline.revert()  # RevertConflict: "value was changed later in revision N"
+
+    counter.refresh_from_db()
+    assert counter.value == 2
+
+
+# Points in time -------------------------------------------------------------------
+
+
+def test_diff_takes_a_naive_datetime_as_state_at_does():
+    """state_at() takes a naive datetime (Django reads it in the current time
+    zone); diff() with the same point fails comparing naive and aware."""
+    with Context():
+        counter = Counter.objects.create(value=1)
+    with Context():
+        counter.value = 2
+        counter.save()
+    later = timezone.make_naive(timezone.now()) + datetime.timedelta(hours=1)
+
+    with pytest.warns(RuntimeWarning):
+        assert h.state_at(Counter, counter.pk, later).value == 2
+    with pytest.warns(RuntimeWarning):
+        found = h.diff(Counter, counter.pk, None, later)  # TypeError
+    assert [(c.field, c.old, c.new) for c in found] == [("value", None, 2)]
+
+
+# Proxies ------------------------------------------------------------------------------
+
+
+def test_state_at_and_rows_as_of_a_proxy_model_give_proxy_instances():
+    with Context():
+        comment = SpamComment.objects.create(text="buy now")
+    created = latest_revision()
+
+    assert type(SpamComment.objects.get(pk=comment.pk)) is SpamComment
+    assert type(h.state_at(SpamComment, comment.pk)) is SpamComment  # Comment
+    assert [type(r) for r in h.rows_as_of(SpamComment, created)] == [SpamComment]
+
+
+# Rows older than tracking ---------------------------------------------------------
+
+
+def test_restore_a_deleted_row_older_than_tracking():
+    """A field history saw only when the row was deleted had, at any point
+    before, the old value that delete recorded; restore() instead reads the
+    deferred field from the deleted row and raises Comment.DoesNotExist."""
+    with Context.as_disabled():
+        comment = Comment.objects.create(text="old", is_marked_as_spam=True)
+    pk = comment.pk
+    with Context():
+        comment.text = "new"
+        comment.save()
+    edited = latest_revision()
+    with Context():
+        comment.delete()
+
+    h.restore(Comment, pk, edited)  # Comment.DoesNotExist
+
+    restored = Comment.objects.get(pk=pk)
+    assert (restored.text, restored.is_marked_as_spam) == ("new", True)
+
+
+# members_as_of() ------------------------------------------------------------------
+
+
+def test_members_as_of_an_unknown_relation_is_an_error_even_without_members():
+    with Context():
+        article = Article.objects.create(title="a")
+    with pytest.raises(ValueError):
+        h.members_as_of(article, "tagz")  # returns set()
