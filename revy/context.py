@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import stackholm
+from asgiref.sync import iscoroutinefunction
 
 __all__ = ["Context", "NoActiveContext"]
 
@@ -97,6 +98,12 @@ def current_frame() -> Frame | None:
     return _innermost.get()
 
 
+def restore_frame(frame: Frame | None) -> None:
+    """Make ``frame`` the innermost again, dropping any frames left above it:
+    for code that must not let a context it ran leak out (a request)."""
+    _innermost.set(frame)
+
+
 class Context(stackholm.Context):
     """A block of code whose changes are recorded as one revision.
 
@@ -160,7 +167,15 @@ class Context(stackholm.Context):
 
     def __call__(self, func: F) -> F:  # type: ignore[override]
         """Decorate ``func`` so that every call runs inside a fresh activation."""
-        if inspect.iscoroutinefunction(func):
+        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            raise TypeError(
+                f"A revy Context cannot decorate the generator function "
+                f"{func.__qualname__}: its body runs after the call returns. "
+                "Enter the context inside it, with a `with` block."
+            )
+        # asgiref's test also sees functions marked as coroutine functions,
+        # such as async class-based views and sync_to_async wrappers.
+        if iscoroutinefunction(func):
 
             @functools.wraps(func)
             async def run_async(*args: Any, **kwargs: Any) -> Any:

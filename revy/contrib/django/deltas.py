@@ -246,17 +246,19 @@ class Attribution:
         self.attribute_description = values.get(ATTRIBUTE_DELTA_DESCRIPTION, "")
         self.deletion_description = values.get(DELETION_DESCRIPTION, "")
         self.object_delta_model = history_models()[0]
-        self._references: dict[int, tuple[Any, Any]] = {}
+        # {id(actor): (actor, reference)}: holding the actor keeps its id
+        # from being reused by another object while the frame lives.
+        self._references: dict[int, tuple[Any, tuple[Any, Any]]] = {}
         self._content_types: dict[tuple[type[models.Model], str], int] = {}
 
     def reference(self, actor: Any) -> tuple[Any, Any]:
         """``(content type id, id)`` of an actor."""
         if actor is self.actor:
             return self.actor_type_id, self.actor_id
-        key = id(actor)
-        if key not in self._references:
-            self._references[key] = _actor_reference(actor)
-        return self._references[key]
+        found = self._references.get(id(actor))
+        if found is None or found[0] is not actor:
+            found = self._references[id(actor)] = (actor, _actor_reference(actor))
+        return found[1]
 
     def content_type_id(self, model: type[models.Model], using: str) -> int:
         key = (model, using)

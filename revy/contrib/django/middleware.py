@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
 
-from revy.context import Context
+from revy.context import Context, current_frame, restore_frame
 from revy.contrib.django import conf
 
 
@@ -27,6 +28,10 @@ def revision_description(request: HttpRequest) -> str:
     if not header:
         return ""
     value = request.headers.get(header, "")
+    # Servers hand header bytes over as latin-1, clients send UTF-8; text
+    # that is not UTF-8 stays as the server gave it.
+    with contextlib.suppress(UnicodeError):
+        value = value.encode("latin-1").decode("utf-8")
     return value.strip()[: conf.revision_description_max_length()]
 
 
@@ -57,8 +62,14 @@ class RevyMiddleware:
             actor=resolve_actor(request),
             revision_description=revision_description(request),
         )
-        with context:
-            return self.get_response(request)
+        outer = current_frame()
+        try:
+            with context:
+                return self.get_response(request)
+        finally:
+            # A view that left a context open must not leave it to the next
+            # request this thread serves.
+            restore_frame(outer)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         # Resolvers are plain sync callables; they may touch the database.
@@ -66,5 +77,9 @@ class RevyMiddleware:
         context = Context.via(
             actor=actor, revision_description=revision_description(request)
         )
-        with context:
-            return await self.get_response(request)  # type: ignore[misc]
+        outer = current_frame()
+        try:
+            with context:
+                return await self.get_response(request)  # type: ignore[misc]
+        finally:
+            restore_frame(outer)

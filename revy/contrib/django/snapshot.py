@@ -20,6 +20,7 @@ current state of existing rows.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -69,7 +70,17 @@ def latest_value(field_name: str) -> Coalesce:
     it (a row older than tracking); NULL if none was ever recorded."""
     from revy.contrib.django.models import get_attribute_delta_model
 
-    same_field = get_attribute_delta_model()._base_manager.filter(
+    return _latest_value(get_attribute_delta_model(), field_name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _latest_value(
+    attribute_delta_model: type[models.Model], field_name: str
+) -> Coalesce:
+    # Built once per field: expressions are copied, never changed, when a
+    # query resolves them, and building two subqueries costs more than the
+    # database takes to run them.
+    same_field = attribute_delta_model._base_manager.filter(
         content_type=OuterRef("content_type"),
         content_id=OuterRef("content_id"),
         field_name=field_name,
