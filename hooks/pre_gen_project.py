@@ -78,6 +78,11 @@ def problem() -> str | None:
     ):
         if "\n" in value or "\r" in value:
             return f"The {label} must be one line: type it without line breaks."
+    if "\\" in PROJECT_NAME or '"""' in PROJECT_NAME:
+        return (
+            "The project name goes into Python docstrings: "
+            'type it without backslashes or """.'
+        )
     if DATABASE not in DATABASES:
         return f"database {DATABASE!r} is not supported: choose one of {', '.join(DATABASES)}."
     project = PROJECT

@@ -37,7 +37,15 @@ def main() -> int:
     if target.exists():
         shutil.rmtree(target)
     os.replace(source, target)
-    shutil.rmtree(here / "template")
+    # Nothing else of the copy is needed, and cookiecutter leaves the copy
+    # behind when baking fails: keep it small (a working tree has a .venv).
+    for entry in here.iterdir():
+        if entry.name in {"cookiecutter.json", "hooks", PROJECT}:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
     return 0
 
 

@@ -389,6 +389,8 @@ BAD_ANSWERS = [
      f"type project={'a' * 40} instead."),
     ({"project_name": "   "}, "The project name is empty"),
     ({"description": "two\nlines"}, "The description must be one line"),
+    ({"project_name": "App\\Nexus"}, "The project name goes into Python docstrings"),
+    ({"project_name": 'A """ B'}, "The project name goes into Python docstrings"),
 ]  # fmt: skip
 
 

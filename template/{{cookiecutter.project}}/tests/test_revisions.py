@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from revy import Context
@@ -99,3 +99,35 @@ def test_the_history_is_read_only_in_the_admin(renamed, staff_client):
     ):
         assert staff_client.get(url).status_code == 200, url
     assert staff_client.get(reverse("admin:revisions_revision_add")).status_code == 403
+
+
+def test_passwords_never_show_in_the_admin(db, staff_client):
+    from django.contrib.auth import get_user_model
+
+    with Context():
+        carol = get_user_model().objects.create_user("carol", password="secret")
+    delta = ObjectDelta.objects.for_object(carol).get()
+    page = staff_client.get(reverse("admin:revisions_objectdelta_change", args=[delta.pk]))
+    assert page.status_code == 200
+    assert b"carol" in page.content
+    assert carol.password.encode() not in page.content and b"secret" not in page.content
+
+
+def test_the_recent_page_names_an_actor_that_is_gone(staff_client):
+    from django.contrib.auth import get_user_model
+
+    dave = get_user_model().objects.create_user("dave")
+    with Context.via(actor=dave, revision_description="Dave founds Initech."):
+        Organization.objects.create(name="Initech", slug="initech")
+    dave_pk = dave.pk
+    dave.delete()
+    page = staff_client.get(reverse("revisions:recent")).content.decode()
+    assert f"user #{dave_pk} (deleted)" in page
+    assert "system" not in page.split("Dave founds Initech.")[1].split("<h2>")[0]
+
+
+def test_a_key_the_model_cannot_have_is_not_found(staff_client):
+    url = reverse("revisions:object", args=["accounts.Organization", "abc"])
+    assert staff_client.get(url).status_code == 404
+    with pytest.raises(CommandError, match="'abc' is no key of accounts.Organization"):
+        history("accounts.Organization", "abc")

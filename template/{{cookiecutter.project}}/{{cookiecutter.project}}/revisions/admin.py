@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from {{ cookiecutter.project }}.revisions import table
 from {{ cookiecutter.project }}.revisions.models import (
     AttributeDelta,
     ObjectDelta,
@@ -33,9 +34,17 @@ class ObjectDeltaInline(ReadOnlyMixin, admin.TabularInline):
 
 class AttributeDeltaInline(ReadOnlyMixin, admin.TabularInline):
     model = AttributeDelta
-    fields = ["field_name", "old_value", "new_value", "actor", "description"]
+    fields = ["field_name", "old", "new", "actor", "description"]
     readonly_fields = fields
     extra = 0
+
+    @admin.display(description="old value")
+    def old(self, attribute: AttributeDelta) -> Any:
+        return table.masked(attribute.field_name, attribute.old_value)
+
+    @admin.display(description="new value")
+    def new(self, attribute: AttributeDelta) -> Any:
+        return table.masked(attribute.field_name, attribute.new_value)
 
 
 @admin.register(Revision)

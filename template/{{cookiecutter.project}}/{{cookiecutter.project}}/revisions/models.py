@@ -53,3 +53,7 @@ class AttributeDelta(AbstractAttributeDelta):
 
     class Meta(AbstractAttributeDelta.Meta):
         pass
+
+    def __str__(self) -> str:
+        # The admin shows it beside each row: values (a password hash) stay out.
+        return self.field_name

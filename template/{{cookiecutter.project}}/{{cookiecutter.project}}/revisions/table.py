@@ -52,9 +52,13 @@ def actor_label(delta: Any) -> str:
     return f"{kind} {actor}"
 
 
+def masked(field_name: str, value: Any) -> Any:
+    """``value``, or "***" for a field listed in MASKED_FIELDS."""
+    return "***" if field_name in MASKED_FIELDS and value is not None else value
+
+
 def value_label(field_name: str, value: Any) -> str:
-    if field_name in MASKED_FIELDS:
-        return "***"
+    value = masked(field_name, value)
     text = value if isinstance(value, str) else json.dumps(value)
     return text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"
 

@@ -1,5 +1,6 @@
 from django.apps import apps
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -21,8 +22,12 @@ def object_history(request: HttpRequest, label: str, pk: str) -> HttpResponse:
         model = apps.get_model(label)
     except (LookupError, ValueError):
         raise Http404(f"No model {label!r}.") from None
+    try:
+        history = table.history_of(model, pk)
+    except (ValidationError, ValueError):
+        raise Http404(f"{pk!r} is no key of {label}.") from None
     return render(
         request,
         "revisions/object_history.html",
-        {"label": label, "pk": pk, "table": table.history_of(model, pk)},
+        {"label": label, "pk": pk, "table": history},
     )

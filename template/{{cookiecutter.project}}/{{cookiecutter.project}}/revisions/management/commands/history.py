@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from {{ cookiecutter.project }}.revisions import table
@@ -33,4 +34,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"No model {model!r}: use app_label.Model, e.g. accounts.User."
             ) from None
-        self.stdout.write(table.history_of(model_class, pk))
+        try:
+            self.stdout.write(table.history_of(model_class, pk))
+        except (ValidationError, ValueError) as error:
+            raise CommandError(f"{pk!r} is no key of {model}: {error}") from None
