@@ -9,8 +9,7 @@ Collector and is recorded with the other deletes (``capture.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connections, models, transaction
@@ -141,71 +140,61 @@ def _wrap_bulk_create(original: Any) -> Any:
         fields = saved_fields(model, None)
         encoded = _fail_early(objs, fields)
         encoder = conf.value_encoder()
-        with (
-            recorder.atomic(using, inside_yours=False),
-            _recorded_after(original, self, objs, *args, **kwargs) as created,
-        ):
-            missing = [obj for obj in created if obj.pk is None]
-            if missing:
-                raise NotRecordable(
-                    f"revy cannot record bulk_create on {using}: the database "
-                    "did not return the primary keys of the new rows."
-                )
-            rows = {obj.pk: _values(obj, fields) for obj in created}
-            _read_back_stored(model, using, fields, rows)
-            who = Attribution.of(frame)
-            object_delta_model, _ = history_models()
-            revision = recorder.revision_for(frame, using) if created else None
-            connection = connections[using]
-            for obj in created:
-                row = rows[obj.pk]
-                assigned = tracking.attributions(obj)
-                before = encoded.get(id(obj), {})
-                attributes = []
-                for field in fields:
-                    value = row[field.attname]
-                    known = before.get(field.attname)
-                    attributes.append(
-                        new_attribute_delta(
-                            field.name,
-                            None,
-                            known[1]
-                            if known is not None and known[0] is value
-                            else encode(encoder, field, value),
-                            who,
-                            assigned.get(field.attname),
-                        )
+        with recorder.atomic(using, inside_yours=False):
+            created = original(self, objs, *args, **kwargs)
+            with transaction.mark_for_rollback_on_error(using):
+                missing = [obj for obj in created if obj.pk is None]
+                if missing:
+                    raise NotRecordable(
+                        f"revy cannot record bulk_create on {using}: the database "
+                        "did not return the primary keys of the new rows."
                     )
-                delta = new_object_delta(
-                    revision,
-                    object_delta_model.ACTION_CREATE,
-                    model,
-                    obj.pk,
-                    who,
-                    using,
-                )
-                recorder.add(connection, delta, attributes)
-                _remember(obj, row, connection)
-            if relations.is_through(model):
-                relations.record_through_rows(
-                    frame,
-                    model,
-                    [{**row, "pk": pk} for pk, row in rows.items()],
-                    using,
-                    added=True,
-                )
+                rows = {obj.pk: _values(obj, fields) for obj in created}
+                _read_back_stored(model, using, fields, rows)
+                who = Attribution.of(frame)
+                object_delta_model, _ = history_models()
+                revision = recorder.revision_for(frame, using) if created else None
+                connection = connections[using]
+                for obj in created:
+                    row = rows[obj.pk]
+                    assigned = tracking.attributions(obj)
+                    before = encoded.get(id(obj), {})
+                    attributes = []
+                    for field in fields:
+                        value = row[field.attname]
+                        known = before.get(field.attname)
+                        attributes.append(
+                            new_attribute_delta(
+                                field.name,
+                                None,
+                                known[1]
+                                if known is not None and known[0] is value
+                                else encode(encoder, field, value),
+                                who,
+                                assigned.get(field.attname),
+                            )
+                        )
+                    delta = new_object_delta(
+                        revision,
+                        object_delta_model.ACTION_CREATE,
+                        model,
+                        obj.pk,
+                        who,
+                        using,
+                    )
+                    recorder.add(connection, delta, attributes)
+                    _remember(obj, row, connection)
+                if relations.is_through(model):
+                    relations.record_through_rows(
+                        frame,
+                        model,
+                        [{**row, "pk": pk} for pk, row in rows.items()],
+                        using,
+                        added=True,
+                    )
         return created
 
     return bulk_create
-
-
-@contextmanager
-def _recorded_after(original: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
-    """Run the write ``original(*args, **kwargs)`` as Django would, then mark
-    the transaction for rollback if recording what it wrote fails."""
-    result = original(*args, **kwargs)
-    with transaction.mark_for_rollback_on_error(args[0].db):
-        yield result
 
 
 def _read_back_stored(
