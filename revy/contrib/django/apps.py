@@ -1,4 +1,8 @@
+import contextlib
+from typing import Any
+
 from django.apps import AppConfig, apps
+from django.core.signals import setting_changed
 
 
 class RevyConfig(AppConfig):
@@ -8,10 +12,26 @@ class RevyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from revy.contrib.django import capture, checks, conf, tracking
+        from revy.contrib.django import capture, checks
 
         checks.register()
         capture.install()
-        for model in apps.get_models():
-            if conf.is_tracked(model):
-                tracking.install(model)
+        install_tracking()
+        setting_changed.connect(_tracking_changed, dispatch_uid="revy.apps")
+
+
+def install_tracking() -> None:
+    """Let every tracked model note who assigns each field (tracking.py)."""
+    from revy.contrib.django import conf, tracking
+
+    for model in apps.get_models():
+        if conf.is_tracked(model):
+            tracking.install(model)
+
+
+def _tracking_changed(setting: str, **kwargs: Any) -> None:
+    # A model tracked from now on (override_settings) needs its hook too. A
+    # wrong value is for manage.py check to report, not for this receiver.
+    if setting in ("REVY_TRACKED_MODELS", "REVY_UNTRACKED_MODELS"):
+        with contextlib.suppress(TypeError, AttributeError):
+            install_tracking()

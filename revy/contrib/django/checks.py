@@ -45,10 +45,31 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
             continue
         # A pattern that matches nothing is most likely misspelt: the model
-        # it means would silently be tracked (or not).
-        labels = [model._meta.label_lower for model in apps.get_models()]
+        # it means would silently be tracked (or not). Patterns apply to
+        # concrete models: a proxy is recorded as its concrete model.
+        labels = [m._meta.label_lower for m in apps.get_models() if not m._meta.proxy]
+        proxies = {
+            m._meta.label_lower: m._meta.concrete_model._meta.label
+            for m in apps.get_models()
+            if m._meta.proxy
+        }
         for pattern in value:
-            if not fnmatch.filter(labels, pattern.lower()):
+            if fnmatch.filter(labels, pattern.lower()):
+                continue
+            concrete = sorted(
+                {proxies[p] for p in fnmatch.filter(proxies, pattern.lower())}
+            )
+            if concrete:
+                errors.append(
+                    _error(
+                        name,
+                        f"pattern {pattern!r} matches only proxy models, which "
+                        f"are recorded as their concrete model: name "
+                        f"{', '.join(concrete)} instead.",
+                        15,
+                    )
+                )
+            else:
                 errors.append(
                     _error(
                         name,
@@ -93,7 +114,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
 
     value = getattr(settings, "REVY_VALUE_ENCODER", missing)
     if value is not missing:
-        encoder = _import(value)
+        # revy calls what the path names with no arguments, once.
+        factory, encoder, problem = _import(value), None, ""
+        try:
+            encoder = factory() if callable(factory) else None
+        except Exception as error:
+            problem = f" ({value!r}() fails: {error})"
         if encoder is None or not all(
             callable(getattr(encoder, m, None)) for m in ("encode", "decode")
         ):
@@ -101,7 +127,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 _error(
                     "REVY_VALUE_ENCODER",
                     f"must be the dotted path of a class with encode() and "
-                    f"decode() methods, not {value!r}.",
+                    f"decode() methods, made with no arguments, not "
+                    f"{value!r}{problem}.",
                     7,
                 )
             )

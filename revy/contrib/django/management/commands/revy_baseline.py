@@ -7,7 +7,7 @@ from typing import Any
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 
 from revy.context import Context, current_frame
 from revy.contrib.django import conf, recorder
@@ -18,7 +18,7 @@ from revy.contrib.django.deltas import (
     read_rows,
     saved_fields,
 )
-from revy.contrib.django.encoding import encode
+from revy.contrib.django.encoding import encode, key_text
 from revy.contrib.django.models import get_object_delta_model
 
 DESCRIPTION = "Baseline of rows that existed before tracking began."
@@ -43,7 +43,7 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, labels: list[str], database: str, **options: Any
     ) -> None:
-        targets = self._models(tuple(labels))
+        targets = self._models(labels, database)
         with (
             transaction.atomic(using=database),
             Context.via_revision_description(DESCRIPTION),
@@ -52,22 +52,32 @@ class Command(BaseCommand):
                 count = baseline(model, database)
                 self.stdout.write(f"{model._meta.label}: {count} rows recorded")
 
-    def _models(self, labels: tuple[str, ...]) -> list[type[models.Model]]:
-        found = []
-        for model in apps.get_models():
-            if model._meta.proxy or not conf.is_tracked(model):
-                continue
-            label = model._meta.label_lower
-            if not labels or any(
-                label == wanted.lower() or label.split(".")[0] == wanted.lower()
-                for wanted in labels
-            ):
-                found.append(model)
-        if labels and not found:
-            raise CommandError(
-                f"No tracked model matches {', '.join(labels)}: name an app "
-                "label or app_label.ModelName of a tracked model."
-            )
+    def _models(self, labels: list[str], database: str) -> list[type[models.Model]]:
+        """The tracked models ``labels`` name (a proxy names its concrete
+        model), each at most once; every label must name one."""
+        tracked = [
+            model
+            for model in apps.get_models()
+            if not model._meta.proxy
+            and conf.is_tracked(model)
+            and router.allow_migrate_model(database, model)
+        ]
+        if not labels:
+            return tracked
+        found: list[type[models.Model]] = []
+        for wanted in labels:
+            named = {
+                model._meta.concrete_model
+                for model in apps.get_models()
+                if wanted.lower() in (model._meta.label_lower, model._meta.app_label)
+            }
+            picked = [model for model in tracked if model in named]
+            if not picked:
+                raise CommandError(
+                    f"{wanted!r} names no tracked model on {database!r}: name an "
+                    "app label or app_label.ModelName of a tracked model."
+                )
+            found.extend(model for model in picked if model not in found)
         return found
 
 
@@ -88,8 +98,17 @@ def baseline(model: type[models.Model], using: str) -> int:
     who = Attribution.of(frame)
     connection = connections[using]
     count = 0
-    for pk, row in read_rows(model, using, model._base_manager.all()).items():
-        if str(pk) in seen:
+    rows = model._base_manager.all()
+    for child in apps.get_models():
+        # A multi-table child and its parent rows are one object: the child's.
+        if (
+            not child._meta.proxy
+            and model in child._meta.all_parents
+            and conf.is_tracked(child)
+        ):
+            rows = rows.exclude(pk__in=child._base_manager.values("pk"))
+    for pk, row in read_rows(model, using, rows).items():
+        if key_text(model, pk) in seen:
             continue
         delta = new_object_delta(
             recorder.revision_for(frame, using),

@@ -1,0 +1,166 @@
+"""revy_baseline with multi-table models, labels and routers; tracking turned
+on by override_settings; checks of proxy patterns and encoders."""
+
+import io
+
+import pytest
+from django.core import checks
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+from revy import Context
+from revy.contrib.django import history
+from tests.helpers import ObjectDelta, ct
+from tests.testapp.models import (
+    Comment,
+    Counter,
+    Place,
+    Restaurant,
+    Untracked,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def run_baseline(*args):
+    out = io.StringIO()
+    call_command("revy_baseline", *args, stdout=out)
+    return out.getvalue()
+
+
+# revy_baseline and multi-table inheritance -----------------------------------
+
+
+def test_baseline_leaves_alone_the_parent_row_of_a_child_with_history():
+    """A multi-table child is recorded as one object under the child's
+    content type; its parent row has that history already. The baseline of
+    the parent model must not record it again as a Place."""
+    with Context():
+        restaurant = Restaurant.objects.create(name="Chez", serves_pizza=True)
+    run_baseline("testapp.Place")
+    assert not ObjectDelta.objects.filter(
+        content_type=ct(Place), content_id=str(restaurant.pk)
+    ).exists()
+
+
+def test_deleting_a_baselined_child_leaves_no_live_parent_in_history():
+    """After a baseline, deleting a restaurant (recorded as the Restaurant
+    only) leaves its parent's baseline as the latest Place delta, so history
+    says the Place row still exists."""
+    with Context.as_disabled():
+        restaurant = Restaurant.objects.create(name="Chez", serves_pizza=True)
+    pk = restaurant.pk
+    run_baseline()
+    with Context():
+        restaurant.delete()
+    assert not Place.objects.filter(pk=pk).exists()
+    assert history.state_at(Place, pk) is None
+    assert [p.pk for p in history.rows_as_of(Place, None)] == []
+
+
+# revy_baseline labels --------------------------------------------------------
+
+
+def test_baseline_with_a_misspelt_label_among_good_ones_is_an_error():
+    with Context.as_disabled():
+        Counter.objects.create(value=1)
+    with pytest.raises(CommandError, match="Countr"):
+        run_baseline("testapp.Counter", "testapp.Countr")
+
+
+def test_baseline_naming_an_untracked_model_among_tracked_ones_is_an_error():
+    with Context.as_disabled():
+        Untracked.objects.create(name="x")
+        Counter.objects.create(value=1)
+    with pytest.raises(CommandError, match="Untracked"):
+        run_baseline("testapp.Counter", "testapp.Untracked")
+
+
+def test_baseline_of_a_proxy_records_its_concrete_model():
+    """Proxies are recorded as their concrete model (docs/capture.md)."""
+    with Context.as_disabled():
+        comment = Comment.objects.create(text="hi")
+    run_baseline("testapp.SpamComment")
+    assert ObjectDelta.objects.for_object(comment).count() == 1
+
+
+# revy_baseline and database routers ------------------------------------------
+
+
+class NoCounterHere:
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        if model_name == "counter":
+            return False
+        return None
+
+
+@override_settings(
+    DATABASE_ROUTERS=[f"{__name__}.NoCounterHere"],
+)
+def test_baseline_skips_models_the_router_keeps_off_the_database():
+    """dumpdata, flush and loaddata skip a model that the routers do not
+    allow on the database; revy_baseline reads it there anyway (a missing
+    table on a real multi-database project)."""
+    with Context.as_disabled():
+        Counter.objects.create(value=1)
+    output = run_baseline()
+    assert "testapp.Counter" not in output
+    assert not ObjectDelta.objects.filter(content_type=ct(Counter)).exists()
+
+
+# Settings read at call time ---------------------------------------------------
+
+
+def test_a_model_tracked_later_records_the_actor_of_each_assignment():
+    """docs/capture.md: every setting is read when needed, so
+    override_settings works. A model tracked only from then on is recorded,
+    but the actor current at each assignment is lost (tracking.install runs
+    only in AppConfig.ready for the models tracked at startup)."""
+    with Context.as_disabled():
+        obj = Untracked.objects.create(name="a")
+    with override_settings(REVY_UNTRACKED_MODELS=[]):
+        user_like = Counter.objects.create(value=7)
+        with Context.via_actor(user_like):
+            obj = Untracked.objects.get(pk=obj.pk)
+            with Context.via_actor(None):
+                obj.name = "b"  # assigned by the system
+            obj.save()
+        delta = ObjectDelta.objects.for_object(obj).get()
+        [attribute] = delta.attribute_deltas.all()
+        assert attribute.actor_id is None
+
+
+# Checks ----------------------------------------------------------------------
+
+
+def revy_errors():
+    return [m for m in checks.run_checks(tags=["revy"]) if m.level >= checks.ERROR]
+
+
+@override_settings(REVY_TRACKED_MODELS=["testapp.SpamComment"])
+def test_a_tracking_pattern_naming_only_a_proxy_is_reported():
+    """The pattern matches an installed model, so check is silent, but
+    is_tracked matches patterns against the concrete model's label: nothing
+    at all is tracked."""
+    from revy.contrib.django import conf
+
+    assert conf.is_tracked(Comment) or revy_errors()
+
+
+class NeedsArgument:
+    def __init__(self, strictness):
+        self.strictness = strictness
+
+    def encode(self, field, value):
+        return value
+
+    def decode(self, field, stored):
+        return stored
+
+
+@override_settings(REVY_VALUE_ENCODER=f"{__name__}.NeedsArgument")
+def test_a_value_encoder_that_cannot_be_made_fails_check():
+    """conf.value_encoder() calls the class with no argument; check accepts
+    a class it cannot make, and the first recorded change fails."""
+    assert revy_errors()
