@@ -82,8 +82,11 @@ def history(obj: models.Model) -> QuerySet:
     """The object deltas of ``obj``, newest first, ready for a history page.
 
     Each comes with its revision, its attribute deltas (prefetched) and its
-    actor (prefetched per actor model): a page costs three queries or so,
-    whatever the length of the history. Slice it to paginate.
+    actor (prefetched per actor model): a page costs two queries and one per
+    actor model, whatever the length of the history. Slice it to paginate.
+    An attribute delta's own actor (several actors in one revision) is read
+    when used: add ``.prefetch_related("attribute_deltas__actor")`` for a
+    page that shows it.
     """
     return (
         _deltas_of(type(obj), obj.pk)
