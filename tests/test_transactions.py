@@ -560,10 +560,14 @@ def raw_text(pk):
 # Savepoints made with transaction.savepoint() --------------------------------
 
 
+# Django 6.1 renamed transaction.savepoint() to savepoint_create().
+savepoint_create = getattr(transaction, "savepoint_create", transaction.savepoint)
+
+
 def test_manual_savepoint_rollback_leaves_no_history_of_what_it_undid():
     with transaction.atomic(), Context():
         kept = Comment.objects.create(text="kept")
-        sid = transaction.savepoint()
+        sid = savepoint_create()
         Comment.objects.create(text="undone")
         transaction.savepoint_rollback(sid)
     assert raw_count(Comment) == 1
@@ -573,7 +577,7 @@ def test_manual_savepoint_rollback_leaves_no_history_of_what_it_undid():
 
 def test_revision_created_after_a_manual_savepoint_is_created_again():
     with transaction.atomic(), Context():
-        sid = transaction.savepoint()
+        sid = savepoint_create()
         Comment.objects.create(text="undone")  # writes the revision
         transaction.savepoint_rollback(sid)
         kept = Comment.objects.create(text="kept")
