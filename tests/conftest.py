@@ -1,5 +1,6 @@
 import socket
 
+import pytest
 from django.conf import settings
 
 
@@ -17,3 +18,17 @@ def pytest_sessionstart(session):
             f"{host}:{port} ({error}). Start the server or set the "
             "REVY_PG_*/REVY_MARIADB_* variables (see README.md)."
         ) from None
+
+
+@pytest.fixture
+def alice():
+    from tests.helpers import User
+
+    return User.objects.create(username="alice")
+
+
+@pytest.fixture
+def bob():
+    from tests.helpers import User
+
+    return User.objects.create(username="bob")

@@ -72,16 +72,6 @@ def middleware_settings():
         yield
 
 
-@pytest.fixture
-def alice():
-    return User.objects.create(username="alice")
-
-
-@pytest.fixture
-def bob():
-    return User.objects.create(username="bob")
-
-
 # Context as a decorator ------------------------------------------------------
 
 

@@ -115,16 +115,6 @@ def as_tuples(found):
     return [(c.field, c.old, c.new, c.actor, c.description) for c in found]
 
 
-@pytest.fixture
-def alice():
-    return User.objects.create(username="alice")
-
-
-@pytest.fixture
-def bob():
-    return User.objects.create(username="bob")
-
-
 # history() ------------------------------------------------------------------------
 
 

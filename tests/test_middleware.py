@@ -10,7 +10,7 @@ import pytest
 from django.test import AsyncClient, Client, RequestFactory, override_settings
 
 from revy.contrib.django.middleware import RevyMiddleware
-from tests.helpers import ObjectDelta, Revision, User, run
+from tests.helpers import ObjectDelta, Revision, run
 from tests.testapp.models import Comment, Organization
 
 MIDDLEWARE = [
@@ -34,16 +34,6 @@ pytestmark = [
 def middleware_settings():
     with override_settings(ROOT_URLCONF="tests.urls_middleware", MIDDLEWARE=MIDDLEWARE):
         yield
-
-
-@pytest.fixture
-def alice():
-    return User.objects.create(username="alice")
-
-
-@pytest.fixture
-def bob():
-    return User.objects.create(username="bob")
 
 
 @pytest.fixture
