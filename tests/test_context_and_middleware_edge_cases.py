@@ -132,9 +132,9 @@ def test_a_utf8_commit_message_is_not_mojibake():
 
 @pytest.mark.django_db
 def test_each_attribute_keeps_its_own_actor_when_actor_objects_come_and_go():
-    """Attribution caches actor references by ``id(actor)`` for the life of
-    the frame; a freed actor's id is reused by a later actor object, which is
-    then recorded as the freed one."""
+    """Actor references are remembered per actor object: an actor freed
+    while the frame lives, whose id the next actor object reuses, must not
+    lend that object its reference."""
     users = [User.objects.create(username=f"u{i}") for i in range(40)]
     comment = Comment.objects.create(text="x")
     with Context():
@@ -158,10 +158,8 @@ def test_each_attribute_keeps_its_own_actor_when_actor_objects_come_and_go():
 @pytest.mark.django_db
 @pytest.mark.usefixtures("middleware_settings")
 def test_a_view_that_leaves_a_context_open_does_not_poison_later_requests(alice, bob):
-    """The middleware leaves its context through the out-of-order check of
-    ``Context.__exit__``, which raises and leaves the stack as it is: every
-    later request of the thread nests in the leaked frames and adds to the
-    first request's revision."""
+    """A view that leaves a context open fails its own request; the next
+    request on the thread starts with a clean stack and its own revision."""
 
     def scenario():
         first = Client(raise_request_exception=False)
@@ -174,5 +172,5 @@ def test_a_view_that_leaves_a_context_open_does_not_poison_later_requests(alice,
 
     # Run in a copy of the context so that a leak cannot reach other tests.
     after_leak, answer = contextvars.copy_context().run(scenario)
-    assert Revision.objects.count() == 2  # One per request; observed 1.
+    assert Revision.objects.count() == 2  # One per request.
     assert (after_leak, answer) == (None, {"actor": "bob", "depth": 1})
