@@ -45,9 +45,8 @@ def test_baseline_leaves_alone_the_parent_row_of_a_child_with_history():
 
 
 def test_deleting_a_baselined_child_leaves_no_live_parent_in_history():
-    """After a baseline, deleting a restaurant (recorded as the Restaurant
-    only) leaves its parent's baseline as the latest Place delta, so history
-    says the Place row still exists."""
+    """After a baseline, deleting a restaurant (recorded as the Restaurant)
+    leaves no Place that history says still exists."""
     with Context.as_disabled():
         restaurant = Restaurant.objects.create(name="Chez", serves_pizza=True)
     pk = restaurant.pk
@@ -99,9 +98,8 @@ class NoCounterHere:
     DATABASE_ROUTERS=[f"{__name__}.NoCounterHere"],
 )
 def test_baseline_skips_models_the_router_keeps_off_the_database():
-    """dumpdata, flush and loaddata skip a model that the routers do not
-    allow on the database; revy_baseline reads it there anyway (a missing
-    table on a real multi-database project)."""
+    """As dumpdata and flush do, revy_baseline skips a model the routers keep
+    off the database."""
     with Context.as_disabled():
         Counter.objects.create(value=1)
     output = run_baseline()
@@ -113,10 +111,9 @@ def test_baseline_skips_models_the_router_keeps_off_the_database():
 
 
 def test_a_model_tracked_later_records_the_actor_of_each_assignment():
-    """docs/capture.md: every setting is read when needed, so
-    override_settings works. A model tracked only from then on is recorded,
-    but the actor current at each assignment is lost (tracking.install runs
-    only in AppConfig.ready for the models tracked at startup)."""
+    """docs/capture.md: every setting is read when needed, so a model
+    tracked only from an override_settings on records the actor current at
+    each assignment, as one tracked at startup does."""
     with Context.as_disabled():
         obj = Untracked.objects.create(name="a")
     with override_settings(REVY_UNTRACKED_MODELS=[]):
@@ -140,9 +137,8 @@ def revy_errors():
 
 @override_settings(REVY_TRACKED_MODELS=["testapp.SpamComment"])
 def test_a_tracking_pattern_naming_only_a_proxy_is_reported():
-    """The pattern matches an installed model, so check is silent, but
-    is_tracked matches patterns against the concrete model's label: nothing
-    at all is tracked."""
+    """is_tracked matches patterns against concrete models' labels: a
+    pattern naming only a proxy tracks nothing, and check says so."""
     from revy.contrib.django import conf
 
     assert conf.is_tracked(Comment) or revy_errors()
@@ -161,6 +157,6 @@ class NeedsArgument:
 
 @override_settings(REVY_VALUE_ENCODER=f"{__name__}.NeedsArgument")
 def test_a_value_encoder_that_cannot_be_made_fails_check():
-    """conf.value_encoder() calls the class with no argument; check accepts
-    a class it cannot make, and the first recorded change fails."""
+    """revy makes the encoder with no arguments: check reports a class it
+    cannot make, before the first recorded change would fail."""
     assert revy_errors()

@@ -48,8 +48,8 @@ def test_reverting_a_baseline_is_no_conflict_with_later_changes():
 
 
 def test_diff_takes_a_naive_datetime_as_state_at_does():
-    """state_at() takes a naive datetime (Django reads it in the current time
-    zone); diff() with the same point fails comparing naive and aware."""
+    """diff() takes a naive datetime as state_at() does (read in the current
+    time zone, as Django's lookups read it)."""
     with Context():
         counter = Counter.objects.create(value=1)
     with Context():
@@ -82,8 +82,7 @@ def test_state_at_and_rows_as_of_a_proxy_model_give_proxy_instances():
 
 def test_restore_a_deleted_row_older_than_tracking():
     """A field history saw only when the row was deleted had, at any point
-    before, the old value that delete recorded; restore() instead reads the
-    deferred field from the deleted row and raises Comment.DoesNotExist."""
+    before, the old value that delete recorded: restore() brings it back."""
     with Context.as_disabled():
         comment = Comment.objects.create(text="old", is_marked_as_spam=True)
     pk = comment.pk
