@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -35,6 +35,18 @@ def revision_description(request: HttpRequest) -> str:
     return value.strip()[: conf.revision_description_max_length()]
 
 
+@contextlib.contextmanager
+def _entered(context: Context) -> Iterator[None]:
+    """``with context:``, leaving the stack as it found it: a view that left
+    a context open must not leave it to the next request of this thread."""
+    outer = current_frame()
+    try:
+        with context:
+            yield
+    finally:
+        restore_frame(outer)
+
+
 class RevyMiddleware:
     """Run each request in a context: its actor from the resolvers, its
     revision description from the ``X-Commit-Message`` header.
@@ -62,14 +74,8 @@ class RevyMiddleware:
             actor=resolve_actor(request),
             revision_description=revision_description(request),
         )
-        outer = current_frame()
-        try:
-            with context:
-                return self.get_response(request)
-        finally:
-            # A view that left a context open must not leave it to the next
-            # request this thread serves.
-            restore_frame(outer)
+        with _entered(context):
+            return self.get_response(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         # Resolvers are plain sync callables; they may touch the database.
@@ -77,9 +83,5 @@ class RevyMiddleware:
         context = Context.via(
             actor=actor, revision_description=revision_description(request)
         )
-        outer = current_frame()
-        try:
-            with context:
-                return await self.get_response(request)  # type: ignore[misc]
-        finally:
-            restore_frame(outer)
+        with _entered(context):
+            return await self.get_response(request)  # type: ignore[misc]

@@ -472,8 +472,7 @@ def _wrap_savepoint_commit(savepoint_commit: Any) -> Any:
 def _wrap_savepoint_rollback(savepoint_rollback: Any) -> Any:
     def revy_savepoint_rollback(self: BaseDatabaseWrapper, sid: str) -> None:
         savepoint_rollback(self, sid)
-        if self._savepoint_allowed():
-            _after_savepoint_rollback(self, sid)
+        _after_savepoint_rollback(self, sid)
 
     return revy_savepoint_rollback
 
