@@ -28,7 +28,7 @@ from django.test.utils import CaptureQueriesContext
 
 from revy import Context
 from tests.helpers import CREATE, UPDATE, AttributeDelta, ObjectDelta, Revision, User
-from tests.testapp.models import CodeItem, Comment, EveryField
+from tests.testapp.models import CodeItem, Comment, EveryField, Post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -584,6 +584,81 @@ def test_revision_created_after_a_manual_savepoint_is_created_again():
     [delta] = ObjectDelta.objects.all()
     assert delta.content_id == str(kept.pk)
     assert Revision.objects.count() == 1
+
+
+# The commit goes in the history statement's round trip where it can -------
+
+
+def test_on_postgresql_with_psycopg_3_the_history_statement_commits(comment):
+    # The test settings use psycopg 3 with Django's default client-side
+    # binding, which sends a string of statements as one query.
+    folded = connection.vendor == "postgresql"
+    with CaptureQueriesContext(connection) as captured, Context():
+        comment.text = "changed"
+        comment.save()
+    _data, history, _other = data_and_history_queries(captured)
+    assert history[-1].endswith("; commit") == folded
+    assert committed_counts(Comment, Revision, ObjectDelta, AttributeDelta) == [
+        1,
+        1,
+        1,
+        1,
+    ]
+    with Context():  # The connection goes on in autocommit mode.
+        comment.text = "again"
+        comment.save()
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    assert committed_counts(Revision, AttributeDelta) == [2, 2]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
+def test_server_side_binding_keeps_commit_apart():
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    from revy.contrib.django.inserting import can_commit_with
+
+    options = {**connection.settings_dict["OPTIONS"], "server_side_binding": True}
+    server_side = DatabaseWrapper(
+        {**connection.settings_dict, "OPTIONS": options}, alias="server_side"
+    )
+    server_side.ensure_connection()
+    try:
+        assert not can_commit_with(server_side)
+    finally:
+        server_side.close()
+    connection.ensure_connection()
+    assert can_commit_with(connection)
+
+
+def test_a_commit_that_fails_leaves_neither_data_nor_history():
+    # Django's foreign keys are checked at COMMIT on PostgreSQL and SQLite
+    # (at the INSERT on MariaDB): the failure comes with the history.
+    with pytest.raises(IntegrityError), Context():
+        Post.objects.create(author_id=987654, title="orphan")
+    assert not connection.in_atomic_block and connection.get_autocommit()
+    assert committed_counts(Post, Revision, ObjectDelta, AttributeDelta) == [
+        0,
+        0,
+        0,
+        0,
+    ]
+    author = User.objects.create(username="author")
+    with Context():  # The connection is usable and records again.
+        Post.objects.create(author=author, title="kept")
+    assert committed_counts(Post, Revision, ObjectDelta) == [1, 1, 1]
+
+
+def test_commit_inside_an_atomic_block_is_refused_before_history_is_written(
+    comment,
+):
+    with transaction.atomic(), Context():
+        comment.text = "changed"
+        comment.save()
+        with pytest.raises(transaction.TransactionManagementError):
+            connection.commit()
+        assert_uncommitted([Comment, Revision, ObjectDelta], [1, 0, 0])
+        assert raw_count(ObjectDelta) == 0  # Still queued.
+    assert committed_counts(Revision, ObjectDelta, AttributeDelta) == [1, 1, 1]
 
 
 # A history write failing at commit with an exception that is not a

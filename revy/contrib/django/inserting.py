@@ -141,7 +141,9 @@ def can_link(using: str, parents: int) -> bool:
     return parents < _FEW and connections[using].vendor == "postgresql"
 
 
-def insert_linked(using: str, levels: Sequence[Linked]) -> list[list[Any]] | None:
+def insert_linked(
+    using: str, levels: Sequence[Linked], commit: bool = False
+) -> list[list[Any]] | None:
     """Insert rows of several models in one statement, where a row may hold
     the key of a row inserted before it (a parent index of None: keep the
     value given). Returns the keys of every level but the last, or None
@@ -149,7 +151,8 @@ def insert_linked(using: str, levels: Sequence[Linked]) -> list[list[Any]] | Non
 
     A request that changes one object writes its revision, object delta and
     attribute deltas this way on PostgreSQL, as data-modifying CTEs: one
-    round trip instead of three.
+    round trip instead of three. With ``commit``, where
+    :func:`can_commit_with` allows, ``COMMIT`` goes in the same round trip.
     """
     connection = connections[using]
     if not can_link(using, sum(len(level.rows) for level in levels[:-1])):
@@ -170,7 +173,24 @@ def insert_linked(using: str, levels: Sequence[Linked]) -> list[list[Any]] | Non
         for level, plan in zip(levels, plans, strict=False)
     ) > _max_parameters(connection):
         return None
-    return _linked_postgresql(connection, levels, plans)
+    return _linked_postgresql(connection, levels, plans, commit)
+
+
+def can_commit_with(connection: BaseDatabaseWrapper) -> bool:
+    """Whether ``COMMIT`` may follow a statement in the same query string:
+    psycopg 3 binding parameters on the client (Django's default) sends it
+    as one simple query, and then finds its transaction already ended, so
+    its own ``commit()`` sends nothing. psycopg 2 would send ``COMMIT``
+    again; server-side binding takes one statement per query."""
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:
+        return False
+    import psycopg
+
+    return issubclass(connection.connection.cursor_factory, psycopg.ClientCursor)
 
 
 @functools.cache
@@ -367,7 +387,10 @@ class _Plan:
 
 
 def _linked_postgresql(
-    connection: BaseDatabaseWrapper, levels: Sequence[Linked], plans: list[_Plan]
+    connection: BaseDatabaseWrapper,
+    levels: Sequence[Linked],
+    plans: list[_Plan],
+    commit: bool,
 ) -> list[list[Any]]:
     quote = connection.ops.quote_name
     # WITH l0 AS (INSERT ... RETURNING id), l1 AS (INSERT ... VALUES
@@ -401,6 +424,8 @@ def _linked_postgresql(
         + " UNION ALL ".join(selects)
         + ") keys ORDER BY 1, 2"
     )
+    if commit and can_commit_with(connection):
+        query += "; COMMIT"
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()

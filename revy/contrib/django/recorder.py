@@ -178,15 +178,16 @@ def add(
         flush(connection.alias)
 
 
-def flush(using: str) -> None:
-    """Write everything queued on ``using`` now."""
+def flush(using: str, commit: bool = False) -> None:
+    """Write everything queued on ``using`` now; with ``commit``, the
+    transaction is to commit next, and may commit with the history."""
     connection = connections[using]
     pending = connection.__dict__.get(_PENDING)
     if pending is None or not pending.entries:
         return
     entries, pending.entries = pending.entries, []
     try:
-        _write(using, entries)
+        _write(using, entries, commit)
     except BaseException:
         # Still to be written: a savepoint rollback that undoes this failed
         # write must not also lose what was recorded before it.
@@ -217,7 +218,7 @@ _ATTRIBUTE_DELTA_COLUMNS = (
 )
 
 
-def _write(using: str, entries: list[Any]) -> None:
+def _write(using: str, entries: list[Any], commit: bool = False) -> None:
     object_delta_model, attribute_delta_model = history_models()
     revisions = list(
         {
@@ -233,7 +234,7 @@ def _write(using: str, entries: list[Any]) -> None:
     else:
         _write_revisions(revisions, using)
     models = (object_delta_model, attribute_delta_model)
-    if _write_in_one_statement(using, entries, new, *models):
+    if _write_in_one_statement(using, entries, new, *models, commit):
         if new is not None:
             _remember_revision(new, None, using)
         return
@@ -260,10 +261,12 @@ def _write_in_one_statement(
     revision: Any,
     object_delta_model: type[Model],
     attribute_delta_model: type[Model],
+    commit: bool,
 ) -> bool:
     """Write ``revision`` (new, or None), the object deltas and their
     attribute deltas in one statement where the database allows; False
-    where it does not, having written nothing."""
+    where it does not, having written nothing. With ``commit``, the same
+    round trip may commit the transaction (``inserting.can_commit_with``)."""
     if not can_link(using, len(entries)) or any(
         delta.cause is not None and delta.cause.pk is None
         for _stamp, delta, _attributes in entries
@@ -297,7 +300,7 @@ def _write_in_one_statement(
             parents,
         )
     )
-    keys = insert_linked(using, levels)
+    keys = insert_linked(using, levels, commit)
     if keys is None:
         return False
     if revision is not None:
@@ -428,8 +431,11 @@ def _after_savepoint_release(connection: BaseDatabaseWrapper, sid: str) -> None:
 
 def _wrap_commit(commit: Any) -> Any:
     def revy_commit(self: BaseDatabaseWrapper) -> None:
+        # What commit() checks first, since the history may commit.
+        self.validate_thread_sharing()
+        self.validate_no_atomic_block()
         try:
-            flush(self.alias)
+            flush(self.alias, commit=True)
         except BaseException as error:
             # atomic() rolls back when the commit fails with a DatabaseError
             # only; after anything else it would go on to commit the data
