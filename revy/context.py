@@ -58,13 +58,15 @@ class Activation:
 
     The revisions that the first recorded change on each database creates
     live here, keyed by database alias, so that nested contexts, and tasks
-    started inside the context, add to them.
+    started inside the context, add to them. A thread whose connection may
+    not use one of them yet keeps its own under another key (see
+    ``revy.contrib.django.recorder.revision_for``).
     """
 
     __slots__ = ("revisions", "__weakref__")
 
     def __init__(self) -> None:
-        self.revisions: dict[str, Any] = {}
+        self.revisions: dict[Any, Any] = {}
 
 
 class Frame:

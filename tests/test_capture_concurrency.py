@@ -12,6 +12,8 @@ truly concurrently.
 
 import asyncio
 import contextlib
+import contextvars
+import pickle
 import threading
 
 import pytest
@@ -214,3 +216,66 @@ def test_asyncio_tasks_started_inside_one_context_share_its_revision(users):
         assert delta.actor == expected
         assert {a.actor_id for a in delta.attribute_deltas.all()} == {str(expected.pk)}
     assert set(revision.actors()) == {owner, *workers}
+
+
+class Undone(Exception):
+    pass
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite lets one transaction write at a time: nothing can overlap",
+)
+def test_threads_of_one_context_do_not_share_a_revision_still_open_elsewhere():
+    # Two threads started inside one context, each writing in a transaction
+    # of its own connection. The second must not point its history at the
+    # revision the first inserted in its still open transaction: it would
+    # wait for that transaction, then lose its history when it rolls back.
+    first_wrote, second_done = threading.Event(), threading.Event()
+    finished_while_first_open = []
+
+    def first():
+        with contextlib.suppress(Undone), transaction.atomic():
+            Comment.objects.create(text="undone")
+            first_wrote.set()
+            finished_while_first_open.append(second_done.wait(timeout=5))
+            raise Undone
+
+    def second():
+        assert first_wrote.wait(timeout=5)
+        with transaction.atomic():
+            Comment.objects.create(text="kept")
+        second_done.set()
+
+    with Context():
+        runs = [contextvars.copy_context().run for _ in range(2)]
+        run_threads(lambda i: runs[i]((first, second)[i]), 2)
+
+    assert finished_while_first_open == [True]
+    assert list(Comment.objects.values_list("text", flat=True)) == ["kept"]
+    [delta] = ObjectDelta.objects.all()
+    assert Revision.objects.filter(pk=delta.revision_id).exists()
+    assert delta.attribute_deltas.get(field_name="text").new() == "kept"
+
+
+def test_threads_of_one_context_share_its_revision_once_it_is_committed():
+    def save(i):
+        with db_turn():
+            Comment.objects.create(text=f"thread {i}")  # autocommit: committed
+
+    with Context():
+        for i in range(3):  # one after another: each sees the last commit
+            in_context = contextvars.copy_context().run
+            run_threads(lambda _, i=i, run=in_context: run(save, i), 1)
+        revision = Context.get_revision()
+    assert Revision.objects.count() == 1
+    assert set(ObjectDelta.objects.values_list("revision", flat=True)) == {revision.pk}
+    assert ObjectDelta.objects.count() == 3
+
+
+def test_a_revision_being_written_still_pickles():
+    with transaction.atomic(), Context():
+        Comment.objects.create(text="open")
+        revision = Context.get_revision()
+        copy = pickle.loads(pickle.dumps(revision))
+    assert copy.pk == revision.pk

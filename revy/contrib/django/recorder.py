@@ -20,6 +20,7 @@ after. That covers ``transaction.savepoint()`` as well as ``atomic()``.
 from __future__ import annotations
 
 import itertools
+import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +57,13 @@ _PENDING = "_revy_pending"
 _OWNED = "_revy_owns_transaction"
 # Stamps, in the order things happen; next() on it is atomic in CPython.
 _stamps = itertools.count()
+# Set on a context's revision, to the token of the connection writing it in
+# a transaction still open: until that commits, no other connection may use
+# it. A token, not the connection, so that the revision still pickles.
+_OPEN_ON = "_revy_open_on"
+_TOKEN = "_revy_token"
+# Held while a context's revision is made and claimed by a connection.
+_claims = threading.Lock()
 
 
 class Pending:
@@ -67,8 +75,9 @@ class Pending:
         # (stamp when recorded, object delta, its attribute deltas as
         # deltas.new_attribute_delta makes them)
         self.entries: list[tuple[int, PendingObjectDelta, list[tuple[Any, ...]]]] = []
-        # Revisions revy inserted in the open transaction: (stamp when
-        # inserted, the activation holding it or None, alias, revision).
+        # Revisions revy made or inserted in the open transaction: (stamp,
+        # the activation holding it or None, its key there or the alias,
+        # revision).
         self.revisions: list[tuple[int, Activation | None, str, Any]] = []
         # Entries written while a savepoint was open: (stamp when written,
         # the entry). Rolling that savepoint back undoes the insert, so the
@@ -127,19 +136,52 @@ def revision_for(frame: Frame, using: str) -> Any:
     history rows in a transaction revy opened (see :func:`atomic`)."""
     revision = frame.values.get(REVISION)
     if revision is None:
-        activation = frame.activation
-        revision = activation.revisions.get(using)
-        if revision is None:
-            from revy.contrib.django.models import get_revision_model
-
-            revision = activation.revisions[using] = build(get_revision_model(), {})
-            _remember_revision(revision, activation, using)
+        revision = _context_revision(frame.activation, using)
     if revision._state.adding:
         if not revision.description:
             revision.description = frame.values.get(REVISION_DESCRIPTION, "") or ""
         if not connections[using].__dict__.get(_OWNED):
             _write_revisions([revision], using)
     return revision
+
+
+def _context_revision(activation: Activation, using: str) -> Any:
+    """The context's revision on ``using``, unless another connection is
+    writing it in a transaction still open (a thread started inside the
+    context): this connection cannot use a row that may yet be undone, and
+    gets a revision of its own instead, kept under ``(using, its token)``."""
+    connection = connections[using]
+    token = _token(connection)
+    revisions = activation.revisions
+    revision = revisions.get(using)
+    if revision is not None and revision.__dict__.get(_OPEN_ON, token) == token:
+        # A connection that had to take its own revision keeps to it.
+        return (
+            revision if len(revisions) == 1 else revisions.get((using, token), revision)
+        )
+    with _claims:
+        revision = activation.revisions.get(using)
+        key: Any = using
+        if revision is not None and revision.__dict__.get(_OPEN_ON, token) != token:
+            key = (using, token)
+            revision = activation.revisions.get(key)
+        if revision is None:
+            from revy.contrib.django.models import get_revision_model
+
+            revision = activation.revisions[key] = build(get_revision_model(), {})
+            # Claimed until it is committed; under the lock, so no other
+            # thread can take it in between.
+            revision.__dict__[_OPEN_ON] = token
+            _remember_revision(revision, activation, key)
+    return revision
+
+
+def _token(connection: BaseDatabaseWrapper) -> int:
+    """A number that names ``connection`` for as long as the process runs."""
+    token = connection.__dict__.get(_TOKEN)
+    if token is None:
+        token = connection.__dict__[_TOKEN] = next(_stamps)
+    return token
 
 
 def _inserts_directly(model: type[Model]) -> bool:
@@ -155,16 +197,17 @@ def _inserts_directly(model: type[Model]) -> bool:
     )
 
 
-def _remember_revision(
-    revision: Any, activation: Activation | None, using: str
-) -> None:
-    """Remember a revision made (with its ``activation``) or written (with
-    None) in the open transaction, to forget it if that is undone."""
-    connection = connections[using]
+def _remember_revision(revision: Any, activation: Activation | None, key: Any) -> None:
+    """Remember a revision made (with its ``activation``, under ``key``) or
+    written (with None) in the open transaction, to forget it if that is
+    undone and to let other connections use it once that commits."""
+    connection = connections[key if isinstance(key, str) else key[0]]
     if connection.in_atomic_block:
         _pending(connection).revisions.append(
-            (next(_stamps), activation, using, revision)
+            (next(_stamps), activation, key, revision)
         )
+    elif activation is None:
+        revision.__dict__.pop(_OPEN_ON, None)  # Written and committed.
 
 
 def add(
@@ -371,11 +414,12 @@ def _forget_saved(saved: list[tuple[int, weakref.ref]]) -> None:
 
 def _forget_revisions(dropped: list[Any]) -> None:
     # The rows are gone: the next change inserts the revision again.
-    for _stamp, activation, alias, revision in dropped:
-        if activation is not None and activation.revisions.get(alias) is revision:
-            del activation.revisions[alias]
+    for _stamp, activation, key, revision in dropped:
+        if activation is not None and activation.revisions.get(key) is revision:
+            del activation.revisions[key]
         revision.pk = None
         revision._state.adding = True
+        revision.__dict__.pop(_OPEN_ON, None)
 
 
 # Hooks into BaseDatabaseWrapper ----------------------------------------------
@@ -384,6 +428,8 @@ def _forget_revisions(dropped: list[Any]) -> None:
 def _after_commit(connection: BaseDatabaseWrapper) -> None:
     pending = connection.__dict__.get(_PENDING)
     if pending is not None:
+        for _stamp, _activation, _key, revision in pending.revisions:
+            revision.__dict__.pop(_OPEN_ON, None)  # Any connection may use it.
         pending.revisions, pending.written, pending.saved = [], [], []
         pending.managed.clear()
         pending.savepoints.clear()
