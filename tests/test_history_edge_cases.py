@@ -9,11 +9,13 @@ from django.utils import timezone
 
 from revy import Context
 from revy.contrib.django import history as h
-from tests.helpers import Revision
+from tests.helpers import ObjectDelta, Revision
 from tests.testapp.models import (
     Article,
     Comment,
     Counter,
+    Place,
+    Restaurant,
     SpamComment,
 )
 
@@ -107,3 +109,44 @@ def test_members_as_of_an_unknown_relation_is_an_error_even_without_members():
         article = Article.objects.create(title="a")
     with pytest.raises(ValueError):
         h.members_as_of(article, "tagz")  # returns set()
+
+
+# Multi-table inheritance: one row, saved through either model ---------------
+
+
+def test_a_change_saved_through_the_parent_shows_in_the_childs_history():
+    with Context():
+        restaurant = Restaurant.objects.create(name="Luigi's", serves_pizza=True)
+    place = Place.objects.get(pk=restaurant.pk)
+    with Context():
+        place.name = "Mario's"
+        place.save()
+    state = h.state_at(Restaurant, restaurant.pk)
+    assert (state.name, state.serves_pizza) == ("Mario's", True)
+    assert [d.content_type.model for d in h.history(restaurant)] == [
+        "place",
+        "restaurant",
+    ]
+
+
+def test_a_change_saved_through_the_child_shows_in_the_parents_history():
+    with Context():
+        restaurant = Restaurant.objects.create(name="Luigi's")
+    with Context():
+        restaurant.name = "Mario's"
+        restaurant.save()
+    state = h.state_at(Place, restaurant.pk)
+    assert type(state) is Place and state.name == "Mario's"
+    created = ObjectDelta.objects.earliest("pk")
+    [change] = h.diff(Place, restaurant.pk, created)
+    assert (change.field, change.old, change.new) == ("name", "Luigi's", "Mario's")
+
+
+def test_a_row_deleted_through_the_parent_is_gone_for_the_child():
+    with Context():
+        restaurant = Restaurant.objects.create(name="Luigi's")
+    with Context():
+        Place.objects.get(pk=restaurant.pk).delete()
+    assert h.state_at(Restaurant, restaurant.pk) is None
+    assert h.state_at(Place, restaurant.pk) is None
+

@@ -91,6 +91,46 @@ def _writable_fields(model: type[models.Model]) -> list[models.Field]:
     ]
 
 
+def content_types_of_row(model: type[models.Model]) -> list[int] | None:
+    """The content type ids a row of ``model`` is recorded under when it is
+    shared by multi-table inheritance (saved through a parent or a child,
+    each records under its own model); None when only ``model``'s own."""
+    models_ = _models_of_row(model._meta.concrete_model)
+    if len(models_) == 1:
+        return None
+    found = ContentType.objects.get_for_models(*models_)
+    return sorted(content_type.pk for content_type in found.values())
+
+
+def content_types_of_field(field: models.Field) -> list[int] | None:
+    """The content type ids a value of ``field`` is recorded under: its
+    model's and those of the multi-table children that inherit it; None
+    when only its model's own."""
+    owner = field.model._meta.concrete_model
+    models_ = [owner, *_children(owner)]
+    if len(models_) == 1:
+        return None
+    found = ContentType.objects.get_for_models(*models_)
+    return sorted(content_type.pk for content_type in found.values())
+
+
+@functools.cache
+def _models_of_row(model: type[models.Model]) -> tuple[type[models.Model], ...]:
+    return (*model._meta.all_parents, model, *_children(model))
+
+
+@functools.cache
+def _children(model: type[models.Model]) -> tuple[type[models.Model], ...]:
+    """The concrete models that inherit ``model``'s table, at any depth."""
+    from django.apps import apps
+
+    return tuple(
+        other
+        for other in apps.get_models()
+        if not other._meta.proxy and model in other._meta.all_parents
+    )
+
+
 # Types of the values fields hold that are never SQL expressions.
 _PLAIN_VALUE_TYPES = frozenset(
     {

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from revy.contrib.django import conf, recorder
+from revy.contrib.django.deltas import content_types_of_row
 from revy.contrib.django.encoding import key_text
 
 __all__ = [
@@ -99,11 +100,15 @@ class ObjectDeltaQuerySet(HistoryQuerySet):
         return self.for_key(type(obj), obj.pk)
 
     def for_key(self, model: type[models.Model], pk: Any) -> ObjectDeltaQuerySet:
-        """The deltas of the ``model`` row whose primary key is ``pk``, oldest first."""
-        return self.filter(
-            content_type=ContentType.objects.get_for_model(model),
-            content_id=key_text(model, pk),
-        ).order_by("pk")
+        """The deltas of the ``model`` row whose primary key is ``pk``, oldest
+        first; for a row shared by multi-table inheritance, also those saved
+        through its parents' and children's models."""
+        content_types = content_types_of_row(model)
+        if content_types is None:
+            deltas = self.filter(content_type=ContentType.objects.get_for_model(model))
+        else:
+            deltas = self.filter(content_type__in=content_types)
+        return deltas.filter(content_id=key_text(model, pk)).order_by("pk")
 
 
 HistoryManager = models.Manager.from_queryset(HistoryQuerySet)

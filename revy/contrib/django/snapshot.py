@@ -25,12 +25,12 @@ import json
 from typing import Any
 
 from django.db import NotSupportedError, models
-from django.db.models import F, Func, OuterRef, Subquery
+from django.db.models import F, Func, OuterRef, Q, Subquery
 from django.db.models.base import DEFERRED
 from django.db.models.functions import Coalesce
 
 from revy.contrib.django import conf, tracking
-from revy.contrib.django.deltas import saved_fields
+from revy.contrib.django.deltas import content_types_of_field, saved_fields
 
 _PK = "__pk__"
 
@@ -64,24 +64,35 @@ def build_instance(model: type[models.Model], values: dict[str, Any]) -> Any:
     return model(*row)
 
 
-def latest_value(field_name: str) -> Coalesce:
-    """The stored JSON of the value of ``field_name`` at the outer delta: the
+def latest_value(field: models.Field) -> Coalesce:
+    """The stored JSON of the value of ``field`` at the outer delta: the
     latest recorded up to it, else the old value of the first recorded after
     it (a row older than tracking); NULL if none was ever recorded."""
     from revy.contrib.django.models import get_attribute_delta_model
 
-    return _latest_value(get_attribute_delta_model(), field_name)
+    content_types = content_types_of_field(field)
+    return _latest_value(
+        get_attribute_delta_model(),
+        field.name,
+        None if content_types is None else tuple(content_types),
+    )
 
 
 @functools.lru_cache(maxsize=1024)
 def _latest_value(
-    attribute_delta_model: type[models.Model], field_name: str
+    attribute_delta_model: type[models.Model],
+    field_name: str,
+    content_types: tuple[int, ...] | None,
 ) -> Coalesce:
     # Built once per field: expressions are copied, never changed, when a
     # query resolves them, and building two subqueries costs more than the
     # database takes to run them.
+    if content_types is None:
+        same_object = Q(content_type=OuterRef("content_type"))
+    else:  # Recorded through this model, its parent or its child.
+        same_object = Q(content_type__in=content_types)
     same_field = attribute_delta_model._base_manager.filter(
-        content_type=OuterRef("content_type"),
+        same_object,
         content_id=OuterRef("content_id"),
         field_name=field_name,
     )
@@ -117,9 +128,10 @@ class ObjectSnapshot(Func):
 
     def __init__(self, model: type[models.Model]) -> None:
         self.snapshot_model = model
-        self.names = [field.name for field in saved_fields(model, None)]
+        fields = saved_fields(model, None)
+        self.names = [field.name for field in fields]
         super().__init__(
-            *[latest_value(name) for name in self.names],
+            *[latest_value(field) for field in fields],
             F("content_id"),
             output_field=_SnapshotField(model),
         )
