@@ -9,14 +9,18 @@ from django.utils import timezone
 
 from revy import Context
 from revy.contrib.django import history as h
-from tests.helpers import ObjectDelta, Revision
+from tests.helpers import ObjectDelta, Revision, User
 from tests.testapp.models import (
+    Album,
     Article,
     Comment,
     Counter,
+    Photo,
     Place,
+    Post,
     Restaurant,
     SpamComment,
+    Tag,
 )
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +154,71 @@ def test_a_row_deleted_through_the_parent_is_gone_for_the_child():
     assert h.state_at(Restaurant, restaurant.pk) is None
     assert h.state_at(Place, restaurant.pk) is None
 
+
+# Reverting a create that later rows depend on ------------------------------------
+
+
+def test_reverting_a_create_that_later_rows_point_at_is_a_conflict():
+    with Context():
+        album = Album.objects.create(title="Holidays")
+    created = latest_revision()
+    with Context():
+        photo = Photo.objects.create(album=album, caption="Beach")
+    later = latest_revision()
+    with pytest.raises(h.RevertConflict) as raised:
+        created.revert()
+    assert [
+        (c.model, str(c.pk), c.field, c.revision) for c in raised.value.conflicts
+    ] == [(Photo, str(photo.pk), "album", later)]
+    assert "Photo" in str(raised.value)
+    # Nothing was deleted: the photo is not lost by a revert of the album.
+    assert Photo.objects.filter(pk=photo.pk).exists()
+    assert Album.objects.filter(pk=album.pk).exists()
+    created.revert(overwrite=True)
+    assert not Album.objects.exists() and not Photo.objects.exists()
+
+
+def test_reverting_a_create_with_what_the_same_revision_made_is_no_conflict():
+    with Context():
+        album = Album.objects.create(title="Holidays")
+        Photo.objects.create(album=album, caption="Beach")
+    latest_revision().revert()
+    assert not Album.objects.exists() and not Photo.objects.exists()
+
+
+def test_an_untracked_row_pointing_at_a_created_row_is_a_conflict():
+    with Context():
+        user = User.objects.create(username="author")
+    with Context.as_disabled():
+        post = Post.objects.create(author=user, title="not recorded")
+    with pytest.raises(h.RevertConflict) as raised:
+        latest_revision().revert()
+    [conflict] = raised.value.conflicts
+    assert (conflict.model, str(conflict.pk), conflict.field) == (
+        Post,
+        str(post.pk),
+        "author",
+    )
+    assert conflict.revision is None
+    assert "no recorded revision" in str(conflict)
+    assert Post.objects.filter(pk=post.pk).exists()
+
+
+def test_reverting_a_create_with_its_memberships_of_the_same_revision():
+    with Context():
+        tag = Tag.objects.create(name="new")
+        article = Article.objects.create(title="A")
+        article.tags.add(tag)
+    latest_revision().revert()
+    assert not Tag.objects.exists() and not Article.objects.exists()
+
+
+def test_reverting_a_create_that_later_joined_a_relation_is_a_conflict():
+    with Context():
+        tag = Tag.objects.create(name="new")
+    created = latest_revision()
+    with Context():
+        Article.objects.create(title="A").tags.add(tag)
+    with pytest.raises(h.RevertConflict):
+        created.revert()
+    assert Article.objects.get().tags.get() == tag

@@ -17,10 +17,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, router, transaction
 from django.db.models import Max, Q, QuerySet, Subquery
+from django.db.models.deletion import Collector
 from django.utils import timezone
 
 from revy.context import Context
 from revy.contrib.django import conf
+from revy.contrib.django.deltas import content_types_of_row
+from revy.contrib.django.encoding import key_text
 from revy.contrib.django.models import (
     AbstractObjectDelta,
     AbstractRevision,
@@ -330,6 +333,11 @@ class Conflict:
     revision: Any
 
     def __str__(self) -> str:
+        if self.revision is None:
+            return (
+                f"{self.model._meta.label} {self.pk}: {self.field} points at a row "
+                f"the revert deletes, and no recorded revision made it"
+            )
         return (
             f"{self.model._meta.label} {self.pk}: {self.field} was changed later "
             f"in revision {self.revision.pk}"
@@ -352,9 +360,11 @@ def revert(revision: AbstractRevision, overwrite: bool = False) -> Any:
 
     Re-creates what it deleted (parents before the children their cascade
     took), restores what it updated, foreign keys set to null included, and
-    deletes what it created. If a later revision changed any of those, raises
-    :class:`RevertConflict` listing each, unless ``overwrite`` is True.
-    Returns the new revision, or None if there was nothing to undo.
+    deletes what it created. If a later revision changed any of those, or a
+    row the revision did not create points at one it created (deleting it
+    would delete or change that row), raises :class:`RevertConflict` listing
+    each, unless ``overwrite`` is True. Returns the new revision, or None if
+    there was nothing to undo.
     """
     deltas = list(
         revision.object_deltas.order_by("pk")
@@ -363,57 +373,84 @@ def revert(revision: AbstractRevision, overwrite: bool = False) -> Any:
     )
     if not deltas:
         return None
-    conflicts = _conflicts(revision, deltas)
-    if conflicts and not overwrite:
-        raise RevertConflict(conflicts)
     by_object: dict[tuple[int, str], list[Any]] = {}
     for delta in deltas:
         by_object.setdefault((delta.content_type_id, delta.content_id), []).append(
             delta
         )
+    using = revision._state.db or router.db_for_write(type(revision))
+    if not overwrite and (conflicts := _conflicts(revision, deltas)):
+        raise RevertConflict(conflicts)
     description = f"Revert of revision {revision.pk}"
     if revision.description:
         description += f": {revision.description}"
     new_revision = type(revision)(description=description)
-    using = revision._state.db
-    with (
-        transaction.atomic(using=using),
-        Context.via(revision=new_revision, revision_description=description),
-    ):
-        deleted = [
-            object_deltas[-1]
-            for object_deltas in by_object.values()
-            if object_deltas[0].action != object_deltas[0].ACTION_CREATE
-            and object_deltas[-1].action == object_deltas[-1].ACTION_DELETE
-        ]
-        recreated = []
-        for delta in _parents_first(deleted):
-            # Deleted by this revision: back as it stood before the delete.
-            instance = snapshot_of(delta)
-            instance.save(force_insert=True, using=using)
-            recreated.append((instance, delta))
-        for instance, delta in recreated:
-            _restore_members(instance, delta)
-        for delta in reversed(deltas):
-            key = (delta.content_type_id, delta.content_id)
-            first = by_object[key][0]
-            if delta.action != delta.ACTION_UPDATE or first.action in (
-                first.ACTION_CREATE,
-            ):
-                continue
-            _undo_update(delta, using)
-        for object_deltas in reversed(list(by_object.values())):
-            first, last = object_deltas[0], object_deltas[-1]
-            if (
-                first.action == first.ACTION_CREATE
-                and last.action != last.ACTION_DELETE
-            ):
-                model = first.content_type.model_class()
-                for instance in model._base_manager.using(using).filter(
-                    pk=first.content_id
-                ):
-                    instance.delete()
+    try:
+        with (
+            transaction.atomic(using=using),
+            Context.via(revision=new_revision, revision_description=description),
+        ):
+            _undo(deltas, by_object, using, overwrite)
+    except _WouldLose as lost:
+        latest = _latest_revisions(list(lost.rows), using)
+        raise RevertConflict(
+            [
+                Conflict(model, key, field_name, latest.get((model, key)))
+                for (model, key), field_name in lost.rows.items()
+            ]
+        ) from None
     return new_revision if not new_revision._state.adding else None
+
+
+def _undo(
+    deltas: list[Any],
+    by_object: dict[tuple[int, str], list[Any]],
+    using: str,
+    overwrite: bool,
+) -> None:
+    """Undo ``deltas``, grouped ``by_object``: re-create, restore, delete."""
+    deleted = [
+        object_deltas[-1]
+        for object_deltas in by_object.values()
+        if object_deltas[0].action != object_deltas[0].ACTION_CREATE
+        and object_deltas[-1].action == object_deltas[-1].ACTION_DELETE
+    ]
+    recreated = []
+    for delta in _parents_first(deleted):
+        # Deleted by this revision: back as it stood before the delete.
+        instance = snapshot_of(delta)
+        instance.save(force_insert=True, using=using)
+        recreated.append((instance, delta))
+    for instance, delta in recreated:
+        _restore_members(instance, delta)
+    for delta in reversed(deltas):
+        first = by_object[delta.content_type_id, delta.content_id][0]
+        if delta.action == delta.ACTION_UPDATE and first.action != first.ACTION_CREATE:
+            _undo_update(delta, using)
+    created = [
+        (ContentType.objects.get_for_id(content_type_id).model_class(), key)
+        for (content_type_id, key), object_deltas in reversed(by_object.items())
+        if object_deltas[0].action == object_deltas[0].ACTION_CREATE
+        and object_deltas[-1].action != object_deltas[-1].ACTION_DELETE
+    ]
+    # Deleting these rows, and the parent rows of multi-table children, is
+    # the revert; deleting or changing any other row would lose later work.
+    reverted = {
+        (owner, key)
+        for model, key in created
+        for owner in (model._meta.concrete_model, *model._meta.all_parents)
+    }
+    lost: dict[tuple[Any, str], str] = {}
+    for model, key in created:
+        for instance in model._base_manager.using(using).filter(pk=key):
+            # What instance.delete() does, looked at before it is done.
+            collector = Collector(using=using, origin=instance)
+            collector.collect([instance])
+            if not overwrite:
+                lost.update(_rows_outside(collector, reverted))
+            collector.delete()
+    if lost:
+        raise _WouldLose(lost)  # Rolls the revert back.
 
 
 def _parents_first(deltas: list[Any]) -> list[Any]:
@@ -519,3 +556,79 @@ def _conflicts(revision: AbstractRevision, deltas: list[Any]) -> list[Conflict]:
                     )
                 )
     return found
+
+
+class _WouldLose(Exception):
+    """Deleting what the revision created would delete or change other rows."""
+
+    def __init__(self, rows: dict[tuple[Any, str], str]) -> None:
+        super().__init__(rows)
+        self.rows = rows
+
+
+def _rows_outside(
+    collector: Collector, reverted: set[tuple[Any, str]]
+) -> dict[tuple[Any, str], str]:
+    """The rows ``collector`` would delete or change, other than ``reverted``
+    ones, each with the foreign key that ties it to them."""
+    affected: list[tuple[Any, str | None]] = [
+        (instance, None)
+        for instances in collector.data.values()
+        for instance in instances
+    ]
+    affected += [
+        (instance, None) for queryset in collector.fast_deletes for instance in queryset
+    ]
+    affected += [
+        (instance, field.name)
+        for (field, _value), batches in collector.field_updates.items()
+        for batch in batches
+        for instance in batch
+    ]
+    found: dict[tuple[Any, str], str] = {}
+    for instance, field_name in affected:
+        model = instance._meta.concrete_model
+        if model._meta.auto_created:
+            # A membership: recorded on its two ends, which _conflicts() reads.
+            continue
+        row = (model, key_text(model, instance.pk))
+        if row not in reverted and row not in found:
+            found[row] = field_name or _field_pointing_at(instance, reverted)
+    return found
+
+
+def _field_pointing_at(instance: models.Model, rows: set[tuple[Any, str]]) -> str:
+    """The name of ``instance``'s foreign key to one of ``rows``."""
+    for field in instance._meta.concrete_fields:
+        if field.many_to_one or field.one_to_one:
+            target = field.related_model._meta.concrete_model
+            value = getattr(instance, field.attname)
+            if value is not None and (target, key_text(target, value)) in rows:
+                return field.name
+    return "(row)"
+
+
+def _latest_revisions(
+    rows: list[tuple[Any, str]], using: str
+) -> dict[tuple[Any, str], Any]:
+    """The revision of the latest recorded change of each row that has one;
+    a query per model."""
+    keys_by_model: dict[Any, list[str]] = {}
+    for model, key in rows:
+        keys_by_model.setdefault(model, []).append(key)
+    latest = {}
+    for model, keys in keys_by_model.items():
+        deltas = (
+            get_object_delta_model()
+            .objects.using(using)
+            .filter(
+                content_type__in=content_types_of_row(model)
+                or [ContentType.objects.get_for_model(model)],
+                content_id__in=keys,
+            )
+            .select_related("revision")
+            .order_by("pk")
+        )
+        for delta in deltas:
+            latest[model, delta.content_id] = delta.revision
+    return latest
