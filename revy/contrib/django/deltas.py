@@ -92,10 +92,12 @@ def _writable_fields(model: type[models.Model]) -> list[models.Field]:
 
 
 def content_types_of_row(model: type[models.Model]) -> list[int] | None:
-    """The content type ids a row of ``model`` is recorded under when it is
-    shared by multi-table inheritance (saved through a parent or a child,
-    each records under its own model); None when only ``model``'s own."""
-    models_ = _models_of_row(model._meta.concrete_model)
+    """The content type ids a row of ``model`` is recorded under when
+    multi-table children share it (a save through a child records under the
+    child's model, with every field of the row); None when only ``model``'s
+    own. A parent's content type is not one of them: a parent row need not
+    have a child row at all."""
+    models_ = (model._meta.concrete_model, *_children(model._meta.concrete_model))
     if len(models_) == 1:
         return None
     found = ContentType.objects.get_for_models(*models_)
@@ -112,11 +114,6 @@ def content_types_of_field(field: models.Field) -> list[int] | None:
         return None
     found = ContentType.objects.get_for_models(*models_)
     return sorted(content_type.pk for content_type in found.values())
-
-
-@functools.cache
-def _models_of_row(model: type[models.Model]) -> tuple[type[models.Model], ...]:
-    return (*model._meta.all_parents, model, *_children(model))
 
 
 @functools.cache

@@ -71,7 +71,7 @@ def _up_to(at: Point | None) -> Q:
     if isinstance(at, AbstractRevision):
         return Q(revision__pk__lte=at.pk)
     if isinstance(at, datetime.datetime):
-        return Q(revision__created_at__lte=at)
+        return Q(revision__created_at__lte=_aware(at))
     raise TypeError(
         f"A point in history is an object delta, a revision or a datetime, not {at!r}."
     )
@@ -163,9 +163,15 @@ def _is_up_to(delta: Any, point: Point | None) -> bool:
         return delta.pk <= point.pk
     if isinstance(point, AbstractRevision):
         return delta.revision_id <= point.pk
+    return delta.revision.created_at <= _aware(point)
+
+
+def _aware(point: datetime.datetime) -> datetime.datetime:
+    """A naive point read in the current time zone (Django's lookups would
+    read it in the default one, and warn)."""
     if settings.USE_TZ and timezone.is_naive(point):
-        point = timezone.make_aware(point)  # As the database lookup reads it.
-    return delta.revision.created_at <= point
+        return timezone.make_aware(point)
+    return point
 
 
 def rows_as_of(model: type[models.Model], at: Point) -> list[Any]:
@@ -177,8 +183,11 @@ def rows_as_of(model: type[models.Model], at: Point) -> list[Any]:
     """
     object_delta_model = get_object_delta_model()
     concrete = model._meta.concrete_model
+    content_types = content_types_of_row(concrete) or [
+        ContentType.objects.get_for_model(concrete)
+    ]
     deltas = object_delta_model.objects.filter(
-        _up_to(at), content_type=ContentType.objects.get_for_model(concrete)
+        _up_to(at), content_type__in=content_types
     )
     latest = deltas.values("content_id").annotate(latest=Max("pk")).values("latest")
     found = (

@@ -101,8 +101,8 @@ class ObjectDeltaQuerySet(HistoryQuerySet):
 
     def for_key(self, model: type[models.Model], pk: Any) -> ObjectDeltaQuerySet:
         """The deltas of the ``model`` row whose primary key is ``pk``, oldest
-        first; for a row shared by multi-table inheritance, also those saved
-        through its parents' and children's models."""
+        first; for a multi-table parent, also those saved through its
+        children's models."""
         content_types = content_types_of_row(model)
         if content_types is None:
             deltas = self.filter(content_type=ContentType.objects.get_for_model(model))

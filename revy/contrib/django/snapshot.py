@@ -57,7 +57,10 @@ def build_instance(model: type[models.Model], values: dict[str, Any]) -> Any:
         for field in saved_fields(model, None)
         if (boxed := values.get(field.name)) is not None
     }
-    stored[pk_field.attname] = pk_field.to_python(values[_PK])
+    # A multi-table child's key is its parents' keys too.
+    key = pk_field.to_python(values[_PK])
+    for parent in (model, *model._meta.all_parents):
+        stored[parent._meta.pk.attname] = key
     row = [stored.get(field.attname, DEFERRED) for field in model._meta.concrete_fields]
     if tracking.can_build_directly(model):
         return tracking.build(model, row, adding=True)
