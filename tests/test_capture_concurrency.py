@@ -279,3 +279,119 @@ def test_a_revision_being_written_still_pickles():
         revision = Context.get_revision()
         copy = pickle.loads(pickle.dumps(revision))
     assert copy.pk == revision.pk
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs two writers at once (not SQLite); on MariaDB the second "
+    "writer waits for the first one's commit instead of failing",
+)
+def test_a_thread_does_not_take_the_revision_of_a_connection_still_committing():
+    """docs/context.md: while the connection that inserted the context's
+    revision still has its transaction open, a thread that writes gets a
+    revision of its own. That must hold until that transaction has really
+    committed, also while its history is being written at the commit: a
+    thread writing then must not point its deltas at a revision row that is
+    not committed yet (its own commit then fails on the foreign key)."""
+    first_writing_history, second_done = threading.Event(), threading.Event()
+    insert_object_deltas = f"INSERT INTO {quoted(ObjectDelta)}"
+
+    def pause_in_history_insert(execute, sql, params, many, context):
+        if sql.startswith(insert_object_deltas) and not first_writing_history.is_set():
+            first_writing_history.set()
+            second_done.wait(timeout=10)
+        return execute(sql, params, many, context)
+
+    def first():
+        # Autocommit: revy's own transaction; 64 deltas go in model by model
+        # at the commit, the revision first.
+        with connection.execute_wrapper(pause_in_history_insert):
+            Comment.objects.bulk_create(Comment(text=f"first {i}") for i in range(64))
+
+    def second():
+        assert first_writing_history.wait(timeout=10)
+        try:
+            Comment.objects.create(text="second")
+        finally:
+            second_done.set()
+
+    with Context():
+        run_together(first, second)
+
+    assert Comment.objects.count() == 65
+    assert ObjectDelta.objects.count() == 65
+    revisions = set(ObjectDelta.objects.values_list("revision", flat=True))
+    assert Revision.objects.filter(pk__in=revisions).count() == len(revisions)
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite lets one transaction write at a time: nothing can overlap",
+)
+def test_a_thread_keeps_to_its_own_revision_after_the_context_s_is_undone():
+    """docs/context.md: a thread that writes while another connection holds
+    the context's revision in an open transaction "gets a revision of its
+    own, inserted in its own transaction, and keeps to it for the rest of
+    the context". Its own revision is committed: when the other transaction
+    then rolls back, the thread's later writes still go to it, not to a
+    third revision."""
+    first_wrote, second_wrote, first_undone = (threading.Event() for _ in range(3))
+
+    def first():
+        try:
+            with transaction.atomic():
+                Comment.objects.create(text="undone")
+                first_wrote.set()
+                assert second_wrote.wait(timeout=10)
+                raise Undone
+        except Undone:
+            pass
+        finally:
+            first_undone.set()
+
+    def second():
+        assert first_wrote.wait(timeout=10)
+        Comment.objects.create(text="second 1")  # autocommit
+        second_wrote.set()
+        assert first_undone.wait(timeout=10)
+        Comment.objects.create(text="second 2")
+
+    with Context():
+        run_together(first, second)
+
+    assert sorted(Comment.objects.values_list("text", flat=True)) == [
+        "second 1",
+        "second 2",
+    ]
+    assert ObjectDelta.objects.count() == 2
+    assert Revision.objects.count() == 1
+
+
+def run_together(*targets, timeout=30):
+    """Run each target in a thread of its own, inside the caller's context
+    (a copy of its contextvars); re-raise the first error."""
+    errors = []
+
+    def run(target):
+        try:
+            target()
+        except BaseException as error:  # reported in the test's thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(run, target))
+        for target in targets
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+        assert not thread.is_alive(), "a thread hung"
+    if errors:
+        raise errors[0]
+
+
+def quoted(model):
+    return connection.ops.quote_name(model._meta.db_table)

@@ -27,9 +27,11 @@ from django.db.migrations.graph import MigrationGraph
 from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
 from django.db.migrations.state import ProjectState
 from django.db.migrations.writer import MigrationWriter
+from django.db.models.signals import post_delete, pre_delete
 from django.test.utils import CaptureQueriesContext
 
 from revy import Context
+from revy.contrib.django import history
 from revy.contrib.django import models as revy_models
 from tests.helpers import (
     DELETE,
@@ -42,8 +44,11 @@ from tests.helpers import (
 )
 from tests.testapp.models import (
     Album,
+    Article,
     Book,
     Category,
+    Comment,
+    Counter,
     Editor,
     Membership,
     Page,
@@ -52,6 +57,7 @@ from tests.testapp.models import (
     Post,
     Publisher,
     Shelf,
+    Tag,
     Task,
     Team,
 )
@@ -958,3 +964,71 @@ def test_a_handler_serializes_to_djangos_path(model, field, path):
     assert first == second
     assert f"on_delete={path}" in first
     assert not any("revy" in line for line in imports)
+
+
+def test_a_post_delete_receiver_s_own_write_is_recorded():
+    """Every change of a tracked model inside a context is recorded; a write
+    made by a post_delete receiver is the receiver's own, not part of
+    Django's delete, and must be recorded like any other."""
+    counter = Counter.objects.create(value=1)
+    comment = Comment.objects.create(text="doomed")
+
+    def count_down(sender, instance, **kwargs):
+        counter.value -= 1
+        counter.save()
+
+    post_delete.connect(count_down, sender=Comment, weak=False)
+    try:
+        with Context():
+            comment.delete()
+    finally:
+        post_delete.disconnect(count_down, sender=Comment)
+    assert Counter.objects.get().value == 0
+    [update] = ObjectDelta.objects.for_object(counter)
+    assert update.attribute_deltas.get(field_name="value").new() == 0
+
+
+def test_a_pre_delete_receiver_clearing_a_relation_is_recorded():
+    """Inside a context, a many-to-many change made by a pre_delete receiver
+    (a common Django pattern) is recorded like any other change."""
+    article = Article.objects.create(title="a")
+    tag = Tag.objects.create(name="t")
+    album = Album.objects.create(title="a")
+    with Context():
+        article.tags.add(tag)
+
+    def clear_tags(sender, instance, **kwargs):
+        article.tags.clear()
+
+    pre_delete.connect(clear_tags, sender=Album)
+    try:
+        with Context():
+            album.delete()
+    finally:
+        pre_delete.disconnect(clear_tags, sender=Album)
+    assert not article.tags.exists()
+    assert history.members_as_of(article, "tags") == set()
+    assert history.members_as_of(tag, "articles") == set()
+
+
+def test_a_save_made_by_a_post_delete_receiver_is_recorded():
+    """Inside a context, a tracked row saved by a post_delete receiver of a
+    cascaded delete is recorded, as it would be anywhere else."""
+    counter = Counter.objects.create(value=0)
+    album = Album.objects.create(title="a")
+    Photo.objects.create(album=album)
+
+    def count(sender, instance, **kwargs):
+        live = Counter.objects.get(pk=counter.pk)
+        live.value += 1
+        live.save()
+
+    post_delete.connect(count, sender=Photo)
+    try:
+        with Context():
+            album.delete()
+    finally:
+        post_delete.disconnect(count, sender=Photo)
+    assert Counter.objects.get(pk=counter.pk).value == 1
+    updates = ObjectDelta.objects.for_key(Counter, counter.pk).filter(action=UPDATE)
+    assert updates.count() == 1

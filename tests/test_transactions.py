@@ -740,3 +740,67 @@ def test_a_refresh_in_a_rolled_back_transaction_is_forgotten(comment, assigned):
     assert raw_text(comment.pk) == saved
     [delta] = ObjectDelta.objects.filter(content_id=str(comment.pk))
     assert changes(delta) == {"text": ("first", saved)}
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="Django ignores close() of SQLite's in-memory test database",
+)
+def test_closing_the_connection_in_a_manual_transaction_drops_its_history():
+    """A connection closed while its transaction is open loses that
+    transaction (recorder.py: "A connection closed inside a transaction
+    loses that transaction"); in manual transaction mode too
+    (transaction.set_autocommit(False)). No history of the lost rows may
+    be written afterwards on the new connection."""
+    with Context():
+        transaction.set_autocommit(False)
+        try:
+            Comment.objects.create(text="lost")
+        finally:
+            connection.close()  # the server rolls the transaction back
+        # A new connection, in autocommit mode again.
+        kept = Comment.objects.create(text="kept")
+    assert list(Comment.objects.values_list("text", flat=True)) == ["kept"]
+    assert list(ObjectDelta.objects.values_list("content_id", flat=True)) == [
+        str(kept.pk)
+    ]
+
+
+def test_in_a_manual_transaction_the_revision_has_its_key_at_once():
+    """docs/decisions/0006: in a transaction of the caller's the revision is
+    inserted at the first change, so Context.get_revision().pk is known at
+    once. A transaction opened with transaction.set_autocommit(False) is the
+    caller's: revy's save does not commit it."""
+    transaction.set_autocommit(False)
+    try:
+        with Context():
+            Comment.objects.create(text="one")
+            assert Context.get_revision().pk is not None
+    finally:
+        transaction.rollback()
+        transaction.set_autocommit(True)
+
+
+@pytest.mark.skipif(
+    connection.vendor == "mysql",
+    reason="MariaDB checks foreign keys at the INSERT: nothing fails at COMMIT",
+)
+def test_a_given_revision_written_by_a_commit_that_fails_is_forgotten():
+    """recorder.py: "a revision whose row was undone is forgotten so that the
+    next change creates it again". An unsaved revision given with
+    Context.via_revision() and inserted by a commit that then fails (a
+    deferred foreign key) has no row: the next change in the context must
+    insert it again, not point at the key of the undone row."""
+    revision = Revision()
+    with Context.via_revision(revision):
+        with pytest.raises(IntegrityError):
+            # Autocommit: revy's own transaction; 64 rows go in model by
+            # model, the revision first; the foreign keys fail at COMMIT.
+            Post.objects.bulk_create(
+                Post(author_id=987654, title=f"orphan {i}") for i in range(64)
+            )
+        assert not Revision.objects.filter(pk=revision.pk).exists()
+        kept = Comment.objects.create(text="kept")
+    [delta] = ObjectDelta.objects.all()
+    assert delta.content_id == str(kept.pk)
+    assert Revision.objects.filter(pk=delta.revision_id).exists()

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connections, models, router
+from django.db.models import signals
 from django.db.models.base import DEFERRED
 from django.db.models.deletion import Collector
 
@@ -31,6 +32,7 @@ from revy.contrib.django.deltas import (
     old_values,
     read_back,
     read_rows,
+    receivers_recorded,
     recording_frame,
     same_value,
     saved_fields,
@@ -536,8 +538,22 @@ def _wrap_collector_delete(original: Any) -> Any:
     return delete
 
 
+def _wrap_send(send: Any) -> Any:
+    def revy_send(*args: Any, **kwargs: Any) -> Any:
+        with receivers_recorded():
+            return send(*args, **kwargs)
+
+    revy_send.revy_wrapped = True  # type: ignore[attr-defined]
+    return revy_send
+
+
 def install() -> None:
     """Wrap Django's save, refresh and delete methods, once."""
+    # Collector.delete() runs as one recorded write; the delete signals'
+    # receivers it calls write on their own account.
+    for signal in (signals.pre_delete, signals.post_delete):
+        if not getattr(signal.send, "revy_wrapped", False):
+            signal.send = _wrap_send(signal.send)
     wrapping.wrap(
         models.Model,
         {"save_base": _wrap_save_base, "refresh_from_db": _wrap_refresh_from_db},

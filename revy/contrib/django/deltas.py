@@ -58,6 +58,17 @@ def nested_writes_recorded() -> Iterator[None]:
         _recorded_by_caller.reset(token)
 
 
+@contextmanager
+def receivers_recorded() -> Iterator[None]:
+    """Record what signal receivers write, inside a write revy records as a
+    whole: their writes are the user's, not Django's."""
+    token = _recorded_by_caller.set(False)
+    try:
+        yield
+    finally:
+        _recorded_by_caller.reset(token)
+
+
 def recording_frame() -> Frame | None:
     """The frame changes are recorded under now; None when nothing is recorded."""
     if _recorded_by_caller.get():

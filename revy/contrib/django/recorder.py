@@ -114,7 +114,8 @@ def atomic(using: str, inside_yours: bool = True) -> Iterator[None]:
     what it records after the write (``transaction.mark_for_rollback_on_error``).
     """
     connection = connections[using]
-    owned = not connection.in_atomic_block
+    # In manual transaction mode (autocommit off) atomic() does not commit.
+    owned = not connection.in_atomic_block and connection.get_autocommit()
     if not owned and not inside_yours:
         yield
         return
@@ -154,17 +155,19 @@ def _context_revision(activation: Activation, using: str) -> Any:
     token = _token(connection)
     revisions = activation.revisions
     revision = revisions.get(using)
-    if revision is not None and revision.__dict__.get(_OPEN_ON, token) == token:
-        # A connection that had to take its own revision keeps to it.
-        return (
-            revision if len(revisions) == 1 else revisions.get((using, token), revision)
-        )
+    usable = revision is not None and revision.__dict__.get(_OPEN_ON, token) == token
+    if usable and len(revisions) == 1:
+        return revision
+    # A connection that had to take its own revision keeps to it.
+    if (own := revisions.get((using, token))) is not None:
+        return own
+    if usable:
+        return revision
     with _claims:
-        revision = activation.revisions.get(using)
         key: Any = using
+        revision = revisions.get(using)
         if revision is not None and revision.__dict__.get(_OPEN_ON, token) != token:
-            key = (using, token)
-            revision = activation.revisions.get(key)
+            key, revision = (using, token), None
         if revision is None:
             from revy.contrib.django.models import get_revision_model
 
@@ -174,6 +177,15 @@ def _context_revision(activation: Activation, using: str) -> Any:
             revision.__dict__[_OPEN_ON] = token
             _remember_revision(revision, activation, key)
     return revision
+
+
+def _in_transaction(connection: BaseDatabaseWrapper) -> bool:
+    """Whether ``connection`` has a transaction open: in an atomic block, in
+    manual transaction mode, or committing (Django leaves the atomic block
+    before it commits)."""
+    return connection.in_atomic_block or (
+        connection.connection is not None and not connection.autocommit
+    )
 
 
 def _token(connection: BaseDatabaseWrapper) -> int:
@@ -202,7 +214,7 @@ def _remember_revision(revision: Any, activation: Activation | None, key: Any) -
     written (with None) in the open transaction, to forget it if that is
     undone and to let other connections use it once that commits."""
     connection = connections[key if isinstance(key, str) else key[0]]
-    if connection.in_atomic_block:
+    if _in_transaction(connection):
         _pending(connection).revisions.append(
             (next(_stamps), activation, key, revision)
         )
@@ -532,7 +544,7 @@ def _wrap_savepoint_rollback(savepoint_rollback: Any) -> Any:
 def _wrap_close(close: Any) -> Any:
     def revy_close(self: BaseDatabaseWrapper) -> None:
         # A connection closed inside a transaction loses that transaction.
-        if self.in_atomic_block:
+        if _in_transaction(self):
             _after_rollback(self)
         close(self)
 
