@@ -11,18 +11,21 @@ from django.utils import timezone
 
 from revy import Context
 from revy.contrib.django import history as h
-from tests.helpers import ObjectDelta, Revision, User
+from tests.helpers import AttributeDelta, ObjectDelta, Revision, User, ct
 from tests.testapp.models import (
     Album,
     Article,
+    Category,
     Comment,
     Counter,
+    EveryField,
     Photo,
     Place,
     Post,
     Restaurant,
     SpamComment,
     Tag,
+    Task,
 )
 
 pytestmark = pytest.mark.django_db
@@ -263,3 +266,105 @@ def test_a_child_snapshot_from_full_history_has_no_deferred_field():
     state = h.state_at(Restaurant, restaurant.pk)
 
     assert state.get_deferred_fields() == set()
+
+
+def test_a_later_change_through_the_child_conflicts_with_a_revert_of_the_parent():
+    """A later revision that changed what a revert would undo is a conflict,
+    whichever model of a multi-table row saved it: reverting a rename saved
+    through the Place must not silently undo a later rename saved through
+    the Restaurant."""
+    with Context():
+        restaurant = Restaurant.objects.create(name="A")
+    with Context():
+        place = Place.objects.get(pk=restaurant.pk)
+        place.name = "B"
+        place.save()
+    renamed = latest_revision()
+    with Context():
+        restaurant = Restaurant.objects.get(pk=restaurant.pk)
+        restaurant.name = "C"
+        restaurant.save()
+
+    with pytest.raises(h.RevertConflict):
+        renamed.revert()
+    assert Place.objects.get(pk=restaurant.pk).name == "C"
+
+
+def _forget_field(model, pk, field_name):
+    """History as it stands for a field added to the model after it was
+    written: no attribute delta of that field."""
+    AttributeDelta.objects.filter(
+        content_type=ct(model), content_id=str(pk), field_name=field_name
+    ).delete()
+
+
+def test_restore_of_a_deleted_row_takes_the_default_of_a_field_added_later():
+    """A row deleted before a field with a default was added has no value of
+    it in history: restoring the row re-creates it with the field's default
+    (as a migration adding the field gave the rows then present)."""
+    with Context():
+        comment = Comment.objects.create(text="hello")
+    created = latest_revision()
+    pk = comment.pk
+    with Context():
+        comment.delete()
+    _forget_field(Comment, pk, "is_marked_as_spam")
+
+    h.restore(Comment, pk, created)
+
+    restored = Comment.objects.get(pk=pk)
+    assert (restored.text, restored.is_marked_as_spam) == ("hello", False)
+
+
+def test_revert_of_a_delete_takes_the_default_of_a_field_added_later():
+    """Reverting the delete of a row deleted before a field with a default
+    was added re-creates it with that default."""
+    with Context():
+        comment = Comment.objects.create(text="hello")
+    pk = comment.pk
+    with Context():
+        comment.delete()
+    deleted = latest_revision()
+    _forget_field(Comment, pk, "is_marked_as_spam")
+
+    deleted.revert()
+
+    restored = Comment.objects.get(pk=pk)
+    assert (restored.text, restored.is_marked_as_spam) == ("hello", False)
+
+
+def test_revert_recreates_the_row_a_foreign_key_to_the_parent_model_points_at_first():
+    """docs/history.md: revert() re-creates what the revision deleted
+    "parents before the children", so that every foreign key points at an
+    existing row when it is inserted (MariaDB checks at once). A key to
+    Place pointing at a deleted Restaurant's row counts too."""
+    with Context():
+        restaurant = Restaurant.objects.create(name="Luigi's")
+        row = EveryField.objects.create(one=restaurant.place_ptr)
+    row_pk, restaurant_pk = row.pk, restaurant.pk
+    with Context():
+        row.delete()
+        restaurant.delete()
+
+    revert = latest_revision().revert()  # MariaDB: IntegrityError
+
+    assert [d.content_type.model for d in revert.object_deltas.order_by("pk")] == [
+        "restaurant",
+        "everyfield",
+    ]
+    assert EveryField.objects.get(pk=row_pk).one_id == restaurant_pk
+
+
+def test_state_at_before_the_delete_of_a_row_with_only_a_key():
+    """A Category (its key is its only field) created in a context existed
+    until it was deleted: state_at a point before the delete gives it (and
+    the delete has a create to revert to)."""
+    for code in ("general", "archive"):
+        Category.objects.create(code=code)
+    with Context():
+        Category.objects.create(code="x")
+        Task.objects.create(title="t", category_id="x")
+    created = latest_revision()
+    with Context():
+        Category.objects.get(code="x").delete()
+    assert h.state_at(Category, "x", at=created) is not None

@@ -107,7 +107,7 @@ def _record_save(
                     else encode(encoder, field, new),
                 )
             )
-        if changes:
+        if changes or old is None:  # A row whose only field is its key too.
             _record_changes(frame, instance, model, connection, old is None, changes)
             if relations.is_through(model):
                 _record_through_save(

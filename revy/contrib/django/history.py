@@ -324,9 +324,20 @@ def restore(model: type[models.Model], pk: Any, at: Point) -> Any:
         # An update of the live row; fields history never saw keep their value.
         instance._state.adding = False
         instance._state.db = router.db_for_write(model, instance=instance)
+    else:
+        _fill_defaults(instance)
     with Context() if Context.get_current() is None else nullcontext():
         instance.save()
     return instance
+
+
+def _fill_defaults(instance: models.Model) -> None:
+    """Give the fields history never saw (deferred on a snapshot) their
+    defaults, for a row that is gone: there is no live value to load."""
+    deferred = instance.get_deferred_fields()
+    for field in instance._meta.concrete_fields:
+        if field.attname in deferred:
+            setattr(instance, field.attname, field.get_default())
 
 
 # Reverting a revision -----------------------------------------------------------
@@ -428,6 +439,7 @@ def _undo(
     for delta in _parents_first(deleted):
         # Deleted by this revision: back as it stood before the delete.
         instance = snapshot_of(delta)
+        _fill_defaults(instance)
         instance.save(force_insert=True, using=using)
         recreated.append((instance, delta))
     for instance, delta in recreated:
@@ -475,11 +487,15 @@ def _parents_first(deltas: list[Any]) -> list[Any]:
         if model in order or model in path:
             return
         for field in model._meta.concrete_fields:
-            target = (
-                field.related_model if field.many_to_one or field.one_to_one else None
-            )
-            if target is not None and target in models_ and target is not model:
-                visit(target, (*path, model))
+            if not (field.many_to_one or field.one_to_one):
+                continue
+            target = field.related_model
+            for other in models_:
+                # A key to a parent model may point at a child's row.
+                if other is not model and (
+                    other is target or target in other._meta.all_parents
+                ):
+                    visit(other, (*path, model))
         order.append(model)
 
     for model in sorted(models_, key=lambda m: m._meta.label):
@@ -534,13 +550,19 @@ def _conflicts(revision: AbstractRevision, deltas: list[Any]) -> list[Conflict]:
                 fields.update(a.field_name for a in delta.attribute_deltas.all())
         else:
             touched[key] = None  # Created or deleted: any later change conflicts.
+    # A multi-table row changed later through a child model is the same row.
+    same_row = {}
+    for content_type_id, content_id in touched:
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        for child_type in content_types_of_row(model) or [content_type_id]:
+            same_row[child_type, content_id] = (content_type_id, content_id)
     last_pk = deltas[-1].pk
     later = (
         get_object_delta_model()
         .objects.filter(
             pk__gt=last_pk,
-            content_type_id__in={key[0] for key in touched},
-            content_id__in={key[1] for key in touched},
+            content_type_id__in={key[0] for key in same_row},
+            content_id__in={key[1] for key in same_row},
         )
         .exclude(revision=revision)
         .select_related("revision", "content_type")
@@ -549,8 +571,8 @@ def _conflicts(revision: AbstractRevision, deltas: list[Any]) -> list[Conflict]:
     )
     found = []
     for delta in later:
-        key = (delta.content_type_id, delta.content_id)
-        if key not in touched:
+        key = same_row.get((delta.content_type_id, delta.content_id))
+        if key is None:
             continue
         fields = touched[key]
         names = [a.field_name for a in delta.attribute_deltas.all()] or ["(row)"]
