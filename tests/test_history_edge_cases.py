@@ -16,6 +16,7 @@ from tests.testapp.models import (
     Album,
     Article,
     Category,
+    CodeItem,
     Comment,
     Counter,
     EveryField,
@@ -368,3 +369,32 @@ def test_state_at_before_the_delete_of_a_row_with_only_a_key():
     with Context():
         Category.objects.get(code="x").delete()
     assert h.state_at(Category, "x", at=created) is not None
+
+
+def test_revert_of_a_delete_and_recreate_with_the_same_key_brings_the_old_row_back():
+    """revert() undoes a whole revision: one that deleted a row and created a
+    new one with the same key leaves, once reverted, the row as it stood
+    before it."""
+    with Context():
+        counter = Counter.objects.create(value=1)
+    pk = counter.pk
+    with Context():
+        counter.delete()
+        Counter.objects.create(pk=pk, value=99)
+    replaced = latest_revision()
+
+    replaced.revert()
+
+    assert Counter.objects.get(pk=pk).value == 1
+
+
+def test_revert_of_a_delete_then_re_create_of_the_same_key():
+    """A revision that deleted a row and created another with the same key
+    changed that row; reverting it puts the row back as it was before."""
+    with Context():
+        CodeItem.objects.create(code="a", name="old")
+    with Context():
+        CodeItem.objects.get(code="a").delete()
+        CodeItem.objects.create(code="a", name="new")
+    latest_revision().revert()
+    assert CodeItem.objects.get(code="a").name == "old"

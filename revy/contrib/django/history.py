@@ -429,15 +429,36 @@ def _undo(
     overwrite: bool,
 ) -> None:
     """Undo ``deltas``, grouped ``by_object``: re-create, restore, delete."""
-    deleted = [
-        object_deltas[-1]
-        for object_deltas in by_object.values()
-        if object_deltas[0].action != object_deltas[0].ACTION_CREATE
-        and object_deltas[-1].action == object_deltas[-1].ACTION_DELETE
+    create, delete = (
+        AbstractObjectDelta.ACTION_CREATE,
+        AbstractObjectDelta.ACTION_DELETE,
+    )
+    objects = list(by_object.values())
+    # Rows it created and left, newest first.
+    created = [
+        _row(ds[0])
+        for ds in reversed(objects)
+        if ds[0].action == create and ds[-1].action != delete
     ]
+    # Rows it deleted, then created again with the same key.
+    replaced = [
+        ds[0] for ds in objects if ds[0].action == delete and ds[-1].action != delete
+    ]
+    # Deleting these rows, and the parent rows of multi-table children, is
+    # the revert; deleting or changing any other row would lose later work.
+    reverted = {
+        (owner, key)
+        for model, key in created + [_row(delta) for delta in replaced]
+        for owner in (model._meta.concrete_model, *model._meta.all_parents)
+    }
+    lost: dict[tuple[Any, str], str] = {}
+    _delete_rows([_row(delta) for delta in replaced], reverted, using, overwrite, lost)
+    # Deleted by this revision: back as they stood before the delete.
+    deleted = [
+        ds[-1] for ds in objects if ds[0].action != create and ds[-1].action == delete
+    ] + replaced
     recreated = []
     for delta in _parents_first(deleted):
-        # Deleted by this revision: back as it stood before the delete.
         instance = snapshot_of(delta)
         _fill_defaults(instance)
         instance.save(force_insert=True, using=using)
@@ -446,23 +467,30 @@ def _undo(
         _restore_members(instance, delta)
     for delta in reversed(deltas):
         first = by_object[delta.content_type_id, delta.content_id][0]
-        if delta.action == delta.ACTION_UPDATE and first.action != first.ACTION_CREATE:
+        if delta.action == delta.ACTION_UPDATE and first.action not in (create, delete):
             _undo_update(delta, using)
-    created = [
-        (ContentType.objects.get_for_id(content_type_id).model_class(), key)
-        for (content_type_id, key), object_deltas in reversed(by_object.items())
-        if object_deltas[0].action == object_deltas[0].ACTION_CREATE
-        and object_deltas[-1].action != object_deltas[-1].ACTION_DELETE
-    ]
-    # Deleting these rows, and the parent rows of multi-table children, is
-    # the revert; deleting or changing any other row would lose later work.
-    reverted = {
-        (owner, key)
-        for model, key in created
-        for owner in (model._meta.concrete_model, *model._meta.all_parents)
-    }
-    lost: dict[tuple[Any, str], str] = {}
-    for model, key in created:
+    _delete_rows(created, reverted, using, overwrite, lost)
+    if lost:
+        raise _WouldLose(lost)  # Rolls the revert back.
+
+
+def _row(delta: Any) -> tuple[Any, str]:
+    """(model, key) of the row ``delta`` is about."""
+    return ContentType.objects.get_for_id(delta.content_type_id).model_class(), (
+        delta.content_id
+    )
+
+
+def _delete_rows(
+    rows: list[tuple[Any, str]],
+    reverted: set[tuple[Any, str]],
+    using: str,
+    overwrite: bool,
+    lost: dict[tuple[Any, str], str],
+) -> None:
+    """Delete ``rows``; unless ``overwrite``, note in ``lost`` the other rows
+    that would be deleted or changed with them."""
+    for model, key in rows:
         for instance in model._base_manager.using(using).filter(pk=key):
             # What instance.delete() does, looked at before it is done.
             collector = Collector(using=using, origin=instance)
@@ -470,8 +498,6 @@ def _undo(
             if not overwrite:
                 lost.update(_rows_outside(collector, reverted))
             collector.delete()
-    if lost:
-        raise _WouldLose(lost)  # Rolls the revert back.
 
 
 def _parents_first(deltas: list[Any]) -> list[Any]:
