@@ -160,3 +160,21 @@ def test_a_value_encoder_that_cannot_be_made_fails_check():
     """revy makes the encoder with no arguments: check reports a class it
     cannot make, before the first recorded change would fail."""
     assert revy_errors()
+
+
+def test_revy_baseline_records_a_row_recreated_after_its_recorded_delete():
+    """After revy_baseline, every live row has a known state: a row deleted
+    (recorded), then re-created with the same key while tracking was off,
+    gets a baseline; state_at() and rows_as_of() do not call it gone."""
+    with Context():
+        comment = Comment.objects.create(text="old")
+    pk = comment.pk
+    with Context():
+        comment.delete()
+    with Context.as_disabled():
+        Comment.objects.create(pk=pk, text="new")
+
+    call_command("revy_baseline", "testapp.Comment", stdout=None)
+
+    state = history.state_at(Comment, pk)
+    assert state is not None and state.text == "new"

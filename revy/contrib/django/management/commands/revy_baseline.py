@@ -8,6 +8,7 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
+from django.db.models import Max
 
 from revy.context import Context, current_frame
 from revy.contrib.django import conf, recorder
@@ -82,16 +83,19 @@ class Command(BaseCommand):
 
 
 def baseline(model: type[models.Model], using: str) -> int:
-    """Record a baseline delta for each row of ``model`` without history."""
+    """Record a baseline delta for each row of ``model`` without history,
+    or whose history ends with its delete (a row made again since, while
+    nothing was recorded)."""
     frame = current_frame()
     assert frame is not None, "baseline() runs inside a revy context"
     object_delta_model = get_object_delta_model()
     content_type = ContentType.objects.db_manager(using).get_for_model(model)
+    deltas = object_delta_model.objects.using(using).filter(content_type=content_type)
+    latest = deltas.values("content_id").annotate(latest=Max("pk")).values("latest")
     seen = set(
-        object_delta_model.objects.using(using)
-        .filter(content_type=content_type)
+        deltas.filter(pk__in=latest)
+        .exclude(action=object_delta_model.ACTION_DELETE)
         .values_list("content_id", flat=True)
-        .distinct()
     )
     fields = saved_fields(model, None)
     encoder = conf.value_encoder()
