@@ -78,3 +78,23 @@ def test_unsaved_via_revision_saved_in_a_rolled_back_transaction_reused():
     with Context.via_revision(revision):
         Comment.objects.create(text="kept")
     assert ObjectDelta.objects.count() == 1
+
+
+def test_a_rolled_back_save_keeps_who_assigned_each_attribute(alice, bob):
+    """docs/context.md: the actor of an attribute delta is taken when the
+    attribute is assigned. A save undone by a (savepoint) rollback must
+    not lose that: saving again records the assignment by its assigner."""
+    comment = Comment.objects.create(text="first")
+    comment.refresh_from_db()
+    with Context.via_actor(alice):
+        comment.text = "by alice"
+    with Context.via_actor(bob), transaction.atomic():
+        with pytest.raises(Boom), transaction.atomic():
+            comment.save()
+            raise Boom
+        comment.save()  # retried
+    [delta] = ObjectDelta.objects.for_object(comment)
+    assert delta.actor == bob
+    [attribute] = delta.attribute_deltas.all()
+    assert attribute.new() == "by alice"
+    assert attribute.actor == alice

@@ -183,7 +183,9 @@ def remember_saved(
 ) -> None:
     """The database now holds ``stored``; the rest is as it was loaded."""
     tracking.remember_stored(instance, stored)
-    recorder.saved(instance, connection)
+    attributions = tracking.attributions(instance)
+    taken = {a: attributions[a] for a in stored if a in attributions}
+    recorder.saved(instance, connection, taken)
     tracking.forget_attributions(instance, stored)
 
 

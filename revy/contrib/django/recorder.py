@@ -85,7 +85,7 @@ class Pending:
         self.written: list[tuple[int, Any]] = []
         # Instances that learnt what their row holds in the open transaction:
         # (stamp, weak reference). That knowledge is void if it is undone.
-        self.saved: list[tuple[int, weakref.ref]] = []
+        self.saved: list[tuple[int, weakref.ref, dict[str, Any]]] = []
         # The savepoints open in the transaction: {name: stamp when made}.
         self.savepoints: dict[str, int] = {}
         # Through models whose rows a related manager is writing right now
@@ -255,13 +255,20 @@ def flush(using: str, commit: bool = False) -> None:
         pending.written.extend((now, entry) for entry in entries)
 
 
-def saved(instance: Any, connection: BaseDatabaseWrapper | None = None) -> None:
+def saved(
+    instance: Any,
+    connection: BaseDatabaseWrapper | None = None,
+    attributions: dict[str, Any] | None = None,
+) -> None:
     """Note that ``instance`` remembers what its row holds in this
-    transaction (a save wrote it, or a refresh read it)."""
+    transaction (a save wrote it, or a refresh read it), and the
+    ``attributions`` of the assignments that save took."""
     if connection is None:
         connection = connections[instance._state.db or "default"]
     if connection.in_atomic_block:
-        _pending(connection).saved.append((next(_stamps), weakref.ref(instance)))
+        _pending(connection).saved.append(
+            (next(_stamps), weakref.ref(instance), attributions or {})
+        )
 
 
 # The columns of the attribute delta rows ``_write`` inserts.
@@ -416,12 +423,15 @@ def is_managed(using: str, through: type[Model]) -> bool:
     return pending is not None and through in pending.managed
 
 
-def _forget_saved(saved: list[tuple[int, weakref.ref]]) -> None:
-    # The rows no longer hold what these instances knew: read them next time.
-    for _stamp, reference in saved:
+def _forget_saved(saved: list[tuple[int, weakref.ref, dict[str, Any]]]) -> None:
+    # The rows no longer hold what these instances knew: read them next time;
+    # the assignments the undone saves took are to be saved again, by whom
+    # made them.
+    for _stamp, reference, attributions in reversed(saved):
         instance = reference()
         if instance is not None:
             tracking.forget_loaded(instance)
+            tracking.restore_attributions(instance, attributions)
 
 
 def _forget_revisions(dropped: list[Any]) -> None:

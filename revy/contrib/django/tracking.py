@@ -137,6 +137,16 @@ def forget_attributions(instance: models.Model, attnames: Any = None) -> None:
             found.pop(attname, None)
 
 
+def restore_attributions(
+    instance: models.Model, attributions: dict[str, tuple[Any, str]]
+) -> None:
+    """Give back attributions a save took, unless assigned again since."""
+    if attributions:
+        found = instance._state.__dict__.setdefault("revy_attributions", {})
+        for attname, attribution in attributions.items():
+            found.setdefault(attname, attribution)
+
+
 def _note(instance: models.Model, attname: str) -> None:
     data = instance.__dict__
     state = data.get("_state")
