@@ -398,3 +398,22 @@ def test_revert_of_a_delete_then_re_create_of_the_same_key():
         CodeItem.objects.create(code="a", name="new")
     latest_revision().revert()
     assert CodeItem.objects.get(code="a").name == "old"
+
+
+def test_a_row_recreated_untracked_does_not_take_values_of_its_previous_life():
+    """A row deleted, then re-created with the same key while tracking was
+    off, then changed: fields history never saw in its new life read the
+    live value, not the one the deleted row had."""
+    with Context():
+        comment = Comment.objects.create(text="old", is_marked_as_spam=True)
+    pk = comment.pk
+    with Context():
+        comment.delete()
+    with Context.as_disabled():
+        comment = Comment.objects.create(pk=pk, text="new", is_marked_as_spam=False)
+    with Context():
+        comment.text = "newer"
+        comment.save()
+
+    state = h.state_at(Comment, pk)
+    assert (state.text, state.is_marked_as_spam) == ("newer", False)

@@ -25,7 +25,7 @@ import json
 from typing import Any
 
 from django.db import NotSupportedError, models
-from django.db.models import F, Func, OuterRef, Q, Subquery
+from django.db.models import Case, F, Func, OuterRef, Q, Subquery, Value, When
 from django.db.models.base import DEFERRED
 from django.db.models.functions import Coalesce
 
@@ -99,13 +99,24 @@ def _latest_value(
         content_id=OuterRef("content_id"),
         field_name=field_name,
     )
-    # A delete's new value is NULL, so its old value is the one that counts.
+    # A delete's new value is NULL, so its old value is the one that counts
+    # at the delete itself; after it, the row is a new one that may have
+    # been made while nothing was recorded: its value is not known (NULL).
     # An object delta holds at most one attribute delta per field, and the
     # "field" index hands them over in order: the first row is the one.
     up_to = (
         same_field.filter(object_delta_id__lte=OuterRef("pk"))
         .order_by("-object_delta_id")
-        .annotate(value=Coalesce("new_value", "old_value"))
+        .annotate(
+            value=Case(
+                When(
+                    new_value__isnull=True,
+                    object_delta_id__lt=OuterRef("pk"),
+                    then=Value(None),
+                ),
+                default=Coalesce("new_value", "old_value"),
+            )
+        )
         .values("value")[:1]
     )
     # Only run where nothing was recorded up to the delta.
