@@ -977,12 +977,8 @@ def test_a_post_delete_receiver_s_own_write_is_recorded():
         counter.value -= 1
         counter.save()
 
-    post_delete.connect(count_down, sender=Comment, weak=False)
-    try:
-        with Context():
-            comment.delete()
-    finally:
-        post_delete.disconnect(count_down, sender=Comment)
+    with connected(post_delete, count_down, Comment), Context():
+        comment.delete()
     assert Counter.objects.get().value == 0
     [update] = ObjectDelta.objects.for_object(counter)
     assert update.attribute_deltas.get(field_name="value").new() == 0
@@ -1000,12 +996,8 @@ def test_a_pre_delete_receiver_clearing_a_relation_is_recorded():
     def clear_tags(sender, instance, **kwargs):
         article.tags.clear()
 
-    pre_delete.connect(clear_tags, sender=Album)
-    try:
-        with Context():
-            album.delete()
-    finally:
-        pre_delete.disconnect(clear_tags, sender=Album)
+    with connected(pre_delete, clear_tags, Album), Context():
+        album.delete()
     assert not article.tags.exists()
     assert history.members_as_of(article, "tags") == set()
     assert history.members_as_of(tag, "articles") == set()
@@ -1023,12 +1015,18 @@ def test_a_save_made_by_a_post_delete_receiver_is_recorded():
         live.value += 1
         live.save()
 
-    post_delete.connect(count, sender=Photo)
-    try:
-        with Context():
-            album.delete()
-    finally:
-        post_delete.disconnect(count, sender=Photo)
+    with connected(post_delete, count, Photo), Context():
+        album.delete()
     assert Counter.objects.get(pk=counter.pk).value == 1
     updates = ObjectDelta.objects.for_key(Counter, counter.pk).filter(action=UPDATE)
     assert updates.count() == 1
+
+
+@contextmanager
+def connected(signal, receiver, sender):
+    """``receiver`` connected to ``signal`` from ``sender`` for a block."""
+    signal.connect(receiver, sender=sender, weak=False)
+    try:
+        yield
+    finally:
+        signal.disconnect(receiver, sender=sender)
