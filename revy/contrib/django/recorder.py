@@ -78,13 +78,14 @@ class Pending:
         # Revisions revy made or inserted in the open transaction: (stamp,
         # the activation holding it or None, its key there or the alias,
         # revision).
-        self.revisions: list[tuple[int, Activation | None, str, Any]] = []
+        self.revisions: list[tuple[int, Activation | None, Any, Any]] = []
         # Entries written while a savepoint was open: (stamp when written,
         # the entry). Rolling that savepoint back undoes the insert, so the
         # entries recorded before it go back in the queue.
         self.written: list[tuple[int, Any]] = []
         # Instances that learnt what their row holds in the open transaction:
-        # (stamp, weak reference). That knowledge is void if it is undone.
+        # (stamp, weak reference, the attributions the save took). That
+        # knowledge is void if it is undone, and the attributions are due.
         self.saved: list[tuple[int, weakref.ref, dict[str, Any]]] = []
         # The savepoints open in the transaction: {name: stamp when made}.
         self.savepoints: dict[str, int] = {}
@@ -265,7 +266,7 @@ def saved(
     ``attributions`` of the assignments that save took."""
     if connection is None:
         connection = connections[instance._state.db or "default"]
-    if connection.in_atomic_block:
+    if _in_transaction(connection):
         _pending(connection).saved.append(
             (next(_stamps), weakref.ref(instance), attributions or {})
         )
@@ -425,8 +426,8 @@ def is_managed(using: str, through: type[Model]) -> bool:
 
 def _forget_saved(saved: list[tuple[int, weakref.ref, dict[str, Any]]]) -> None:
     # The rows no longer hold what these instances knew: read them next time;
-    # the assignments the undone saves took are to be saved again, by whom
-    # made them.
+    # the assignments the undone saves took are due again, credited to
+    # whoever made them.
     for _stamp, reference, attributions in reversed(saved):
         instance = reference()
         if instance is not None:
