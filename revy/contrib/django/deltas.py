@@ -103,24 +103,12 @@ def _writable_fields(model: type[models.Model]) -> list[models.Field]:
 
 
 def content_types_of_row(model: type[models.Model]) -> list[int] | None:
-    """The content type ids a row of ``model`` is recorded under when
-    multi-table children share it (a save through a child records under the
-    child's model, with every field of the row); None when only ``model``'s
-    own. A parent's content type is not one of them: a parent row need not
-    have a child row at all."""
+    """The content type ids a row of ``model``, or a value of one of its
+    fields, is recorded under when multi-table children share it (a save
+    through a child records under the child's model, with every field of
+    the row); None when only ``model``'s own. A parent's content type is not
+    one of them: a parent row need not have a child row at all."""
     models_ = (model._meta.concrete_model, *_children(model._meta.concrete_model))
-    if len(models_) == 1:
-        return None
-    found = ContentType.objects.get_for_models(*models_)
-    return sorted(content_type.pk for content_type in found.values())
-
-
-def content_types_of_field(field: models.Field) -> list[int] | None:
-    """The content type ids a value of ``field`` is recorded under: its
-    model's and those of the multi-table children that inherit it; None
-    when only its model's own."""
-    owner = field.model._meta.concrete_model
-    models_ = [owner, *_children(owner)]
     if len(models_) == 1:
         return None
     found = ContentType.objects.get_for_models(*models_)

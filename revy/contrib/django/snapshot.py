@@ -30,7 +30,7 @@ from django.db.models.base import DEFERRED
 from django.db.models.functions import Coalesce
 
 from revy.contrib.django import conf, tracking
-from revy.contrib.django.deltas import content_types_of_field, saved_fields
+from revy.contrib.django.deltas import content_types_of_row, saved_fields
 
 _PK = "__pk__"
 
@@ -73,7 +73,7 @@ def latest_value(field: models.Field) -> Coalesce:
     it (a row older than tracking); NULL if none was ever recorded."""
     from revy.contrib.django.models import get_attribute_delta_model
 
-    content_types = content_types_of_field(field)
+    content_types = content_types_of_row(field.model)
     return _latest_value(
         get_attribute_delta_model(),
         field.name,
@@ -92,7 +92,7 @@ def _latest_value(
     # database takes to run them.
     if content_types is None:
         same_object = Q(content_type=OuterRef("content_type"))
-    else:  # Recorded through this model, its parent or its child.
+    else:  # Recorded through the field's model or a multi-table child.
         same_object = Q(content_type__in=content_types)
     same_field = attribute_delta_model._base_manager.filter(
         same_object,
