@@ -183,8 +183,7 @@ def remember_saved(
 ) -> None:
     """The database now holds ``stored``; the rest is as it was loaded."""
     tracking.remember_stored(instance, stored)
-    attributions = tracking.attributions(instance)
-    taken = {a: attributions[a] for a in stored if a in attributions}
+    taken = {a: v for a, v in tracking.attributions(instance).items() if a in stored}
     recorder.saved(instance, connection, taken)
     tracking.forget_attributions(instance, stored)
 
@@ -545,7 +544,6 @@ def _wrap_send(send: Any) -> Any:
         with receivers_recorded():
             return send(*args, **kwargs)
 
-    revy_send.revy_wrapped = True  # type: ignore[attr-defined]
     return revy_send
 
 
@@ -554,8 +552,7 @@ def install() -> None:
     # Collector.delete() runs as one recorded write; the delete signals'
     # receivers it calls write on their own account.
     for signal in (signals.pre_delete, signals.post_delete):
-        if not getattr(signal.send, "revy_wrapped", False):
-            signal.send = _wrap_send(signal.send)
+        wrapping.wrap(signal, {"send": _wrap_send})
     wrapping.wrap(
         models.Model,
         {"save_base": _wrap_save_base, "refresh_from_db": _wrap_refresh_from_db},

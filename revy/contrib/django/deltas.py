@@ -108,7 +108,7 @@ def content_types_of_row(model: type[models.Model]) -> list[int] | None:
     through a child records under the child's model, with every field of
     the row); None when only ``model``'s own. A parent's content type is not
     one of them: a parent row need not have a child row at all."""
-    models_ = (model._meta.concrete_model, *_children(model._meta.concrete_model))
+    models_ = (model._meta.concrete_model, *children_of(model._meta.concrete_model))
     if len(models_) == 1:
         return None
     found = ContentType.objects.get_for_models(*models_)
@@ -116,7 +116,7 @@ def content_types_of_row(model: type[models.Model]) -> list[int] | None:
 
 
 @functools.cache
-def _children(model: type[models.Model]) -> tuple[type[models.Model], ...]:
+def children_of(model: type[models.Model]) -> tuple[type[models.Model], ...]:
     """The concrete models that inherit ``model``'s table, at any depth."""
     from django.apps import apps
 

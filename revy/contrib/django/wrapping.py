@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-def wrap(owner: type, wrappers: dict[str, Callable[[Any], Any]]) -> None:
-    """Replace each method ``owner.<name>`` by ``make(original)``, once."""
+def wrap(owner: object, wrappers: dict[str, Callable[[Any], Any]]) -> None:
+    """Replace each method ``owner.<name>`` (of a class, or of one object such
+    as a signal) by ``make(original)``, once."""
     for name, make in wrappers.items():
         original = getattr(owner, name)
         if getattr(original, "_revy", False):

@@ -14,6 +14,7 @@ from revy.context import Context, current_frame
 from revy.contrib.django import conf, recorder
 from revy.contrib.django.deltas import (
     Attribution,
+    children_of,
     new_attribute_delta,
     new_object_delta,
     read_rows,
@@ -103,13 +104,9 @@ def baseline(model: type[models.Model], using: str) -> int:
     connection = connections[using]
     count = 0
     rows = model._base_manager.all()
-    for child in apps.get_models():
+    for child in children_of(model):
         # A multi-table child and its parent rows are one object: the child's.
-        if (
-            not child._meta.proxy
-            and model in child._meta.all_parents
-            and conf.is_tracked(child)
-        ):
+        if conf.is_tracked(child):
             rows = rows.exclude(pk__in=child._base_manager.values("pk"))
     for pk, row in read_rows(model, using, rows).items():
         if key_text(model, pk) in seen:
