@@ -146,6 +146,135 @@ def test_a_row_deleted_through_the_parent_is_gone_for_the_child():
     assert h.state_at(Place, restaurant.pk) is None
 
 
+def _rename_through_the_parent(pk, name):
+    with Context():
+        place = Place.objects.get(pk=pk)
+        place.name = name
+        place.save()
+    return latest_revision()
+
+
+def test_a_change_saved_through_the_parent_shows_in_the_childs_history():
+    """The admin of Place saves a Restaurant's row through a Place instance:
+    the Restaurant's history, states, rows and diffs show the new name."""
+    with Context():
+        restaurant = Restaurant.objects.create(name="Luigi's", serves_pizza=True)
+    created = latest_revision()
+    renamed = _rename_through_the_parent(restaurant.pk, "Mario's")
+
+    state = h.state_at(Restaurant, restaurant.pk)
+    assert type(state) is Restaurant
+    assert (state.name, state.serves_pizza) == ("Mario's", True)
+    assert h.state_at(Restaurant, restaurant.pk, created).name == "Luigi's"
+    assert [r.name for r in h.rows_as_of(Restaurant, renamed)] == ["Mario's"]
+    assert [r.name for r in h.rows_as_of(Restaurant, created)] == ["Luigi's"]
+    [change] = h.diff(Restaurant, restaurant.pk, created)
+    assert (change.field, change.old, change.new) == ("name", "Luigi's", "Mario's")
+    assert [d.revision for d in h.history(restaurant)] == [renamed, created]
+    assert [c.new for c in h.changes(restaurant)] == ["Luigi's", True, "Mario's"]
+
+
+def test_a_plain_parent_row_saved_through_the_parent_is_no_child_row():
+    with Context():
+        place = Place.objects.create(name="Park")
+    renamed = _rename_through_the_parent(place.pk, "Garden")
+
+    assert h.state_at(Restaurant, place.pk) is None
+    assert h.rows_as_of(Restaurant, renamed) == []
+    assert h.diff(Restaurant, place.pk, None) == []
+
+
+def test_a_change_through_the_parent_after_the_child_row_went_is_no_child_row():
+    """delete(keep_parents=True) removes the Restaurant row and keeps the
+    Place row, which may be saved again: the Restaurant stays gone."""
+    with Context():
+        restaurant = Restaurant.objects.create(name="Luigi's")
+    with Context():
+        Restaurant.objects.get(pk=restaurant.pk).delete(keep_parents=True)
+    renamed = _rename_through_the_parent(restaurant.pk, "Park")
+
+    assert h.state_at(Restaurant, restaurant.pk) is None
+    assert h.rows_as_of(Restaurant, renamed) == []
+
+
+def test_a_child_deleted_with_keep_parents_leaves_the_parent_row():
+    """The delete records the Restaurant's own fields only: the Place row,
+    with its name, is still there, and restoring the Restaurant puts back
+    the child row on it."""
+    with Context():
+        restaurant = Restaurant.objects.create(name="Luigi's", serves_pizza=True)
+    created = latest_revision()
+    with Context():
+        Restaurant.objects.get(pk=restaurant.pk).delete(keep_parents=True)
+    deleted = latest_revision()
+
+    [delta] = deleted.object_deltas.all()
+    assert (delta.action, delta.content_type) == (
+        ObjectDelta.ACTION_DELETE,
+        ct(Restaurant),
+    )
+    assert [(a.field_name, a.old_value) for a in delta.attribute_deltas.all()] == [
+        ("serves_pizza", True)
+    ]
+    place = h.state_at(Place, restaurant.pk)
+    assert type(place) is Place and place.name == "Luigi's"
+    assert [p.name for p in h.rows_as_of(Place, deleted)] == ["Luigi's"]
+    assert h.diff(Place, restaurant.pk, created, deleted) == []
+    assert h.state_at(Restaurant, restaurant.pk) is None
+
+    h.restore(Restaurant, restaurant.pk, created)
+    restored = Restaurant.objects.get(pk=restaurant.pk)
+    assert (restored.name, restored.serves_pizza) == ("Luigi's", True)
+    assert Place.objects.count() == 1
+
+
+def test_reverting_a_delete_with_keep_parents_puts_the_child_row_back():
+    with Context():
+        restaurant = Restaurant.objects.create(name="Luigi's", serves_pizza=True)
+    with Context():
+        Restaurant.objects.get(pk=restaurant.pk).delete(keep_parents=True)
+
+    latest_revision().revert()
+
+    restored = Restaurant.objects.get(pk=restaurant.pk)
+    assert (restored.name, restored.serves_pizza) == ("Luigi's", True)
+    assert Place.objects.count() == 1
+    state = h.state_at(Restaurant, restaurant.pk)
+    assert (state.name, state.serves_pizza) == ("Luigi's", True)
+
+
+def test_a_child_deleted_with_its_parent_row_ends_the_parents_history():
+    with Context():
+        restaurant = Restaurant.objects.create(name="Luigi's", serves_pizza=True)
+    with Context():
+        Restaurant.objects.get(pk=restaurant.pk).delete()
+    deleted = latest_revision()
+
+    [delta] = deleted.object_deltas.all()
+    assert {a.field_name for a in delta.attribute_deltas.all()} == {
+        "name",
+        "serves_pizza",
+    }
+    assert h.state_at(Place, restaurant.pk) is None
+    assert h.rows_as_of(Place, deleted) == []
+
+
+def test_a_later_change_through_the_parent_conflicts_with_a_revert_of_the_child():
+    with Context():
+        restaurant = Restaurant.objects.create(name="A")
+    with Context():
+        restaurant.name = "B"
+        restaurant.save()
+    renamed = latest_revision()
+    later = _rename_through_the_parent(restaurant.pk, "C")
+
+    with pytest.raises(h.RevertConflict) as raised:
+        renamed.revert()
+    [conflict] = raised.value.conflicts
+    assert (conflict.model, conflict.field, conflict.revision) == (Place, "name", later)
+    assert Place.objects.get(pk=restaurant.pk).name == "C"
+
+
 # Reverting a create that later rows depend on ------------------------------------
 
 

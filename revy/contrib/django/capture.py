@@ -283,6 +283,9 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
     entries = []
     for model, rows in deleted.items():
         fields = saved_fields(model, None)
+        # delete(keep_parents=True): the parents' fields are not deleted.
+        kept = _parent_rows_kept(collector, model, rows)
+        own = [f for f in fields if f.model._meta.concrete_model is model]
         for pk, row in rows.items():
             revision = revision or recorder.revision_for(frame, using)
             delta = new_object_delta(
@@ -293,7 +296,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
                 new_attribute_delta(
                     f.name, encode(encoder, f, row[f.attname]), None, who
                 )
-                for f in fields
+                for f in (own if pk in kept else fields)
             ]
             entries.append((delta, attributes))
     for model, by_pk in deltas.items():
@@ -469,6 +472,20 @@ def _drop_parent_rows(deleted: dict[type[models.Model], dict[Any, Any]]) -> None
                 parent_rows.pop(row[link.attname], None)
     for model in [m for m, rows in deleted.items() if not rows]:
         del deleted[model]
+
+
+def _parent_rows_kept(
+    collector: Collector, model: type[models.Model], rows: dict[Any, dict[str, Any]]
+) -> set[Any]:
+    """The keys of deleted multi-table ``model`` rows whose parent rows the
+    collector keeps, as ``delete(keep_parents=True)`` does."""
+    kept: set[Any] = set()
+    for parent, link in model._meta.parents.items():
+        if link is None:
+            continue
+        gone = {obj.pk for obj in collector.data.get(parent, ())}
+        kept.update(pk for pk, row in rows.items() if row[link.attname] not in gone)
+    return kept
 
 
 def _cause(

@@ -106,11 +106,25 @@ def content_types_of_row(model: type[models.Model]) -> list[int] | None:
     """The content type ids a row of ``model``, or a value of one of its
     fields, is recorded under when multi-table children share it (a save
     through a child records under the child's model, with every field of
-    the row); None when only ``model``'s own. A parent's content type is not
-    one of them: a parent row need not have a child row at all."""
-    models_ = (model._meta.concrete_model, *children_of(model._meta.concrete_model))
-    if len(models_) == 1:
+    the row); None when ``model`` shares its table with no other model. A
+    parent's content type is not one of them: a parent row need not have a
+    child row at all (see :func:`parent_content_types`)."""
+    concrete = model._meta.concrete_model
+    models_ = (concrete, *children_of(concrete))
+    if len(models_) == 1 and not concrete._meta.parents:
         return None
+    return _content_type_ids(models_)
+
+
+def parent_content_types(model: type[models.Model]) -> list[int]:
+    """The content type ids of ``model``'s multi-table parents. An update
+    saved through a parent instance changes the fields the row shares with
+    it, and is recorded under the parent's model."""
+    parents = model._meta.concrete_model._meta.all_parents
+    return _content_type_ids(parents) if parents else []
+
+
+def _content_type_ids(models_: Iterable[type[models.Model]]) -> list[int]:
     found = ContentType.objects.get_for_models(*models_)
     return sorted(content_type.pk for content_type in found.values())
 

@@ -16,13 +16,18 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, router, transaction
-from django.db.models import Max, Q, QuerySet, Subquery
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.deletion import Collector
 from django.utils import timezone
 
 from revy.context import Context
 from revy.contrib.django import conf
-from revy.contrib.django.deltas import content_types_of_row
+from revy.contrib.django.deltas import (
+    children_of,
+    content_types_of_row,
+    parent_content_types,
+    saved_fields,
+)
 from revy.contrib.django.encoding import key_text
 from revy.contrib.django.models import (
     AbstractObjectDelta,
@@ -81,6 +86,44 @@ def _deltas_of(model: type[models.Model], pk: Any) -> QuerySet:
     return get_object_delta_model().objects.for_key(model._meta.concrete_model, pk)
 
 
+def _with_row_action(deltas: QuerySet, model: type[models.Model]) -> QuerySet:
+    """``deltas`` annotated with ``row_action``: the action of the row's latest
+    delta up to each, among those that tell whether a ``model`` row existed.
+    For a table shared by multi-table models, that is not always the delta's
+    own: an update saved through a parent changes the fields the row shares
+    but says nothing of a child row, and a child deleted with
+    ``keep_parents=True`` (its delete records none of the parents' fields)
+    leaves the parent's row in place."""
+    children = children_of(model)
+    if not children and not parent_content_types(model):
+        return deltas.annotate(row_action=F("action"))
+    object_delta_model = get_object_delta_model()
+    own = object_delta_model.objects.filter(
+        content_type__in=content_types_of_row(model),
+        content_id=OuterRef("content_id"),
+        pk__lte=OuterRef("pk"),
+    )
+    fields = [field.name for field in saved_fields(model, None)]
+    if children and fields:
+        parent_kept = Q(
+            content_type__in=ContentType.objects.get_for_models(*children).values(),
+            action=object_delta_model.ACTION_DELETE,
+        ) & ~Exists(
+            get_attribute_delta_model().objects.filter(
+                object_delta=OuterRef("pk"), field_name__in=fields
+            )
+        )
+        own = own.exclude(parent_kept)
+    return deltas.annotate(
+        row_action=Subquery(own.order_by("-pk").values("action")[:1])
+    )
+
+
+def _existed(delta: Any) -> bool:
+    """Whether the row existed right after ``delta`` (see _with_row_action)."""
+    return delta.row_action not in (None, delta.ACTION_DELETE)
+
+
 def history(obj: models.Model) -> QuerySet:
     """The object deltas of ``obj``, newest first, ready for a history page.
 
@@ -118,13 +161,12 @@ def state_at(model: type[models.Model], pk: Any, at: Point | None = None) -> Any
     None if the row did not exist then (not yet created, or deleted).
     """
     delta = (
-        _deltas_of(model, pk)
-        .filter(_up_to(at))
+        _with_row_action(_deltas_of(model, pk).filter(_up_to(at)), model)
         .order_by("-pk")
         .annotate(snapshot=ObjectSnapshot(model))
         .first()
     )
-    if delta is None or delta.action == delta.ACTION_DELETE:
+    if delta is None or not _existed(delta):
         return None
     return delta.snapshot
 
@@ -141,7 +183,7 @@ def _states(
         latest = deltas.filter(_up_to(point)).order_by("-pk").values("pk")[:1]
         wanted |= Q(pk=Subquery(latest))
     found = sorted(
-        deltas.filter(wanted)
+        _with_row_action(deltas.filter(wanted), model)
         .select_related("revision")
         .annotate(snapshot=ObjectSnapshot(model)),
         key=lambda delta: delta.pk,
@@ -149,7 +191,7 @@ def _states(
 
     def state(point: Point | None) -> Any:
         before = [delta for delta in found if _is_up_to(delta, point)]
-        if not before or before[-1].action == before[-1].ACTION_DELETE:
+        if not before or not _existed(before[-1]):
             return None
         return before[-1].snapshot
 
@@ -183,16 +225,12 @@ def rows_as_of(model: type[models.Model], at: Point) -> list[Any]:
     """
     object_delta_model = get_object_delta_model()
     concrete = model._meta.concrete_model
-    content_types = content_types_of_row(concrete) or [
-        ContentType.objects.get_for_model(concrete)
-    ]
-    deltas = object_delta_model.objects.filter(
-        _up_to(at), content_type__in=content_types
-    )
+    deltas = object_delta_model.objects.for_rows_of(concrete).filter(_up_to(at))
     latest = deltas.values("content_id").annotate(latest=Max("pk")).values("latest")
     found = (
-        object_delta_model.objects.filter(pk__in=latest)
-        .exclude(action=object_delta_model.ACTION_DELETE)
+        _with_row_action(object_delta_model.objects.filter(pk__in=latest), concrete)
+        .exclude(row_action=object_delta_model.ACTION_DELETE)
+        .exclude(row_action__isnull=True)
         .annotate(snapshot=ObjectSnapshot(model))
         .order_by("pk")
     )
@@ -576,12 +614,18 @@ def _conflicts(revision: AbstractRevision, deltas: list[Any]) -> list[Conflict]:
                 fields.update(a.field_name for a in delta.attribute_deltas.all())
         else:
             touched[key] = None  # Created or deleted: any later change conflicts.
-    # A multi-table row changed later through a child model is the same row.
-    same_row = {}
+    # A multi-table row changed later through a child's or a parent's model
+    # is the same row.
+    same_row: dict[tuple[int, str], list[tuple[int, str]]] = {}
     for content_type_id, content_id in touched:
         model = ContentType.objects.get_for_id(content_type_id).model_class()
-        for child_type in content_types_of_row(model) or [content_type_id]:
-            same_row[child_type, content_id] = (content_type_id, content_id)
+        for other in {
+            *(content_types_of_row(model) or [content_type_id]),
+            *parent_content_types(model),
+        }:
+            same_row.setdefault((other, content_id), []).append(
+                (content_type_id, content_id)
+            )
     last_pk = deltas[-1].pk
     later = (
         get_object_delta_model()
@@ -597,13 +641,10 @@ def _conflicts(revision: AbstractRevision, deltas: list[Any]) -> list[Conflict]:
     )
     found = []
     for delta in later:
-        key = same_row.get((delta.content_type_id, delta.content_id))
-        if key is None:
-            continue
-        fields = touched[key]
+        keys = same_row.get((delta.content_type_id, delta.content_id), [])
         names = [a.field_name for a in delta.attribute_deltas.all()] or ["(row)"]
         for name in names:
-            if fields is None or name in fields:
+            if any(touched[key] is None or name in touched[key] for key in keys):
                 found.append(
                     Conflict(
                         delta.content_type.model_class(),
@@ -678,11 +719,8 @@ def _latest_revisions(
         deltas = (
             get_object_delta_model()
             .objects.using(using)
-            .filter(
-                content_type__in=content_types_of_row(model)
-                or [ContentType.objects.get_for_model(model)],
-                content_id__in=keys,
-            )
+            .for_rows_of(model)
+            .filter(content_id__in=keys)
             .select_related("revision")
             .order_by("pk")
         )

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from revy.contrib.django import conf, recorder
-from revy.contrib.django.deltas import content_types_of_row
+from revy.contrib.django.deltas import content_types_of_row, parent_content_types
 from revy.contrib.django.encoding import key_text
 
 __all__ = [
@@ -99,16 +99,27 @@ class ObjectDeltaQuerySet(HistoryQuerySet):
         """The deltas of ``obj``, oldest first."""
         return self.for_key(type(obj), obj.pk)
 
-    def for_key(self, model: type[models.Model], pk: Any) -> ObjectDeltaQuerySet:
-        """The deltas of the ``model`` row whose primary key is ``pk``, oldest
-        first; for a multi-table parent, also those saved through its
-        children's models."""
+    def for_rows_of(self, model: type[models.Model]) -> ObjectDeltaQuerySet:
+        """The deltas of every ``model`` row. For a multi-table parent, also
+        those saved through its children's models; for a multi-table child,
+        also the updates saved through its parents' models (they change the
+        fields the row shares)."""
         content_types = content_types_of_row(model)
         if content_types is None:
-            deltas = self.filter(content_type=ContentType.objects.get_for_model(model))
-        else:
-            deltas = self.filter(content_type__in=content_types)
-        return deltas.filter(content_id=key_text(model, pk)).order_by("pk")
+            return self.filter(content_type=ContentType.objects.get_for_model(model))
+        row = models.Q(content_type__in=content_types)
+        parents = parent_content_types(model)
+        if parents:
+            row |= models.Q(
+                content_type__in=parents, action=AbstractObjectDelta.ACTION_UPDATE
+            )
+        return self.filter(row)
+
+    def for_key(self, model: type[models.Model], pk: Any) -> ObjectDeltaQuerySet:
+        """The deltas of the ``model`` row whose primary key is ``pk``, oldest
+        first (see :meth:`for_rows_of`)."""
+        key = key_text(model, pk)
+        return self.for_rows_of(model).filter(content_id=key).order_by("pk")
 
 
 HistoryManager = models.Manager.from_queryset(HistoryQuerySet)
