@@ -4,9 +4,11 @@ as the relation changes they are, on both sides, once."""
 import pytest
 from django.db import transaction
 from django.db.models.signals import m2m_changed
+from django.test import override_settings
 
 from revy import Context
 from revy.contrib.django import history
+from revy.contrib.django.models import get_revision_model
 from tests.testapp.models import Membership, Player, Team
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +95,80 @@ def test_saving_a_membership_with_another_player_moves_the_membership(
         ([str(player.pk)], []),
         ([], [str(other.pk)]),
     ]
+
+
+def memberships():
+    return list(Membership.objects.order_by("pk").values_list("pk", "player", "role"))
+
+
+def test_reverting_a_move_puts_the_same_membership_back(team_and_player):
+    """The membership's own deltas undo the move: the row keeps its key and
+    its role, where replaying the relation would make a new row."""
+    team, player = team_and_player
+    other = Player.objects.create(name="Bo")
+    with Context():
+        membership = Membership.objects.create(team=team, player=player, role="cap")
+    before = memberships()
+    with Context():
+        membership.player = other
+        membership.save()
+
+    get_revision_model().objects.latest("pk").revert()
+
+    assert memberships() == before == [(membership.pk, player.pk, "cap")]
+    assert history.members_as_of(team, "players") == {player.pk}
+    assert history.members_as_of(other, "teams") == set()
+
+
+def test_reverting_the_related_managers_changes_puts_the_same_rows_back(
+    team_and_player,
+):
+    team, player = team_and_player
+    other = Player.objects.create(name="Bo")
+    with Context():
+        team.players.add(player, through_defaults={"role": "cap"})
+    before = memberships()
+    with Context():
+        team.players.remove(player)
+        team.players.add(other, through_defaults={"role": "coach"})
+
+    get_revision_model().objects.latest("pk").revert()
+
+    assert memberships() == before
+    assert list(team.players.all()) == [player]
+
+
+def test_reverting_a_team_delete_puts_its_memberships_back(team_and_player):
+    team, player = team_and_player
+    with Context():
+        team.players.add(player, through_defaults={"role": "cap"})
+    before, team_pk = memberships(), team.pk
+    with Context():
+        team.delete()
+
+    get_revision_model().objects.latest("pk").revert()
+
+    assert memberships() == before
+    assert history.members_as_of(player, "teams") == {team_pk}
+
+
+@override_settings(REVY_UNTRACKED_MODELS=["testapp.Membership"])
+def test_reverting_with_an_untracked_through_model_replays_the_relation(
+    team_and_player,
+):
+    """With no deltas of its own, a membership comes back through the
+    related manager, with the through model's defaults."""
+    team, player = team_and_player
+    other = Player.objects.create(name="Bo")
+    with Context():
+        team.players.add(player, through_defaults={"role": "cap"})
+    with Context():
+        team.players.set([other])
+
+    get_revision_model().objects.latest("pk").revert()
+
+    assert list(team.players.all()) == [player]
+    assert [role for _, _, role in memberships()] == ["member"]
 
 
 @pytest.mark.parametrize("how", ["queryset_update", "bulk_update"])

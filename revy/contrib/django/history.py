@@ -570,10 +570,22 @@ def _parents_first(deltas: list[Any]) -> list[Any]:
 
 def _restore_members(instance: models.Model, delete_delta: Any) -> None:
     """Give a re-created object back the many-to-many members it had."""
-    forward = {field.name: field for field in instance._meta.many_to_many}
+    forward = {
+        field.name: field for field in instance._meta.many_to_many if _replayed(field)
+    }
     for attribute in delete_delta.attribute_deltas.all():
         if attribute.field_name in forward and attribute.old_value:
             getattr(instance, attribute.field_name).add(*attribute.old_value)
+
+
+def _replayed(field: models.Field) -> bool:
+    """Whether reverting a change of the many-to-many ``field`` replays it
+    through the relation's manager. Rows of a tracked explicit ``through``
+    model have deltas of their own in the same revision, and undoing those
+    puts back the very rows, with their other fields; replaying the relation
+    would make new rows instead."""
+    through = field.remote_field.through
+    return through._meta.auto_created or not conf.is_tracked(through)
 
 
 def _undo_update(delta: Any, using: str | None) -> None:
@@ -589,7 +601,7 @@ def _undo_update(delta: Any, using: str | None) -> None:
         except FieldDoesNotExist:
             continue  # The reverse side of a relation: undone from its own side.
         if field.many_to_many:
-            if not field.auto_created or field.concrete:
+            if (not field.auto_created or field.concrete) and _replayed(field):
                 manager = getattr(instance, field.name)
                 manager.remove(*(attribute.new_value or ()))
                 manager.add(*(attribute.old_value or ()))
