@@ -201,6 +201,48 @@ def test_a_history_page_of_an_object_with_1000_revisions_takes_3_queries(alice, 
     ]
 
 
+def test_prefetched_attribute_deltas_read_as_a_related_manager_reads_them(alice):
+    """revy fills prefetch_related("attribute_deltas") itself, in one query:
+    each delta's rows come without a query, know their delta, and a further
+    filter() still reads only that delta's rows."""
+    with acting(alice):
+        comment = Comment.objects.create(text="a")
+        Comment.objects.create(text="other")
+    with acting(alice):
+        comment.text = "b"
+        comment.save()
+    with acting(alice):
+        comment.save()  # Records nothing.
+    flush_history()
+    deltas = ObjectDelta.objects.order_by("pk").prefetch_related(
+        "attribute_deltas", "attribute_deltas__actor"
+    )
+    with CaptureQueriesContext(connection) as queries:
+        rows = list(deltas)
+        read = [
+            sorted(
+                (a.field_name, a.new_value, a.actor, a.object_delta is row)
+                for a in row.attribute_deltas.all()
+            )
+            for row in rows
+        ]
+    # The deltas, their attribute deltas, and the actors of the users' model.
+    assert len(queries) == 3, [q["sql"] for q in queries]
+    assert read == [
+        [("is_marked_as_spam", False, alice, True), ("text", "a", alice, True)],
+        [("is_marked_as_spam", False, alice, True), ("text", "other", alice, True)],
+        [("text", "b", alice, True)],
+    ]
+    first = rows[0].attribute_deltas
+    assert first.count() == 2
+    assert [a.field_name for a in first.filter(field_name="text")] == ["text"]
+    assert list(first.exclude(field_name="text").values_list("new_value")) == [(False,)]
+    assert (
+        list(ObjectDelta.objects.filter(pk=0).prefetch_related("attribute_deltas"))
+        == []
+    )
+
+
 # state_at() and snapshot_of() --------------------------------------------------------
 
 
