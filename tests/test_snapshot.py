@@ -15,6 +15,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import OuterRef, Subquery
 from django.test.utils import CaptureQueriesContext
 
 from revy import Context
@@ -479,6 +480,32 @@ def test_snapshots_follow_the_deltas_of_their_own_object_only():
         (str(first.pk), 10),
         (str(second.pk), 20),
     ]
+
+
+def test_snapshots_in_a_subquery_and_beside_a_join_follow_their_delta():
+    """Inside a subquery Django renames the tables of the deltas' query (U0,
+    U1...), and a join brings the attribute deltas' table into it: each
+    snapshot still reads the values of its own delta."""
+    with Context():
+        counter = Counter.objects.create(value=1)
+    with Context():
+        counter.value = 2
+        counter.save()
+    latest = (
+        ObjectDelta.objects.filter(revision=OuterRef("pk"))
+        .annotate(snapshot=ObjectSnapshot(Counter))
+        .values("snapshot")[:1]
+    )
+    revisions = Revision.objects.order_by("pk").annotate(
+        state=Subquery(latest, output_field=latest.query.output_field)
+    )
+    assert [r.state.value for r in revisions] == [1, 2]
+    joined = (
+        ObjectDelta.objects.filter(attribute_deltas__field_name="value")
+        .order_by("pk")
+        .annotate(snapshot=ObjectSnapshot(Counter))
+    )
+    assert [d.snapshot.value for d in joined] == [1, 2]
 
 
 # Fields history never saw ----------------------------------------------------------

@@ -24,6 +24,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import deletion
 from django.db.models.constants import LOOKUP_SEP
+from django.db.models.query import ModelIterable
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -101,7 +102,7 @@ class ObjectDeltaQuerySet(HistoryQuerySet):
         # per object delta, several times the cost of reading the attribute
         # deltas: a history page of 1,000 deltas spent most of its time there.
         lookups = self._prefetch_related_lookups
-        if any(
+        if issubclass(self._iterable_class, ModelIterable) and any(
             isinstance(lookup, str) and lookup.split(LOOKUP_SEP)[0] == _ATTRIBUTES
             for lookup in lookups
         ):
@@ -156,7 +157,7 @@ def _prefetch_attribute_deltas(deltas: list[Any]) -> None:
     manager = relation.related_model._default_manager.db_manager(deltas[0]._state.db)
     found: dict[Any, list[Any]] = {delta.pk: [] for delta in deltas}
     for attribute in manager.filter(**{f"{link.name}__in": deltas}):
-        found[attribute.object_delta_id].append(attribute)
+        found[getattr(attribute, link.attname)].append(attribute)
     for delta in deltas:
         rows = found[delta.pk]
         for attribute in rows:

@@ -20,14 +20,12 @@ current state of existing rows.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
 from django.db import NotSupportedError, models
-from django.db.models import Case, F, Func, OuterRef, Q, Subquery, Value, When
+from django.db.models import F, Func
 from django.db.models.base import DEFERRED
-from django.db.models.functions import Coalesce
 
 from revy.contrib.django import conf, tracking
 from revy.contrib.django.deltas import content_types_of_row, saved_fields
@@ -67,72 +65,6 @@ def build_instance(model: type[models.Model], values: dict[str, Any]) -> Any:
     return model(*row)
 
 
-def latest_value(field: models.Field) -> Coalesce:
-    """The stored JSON of the value of ``field`` at the outer delta: the
-    latest recorded up to it, else the old value of the first recorded after
-    it (a row older than tracking); NULL if none was ever recorded."""
-    from revy.contrib.django.models import get_attribute_delta_model
-
-    content_types = content_types_of_row(field.model)
-    return _latest_value(
-        get_attribute_delta_model(),
-        field.name,
-        None if content_types is None else tuple(content_types),
-    )
-
-
-@functools.lru_cache(maxsize=1024)
-def _latest_value(
-    attribute_delta_model: type[models.Model],
-    field_name: str,
-    content_types: tuple[int, ...] | None,
-) -> Coalesce:
-    # Built once per field: expressions are copied, never changed, when a
-    # query resolves them, and building two subqueries costs more than the
-    # database takes to run them.
-    if content_types is None:
-        same_object = Q(content_type=OuterRef("content_type"))
-    else:  # Recorded through the field's model or a multi-table child.
-        same_object = Q(content_type__in=content_types)
-    same_field = attribute_delta_model._base_manager.filter(
-        same_object,
-        content_id=OuterRef("content_id"),
-        field_name=field_name,
-    )
-    # A delete's new value is NULL, so its old value is the one that counts
-    # at the delete itself; after it, the row is a new one that may have
-    # been made while nothing was recorded: its value is not known (NULL).
-    # An object delta holds at most one attribute delta per field, and the
-    # "field" index hands them over in order: the first row is the one.
-    up_to = (
-        same_field.filter(object_delta_id__lte=OuterRef("pk"))
-        .order_by("-object_delta_id")
-        .annotate(
-            value=Case(
-                When(
-                    new_value__isnull=True,
-                    object_delta_id__lt=OuterRef("pk"),
-                    then=Value(None),
-                ),
-                default=Coalesce("new_value", "old_value"),
-            )
-        )
-        .values("value")[:1]
-    )
-    # Only run where nothing was recorded up to the delta.
-    after = (
-        same_field.filter(object_delta_id__gt=OuterRef("pk"))
-        .order_by("object_delta_id")
-        .values("old_value")[:1]
-    )
-    json = models.JSONField()
-    return Coalesce(
-        Subquery(up_to, output_field=json),
-        Subquery(after, output_field=json),
-        output_field=json,
-    )
-
-
 class ObjectSnapshot(Func):
     """Annotate object deltas of ``model`` with the instance as it stood then.
 
@@ -142,10 +74,10 @@ class ObjectSnapshot(Func):
 
     def __init__(self, model: type[models.Model]) -> None:
         self.snapshot_model = model
-        fields = saved_fields(model, None)
-        self.names = [field.name for field in fields]
+        # The outer object delta's columns the field subqueries look up.
         super().__init__(
-            *[latest_value(field) for field in fields],
+            F("pk"),
+            F("content_type_id"),
             F("content_id"),
             output_field=_SnapshotField(model),
         )
@@ -156,25 +88,113 @@ class ObjectSnapshot(Func):
                 f"ObjectSnapshot supports SQLite, PostgreSQL and MySQL/MariaDB, "
                 f"not {connection.display_name}."
             )
-        # Stored values are JSON texts already: joining them as text is far
-        # cheaper than having the database parse and rebuild each one.
-        # Field names are Python identifiers, safe inside SQL and JSON quotes.
-        pieces, params = [], []
-        keys = [*self.names, _PK]
-        for index, (key, expression) in enumerate(
-            zip(keys, self.get_source_expressions(), strict=True)
-        ):
-            sql, expression_params = compiler.compile(expression)
-            params.extend(expression_params)
-            separator = "{" if index == 0 else ","
-            pieces.append(f"""'{separator}"{key}":'""")  # '{"name":
-            if key == _PK:
-                pieces.append(_JSON_QUOTE[connection.vendor] % sql)
-            else:
-                boxed = _concat(connection, ["'['", _as_text(connection, sql), "']'"])
-                pieces.append(f"COALESCE({boxed}, 'null')")
-        pieces.append("'}'")
-        return _concat(connection, pieces), params
+        outer = []
+        for expression in self.get_source_expressions():
+            sql, params = compiler.compile(expression)
+            assert not params, "columns of the outer object delta"
+            outer.append(sql)
+        fields = saved_fields(self.snapshot_model, None)
+        content_types = tuple(_content_types(field) for field in fields)
+        key = (
+            self.snapshot_model,
+            _attribute_delta_model(),
+            connection.vendor,
+            *outer,
+            content_types,
+        )
+        if key not in _SQL:
+            _SQL[key] = _snapshot_sql(connection, fields, content_types, *outer)
+        return _SQL[key]
+
+
+def _attribute_delta_model() -> type[models.Model]:
+    from revy.contrib.django.models import get_attribute_delta_model
+
+    return get_attribute_delta_model()
+
+
+def _content_types(field: models.Field) -> tuple[int, ...] | None:
+    found = content_types_of_row(field.model)
+    return None if found is None else tuple(found)
+
+
+# The SQL of each kind of snapshot: the model, the history model, the
+# database and the outer columns. Compiling ten correlated subqueries through
+# the ORM took several times longer than the database takes to run them.
+_SQL: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
+
+
+def _snapshot_sql(
+    connection: Any,
+    fields: list[models.Field],
+    content_types: tuple[tuple[int, ...] | None, ...],
+    pk: str,
+    content_type: str,
+    content_id: str,
+) -> tuple[str, list[Any]]:
+    """The JSON text ``{"name": [stored value] or null, ..., "__pk__": key}``
+    of the outer object delta ``pk`` (SQL of its columns), and its params."""
+    # Field names are Python identifiers, safe inside SQL and JSON quotes.
+    pieces, params = [], []
+    for index, (field, types) in enumerate(zip(fields, content_types, strict=True)):
+        sql, value_params = _latest_value(
+            connection, field.name, types, pk, content_type, content_id
+        )
+        params.extend(value_params)
+        separator = "{" if index == 0 else ","
+        pieces.append(f"""'{separator}"{field.name}":'""")  # '{"name":
+        boxed = _concat(connection, ["'['", _as_text(connection, sql), "']'"])
+        pieces.append(f"COALESCE({boxed}, 'null')")
+    pieces.append(f"""'{"," if fields else "{"}"{_PK}":'""")
+    pieces.append(_JSON_QUOTE[connection.vendor] % content_id)
+    pieces.append("'}'")
+    return _concat(connection, pieces), params
+
+
+def _latest_value(
+    connection: Any,
+    field_name: str,
+    content_types: tuple[int, ...] | None,
+    pk: str,
+    content_type: str,
+    content_id: str,
+) -> tuple[str, list[Any]]:
+    """The stored JSON of the value of the field at the outer delta: the
+    latest recorded up to it, else the old value of the first recorded after
+    it (a row older than tracking); NULL if none was ever recorded."""
+    model = _attribute_delta_model()
+    quote = connection.ops.quote_name
+    # Django never names a table so: it cannot hide the outer object delta.
+    alias = quote("revy_value")
+
+    def column(name: str) -> str:
+        return f"{alias}.{quote(model._meta.get_field(name).column)}"
+
+    delta, new, old = column("object_delta"), column("new_value"), column("old_value")
+    if content_types is None:
+        same_object, params = f"{column('content_type')} = {content_type}", []
+    else:  # Recorded through the field's model or a multi-table child.
+        marks = ", ".join(["%s"] * len(content_types))
+        same_object, params = f"{column('content_type')} IN ({marks})", [*content_types]
+    same_field = (
+        f"FROM {quote(model._meta.db_table)} {alias} WHERE {same_object} "
+        f"AND {column('content_id')} = {content_id} "
+        f"AND {column('field_name')} = %s"
+    )
+    # A delete's new value is NULL, so its old value is the one that counts
+    # at the delete itself; after it, the row is a new one that may have
+    # been made while nothing was recorded: its value is not known (NULL).
+    # An object delta holds at most one attribute delta per field, and the
+    # "field" index hands them over in order: the first row is the one.
+    up_to = (
+        f"SELECT CASE WHEN {new} IS NULL AND {delta} < {pk} THEN NULL "
+        f"ELSE COALESCE({new}, {old}) END {same_field} "
+        f"AND {delta} <= {pk} ORDER BY {delta} DESC LIMIT 1"
+    )
+    # Only run where nothing was recorded up to the delta.
+    after = f"SELECT {old} {same_field} AND {delta} > {pk} ORDER BY {delta} ASC LIMIT 1"
+    sql = f"COALESCE(({up_to}), ({after}))"
+    return sql, [*params, field_name, *params, field_name]
 
 
 _JSON_QUOTE = {
