@@ -102,7 +102,7 @@ def _writable_fields(model: type[models.Model]) -> list[models.Field]:
     ]
 
 
-def content_types_of_row(model: type[models.Model]) -> list[int] | None:
+def content_types_of_row(model: type[models.Model]) -> tuple[int, ...] | None:
     """The content type ids a row of ``model``, or a value of one of its
     fields, is recorded under when multi-table children share it (a save
     through a child records under the child's model, with every field of
@@ -113,20 +113,21 @@ def content_types_of_row(model: type[models.Model]) -> list[int] | None:
     models_ = (concrete, *children_of(concrete))
     if len(models_) == 1 and not concrete._meta.parents:
         return None
-    return _content_type_ids(models_)
+    return content_type_ids(models_)
 
 
-def parent_content_types(model: type[models.Model]) -> list[int]:
+def parent_content_types(model: type[models.Model]) -> tuple[int, ...]:
     """The content type ids of ``model``'s multi-table parents. An update
     saved through a parent instance changes the fields the row shares with
     it, and is recorded under the parent's model."""
     parents = model._meta.concrete_model._meta.all_parents
-    return _content_type_ids(parents) if parents else []
+    return content_type_ids(parents) if parents else ()
 
 
-def _content_type_ids(models_: Iterable[type[models.Model]]) -> list[int]:
+def content_type_ids(models_: Iterable[type[models.Model]]) -> tuple[int, ...]:
+    """The content type ids of ``models_``, sorted."""
     found = ContentType.objects.get_for_models(*models_)
-    return sorted(content_type.pk for content_type in found.values())
+    return tuple(sorted(content_type.pk for content_type in found.values()))
 
 
 @functools.cache

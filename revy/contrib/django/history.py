@@ -24,6 +24,7 @@ from revy.context import Context
 from revy.contrib.django import conf
 from revy.contrib.django.deltas import (
     children_of,
+    content_type_ids,
     content_types_of_row,
     parent_content_types,
     saved_fields,
@@ -106,7 +107,7 @@ def _with_row_action(deltas: QuerySet, model: type[models.Model]) -> QuerySet:
     fields = [field.name for field in saved_fields(model, None)]
     if children and fields:
         parent_kept = Q(
-            content_type__in=ContentType.objects.get_for_models(*children).values(),
+            content_type__in=content_type_ids(children),
             action=object_delta_model.ACTION_DELETE,
         ) & ~Exists(
             get_attribute_delta_model().objects.filter(

@@ -94,7 +94,7 @@ class ObjectSnapshot(Func):
             assert not params, "columns of the outer object delta"
             outer.append(sql)
         fields = saved_fields(self.snapshot_model, None)
-        content_types = tuple(_content_types(field) for field in fields)
+        content_types = tuple(content_types_of_row(field.model) for field in fields)
         key = (
             self.snapshot_model,
             _attribute_delta_model(),
@@ -111,11 +111,6 @@ def _attribute_delta_model() -> type[models.Model]:
     from revy.contrib.django.models import get_attribute_delta_model
 
     return get_attribute_delta_model()
-
-
-def _content_types(field: models.Field) -> tuple[int, ...] | None:
-    found = content_types_of_row(field.model)
-    return None if found is None else tuple(found)
 
 
 # The SQL of each kind of snapshot: the model, the history model, the
