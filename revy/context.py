@@ -25,7 +25,16 @@ from typing import Any, TypeVar
 import stackholm
 from asgiref.sync import iscoroutinefunction
 
-__all__ = ["Context", "NoActiveContext"]
+# Context and NoActiveContext are for applications; Frame, Activation,
+# current_frame and restore_frame for integrations such as revy.contrib.django.
+__all__ = [
+    "Activation",
+    "Context",
+    "Frame",
+    "NoActiveContext",
+    "current_frame",
+    "restore_frame",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,6 +99,39 @@ class Frame:
 
     def replace(self, values: dict[str, Any]) -> Frame:
         return Frame(self.context, self.parent, values, self.activation)
+
+    # What integrations read, by name: the values in force in this frame.
+
+    @property
+    def actor(self) -> Any:
+        """The actor: a model instance, or None for the system."""
+        return self.values.get(ACTOR)
+
+    @property
+    def revision(self) -> Any:
+        """The revision set with ``via_revision``/``set_revision``, or None."""
+        return self.values.get(REVISION)
+
+    @property
+    def revision_description(self) -> str:
+        return self.values.get(REVISION_DESCRIPTION) or ""
+
+    @property
+    def object_delta_description(self) -> str:
+        return self.values.get(OBJECT_DELTA_DESCRIPTION, "")
+
+    @property
+    def attribute_delta_description(self) -> str:
+        return self.values.get(ATTRIBUTE_DELTA_DESCRIPTION, "")
+
+    @property
+    def deletion_description(self) -> str:
+        return self.values.get(DELETION_DESCRIPTION, "")
+
+    @property
+    def is_enabled(self) -> bool:
+        """Whether changes are recorded in this frame."""
+        return self.values.get(ENABLED, True)
 
 
 _innermost: ContextVar[Frame | None] = ContextVar("revy_context", default=None)

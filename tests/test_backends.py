@@ -1,5 +1,5 @@
-"""How history rows are inserted (revy.contrib.django.inserting): in
-batches, in order, with the defaults of the fields not given, and through
+"""How each database backend inserts history rows (revy.contrib.django.backends):
+in batches, in order, with the defaults of the fields not given, and through
 Django's compiler for fields that compute their value on save."""
 
 import datetime
@@ -10,13 +10,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from revy.contrib.django.inserting import (
-    Linked,
-    can_link,
-    insert,
-    insert_instances,
-    insert_linked,
-)
+from revy.contrib.django import backends
+from revy.contrib.django.backends import Linked
 from tests.testapp.models import (
     Comment,
     Invoice,
@@ -30,6 +25,14 @@ from tests.testapp.models import (
 pytestmark = pytest.mark.django_db
 
 
+def backend():
+    return backends.of(connection)
+
+
+def insert(model, attnames, rows, returning=False, cursor=None):
+    return backend().insert(model, attnames, rows, returning, cursor)
+
+
 @pytest.mark.parametrize("returning", [True, False])
 @pytest.mark.parametrize(("count", "batch"), [(7, 3), (150, 100)])
 def test_rows_go_in_batches_in_the_order_given(settings, returning, count, batch):
@@ -37,9 +40,7 @@ def test_rows_go_in_batches_in_the_order_given(settings, returning, count, batch
     # a VALUES list: 150 in batches of 100 takes both ways.
     settings.REVY_BATCH_SIZE = batch
     rows = [(f"comment {i}", i % 2 == 0) for i in range(count)]
-    keys = insert(
-        Comment, ("text", "is_marked_as_spam"), rows, "default", returning=returning
-    )
+    keys = insert(Comment, ("text", "is_marked_as_spam"), rows, returning=returning)
     stored = list(
         Comment.objects.order_by("pk").values_list("pk", "text", "is_marked_as_spam")
     )
@@ -83,7 +84,6 @@ def test_many_rows_of_every_column_type_read_back_as_given(extra, unnest):
             PlainColumns,
             attnames,
             [tuple(row.values()) for row in rows],
-            "default",
             returning=True,
         )
     by_key = PlainColumns.objects.in_bulk(keys)
@@ -98,15 +98,15 @@ def test_many_rows_of_every_column_type_read_back_as_given(extra, unnest):
 
 
 def test_one_row_returns_its_key():
-    [key] = insert(Comment, ("text",), [("alone",)], "default", returning=True)
+    [key] = insert(Comment, ("text",), [("alone",)], returning=True)
     assert Comment.objects.get(pk=key).text == "alone"
 
 
 def test_fields_not_given_take_their_defaults_made_per_row():
-    keys = insert(UUIDItem, ("name",), [("a",), ("b",)], "default", returning=True)
+    keys = insert(UUIDItem, ("name",), [("a",), ("b",)], returning=True)
     assert len(set(keys)) == 2 and all(isinstance(key, uuid.UUID) for key in keys)
     assert sorted(UUIDItem.objects.values_list("name", flat=True)) == ["a", "b"]
-    spam = insert(Comment, ("text",), [("x",), ("y",)], "default", returning=True)
+    spam = insert(Comment, ("text",), [("x",), ("y",)], returning=True)
     assert list(
         Comment.objects.filter(pk__in=spam).values_list("is_marked_as_spam", flat=True)
     ) == [False, False]
@@ -115,18 +115,18 @@ def test_fields_not_given_take_their_defaults_made_per_row():
 def test_fields_that_compute_on_save_go_through_django(django_assert_num_queries):
     rows = [("1.00", "2.0000", "2.00"), ("3.00", "1.0000", "3.00")]
     attnames = ("amount", "exchange_rate", "local_amount")
-    keys = insert(Invoice, attnames, rows, "default", returning=True)
+    keys = insert(Invoice, attnames, rows, returning=True)
     invoices = Invoice.objects.filter(pk__in=keys).order_by("pk")
     assert [str(i.local_amount) for i in invoices] == ["2.00", "3.00"]
     assert all(invoice.updated_at is not None for invoice in invoices)
     with django_assert_num_queries(1):
-        insert(Invoice, attnames, rows, "default")
+        insert(Invoice, attnames, rows)
     assert Invoice.objects.count() == 4
 
 
 def test_instances_get_their_keys_and_are_saved():
     comments = [Comment(text="one"), Comment(text="two")]
-    insert_instances(Comment, comments, "default")
+    backend().insert_instances(Comment, comments)
     assert [c.pk for c in comments] == list(
         Comment.objects.order_by("pk").values_list("pk", flat=True)
     )
@@ -135,7 +135,7 @@ def test_instances_get_their_keys_and_are_saved():
 
 def test_a_cursor_given_is_used(django_assert_num_queries):
     with django_assert_num_queries(1), connection.cursor() as cursor:
-        insert(Comment, ("text",), [("a",), ("b",)], "default", cursor=cursor)
+        insert(Comment, ("text",), [("a",), ("b",)], cursor=cursor)
     assert Comment.objects.count() == 2
 
 
@@ -160,7 +160,7 @@ def test_linked_rows_get_the_keys_of_the_rows_they_link_to(
         ),
     ]
     with django_assert_num_queries(1 if LINKS else 0):
-        keys = insert_linked("default", levels)
+        keys = backend().insert_linked(levels)
     if not LINKS:  # One insert per model, by the caller.
         assert keys is None
         assert Team.objects.count() == 1
@@ -176,8 +176,7 @@ def test_linked_rows_get_the_keys_of_the_rows_they_link_to(
 
 
 def test_linked_rows_with_nothing_in_the_last_model_return_the_keys():
-    keys = insert_linked(
-        "default",
+    keys = backend().insert_linked(
         [
             Linked(Team, ("name",), [("Reds",)]),
             Linked(Membership, ("team_id", "player_id", "role"), [], "team_id"),
@@ -191,7 +190,8 @@ def test_linked_rows_with_nothing_in_the_last_model_return_the_keys():
 
 def test_keys_made_in_python_or_many_rows_go_model_by_model():
     # Linked keys come from the database in insert order: not a UUID.
-    assert insert_linked("default", [Linked(Player, ("name",), [("Ann",)])] * 2) is None
+    levels = [Linked(Player, ("name",), [("Ann",)])] * 2
+    assert backend().insert_linked(levels) is None
     assert not Player.objects.exists()
-    assert can_link("default", 1) is LINKS
-    assert can_link("default", 1000) is False
+    assert backend().can_link(1) is LINKS
+    assert backend().can_link(1000) is False

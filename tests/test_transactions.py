@@ -615,7 +615,7 @@ def test_on_postgresql_with_psycopg_3_the_history_statement_commits(comment):
 def test_server_side_binding_keeps_commit_apart():
     from django.db.backends.postgresql.base import DatabaseWrapper
 
-    from revy.contrib.django.inserting import can_commit_with
+    from revy.contrib.django import backends
 
     options = {**connection.settings_dict["OPTIONS"], "server_side_binding": True}
     server_side = DatabaseWrapper(
@@ -623,11 +623,11 @@ def test_server_side_binding_keeps_commit_apart():
     )
     server_side.ensure_connection()
     try:
-        assert not can_commit_with(server_side)
+        assert not backends.of(server_side).can_commit_with()
     finally:
         server_side.close()
     connection.ensure_connection()
-    assert can_commit_with(connection)
+    assert backends.of(connection).can_commit_with()
 
 
 def test_a_commit_that_fails_leaves_neither_data_nor_history():

@@ -1,8 +1,12 @@
+"""The app config: ``INSTALLED_APPS = [..., "revy.contrib.django"]``."""
+
 import contextlib
 from typing import Any
 
 from django.apps import AppConfig, apps
 from django.core.signals import setting_changed
+
+from revy.contrib.django import conf, tracking
 
 
 class RevyConfig(AppConfig):
@@ -12,9 +16,12 @@ class RevyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from revy.contrib.django import capture, checks
+        # Imported here, as Django's apps do: these modules import models,
+        # which cannot be imported while the app registry is loading.
+        from revy.contrib.django import capture, checks, transactions
 
         checks.register()
+        transactions.install()
         capture.install()
         install_tracking()
         setting_changed.connect(_tracking_changed, dispatch_uid="revy.apps")
@@ -22,8 +29,6 @@ class RevyConfig(AppConfig):
 
 def install_tracking() -> None:
     """Let every tracked model note who assigns each field (tracking.py)."""
-    from revy.contrib.django import conf, tracking
-
     for model in apps.get_models():
         if conf.is_tracked(model):
             tracking.install(model)

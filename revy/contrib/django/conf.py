@@ -12,8 +12,9 @@ from __future__ import annotations
 import fnmatch
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+from django.apps import apps
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import models
@@ -157,8 +158,6 @@ def is_tracked(model: type[models.Model]) -> bool:
 
 
 def _is_tracked(label: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
-    from revy.contrib.django.models import history_model_labels
-
     if label in history_model_labels():
         return False
 
@@ -166,6 +165,45 @@ def _is_tracked(label: str, include: tuple[str, ...], exclude: tuple[str, ...]) 
         return any(fnmatch.fnmatchcase(label, p.lower()) for p in patterns)
 
     return matches(include) and not matches(exclude + ALWAYS_UNTRACKED)
+
+
+class HistoryModels(NamedTuple):
+    """The three history model classes in use."""
+
+    revision: Any
+    object_delta: Any
+    attribute_delta: Any
+
+
+def history_models() -> HistoryModels:
+    """The Revision, ObjectDelta and AttributeDelta models the settings name."""
+    return kept("history_models", _history_models)
+
+
+def _history_models() -> HistoryModels:
+    return HistoryModels(
+        _model(revision_model_label()),
+        _model(object_delta_model_label()),
+        _model(attribute_delta_model_label()),
+    )
+
+
+def history_model_labels() -> frozenset[str]:
+    """Lower-case labels of the history models in use, never tracked."""
+    return frozenset(
+        label.lower()
+        for label in (
+            revision_model_label(),
+            object_delta_model_label(),
+            attribute_delta_model_label(),
+        )
+    )
+
+
+@functools.cache
+def _model(label: str) -> Any:
+    # A label names the same class for good; apps may still be loading.
+    return apps.get_model(label, require_ready=False)
 
 
 _values: dict[Any, Any] = {}

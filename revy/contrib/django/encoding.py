@@ -24,6 +24,10 @@ from typing import Any
 from django.db import models
 from django.utils.duration import duration_iso_string
 
+from revy.contrib.django.exceptions import EncodingError
+
+__all__ = ["JSON_NULL", "EncodingError", "ValueEncoder", "encode", "key_text"]
+
 
 class _JSONNull:
     """A value that was None, stored as JSON null: SQL NULL in a value column
@@ -34,10 +38,6 @@ class _JSONNull:
 
 
 JSON_NULL = _JSONNull()
-
-
-class EncodingError(ValueError):
-    """A value that revy cannot store; the message names model and field."""
 
 
 # Built-in fields whose get_prep_value() returns a value of this type as it

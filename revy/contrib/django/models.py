@@ -14,23 +14,20 @@ and ``REVY_ATTRIBUTE_DELTA_MODEL`` at your models, and use
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import deletion
-from django.db.models.constants import LOOKUP_SEP
-from django.db.models.query import ModelIterable
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from revy.contrib.django import conf, recorder
-from revy.contrib.django.deltas import content_types_of_row, parent_content_types
-from revy.contrib.django.encoding import key_text
+from revy.contrib.django import conf
+from revy.contrib.django.actors import ActorRef, DeletedActor, resolve_actors
+from revy.contrib.django.querysets import HistoryManager, ObjectDeltaManager
+from revy.contrib.django.snapshot import ObjectSnapshot
+from revy.contrib.django.undoing import revert
 
 __all__ = [
     "AbstractAttributeDelta",
@@ -49,133 +46,6 @@ __all__ = [
     "get_object_delta_model",
     "get_revision_model",
 ]
-
-
-class HistoryQuerySet(models.QuerySet):
-    """Writes revy's pending history before any read, so reads see it all."""
-
-    def _flush_pending(self) -> None:
-        recorder.flush(self.db)
-
-    def _fetch_all(self) -> None:
-        if self._result_cache is None:
-            self._flush_pending()
-        super()._fetch_all()
-
-    def iterator(self, chunk_size: int | None = None) -> Any:
-        self._flush_pending()
-        return super().iterator(chunk_size)
-
-    def count(self) -> int:
-        self._flush_pending()
-        return super().count()
-
-    def exists(self) -> bool:
-        self._flush_pending()
-        return super().exists()
-
-    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        self._flush_pending()
-        return super().aggregate(*args, **kwargs)
-
-    def update(self, **kwargs: Any) -> int:
-        self._flush_pending()
-        return super().update(**kwargs)
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        self._flush_pending()
-        return super().delete()
-
-    def for_actor(self, actor: models.Model | None) -> HistoryQuerySet:
-        """The rows whose actor is ``actor`` (None: the system)."""
-        if actor is None:
-            return self.filter(actor_content_type__isnull=True)
-        return self.filter(
-            actor_content_type=ContentType.objects.get_for_model(actor),
-            actor_id=key_text(actor._meta.model, actor.pk),
-        )
-
-
-class ObjectDeltaQuerySet(HistoryQuerySet):
-    def _prefetch_related_objects(self) -> None:
-        # Django's prefetch builds a related manager and a filtered queryset
-        # per object delta, several times the cost of reading the attribute
-        # deltas: a history page of 1,000 deltas spent most of its time there.
-        lookups = self._prefetch_related_lookups
-        if issubclass(self._iterable_class, ModelIterable) and any(
-            isinstance(lookup, str) and lookup.split(LOOKUP_SEP)[0] == _ATTRIBUTES
-            for lookup in lookups
-        ):
-            _prefetch_attribute_deltas(self._result_cache)
-            lookups = tuple(lookup for lookup in lookups if lookup != _ATTRIBUTES)
-        models.prefetch_related_objects(self._result_cache, *lookups)
-        self._prefetch_done = True
-
-    def for_object(self, obj: models.Model) -> ObjectDeltaQuerySet:
-        """The deltas of ``obj``, oldest first."""
-        return self.for_key(type(obj), obj.pk)
-
-    def for_rows_of(self, model: type[models.Model]) -> ObjectDeltaQuerySet:
-        """The deltas of every ``model`` row. For a multi-table parent, also
-        those saved through its children's models; for a multi-table child,
-        also the updates saved through its parents' models (they change the
-        fields the row shares)."""
-        content_types = content_types_of_row(model)
-        if content_types is None:
-            return self.filter(content_type=ContentType.objects.get_for_model(model))
-        row = models.Q(content_type__in=content_types)
-        parents = parent_content_types(model)
-        if parents:
-            row |= models.Q(
-                content_type__in=parents, action=AbstractObjectDelta.ACTION_UPDATE
-            )
-        return self.filter(row)
-
-    def for_key(self, model: type[models.Model], pk: Any) -> ObjectDeltaQuerySet:
-        """The deltas of the ``model`` row whose primary key is ``pk``, oldest
-        first (see :meth:`for_rows_of`)."""
-        key = key_text(model, pk)
-        return self.for_rows_of(model).filter(content_id=key).order_by("pk")
-
-
-_ATTRIBUTES = "attribute_deltas"
-
-
-def _prefetch_attribute_deltas(deltas: list[Any]) -> None:
-    """What ``prefetch_related("attribute_deltas")`` leaves on each object
-    delta, in one query, with one light queryset per delta: its rows, and
-    the filter that a further ``filter()`` on it starts from."""
-    deltas = [
-        delta
-        for delta in deltas
-        if _ATTRIBUTES not in getattr(delta, "_prefetched_objects_cache", {})
-    ]
-    if not deltas:
-        return
-    relation = deltas[0]._meta.get_field(_ATTRIBUTES)
-    link = relation.field
-    manager = relation.related_model._default_manager.db_manager(deltas[0]._state.db)
-    found: dict[Any, list[Any]] = {delta.pk: [] for delta in deltas}
-    for attribute in manager.filter(**{f"{link.name}__in": deltas}):
-        found[getattr(attribute, link.attname)].append(attribute)
-    for delta in deltas:
-        rows = found[delta.pk]
-        for attribute in rows:
-            link.set_cached_value(attribute, delta)
-        queryset = manager.get_queryset()
-        queryset._add_hints(instance=delta)
-        queryset._defer_next_filter = True  # As a related manager does.
-        queryset = queryset.filter(**{link.name: delta})
-        queryset._known_related_objects = {link: {delta.pk: delta}}
-        queryset._result_cache = rows
-        queryset._prefetch_done = True
-        delta.__dict__.setdefault("_prefetched_objects_cache", {})[_ATTRIBUTES] = (
-            queryset
-        )
-
-
-HistoryManager = models.Manager.from_queryset(HistoryQuerySet)
-ObjectDeltaManager = models.Manager.from_queryset(ObjectDeltaQuerySet)
 
 
 class ActorFields(models.Model):
@@ -240,15 +110,13 @@ class AbstractRevision(models.Model):
             )
         )
         refs.sort(key=lambda ref: (ref[2], ref[3]))
-        ordered: dict[tuple[Any, Any], None] = {}
+        ordered: dict[ActorRef, None] = {}
         for type_id, actor_id, _delta, _attribute in refs:
-            ordered.setdefault((type_id, actor_id), None)
-        return _resolve_actors(list(ordered))
+            ordered.setdefault(ActorRef(type_id, actor_id), None)
+        return resolve_actors(ordered)
 
     def revert(self, overwrite: bool = False) -> Any:
         """Undo this revision as a whole: see ``revy.contrib.django.history.revert``."""
-        from revy.contrib.django.history import revert
-
         return revert(self, overwrite=overwrite)
 
 
@@ -411,83 +279,17 @@ class AttributeDelta(AbstractAttributeDelta):
 
 def get_revision_model() -> type[AbstractRevision]:
     """The Revision model in use (``REVY_REVISION_MODEL``)."""
-    return _model(conf.revision_model_label())
+    return conf.history_models().revision
 
 
 def get_object_delta_model() -> type[AbstractObjectDelta]:
     """The ObjectDelta model in use (``REVY_OBJECT_DELTA_MODEL``)."""
-    return _model(conf.object_delta_model_label())
+    return conf.history_models().object_delta
 
 
 def get_attribute_delta_model() -> type[AbstractAttributeDelta]:
     """The AttributeDelta model in use (``REVY_ATTRIBUTE_DELTA_MODEL``)."""
-    return _model(conf.attribute_delta_model_label())
-
-
-@functools.cache
-def _model(label: str) -> Any:
-    # Every recorded change asks; a label names the same class for good.
-    return apps.get_model(label, require_ready=False)
-
-
-def history_model_labels() -> frozenset[str]:
-    """Lower-case labels of the history models in use, never tracked."""
-    return frozenset(
-        label.lower()
-        for label in (
-            conf.revision_model_label(),
-            conf.object_delta_model_label(),
-            conf.attribute_delta_model_label(),
-        )
-    )
-
-
-def actor_reference(actor: models.Model | None) -> tuple[ContentType | None, Any]:
-    """The (content type, id) pair that stores ``actor``."""
-    if actor is None:
-        return None, None
-    if not isinstance(actor, models.Model):
-        raise TypeError(f"A revy actor is a model instance or None, not {actor!r}.")
-    if actor.pk is None:
-        raise ValueError(f"The actor {actor!r} has no primary key: save it first.")
-    return ContentType.objects.get_for_model(actor), key_text(
-        actor._meta.model, actor.pk
-    )
-
-
-def _resolve_actors(refs: list[tuple[Any, Any]]) -> list[Any]:
-    by_type: dict[Any, list[Any]] = {}
-    for type_id, actor_id in refs:
-        if type_id is not None:
-            by_type.setdefault(type_id, []).append(actor_id)
-    loaded: dict[tuple[Any, str], Any] = {}
-    for type_id, ids in by_type.items():
-        model = ContentType.objects.get_for_id(type_id).model_class()
-        for obj in model._base_manager.filter(pk__in=ids):
-            loaded[type_id, key_text(type(obj), obj.pk)] = obj
-    return [
-        None
-        if type_id is None
-        else loaded.get(
-            (type_id, actor_id),
-            DeletedActor(
-                ContentType.objects.get_for_id(type_id).model_class(), actor_id
-            ),
-        )
-        for type_id, actor_id in refs
-    ]
-
-
-@dataclass(frozen=True)
-class DeletedActor:
-    """An actor whose row no longer exists; None stays the system's."""
-
-    model: type[models.Model] | None
-    pk: str
-
-    def __str__(self) -> str:
-        label = "unknown model" if self.model is None else self.model._meta.label
-        return f"deleted {label} {self.pk}"
+    return conf.history_models().attribute_delta
 
 
 # The deletion handlers the seed README imports from here are Django's own:
@@ -497,6 +299,3 @@ CASCADE = deletion.CASCADE
 SET = deletion.SET
 SET_DEFAULT = deletion.SET_DEFAULT
 SET_NULL = deletion.SET_NULL
-
-
-from revy.contrib.django.snapshot import ObjectSnapshot  # noqa: E402 (needs the models above)

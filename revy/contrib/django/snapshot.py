@@ -23,12 +23,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.db import NotSupportedError, models
+from django.db import models
 from django.db.models import F, Func
 from django.db.models.base import DEFERRED
 
-from revy.contrib.django import conf, tracking
-from revy.contrib.django.deltas import content_types_of_row, saved_fields
+from revy.contrib.django import backends, conf, tracking
+from revy.contrib.django.backends import Backend
+from revy.contrib.django.inheritance import content_types_of_row
+from revy.contrib.django.rows import saved_fields
+
+__all__ = ["ObjectSnapshot", "build_instance"]
 
 _PK = "__pk__"
 
@@ -83,11 +87,7 @@ class ObjectSnapshot(Func):
         )
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        if connection.vendor not in _JSON_QUOTE:
-            raise NotSupportedError(
-                f"ObjectSnapshot supports SQLite, PostgreSQL and MySQL/MariaDB, "
-                f"not {connection.display_name}."
-            )
+        backend = backends.of(connection)
         outer = []
         for expression in self.get_source_expressions():
             sql, params = compiler.compile(expression)
@@ -95,22 +95,19 @@ class ObjectSnapshot(Func):
             outer.append(sql)
         fields = saved_fields(self.snapshot_model, None)
         content_types = tuple(content_types_of_row(field.model) for field in fields)
+        attribute_delta_model = conf.history_models().attribute_delta
         key = (
             self.snapshot_model,
-            _attribute_delta_model(),
-            connection.vendor,
+            attribute_delta_model,
+            type(backend),
             *outer,
             content_types,
         )
         if key not in _SQL:
-            _SQL[key] = _snapshot_sql(connection, fields, content_types, *outer)
+            _SQL[key] = _snapshot_sql(
+                backend, attribute_delta_model, fields, content_types, *outer
+            )
         return _SQL[key]
-
-
-def _attribute_delta_model() -> type[models.Model]:
-    from revy.contrib.django.models import get_attribute_delta_model
-
-    return get_attribute_delta_model()
 
 
 # The SQL of each kind of snapshot: the model, the history model, the
@@ -120,7 +117,8 @@ _SQL: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
 
 
 def _snapshot_sql(
-    connection: Any,
+    backend: Backend,
+    model: type[models.Model],
     fields: list[models.Field],
     content_types: tuple[tuple[int, ...] | None, ...],
     pk: str,
@@ -133,21 +131,22 @@ def _snapshot_sql(
     pieces, params = [], []
     for index, (field, types) in enumerate(zip(fields, content_types, strict=True)):
         sql, value_params = _latest_value(
-            connection, field.name, types, pk, content_type, content_id
+            backend, model, field.name, types, pk, content_type, content_id
         )
         params.extend(value_params)
         separator = "{" if index == 0 else ","
         pieces.append(f"""'{separator}"{field.name}":'""")  # '{"name":
-        boxed = _concat(connection, ["'['", _as_text(connection, sql), "']'"])
+        boxed = backend.concat(["'['", backend.as_text(sql), "']'"])
         pieces.append(f"COALESCE({boxed}, 'null')")
     pieces.append(f"""'{"," if fields else "{"}"{_PK}":'""")
-    pieces.append(_JSON_QUOTE[connection.vendor] % content_id)
+    pieces.append(backend.json_quote(content_id))
     pieces.append("'}'")
-    return _concat(connection, pieces), params
+    return backend.concat(pieces), params
 
 
 def _latest_value(
-    connection: Any,
+    backend: Backend,
+    model: type[models.Model],
     field_name: str,
     content_types: tuple[int, ...] | None,
     pk: str,
@@ -157,8 +156,7 @@ def _latest_value(
     """The stored JSON of the value of the field at the outer delta: the
     latest recorded up to it, else the old value of the first recorded after
     it (a row older than tracking); NULL if none was ever recorded."""
-    model = _attribute_delta_model()
-    quote = connection.ops.quote_name
+    quote = backend.connection.ops.quote_name
     # Django never names a table so: it cannot hide the outer object delta.
     alias = quote("revy_value")
 
@@ -190,21 +188,3 @@ def _latest_value(
     after = f"SELECT {old} {same_field} AND {delta} > {pk} ORDER BY {delta} ASC LIMIT 1"
     sql = f"COALESCE(({up_to}), ({after}))"
     return sql, [*params, field_name, *params, field_name]
-
-
-_JSON_QUOTE = {
-    "sqlite": "JSON_QUOTE(%s)",
-    "postgresql": "TO_JSONB((%s)::text)::text",
-    "mysql": "JSON_QUOTE(%s)",
-}
-
-
-def _as_text(connection: Any, sql: str) -> str:
-    return f"({sql})::text" if connection.vendor == "postgresql" else sql
-
-
-def _concat(connection: Any, pieces: list[str]) -> str:
-    """SQL joining ``pieces`` as text; NULL if any piece is NULL."""
-    if connection.vendor == "mysql":
-        return f"CONCAT({', '.join(pieces)})"
-    return "(" + " || ".join(pieces) + ")"

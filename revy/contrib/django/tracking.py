@@ -23,13 +23,21 @@ from __future__ import annotations
 
 import copy
 import functools
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import models
 from django.db.models.base import DEFERRED, ModelState
 from django.db.models.signals import post_init, pre_init
 
-from revy.context import ACTOR, ATTRIBUTE_DELTA_DESCRIPTION, ENABLED, current_frame
+from revy.context import current_frame
+
+
+class Assignment(NamedTuple):
+    """Who assigned a field, and the attribute delta description then."""
+
+    actor: Any
+    description: str
+
 
 _installed: set[type[models.Model]] = set()
 
@@ -121,7 +129,7 @@ def forget_loaded(instance: models.Model) -> None:
     instance._state.revy_known = False
 
 
-def attributions(instance: models.Model) -> dict[str, tuple[Any, str]]:
+def attributions(instance: models.Model) -> dict[str, Assignment]:
     """``{attname: (actor, description)}`` of fields assigned in a context."""
     return getattr(instance._state, "revy_attributions", None) or {}
 
@@ -138,7 +146,7 @@ def forget_attributions(instance: models.Model, attnames: Any = None) -> None:
 
 
 def restore_attributions(
-    instance: models.Model, attributions: dict[str, tuple[Any, str]]
+    instance: models.Model, attributions: dict[str, Assignment]
 ) -> None:
     """Give back attributions a save took, unless assigned again since."""
     if attributions:
@@ -161,13 +169,10 @@ def _note(instance: models.Model, attname: str) -> None:
             originals[attname] = data.get(attname, DEFERRED)
     frame = current_frame()
     found = known.get("revy_attributions")
-    if frame is not None and frame.values.get(ENABLED, True):
+    if frame is not None and frame.is_enabled:
         if found is None:
             found = state.revy_attributions = {}
-        found[attname] = (
-            frame.values.get(ACTOR),
-            frame.values.get(ATTRIBUTE_DELTA_DESCRIPTION, ""),
-        )
+        found[attname] = Assignment(frame.actor, frame.attribute_delta_description)
     elif found:
         found.pop(attname, None)
 

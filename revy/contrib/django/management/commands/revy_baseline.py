@@ -7,21 +7,16 @@ from typing import Any
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
+from django.db import DEFAULT_DB_ALIAS, models, router, transaction
 from django.db.models import Max
 
 from revy.context import Context, current_frame
-from revy.contrib.django import conf, recorder
-from revy.contrib.django.deltas import (
-    Attribution,
-    children_of,
-    new_attribute_delta,
-    new_object_delta,
-    read_rows,
-    saved_fields,
-)
-from revy.contrib.django.encoding import encode, key_text
+from revy.contrib.django import conf
+from revy.contrib.django.encoding import key_text
+from revy.contrib.django.inheritance import children_of
 from revy.contrib.django.models import get_object_delta_model
+from revy.contrib.django.recording import Recorder
+from revy.contrib.django.rows import read_rows, saved_fields
 
 DESCRIPTION = "Baseline of rows that existed before tracking began."
 
@@ -99,9 +94,7 @@ def baseline(model: type[models.Model], using: str) -> int:
         .values_list("content_id", flat=True)
     )
     fields = saved_fields(model, None)
-    encoder = conf.value_encoder()
-    who = Attribution.of(frame)
-    connection = connections[using]
+    recorder = Recorder(frame, using)
     count = 0
     rows = model._base_manager.all()
     for child in children_of(model):
@@ -111,18 +104,10 @@ def baseline(model: type[models.Model], using: str) -> int:
     for pk, row in read_rows(model, using, rows).items():
         if key_text(model, pk) in seen:
             continue
-        delta = new_object_delta(
-            recorder.revision_for(frame, using),
-            object_delta_model.ACTION_BASELINE,
-            model,
-            pk,
-            who,
-            using,
-        )
         attributes = [
-            new_attribute_delta(f.name, None, encode(encoder, f, row[f.attname]), who)
+            recorder.attribute(f.name, None, recorder.encode(f, row[f.attname]))
             for f in fields
         ]
-        recorder.add(connection, delta, attributes)
+        recorder.baseline(model, pk, attributes)
         count += 1
     return count

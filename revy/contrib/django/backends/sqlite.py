@@ -1,0 +1,40 @@
+"""SQLite: its real parameter limit, and one short statement per row.
+
+Django 5.2 caps SQLite at 999 parameters where SQLite takes far more, so
+batches follow the connection's own limit. Many rows that need no keys back
+go as one ``executemany``: SQLite runs one short statement for each row
+faster than it parses a long one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from revy.contrib.django import conf
+from revy.contrib.django.backends.base import Backend, Plan
+
+
+class SQLitePlan(Plan):
+    def batch_size(self) -> int:
+        if self.returning:
+            return super().batch_size()
+        return conf.batch_size()
+
+    def run_batch(self, cursor: Any, columns: list[list[Any]]) -> None:
+        if self.returning:
+            super().run_batch(cursor, columns)
+        else:
+            sql = self.head + "VALUES " + self.row_sql
+            cursor.executemany(sql, list(zip(*columns, strict=True)))
+
+
+class SQLiteBackend(Backend):
+    plan_class = SQLitePlan
+
+    def max_parameters(self) -> int:
+        self.connection.ensure_connection()
+        return self.connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+    def json_quote(self, sql: str) -> str:
+        return f"JSON_QUOTE({sql})"

@@ -1,0 +1,258 @@
+"""Recording ``QuerySet.update()``, ``bulk_create()`` and ``bulk_update()``.
+
+Each reads the old values of the rows it changes in batches before writing,
+and the new ones after only where the database computed them (F() and other
+expressions), so the history holds true old and new values in
+O(rows / batch) queries. ``QuerySet.delete()`` goes through Django's
+Collector and is recorded with the other deletes (``deletes.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connections, models, transaction
+
+from revy.contrib.django import tracking, transactions, wrapping
+from revy.contrib.django.capture import relations
+from revy.contrib.django.capture.saves import remember_saved
+from revy.contrib.django.capture.scope import frame_for, nested_writes_recorded
+from revy.contrib.django.exceptions import NotRecordable
+from revy.contrib.django.recording import Recorder
+from revy.contrib.django.rows import (
+    is_expression,
+    read_back,
+    read_rows,
+    same_value,
+    saved_fields,
+    stored_rows,
+)
+from revy.contrib.django.tracking import Assignment
+
+
+def record_updates(
+    recorder: Recorder,
+    model: type[models.Model],
+    fields: Sequence[models.Field],
+    old_rows: dict[Any, dict[str, Any]],
+    new_rows: dict[Any, dict[str, Any]],
+    assigned: dict[Any, dict[str, Assignment]] | None = None,
+) -> None:
+    """Record an update delta for each row whose ``fields`` changed."""
+    for pk, old in old_rows.items():
+        new = new_rows.get(pk)
+        if new is None:
+            continue
+        row_assigned = (assigned or {}).get(pk, {})
+        attributes = [
+            recorder.attribute(
+                field.name,
+                recorder.encode(field, old[field.attname]),
+                recorder.encode(field, new[field.attname]),
+                row_assigned.get(field.attname),
+            )
+            for field in fields
+            if not same_value(field, old[field.attname], new[field.attname])
+        ]
+        if attributes:
+            recorder.updated(model, pk, attributes)
+    if relations.is_through(model):
+        relations.record_through_updates(recorder, model, old_rows, new_rows)
+
+
+def _fields_by_name(model: type[models.Model], names: Iterable[str]) -> list[Any]:
+    return [model._meta.get_field(name) for name in names]
+
+
+def _wrap_update(original: Any) -> Any:
+    def update(self: models.QuerySet, **kwargs: Any) -> int:
+        frame = frame_for(self.model)
+        if frame is None:
+            return original(self, **kwargs)
+        model = self.model._meta.concrete_model
+        # Keyed by field: Django takes a field's name or its column's.
+        values = dict(zip(_fields_by_name(model, kwargs), kwargs.values(), strict=True))
+        fields = list(values)
+        if any(field.primary_key for field in fields):
+            raise NotRecordable(
+                f"revy cannot record QuerySet.update() of {model._meta.label}'s "
+                "primary key: history is kept by key. Save the rows one by one "
+                "under their new keys, or run the call inside "
+                "Context.as_disabled()."
+            )
+        using = self.db
+        with transactions.atomic(using, inside_yours=False):
+            old_rows = read_rows(model, using, self, fields=fields)
+            count = original(self, **kwargs)
+            with transaction.mark_for_rollback_on_error(using):
+                new_rows = {pk: dict(row) for pk, row in old_rows.items()}
+                for field, value in values.items():
+                    if isinstance(value, models.Model):
+                        value = getattr(value, field.target_field.attname)
+                    for row in new_rows.values():
+                        row[field.attname] = value
+                _read_back_stored(model, using, fields, new_rows)
+                recorder = Recorder(frame, using)
+                record_updates(recorder, model, fields, old_rows, new_rows)
+        return count
+
+    return update
+
+
+def _wrap_bulk_create(original: Any) -> Any:
+    def bulk_create(
+        self: models.QuerySet, objs: Iterable[models.Model], *args: Any, **kwargs: Any
+    ) -> list[models.Model]:
+        frame = frame_for(self.model)
+        if frame is None:
+            return original(self, objs, *args, **kwargs)
+        model = self.model._meta.concrete_model
+        objs = list(objs)
+        using = self.db
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
+            raise NotRecordable(
+                "revy cannot record bulk_create(ignore_conflicts=...) or "
+                "bulk_create(update_conflicts=...): the database does not say "
+                "which rows it inserted. Save those rows one by one, or run the "
+                "call inside Context.as_disabled()."
+            )
+        fields = saved_fields(model, None)
+        recorder = Recorder(frame, using)
+        encoded = _fail_early(recorder, objs, fields)
+        with transactions.atomic(using, inside_yours=False):
+            created = original(self, objs, *args, **kwargs)
+            with transaction.mark_for_rollback_on_error(using):
+                missing = [obj for obj in created if obj.pk is None]
+                if missing:
+                    raise NotRecordable(
+                        f"revy cannot record bulk_create on {using}: the database "
+                        "did not return the primary keys of the new rows."
+                    )
+                rows = {obj.pk: _values(obj, fields) for obj in created}
+                _read_back_stored(model, using, fields, rows)
+                connection = connections[using]
+                for obj in created:
+                    row = rows[obj.pk]
+                    assigned = tracking.attributions(obj)
+                    before = encoded.get(id(obj), {})
+                    attributes = []
+                    for field in fields:
+                        value = row[field.attname]
+                        known = before.get(field.attname)
+                        attributes.append(
+                            recorder.attribute(
+                                field.name,
+                                None,
+                                known[1]
+                                if known is not None and known[0] is value
+                                else recorder.encode(field, value),
+                                assigned.get(field.attname),
+                            )
+                        )
+                    recorder.created(model, obj.pk, attributes)
+                    remember_saved(obj, row, connection)
+                if relations.is_through(model):
+                    relations.record_through_rows(
+                        recorder,
+                        model,
+                        [{**row, "pk": pk} for pk, row in rows.items()],
+                        added=True,
+                    )
+        return created
+
+    return bulk_create
+
+
+def _read_back_stored(
+    model: type[models.Model],
+    using: str,
+    fields: Sequence[models.Field],
+    rows: dict[Any, dict[str, Any]],
+) -> None:
+    """Replace in ``rows`` the values the database computed or rounded by
+    those it stored, read in batches."""
+    computed = [
+        f for f in fields if any(read_back(f, row[f.attname]) for row in rows.values())
+    ]
+    if computed:
+        stored = read_rows(
+            model, using, model._base_manager.all(), list(rows), computed
+        )
+        for pk, row in stored.items():
+            rows[pk].update(row)
+
+
+def _fail_early(
+    recorder: Recorder, objs: Sequence[models.Model], fields: Sequence[models.Field]
+) -> dict[int, dict[str, tuple[Any, Any]]]:
+    """Encode every value first, so one revy cannot store fails the write
+    before anything reaches the database: ``{id(obj): {attname: (value,
+    encoded)}}``, to reuse where the value stored is that same value."""
+    encoded: dict[int, dict[str, tuple[Any, Any]]] = {}
+    for obj in objs:
+        data = obj.__dict__
+        encoded[id(obj)] = {
+            attname: (value, recorder.encode(field, value))
+            for field in fields
+            if not is_expression(value := data.get(attname := field.attname))
+        }
+    return encoded
+
+
+def _values(obj: models.Model, fields: Sequence[models.Field]) -> dict[str, Any]:
+    return {field.attname: obj.__dict__.get(field.attname) for field in fields}
+
+
+def _wrap_bulk_update(original: Any) -> Any:
+    def bulk_update(
+        self: models.QuerySet,
+        objs: Iterable[models.Model],
+        fields: Sequence[str],
+        *args: Any,
+        **kwargs: Any,
+    ) -> int:
+        frame = frame_for(self.model)
+        if frame is None:
+            return original(self, objs, fields, *args, **kwargs)
+        model = self.model._meta.concrete_model
+        objs = list(objs)
+        using = self.db
+        targets = _fields_by_name(model, fields)
+        recorder = Recorder(frame, using)
+        _fail_early(recorder, objs, targets)
+        with transactions.atomic(using, inside_yours=False):
+            old_rows = stored_rows(model, using, objs, targets)
+            with nested_writes_recorded():
+                count = original(self, objs, fields, *args, **kwargs)
+            with transaction.mark_for_rollback_on_error(using):
+                # Django's CASE takes an object's first appearance.
+                new_rows: dict[Any, dict[str, Any]] = {}
+                for obj in objs:
+                    new_rows.setdefault(obj.pk, _values(obj, targets))
+                if count != len(new_rows):  # Rows that are not there.
+                    found = set(read_rows(model, using, self, list(new_rows), []))
+                    old_rows = {pk: old_rows[pk] for pk in found}
+                    new_rows = {pk: new_rows[pk] for pk in found}
+                _read_back_stored(model, using, targets, new_rows)
+                assigned = {obj.pk: tracking.attributions(obj) for obj in objs}
+                record_updates(recorder, model, targets, old_rows, new_rows, assigned)
+                connection = connections[using]
+                for obj in objs:
+                    if obj.pk in new_rows:
+                        remember_saved(obj, new_rows[obj.pk], connection)
+        return count
+
+    return bulk_update
+
+
+def install() -> None:
+    """Wrap the bulk write methods of ``QuerySet``, once."""
+    wrapping.wrap(
+        models.QuerySet,
+        {
+            "update": _wrap_update,
+            "bulk_create": _wrap_bulk_create,
+            "bulk_update": _wrap_bulk_update,
+        },
+    )

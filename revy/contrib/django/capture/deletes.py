@@ -1,0 +1,312 @@
+"""Recording deletes: ``Collector.delete`` and the delete signals.
+
+Django's deletion collector carries out every delete: ``Model.delete()``,
+``QuerySet.delete()``, cascades, and the rows ``SET_NULL`` and friends
+change. revy reads the rows it is about to delete (in batches, or from what
+their instances know), records a delete delta per row with every field's
+last value, links each cascaded delete to the delete that caused it, and
+records the memberships the deleted rows leave and the foreign keys the
+handlers set. What the delete signals' receivers write is recorded as any
+other write.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from django.db import models
+from django.db.models import signals
+from django.db.models.deletion import Collector
+
+from revy.context import Frame
+from revy.contrib.django import conf, transactions, wrapping
+from revy.contrib.django.capture import relations
+from revy.contrib.django.capture.scope import (
+    nested_writes_recorded,
+    receivers_recorded,
+    recording_frame,
+)
+from revy.contrib.django.models import AbstractObjectDelta
+from revy.contrib.django.pending import PendingObjectDelta
+from revy.contrib.django.recording import Recorder
+from revy.contrib.django.rows import read_rows, saved_fields, stored_rows
+
+_DELETE = AbstractObjectDelta.ACTION_DELETE
+_UPDATE = AbstractObjectDelta.ACTION_UPDATE
+
+
+def _record_deletion(frame: Frame, collector: Collector) -> None:
+    using = collector.using
+    recorder = Recorder(frame, using)
+    deleted: dict[type[models.Model], dict[Any, dict[str, Any]]] = {}
+    for model, instances in collector.data.items():
+        concrete = model._meta.concrete_model
+        if model._meta.auto_created or not conf.is_tracked(concrete) or not instances:
+            continue
+        deleted.setdefault(concrete, {}).update(
+            stored_rows(concrete, using, list(instances))
+        )
+    for queryset in collector.fast_deletes:
+        concrete = queryset.model._meta.concrete_model
+        if queryset.model._meta.auto_created or not conf.is_tracked(concrete):
+            continue
+        deleted.setdefault(concrete, {}).update(read_rows(concrete, using, queryset))
+    _drop_parent_rows(deleted)
+    for model, rows in deleted.items():
+        relations.record_through_rows(
+            recorder, model, list(rows.values()), added=False, deleted=deleted
+        )
+    if not deleted and not collector.field_updates:
+        return
+
+    # {model: {pk: its delete delta}}
+    deltas: dict[type[models.Model], dict[Any, PendingObjectDelta]] = {}
+    for model, rows in deleted.items():
+        fields = saved_fields(model, None)
+        # delete(keep_parents=True): the parents' fields are not deleted.
+        kept = _parent_rows_kept(collector, model, rows)
+        own = [f for f in fields if f.model._meta.concrete_model is model]
+        for pk, row in rows.items():
+            attributes = [
+                recorder.attribute(f.name, recorder.encode(f, row[f.attname]), None)
+                for f in (own if pk in kept else fields)
+            ]
+            deltas.setdefault(model, {})[pk] = recorder.delta(
+                _DELETE, model, pk, attributes
+            )
+    for model, by_pk in deltas.items():
+        for pk, delta in by_pk.items():
+            cause = _cause(model, deleted[model][pk], deltas)
+            if cause is not None and delta is not cause and delta not in cause.causes():
+                delta.cause = cause  # Rows deleting each other: only one way.
+    # Causes first: a cascade's parents before the children it took.
+    queued = sorted(
+        (delta for by_pk in deltas.values() for delta in by_pk.values()),
+        key=lambda delta: len(delta.causes()),
+    )
+    for model, by_pk in deltas.items():
+        for relation in _memberships(model, using, list(by_pk)):
+            for pk, members in relation.members.items():
+                by_pk[pk].attributes.append(
+                    recorder.attribute(
+                        relation.name,
+                        recorder.member_keys(relation.other_model, members),
+                        [],
+                    )
+                )
+            if relation.other_name is None or not conf.is_tracked(relation.other_model):
+                continue
+            removed: dict[Any, list[Any]] = {}
+            for pk, members in relation.members.items():
+                for member in members:
+                    removed.setdefault(member, []).append(pk)
+            other_deleted = deleted.get(relation.other_model, {})
+            for member, pks in removed.items():
+                if member in other_deleted:
+                    continue
+                attribute = recorder.attribute(
+                    relation.other_name, recorder.member_keys(model, pks), []
+                )
+                queued.append(
+                    recorder.delta(
+                        _UPDATE,
+                        relation.other_model,
+                        member,
+                        [attribute],
+                        cause=by_pk[pks[0]],
+                    )
+                )
+
+    for (field, value), targets in collector.field_updates.items():
+        model = field.model._meta.concrete_model
+        if not conf.is_tracked(model):
+            continue
+        if isinstance(value, models.Model):  # SET(instance), SET(callable)
+            value = getattr(value, field.target_field.attname)
+        for pk, old in _field_values(model, using, field, targets):
+            if old == value or pk in deleted.get(model, ()):
+                continue
+            attribute = recorder.attribute(
+                field.name, recorder.encode(field, old), recorder.encode(field, value)
+            )
+            queued.append(
+                recorder.delta(
+                    _UPDATE,
+                    model,
+                    pk,
+                    [attribute],
+                    cause=_cause_of_field(field, old, deltas),
+                    caused_by_deletion=True,
+                )
+            )
+    for delta in queued:
+        recorder.add(delta)
+
+
+class _Membership(NamedTuple):
+    """The members a many-to-many relation gave the objects being deleted."""
+
+    name: str  # The relation's name on the deleted model's side.
+    other_model: type[models.Model]
+    other_name: str | None  # Its name on the other side, if it has one.
+    members: dict[Any, list[Any]]  # {deleted pk: member pks}
+
+
+def _memberships(
+    model: type[models.Model], using: str, pks: list[Any]
+) -> list[_Membership]:
+    """Every many-to-many relation of ``model`` that the rows ``pks`` have
+    members in: one query per relation."""
+    found = []
+    relations = [
+        (
+            f,
+            f.m2m_field_name(),
+            f.m2m_reverse_field_name(),
+            f.name,
+            f.remote_field.model,
+            f.remote_field.get_accessor_name(),
+        )
+        for f in model._meta.many_to_many
+    ] + [
+        (
+            rel.field,
+            rel.field.m2m_reverse_field_name(),
+            rel.field.m2m_field_name(),
+            rel.get_accessor_name(),
+            rel.related_model,
+            rel.field.name,
+        )
+        for rel in model._meta.related_objects
+        if rel.many_to_many
+    ]
+    size = conf.batch_size()
+    for field, source, target, name, other_model, other_name in relations:
+        if name is None:
+            continue
+        through = field.remote_field.through._base_manager.using(using)
+        members: dict[Any, list[Any]] = {}
+        for start in range(0, len(pks), size):
+            rows = through.filter(**{f"{source}__in": pks[start : start + size]})
+            for pk, member in rows.values_list(source, target):
+                members.setdefault(pk, []).append(member)
+        if members:
+            found.append(
+                _Membership(name, other_model._meta.concrete_model, other_name, members)
+            )
+    return found
+
+
+def _drop_parent_rows(deleted: dict[type[models.Model], dict[Any, Any]]) -> None:
+    """A multi-table child and its parent rows are one object: keep the child."""
+    for model in list(deleted):
+        for parent, link in model._meta.parents.items():
+            parent_rows = deleted.get(parent._meta.concrete_model)
+            if not parent_rows or link is None:
+                continue
+            for row in deleted[model].values():
+                parent_rows.pop(row[link.attname], None)
+    for model in [m for m, rows in deleted.items() if not rows]:
+        del deleted[model]
+
+
+def _parent_rows_kept(
+    collector: Collector, model: type[models.Model], rows: dict[Any, dict[str, Any]]
+) -> set[Any]:
+    """The keys of deleted multi-table ``model`` rows whose parent rows the
+    collector keeps, as ``delete(keep_parents=True)`` does."""
+    kept: set[Any] = set()
+    for parent, link in model._meta.parents.items():
+        if link is None:
+            continue
+        gone = {obj.pk for obj in collector.data.get(parent, ())}
+        kept.update(pk for pk, row in rows.items() if row[link.attname] not in gone)
+    return kept
+
+
+def _cause(
+    model: type[models.Model],
+    row: dict[str, Any],
+    deltas: dict[type[models.Model], dict[Any, PendingObjectDelta]],
+) -> PendingObjectDelta | None:
+    """The delete delta of the row ``row`` points at, if it is deleted too."""
+    for field in model._meta.concrete_fields:
+        if field.many_to_one or field.one_to_one:
+            if getattr(field.remote_field, "parent_link", False):
+                continue
+            cause = _cause_of_field(field, row[field.attname], deltas)
+            if cause is not None:
+                return cause
+    return None
+
+
+def _cause_of_field(
+    field: models.Field,
+    value: Any,
+    deltas: dict[type[models.Model], dict[Any, PendingObjectDelta]],
+) -> PendingObjectDelta | None:
+    if value is None or not field.is_relation:
+        return None
+    target = field.remote_field.model._meta.concrete_model
+    if field.target_field is not target._meta.pk:
+        return None
+    found = deltas.get(target, {}).get(value)
+    if found is None:
+        # A parent row is recorded as its multi-table child, whose key is
+        # the same value.
+        found = next(
+            (
+                by_pk[value]
+                for model, by_pk in deltas.items()
+                if value in by_pk and target in model._meta.all_parents
+            ),
+            None,
+        )
+    return found
+
+
+def _field_values(
+    model: type[models.Model], using: str, field: models.Field, targets: list[Any]
+) -> list[tuple[Any, Any]]:
+    """``(pk, value of field)`` of every row a SET/SET_NULL/SET_DEFAULT changes."""
+    pairs = []
+    for target in targets:
+        if isinstance(target, models.QuerySet) and target._result_cache is None:
+            pairs.extend(
+                target.using(using).order_by().values_list("pk", field.attname)
+            )
+        else:
+            pairs.extend(
+                (instance.pk, getattr(instance, field.attname)) for instance in target
+            )
+    return pairs
+
+
+def _wrap_collector_delete(original: Any) -> Any:
+    def delete(self: Collector) -> tuple[int, dict[str, int]]:
+        frame = recording_frame()
+        if frame is None:
+            return original(self)
+        with transactions.atomic(self.using):
+            _record_deletion(frame, self)
+            with nested_writes_recorded():
+                return original(self)
+
+    return delete
+
+
+def _wrap_send(send: Any) -> Any:
+    def revy_send(*args: Any, **kwargs: Any) -> Any:
+        with receivers_recorded():
+            return send(*args, **kwargs)
+
+    return revy_send
+
+
+def install() -> None:
+    """Wrap ``Collector.delete`` and the delete signals' ``send``, once."""
+    # Collector.delete() runs as one recorded write; the delete signals'
+    # receivers it calls write on their own account.
+    for signal in (signals.pre_delete, signals.post_delete):
+        wrapping.wrap(signal, {"send": _wrap_send})
+    wrapping.wrap(Collector, {"delete": _wrap_collector_delete})

@@ -1,0 +1,54 @@
+"""The exceptions revy raises that callers may catch.
+
+Each says what went wrong and what to do instead; none is raised after
+anything was written, so catching one leaves the data as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+
+__all__ = ["Conflict", "EncodingError", "NotRecordable", "RevertConflict"]
+
+
+class NotRecordable(RuntimeError):
+    """A write revy cannot record truthfully; nothing of it was written."""
+
+
+class EncodingError(ValueError):
+    """A value that revy cannot store; the message names model and field."""
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A later revision changed what a revert would undo."""
+
+    model: type[models.Model]
+    pk: Any
+    field: str
+    revision: Any
+
+    def __str__(self) -> str:
+        if self.revision is None:
+            return (
+                f"{self.model._meta.label} {self.pk}: {self.field} points at a row "
+                f"the revert deletes, and no recorded revision made it"
+            )
+        return (
+            f"{self.model._meta.label} {self.pk}: {self.field} was changed later "
+            f"in revision {self.revision.pk}"
+        )
+
+
+class RevertConflict(Exception):
+    """``revert()`` refused: later revisions changed what it would undo."""
+
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        self.conflicts = conflicts
+        listed = "; ".join(str(conflict) for conflict in conflicts)
+        super().__init__(
+            f"Cannot revert: {listed}. Pass overwrite=True to revert anyway."
+        )

@@ -1,0 +1,160 @@
+"""The querysets and managers of revy's history models.
+
+Every read of a history model first runs the read hooks, with which the
+queue of history not yet written (``transactions.py``) writes it, so reads
+see all the history of their transaction; this module only calls them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models.constants import LOOKUP_SEP
+from django.db.models.query import ModelIterable
+
+from revy.contrib.django.actors import actor_reference
+from revy.contrib.django.encoding import key_text
+from revy.contrib.django.inheritance import content_types_of_row, parent_content_types
+
+__all__ = [
+    "HistoryManager",
+    "HistoryQuerySet",
+    "ObjectDeltaManager",
+    "ObjectDeltaQuerySet",
+    "add_read_hook",
+]
+
+_read_hooks: list[Callable[[str], None]] = []
+
+
+def add_read_hook(hook: Callable[[str], None]) -> None:
+    """Call ``hook(alias)`` before every read of a history model, once added."""
+    if hook not in _read_hooks:
+        _read_hooks.append(hook)
+
+
+class HistoryQuerySet(models.QuerySet):
+    """Writes revy's pending history before any read, so reads see it all."""
+
+    def _flush_pending(self) -> None:
+        for hook in _read_hooks:
+            hook(self.db)
+
+    def _fetch_all(self) -> None:
+        if self._result_cache is None:
+            self._flush_pending()
+        super()._fetch_all()
+
+    def iterator(self, chunk_size: int | None = None) -> Any:
+        self._flush_pending()
+        return super().iterator(chunk_size)
+
+    def count(self) -> int:
+        self._flush_pending()
+        return super().count()
+
+    def exists(self) -> bool:
+        self._flush_pending()
+        return super().exists()
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self._flush_pending()
+        return super().aggregate(*args, **kwargs)
+
+    def update(self, **kwargs: Any) -> int:
+        self._flush_pending()
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        self._flush_pending()
+        return super().delete()
+
+    def for_actor(self, actor: models.Model | None) -> HistoryQuerySet:
+        """The rows whose actor is ``actor`` (None: the system)."""
+        ref = actor_reference(actor)
+        if ref.content_type_id is None:
+            return self.filter(actor_content_type__isnull=True)
+        return self.filter(actor_content_type_id=ref.content_type_id, actor_id=ref.id)
+
+
+class ObjectDeltaQuerySet(HistoryQuerySet):
+    def _prefetch_related_objects(self) -> None:
+        # Django's prefetch builds a related manager and a filtered queryset
+        # per object delta, several times the cost of reading the attribute
+        # deltas: a history page of 1,000 deltas spent most of its time there.
+        lookups = self._prefetch_related_lookups
+        if issubclass(self._iterable_class, ModelIterable) and any(
+            isinstance(lookup, str) and lookup.split(LOOKUP_SEP)[0] == _ATTRIBUTES
+            for lookup in lookups
+        ):
+            _prefetch_attribute_deltas(self._result_cache)
+            lookups = tuple(lookup for lookup in lookups if lookup != _ATTRIBUTES)
+        models.prefetch_related_objects(self._result_cache, *lookups)
+        self._prefetch_done = True
+
+    def for_object(self, obj: models.Model) -> ObjectDeltaQuerySet:
+        """The deltas of ``obj``, oldest first."""
+        return self.for_key(type(obj), obj.pk)
+
+    def for_rows_of(self, model: type[models.Model]) -> ObjectDeltaQuerySet:
+        """The deltas of every ``model`` row. For a multi-table parent, also
+        those saved through its children's models; for a multi-table child,
+        also the updates saved through its parents' models (they change the
+        fields the row shares)."""
+        content_types = content_types_of_row(model)
+        if content_types is None:
+            return self.filter(content_type=ContentType.objects.get_for_model(model))
+        row = models.Q(content_type__in=content_types)
+        parents = parent_content_types(model)
+        if parents:
+            row |= models.Q(content_type__in=parents, action=self.model.ACTION_UPDATE)
+        return self.filter(row)
+
+    def for_key(self, model: type[models.Model], pk: Any) -> ObjectDeltaQuerySet:
+        """The deltas of the ``model`` row whose primary key is ``pk``, oldest
+        first (see :meth:`for_rows_of`)."""
+        key = key_text(model, pk)
+        return self.for_rows_of(model).filter(content_id=key).order_by("pk")
+
+
+_ATTRIBUTES = "attribute_deltas"
+
+
+def _prefetch_attribute_deltas(deltas: list[Any]) -> None:
+    """What ``prefetch_related("attribute_deltas")`` leaves on each object
+    delta, in one query, with one light queryset per delta: its rows, and
+    the filter that a further ``filter()`` on it starts from."""
+    deltas = [
+        delta
+        for delta in deltas
+        if _ATTRIBUTES not in getattr(delta, "_prefetched_objects_cache", {})
+    ]
+    if not deltas:
+        return
+    relation = deltas[0]._meta.get_field(_ATTRIBUTES)
+    link = relation.field
+    manager = relation.related_model._default_manager.db_manager(deltas[0]._state.db)
+    found: dict[Any, list[Any]] = {delta.pk: [] for delta in deltas}
+    for attribute in manager.filter(**{f"{link.name}__in": deltas}):
+        found[getattr(attribute, link.attname)].append(attribute)
+    for delta in deltas:
+        rows = found[delta.pk]
+        for attribute in rows:
+            link.set_cached_value(attribute, delta)
+        queryset = manager.get_queryset()
+        queryset._add_hints(instance=delta)
+        queryset._defer_next_filter = True  # As a related manager does.
+        queryset = queryset.filter(**{link.name: delta})
+        queryset._known_related_objects = {link: {delta.pk: delta}}
+        queryset._result_cache = rows
+        queryset._prefetch_done = True
+        delta.__dict__.setdefault("_prefetched_objects_cache", {})[_ATTRIBUTES] = (
+            queryset
+        )
+
+
+HistoryManager = models.Manager.from_queryset(HistoryQuerySet)
+ObjectDeltaManager = models.Manager.from_queryset(ObjectDeltaQuerySet)

@@ -1,0 +1,338 @@
+"""Reading history back: an object's history, past states, diffs.
+
+Every function answers in a fixed number of queries, whatever the length of
+the history. A *point* in history is given as ``at=``: an object delta
+(right after it), a revision (right after it), or a datetime.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from revy.contrib.django import conf
+from revy.contrib.django.inheritance import (
+    children_of,
+    content_type_ids,
+    content_types_of_row,
+    parent_content_types,
+)
+from revy.contrib.django.rows import saved_fields
+from revy.contrib.django.snapshot import ObjectSnapshot
+
+# A point in history: an object delta, a revision, or a datetime.
+Point = models.Model | datetime.datetime
+
+__all__ = [
+    "FieldChange",
+    "changes",
+    "diff",
+    "history",
+    "members_as_of",
+    "rows_as_of",
+    "snapshot_of",
+    "state_at",
+]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs between two points, and who changed it last."""
+
+    field: str
+    old: Any
+    new: Any
+    actor: Any
+    description: str
+    object_delta: Any
+
+
+def _up_to(at: Point | None) -> Q:
+    """Deltas recorded at or before ``at``."""
+    if at is None:
+        return Q()
+    history = conf.history_models()
+    if isinstance(at, history.object_delta):
+        return Q(pk__lte=at.pk)
+    if isinstance(at, history.revision):
+        return Q(revision__pk__lte=at.pk)
+    if isinstance(at, datetime.datetime):
+        return Q(revision__created_at__lte=_aware(at))
+    raise TypeError(
+        f"A point in history is an object delta, a revision or a datetime, not {at!r}."
+    )
+
+
+def _deltas_of(model: type[models.Model], pk: Any) -> QuerySet:
+    return conf.history_models().object_delta.objects.for_key(
+        model._meta.concrete_model, pk
+    )
+
+
+def _with_row_action(deltas: QuerySet, model: type[models.Model]) -> QuerySet:
+    """``deltas`` annotated with ``row_action``: the action of the row's latest
+    delta up to each, among those that tell whether a ``model`` row existed.
+    For a table shared by multi-table models, that is not always the delta's
+    own: an update saved through a parent changes the fields the row shares
+    but says nothing of a child row, and a child deleted with
+    ``keep_parents=True`` (its delete records none of the parents' fields)
+    leaves the parent's row in place."""
+    children = children_of(model)
+    if not children and not parent_content_types(model):
+        return deltas.annotate(row_action=F("action"))
+    object_delta_model = conf.history_models().object_delta
+    own = object_delta_model.objects.filter(
+        content_type__in=content_types_of_row(model),
+        content_id=OuterRef("content_id"),
+        pk__lte=OuterRef("pk"),
+    )
+    fields = [field.name for field in saved_fields(model, None)]
+    if children and fields:
+        parent_kept = Q(
+            content_type__in=content_type_ids(children),
+            action=object_delta_model.ACTION_DELETE,
+        ) & ~Exists(
+            conf.history_models().attribute_delta.objects.filter(
+                object_delta=OuterRef("pk"), field_name__in=fields
+            )
+        )
+        own = own.exclude(parent_kept)
+    return deltas.annotate(
+        row_action=Subquery(own.order_by("-pk").values("action")[:1])
+    )
+
+
+def _existed(delta: Any) -> bool:
+    """Whether the row existed right after ``delta`` (see _with_row_action)."""
+    return delta.row_action not in (None, delta.ACTION_DELETE)
+
+
+def history(obj: models.Model) -> QuerySet:
+    """The object deltas of ``obj``, newest first, ready for a history page.
+
+    Each comes with its revision, its attribute deltas (prefetched) and its
+    actor (prefetched per actor model): a page costs two queries and one per
+    actor model, whatever the length of the history. Slice it to paginate.
+    An attribute delta's own actor (several actors in one revision) is read
+    when used: add ``.prefetch_related("attribute_deltas__actor")`` for a
+    page that shows it.
+    """
+    return (
+        _deltas_of(type(obj), obj.pk)
+        .order_by("-pk")
+        .select_related("revision")
+        .prefetch_related("attribute_deltas", "actor")
+    )
+
+
+def snapshot_of(object_delta: models.Model) -> Any:
+    """The instance as it stood right after ``object_delta`` (before, for a
+    delete), in one query."""
+    model = ContentType.objects.get_for_id(object_delta.content_type_id).model_class()
+    return (
+        type(object_delta)
+        .objects.filter(pk=object_delta.pk)
+        .annotate(snapshot=ObjectSnapshot(model))
+        .get()
+        .snapshot
+    )
+
+
+def state_at(model: type[models.Model], pk: Any, at: Point | None = None) -> Any:
+    """The ``model`` row ``pk`` as it stood at ``at`` (default: now), in one query.
+
+    None if the row did not exist then (not yet created, or deleted).
+    """
+    delta = (
+        _with_row_action(_deltas_of(model, pk).filter(_up_to(at)), model)
+        .order_by("-pk")
+        .annotate(snapshot=ObjectSnapshot(model))
+        .first()
+    )
+    if delta is None or not _existed(delta):
+        return None
+    return delta.snapshot
+
+
+def _states(
+    model: type[models.Model], pk: Any, start: Point | None, end: Point | None
+) -> tuple[Any, Any]:
+    """The row as it stood at ``start`` (None: before its history) and at
+    ``end`` (None: now), in one query; None where it did not exist then."""
+    deltas = _deltas_of(model, pk)
+    points = [end] if start is None else [start, end]
+    wanted = Q()
+    for point in points:
+        latest = deltas.filter(_up_to(point)).order_by("-pk").values("pk")[:1]
+        wanted |= Q(pk=Subquery(latest))
+    found = sorted(
+        _with_row_action(deltas.filter(wanted), model)
+        .select_related("revision")
+        .annotate(snapshot=ObjectSnapshot(model)),
+        key=lambda delta: delta.pk,
+    )
+
+    def state(point: Point | None) -> Any:
+        before = [delta for delta in found if _is_up_to(delta, point)]
+        if not before or not _existed(before[-1]):
+            return None
+        return before[-1].snapshot
+
+    return (None if start is None else state(start)), state(end)
+
+
+def _is_up_to(delta: Any, point: Point | None) -> bool:
+    if point is None:
+        return True
+    history = conf.history_models()
+    if isinstance(point, history.object_delta):
+        return delta.pk <= point.pk
+    if isinstance(point, history.revision):
+        return delta.revision_id <= point.pk
+    return delta.revision.created_at <= _aware(point)
+
+
+def _aware(point: datetime.datetime) -> datetime.datetime:
+    """A naive point read in the current time zone (Django's lookups would
+    read it in the default one, and warn)."""
+    if settings.USE_TZ and timezone.is_naive(point):
+        return timezone.make_aware(point)
+    return point
+
+
+def rows_as_of(model: type[models.Model], at: Point) -> list[Any]:
+    """Every row of ``model`` that existed at ``at``, as it stood then.
+
+    One query. Rows that history never saw are not included: record a
+    baseline (``manage.py revy_baseline``) to include rows older than
+    tracking.
+    """
+    object_delta_model = conf.history_models().object_delta
+    concrete = model._meta.concrete_model
+    deltas = object_delta_model.objects.for_rows_of(concrete).filter(_up_to(at))
+    latest = deltas.values("content_id").annotate(latest=Max("pk")).values("latest")
+    found = (
+        _with_row_action(object_delta_model.objects.filter(pk__in=latest), concrete)
+        .exclude(row_action=object_delta_model.ACTION_DELETE)
+        .exclude(row_action__isnull=True)
+        .annotate(snapshot=ObjectSnapshot(model))
+        .order_by("pk")
+    )
+    return [delta.snapshot for delta in found]
+
+
+def members_as_of(obj: models.Model, relation: str, at: Point | None = None) -> set:
+    """The primary keys of the members of ``obj.<relation>`` (a many-to-many
+    field or its reverse accessor) at ``at``, replayed from its deltas."""
+    field = _relation_field(type(obj), relation)
+    members: set = set()
+    attribute_deltas = (
+        conf.history_models()
+        .attribute_delta.objects.filter(
+            object_delta__in=_deltas_of(type(obj), obj.pk).filter(_up_to(at)),
+            field_name=relation,
+        )
+        .order_by("object_delta_id", "pk")
+        .values_list("old_value", "new_value")
+    )
+    for removed, added in attribute_deltas:
+        members.difference_update(removed or ())
+        members.update(added or ())
+    return {field.to_python(member) for member in members}
+
+
+def _relation_field(model: type[models.Model], relation: str) -> models.Field:
+    for field in model._meta.get_fields():
+        if not field.many_to_many:
+            continue
+        if field.name == relation and not field.auto_created:
+            return field.related_model._meta.pk
+        if getattr(field, "get_accessor_name", None) and field.get_accessor_name() == (
+            relation
+        ):
+            return field.related_model._meta.pk
+    raise ValueError(f"{model._meta.label} has no many-to-many relation {relation!r}.")
+
+
+def diff(
+    model: type[models.Model], pk: Any, start: Point | None, end: Point | None = None
+) -> list[FieldChange]:
+    """The fields of one row that differ between ``start`` and ``end``.
+
+    Each change names the actor and description of the last change of that
+    field in between. Two queries, and one per model of the actors found.
+    A field history never saw is skipped.
+    """
+    before, after = _states(model, pk, start, end)
+    deltas = _deltas_of(model, pk)
+    if start is not None:
+        deltas = deltas.exclude(_up_to(start))
+    deltas = deltas.filter(_up_to(end))
+    last: dict[str, Any] = {}
+    for attribute in (
+        conf.history_models()
+        .attribute_delta.objects.filter(object_delta__in=deltas)
+        .select_related("object_delta")
+        .prefetch_related("actor")
+        .order_by("object_delta_id", "pk")
+    ):
+        last[attribute.field_name] = attribute
+    found = []
+    deferred_before = before.get_deferred_fields() if before is not None else set()
+    deferred_after = after.get_deferred_fields() if after is not None else set()
+    for field in model._meta.concrete_model._meta.concrete_fields:
+        if field.primary_key or field.attname in deferred_before | deferred_after:
+            continue
+        old = None if before is None else getattr(before, field.attname)
+        new = None if after is None else getattr(after, field.attname)
+        if old == new and (before is None) == (after is None):
+            continue
+        attribute = last.get(field.name)
+        found.append(
+            FieldChange(
+                field=field.name,
+                old=old,
+                new=new,
+                actor=None if attribute is None else attribute.actor,
+                description="" if attribute is None else attribute.description,
+                object_delta=None if attribute is None else attribute.object_delta,
+            )
+        )
+    return found
+
+
+def changes(obj: models.Model) -> list[FieldChange]:
+    """Every recorded field change of ``obj``, oldest first, decoded."""
+    encoder = conf.value_encoder()
+    model = type(obj)._meta.concrete_model
+    fields = {f.name: f for f in model._meta.concrete_fields}
+    found = []
+    for attribute in (
+        conf.history_models()
+        .attribute_delta.objects.filter(object_delta__in=_deltas_of(model, obj.pk))
+        .select_related("object_delta")
+        .prefetch_related("actor")
+        .order_by("object_delta_id", "pk")
+    ):
+        field = fields.get(attribute.field_name)
+        old, new = attribute.old_value, attribute.new_value
+        if field is not None:  # Else a many-to-many relation: lists of ids.
+            old, new = encoder.decode(field, old), encoder.decode(field, new)
+        found.append(
+            FieldChange(
+                field=attribute.field_name,
+                old=old,
+                new=new,
+                actor=attribute.actor,
+                description=attribute.description,
+                object_delta=attribute.object_delta,
+            )
+        )
+    return found

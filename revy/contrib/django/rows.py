@@ -1,0 +1,236 @@
+"""What the rows of tracked models hold: as an instance knows it, or read.
+
+Every writer asks what a row held before a write and holds after it; this
+module answers, from what a tracked instance remembers (``tracking.py``)
+where it can, and from the database in batches where it cannot. Readers of
+history use :func:`saved_fields` for the fields a row's history covers.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import functools
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.base import DEFERRED
+from django.db.models.expressions import Expression
+
+from revy.contrib.django import conf, tracking
+
+
+def saved_fields(
+    model: type[models.Model], update_fields: Iterable[str] | None
+) -> list[models.Field]:
+    """The concrete fields, except the primary key, that a save writes."""
+    fields = _writable_fields(model)
+    if update_fields is None:
+        return fields
+    names = set(update_fields)
+    return [f for f in fields if f.name in names or f.attname in names]
+
+
+@functools.cache
+def _writable_fields(model: type[models.Model]) -> list[models.Field]:
+    return [
+        field
+        for field in model._meta.concrete_fields
+        if not field.primary_key and not getattr(field, "generated", False)
+    ]
+
+
+# Types of the values fields hold that are never SQL expressions.
+_PLAIN_VALUE_TYPES = frozenset(
+    {
+        type(None),
+        bool,
+        int,
+        float,
+        str,
+        bytes,
+        decimal.Decimal,
+        datetime.date,
+        datetime.datetime,
+        datetime.time,
+        datetime.timedelta,
+        uuid.UUID,
+    }
+)
+
+
+def is_expression(value: Any) -> bool:
+    if type(value) in _PLAIN_VALUE_TYPES:
+        return False
+    return isinstance(value, Expression) or hasattr(value, "resolve_expression")
+
+
+def read_back(field: models.Field, value: Any) -> bool:
+    """Whether the value the database stores for ``value`` must be read back:
+    an expression, or a number finer than its DecimalField, which the
+    database rounds its own way."""
+    if is_expression(value):
+        return True
+    if value is None or not isinstance(field, models.DecimalField):
+        return False
+    if not isinstance(value, decimal.Decimal):
+        try:
+            value = field.to_python(value)  # A float or text, as Django takes it.
+        except ValidationError:
+            return False
+    return value.is_finite() and value.as_tuple().exponent < -field.decimal_places
+
+
+def fetch_values(
+    model: type[models.Model], using: str, pk: Any, fields: Sequence[models.Field]
+) -> dict[str, Any] | None:
+    """The stored values of ``fields`` of one row, or None if it does not exist."""
+    if not fields:
+        exists = model._base_manager.using(using).filter(pk=pk).exists()
+        return {} if exists else None
+    attnames = [field.attname for field in fields]
+    row = model._base_manager.using(using).filter(pk=pk).values_list(*attnames).first()
+    return None if row is None else dict(zip(attnames, row, strict=True))
+
+
+def may_differ(
+    instance: models.Model, model: type[models.Model], fields: Sequence[models.Field]
+) -> Sequence[models.Field]:
+    """Those of ``fields`` whose values on ``instance`` may differ from what
+    its row holds: all of them, unless the instance knows its row; then the
+    fields assigned since (``tracking.originals``), values that change in
+    place and fields that compute their value on save."""
+    if not tracking.is_known(instance):
+        return fields
+    originals = tracking.originals(instance)
+    pk_attname = model._meta.pk.attname
+    if pk_attname in originals and originals[pk_attname] != instance.pk:
+        return fields  # The key changed since loading: another row.
+    changeable = _changeable_unassigned(model)
+    return [f for f in fields if f.attname in originals or f.attname in changeable]
+
+
+@functools.cache
+def _changeable_unassigned(model: type[models.Model]) -> frozenset[str]:
+    """Attnames whose value may change with no assignment: values changed in
+    place (JSON and the like) and fields with their own ``pre_save``."""
+    return frozenset(tracking.mutable_attnames(model)) | {
+        field.attname
+        for field in model._meta.concrete_fields
+        if type(field).pre_save is not models.Field.pre_save
+    }
+
+
+def old_values(
+    instance: models.Model,
+    model: type[models.Model],
+    using: str,
+    fields: Sequence[models.Field],
+    force_insert: bool,
+) -> dict[str, Any] | None:
+    """The stored values of ``fields`` before this save; None for a new row."""
+    pk = instance.pk
+    if pk is None:
+        return None  # A new row, a copy made by clearing the key included.
+    known = tracking.is_known(instance)
+    if known and tracking.stored_value(instance, model._meta.pk.attname) != pk:
+        known = False  # The key changed since loading: another row.
+    if not known:
+        if force_insert:
+            return None
+        if instance._state.adding and model._meta.pk.has_default():
+            return None  # Django inserts such rows without looking.
+        return fetch_values(model, using, pk, fields)
+    data = instance.__dict__
+    originals = tracking.originals(instance)
+    old = {
+        attname: originals[attname]
+        if attname in originals
+        else data.get(attname, DEFERRED)
+        for attname in (f.attname for f in fields)
+    }
+    # An expression computes from what the row holds now: read that.
+    missing = [
+        f
+        for f in fields
+        if old[f.attname] is DEFERRED or is_expression(data.get(f.attname))
+    ]
+    if missing:
+        fetched = fetch_values(model, using, pk, missing)
+        if fetched is None:
+            return None
+        old.update(fetched)
+    return old
+
+
+def same_value(field: models.Field, old: Any, new: Any) -> bool:
+    """Whether the field writes the same to the database for both."""
+    if old == new:
+        return True
+    try:
+        return field.get_prep_value(old) == field.get_prep_value(new)
+    except Exception:
+        return False
+
+
+def stored_rows(
+    model: type[models.Model],
+    using: str,
+    instances: Sequence[models.Model],
+    fields: Sequence[models.Field] | None = None,
+) -> dict[Any, dict[str, Any]]:
+    """``{pk: {attname: value}}`` of ``fields`` (default: every concrete
+    field) as the rows of ``instances`` hold them: what each instance knows,
+    and the rest read in batches."""
+    if fields is None:
+        fields = model._meta.concrete_fields
+    rows: dict[Any, dict[str, Any]] = {}
+    unknown = []
+    for instance in instances:
+        if tracking.is_known(instance):
+            row = {
+                f.attname: tracking.stored_value(instance, f.attname) for f in fields
+            }
+            if DEFERRED not in row.values():
+                rows[instance.pk] = row
+                continue
+        unknown.append(instance.pk)
+    if unknown:
+        rows.update(read_rows(model, using, model._base_manager.all(), unknown, fields))
+    return rows
+
+
+def read_rows(
+    model: type[models.Model],
+    using: str,
+    queryset: models.QuerySet,
+    pks: Sequence[Any] | None = None,
+    fields: Sequence[models.Field] | None = None,
+) -> dict[Any, dict[str, Any]]:
+    """``{pk: {attname: value}}`` of the rows of ``queryset``, read in batches.
+
+    ``pks`` narrows the rows to those primary keys; ``fields`` narrows the
+    values to those fields (default: every concrete field).
+    """
+    if fields is None:
+        fields = model._meta.concrete_fields
+    pk_attname = model._meta.pk.attname
+    attnames = [pk_attname] + [f.attname for f in fields if f.attname != pk_attname]
+    size = conf.batch_size()
+    queryset = queryset.using(using).order_by()
+    if pks is None:
+        chunks: Iterable[Any] = [queryset]
+    else:
+        chunks = (
+            queryset.filter(pk__in=pks[start : start + size])
+            for start in range(0, len(pks), size)
+        )
+    rows = {}
+    for chunk in chunks:
+        for values in chunk.values_list(*attnames).iterator(chunk_size=size):
+            row = dict(zip(attnames, values, strict=True))
+            rows[row[pk_attname]] = row
+    return rows
