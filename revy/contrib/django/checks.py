@@ -1,4 +1,8 @@
-"""System checks: a revy setting with a wrong value fails ``manage.py check``."""
+"""System checks: a revy setting with a wrong value fails ``manage.py check``.
+
+One function per check, each with the ids it reports written out, so that a
+message's id leads here. docs/checks.md lists them all.
+"""
 
 from __future__ import annotations
 
@@ -11,211 +15,248 @@ from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
 
-_MODEL_SETTINGS = {
-    "REVY_REVISION_MODEL": "AbstractRevision",
-    "REVY_OBJECT_DELTA_MODEL": "AbstractObjectDelta",
-    "REVY_ATTRIBUTE_DELTA_MODEL": "AbstractAttributeDelta",
-}
+from revy.contrib.django import conf
+from revy.contrib.django.models import (
+    AbstractAttributeDelta,
+    AbstractObjectDelta,
+    AbstractRevision,
+)
+
+__all__ = ["register"]
+
+Messages = list[checks.CheckMessage]
+_MISSING = object()
 
 
-def _error(setting: str, message: str, number: int) -> checks.Error:
-    return checks.Error(f"{setting} {message}", id=f"revy.E{number:03d}")
+def _setting(name: str) -> Any:
+    return getattr(settings, name, _MISSING)
 
 
-def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    errors: list[checks.CheckMessage] = _unknown_settings()
-    missing = object()
-
-    for number, name in enumerate(("REVY_TRACKED_MODELS", "REVY_UNTRACKED_MODELS"), 1):
-        value = getattr(settings, name, missing)
-        if value is missing:
-            continue
-        if (
-            isinstance(value, str)
-            or not isinstance(value, list | tuple)
-            or not all(isinstance(p, str) for p in value)
-        ):
-            errors.append(
-                _error(
-                    name,
-                    f"must be a list of model label patterns "
-                    f"such as ['blog.*', 'shop.Order'], not {value!r}.",
-                    number,
+def check_unknown_settings(**kwargs: Any) -> Messages:
+    """revy.W001: a REVY_ setting revy does not read, such as a misspelt
+    one, is ignored (a warning: the project may own names like it)."""
+    warnings: Messages = []
+    for name in dir(settings):
+        if name.startswith("REVY_") and name not in conf.SETTINGS:
+            close = difflib.get_close_matches(name, conf.SETTINGS, n=1)
+            warnings.append(
+                checks.Warning(
+                    f"{name} is not a revy setting, so revy ignores it.",
+                    hint=f"Did you mean {close[0]}?" if close else None,
+                    id="revy.W001",
                 )
             )
-            continue
-        # A pattern that matches nothing is most likely misspelt: the model
-        # it means would silently be tracked (or not). Patterns apply to
-        # concrete models: a proxy is recorded as its concrete model.
-        labels = [m._meta.label_lower for m in apps.get_models() if not m._meta.proxy]
-        proxies = {
-            m._meta.label_lower: m._meta.concrete_model._meta.label
-            for m in apps.get_models()
-            if m._meta.proxy
-        }
-        for pattern in value:
-            if fnmatch.filter(labels, pattern.lower()):
-                continue
-            concrete = sorted(
-                {proxies[p] for p in fnmatch.filter(proxies, pattern.lower())}
-            )
-            if concrete:
-                errors.append(
-                    _error(
-                        name,
-                        f"pattern {pattern!r} matches only proxy models, which "
-                        f"are recorded as their concrete model: name "
-                        f"{', '.join(concrete)} instead.",
-                        15,
-                    )
-                )
-            else:
-                errors.append(
-                    _error(
-                        name,
-                        f"pattern {pattern!r} matches no installed model; "
-                        "a pattern is a model label such as 'blog.Post', or "
-                        "an fnmatch pattern over labels such as 'blog.*'.",
-                        14,
-                    )
-                )
+    return warnings
 
-    value = getattr(settings, "REVY_RECORD_OUTSIDE_CONTEXT", missing)
-    if value is not missing and not isinstance(value, bool):
-        errors.append(
-            _error(
-                "REVY_RECORD_OUTSIDE_CONTEXT",
-                f"must be True or False, not {value!r}.",
-                3,
-            )
-        )
 
-    for number, name in (
-        (4, "REVY_BATCH_SIZE"),
-        (5, "REVY_REVISION_DESCRIPTION_MAX_LENGTH"),
+def check_tracked_models(**kwargs: Any) -> Messages:
+    """revy.E001, revy.E014, revy.E015: ``REVY_TRACKED_MODELS``."""
+    return _model_patterns("REVY_TRACKED_MODELS", "revy.E001")
+
+
+def check_untracked_models(**kwargs: Any) -> Messages:
+    """revy.E002, revy.E014, revy.E015: ``REVY_UNTRACKED_MODELS``."""
+    return _model_patterns("REVY_UNTRACKED_MODELS", "revy.E002")
+
+
+def _model_patterns(name: str, wrong_type_id: str) -> Messages:
+    value = _setting(name)
+    if value is _MISSING:
+        return []
+    if (
+        isinstance(value, str)
+        or not isinstance(value, list | tuple)
+        or not all(isinstance(p, str) for p in value)
     ):
-        value = getattr(settings, name, missing)
-        if value is not missing and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 1
-        ):
-            errors.append(
-                _error(name, f"must be a positive integer, not {value!r}.", number)
+        return [
+            checks.Error(
+                f"{name} must be a list of model label patterns such as "
+                f"['blog.*', 'shop.Order'], not {value!r}.",
+                id=wrong_type_id,
             )
-
-    value = getattr(settings, "REVY_REVISION_DESCRIPTION_HEADER", missing)
-    if value is not missing and not isinstance(value, str):
-        errors.append(
-            _error(
-                "REVY_REVISION_DESCRIPTION_HEADER",
-                f"must be a header name such as 'X-Commit-Message', not {value!r}.",
-                6,
-            )
+        ]
+    # A pattern that matches nothing is most likely misspelt: the model it
+    # means would silently be tracked (or not). Patterns apply to concrete
+    # models: a proxy is recorded as its concrete model.
+    labels = [m._meta.label_lower for m in apps.get_models() if not m._meta.proxy]
+    proxies = {
+        m._meta.label_lower: m._meta.concrete_model._meta.label
+        for m in apps.get_models()
+        if m._meta.proxy
+    }
+    errors: Messages = []
+    for pattern in value:
+        if fnmatch.filter(labels, pattern.lower()):
+            continue
+        concrete = sorted(
+            {proxies[p] for p in fnmatch.filter(proxies, pattern.lower())}
         )
-
-    value = getattr(settings, "REVY_VALUE_ENCODER", missing)
-    if value is not missing:
-        # revy calls what the path names with no arguments, once.
-        factory, encoder, problem = _import(value), None, ""
-        try:
-            encoder = factory() if callable(factory) else None
-        except Exception as error:
-            problem = f" ({value!r}() fails: {error})"
-        if encoder is None or not all(
-            callable(getattr(encoder, m, None)) for m in ("encode", "decode")
-        ):
+        if concrete:
             errors.append(
-                _error(
-                    "REVY_VALUE_ENCODER",
-                    f"must be the dotted path of a class with encode() and "
-                    f"decode() methods, made with no arguments, not "
-                    f"{value!r}{problem}.",
-                    7,
+                checks.Error(
+                    f"{name} pattern {pattern!r} matches only proxy models, which "
+                    f"are recorded as their concrete model: name "
+                    f"{', '.join(concrete)} instead.",
+                    id="revy.E015",
                 )
             )
-
-    value = getattr(settings, "REVY_ACTOR_RESOLVERS", missing)
-    if value is not missing:
-        if isinstance(value, str) or not isinstance(value, list | tuple):
-            bad = [value]
         else:
-            bad = [path for path in value if not callable(_import(path))]
-        if bad:
             errors.append(
-                _error(
-                    "REVY_ACTOR_RESOLVERS",
-                    f"must list dotted paths of callables of the request; "
-                    f"these are not: {', '.join(map(repr, bad))}.",
-                    8,
-                )
-            )
-
-    # A swapped model's foreign keys name the setting of the model they point
-    # to, so makemigrations needs that setting too.
-    for number, (name, needs) in enumerate(
-        (
-            ("REVY_OBJECT_DELTA_MODEL", "REVY_REVISION_MODEL"),
-            ("REVY_ATTRIBUTE_DELTA_MODEL", "REVY_OBJECT_DELTA_MODEL"),
-        ),
-        12,
-    ):
-        if hasattr(settings, name) and not hasattr(settings, needs):
-            errors.append(
-                _error(
-                    name,
-                    f"is set but {needs} is not: set {needs} too "
-                    "(to its default if you keep revy's model).",
-                    number,
-                )
-            )
-
-    from revy.contrib.django import models as revy_models
-
-    for number, (name, base_name) in enumerate(_MODEL_SETTINGS.items(), 9):
-        value = getattr(settings, name, missing)
-        if value is missing:
-            continue
-        base = getattr(revy_models, base_name)
-        try:
-            model = apps.get_model(value, require_ready=False)
-        except (LookupError, ValueError, AttributeError):
-            errors.append(
-                _error(
-                    name,
-                    f"refers to {value!r}, which is not an "
-                    "installed model ('app_label.ModelName').",
-                    number,
-                )
-            )
-            continue
-        if not issubclass(model, base):
-            errors.append(
-                _error(
-                    name,
-                    f"refers to {value!r}, which does not subclass revy's {base_name}.",
-                    number,
+                checks.Error(
+                    f"{name} pattern {pattern!r} matches no installed model; a "
+                    "pattern is a model label such as 'blog.Post', or an fnmatch "
+                    "pattern over labels such as 'blog.*'.",
+                    id="revy.E014",
                 )
             )
     return errors
 
 
-def _unknown_settings() -> list[checks.CheckMessage]:
-    """A REVY_ setting revy does not read, such as a misspelt one, is
-    ignored: say so (a warning: the project may own names like it)."""
-    from revy.contrib.django import conf
+def check_record_outside_context(**kwargs: Any) -> Messages:
+    """revy.E003: ``REVY_RECORD_OUTSIDE_CONTEXT`` is True or False."""
+    value = _setting("REVY_RECORD_OUTSIDE_CONTEXT")
+    if value is _MISSING or isinstance(value, bool):
+        return []
+    return [
+        checks.Error(
+            f"REVY_RECORD_OUTSIDE_CONTEXT must be True or False, not {value!r}.",
+            id="revy.E003",
+        )
+    ]
 
-    warnings: list[checks.CheckMessage] = []
-    for name in dir(settings):
-        if name.startswith("REVY_") and name not in conf.SETTINGS:
-            close = difflib.get_close_matches(name, conf.SETTINGS, n=1)
-            hint = f"Did you mean {close[0]}?" if close else None
-            warnings.append(
-                checks.Warning(
-                    f"{name} is not a revy setting, so revy ignores it.",
-                    hint=hint,
-                    id="revy.W001",
+
+def check_batch_size(**kwargs: Any) -> Messages:
+    """revy.E004: ``REVY_BATCH_SIZE`` is a positive integer."""
+    return _positive_integer("REVY_BATCH_SIZE", "revy.E004")
+
+
+def check_description_max_length(**kwargs: Any) -> Messages:
+    """revy.E005: ``REVY_REVISION_DESCRIPTION_MAX_LENGTH`` is a positive integer."""
+    return _positive_integer("REVY_REVISION_DESCRIPTION_MAX_LENGTH", "revy.E005")
+
+
+def _positive_integer(name: str, check_id: str) -> Messages:
+    value = _setting(name)
+    if value is _MISSING or (
+        isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    ):
+        return []
+    return [
+        checks.Error(f"{name} must be a positive integer, not {value!r}.", id=check_id)
+    ]
+
+
+def check_description_header(**kwargs: Any) -> Messages:
+    """revy.E006: ``REVY_REVISION_DESCRIPTION_HEADER`` is a header name."""
+    value = _setting("REVY_REVISION_DESCRIPTION_HEADER")
+    if value is _MISSING or isinstance(value, str):
+        return []
+    return [
+        checks.Error(
+            "REVY_REVISION_DESCRIPTION_HEADER must be a header name such as "
+            f"'X-Commit-Message', not {value!r}.",
+            id="revy.E006",
+        )
+    ]
+
+
+def check_value_encoder(**kwargs: Any) -> Messages:
+    """revy.E007: ``REVY_VALUE_ENCODER`` names a class with encode() and
+    decode(), which revy makes with no arguments, once."""
+    value = _setting("REVY_VALUE_ENCODER")
+    if value is _MISSING:
+        return []
+    factory, encoder, problem = _import(value), None, ""
+    try:
+        encoder = factory() if callable(factory) else None
+    except Exception as error:
+        problem = f" ({value!r}() fails: {error})"
+    if encoder is not None and all(
+        callable(getattr(encoder, method, None)) for method in ("encode", "decode")
+    ):
+        return []
+    return [
+        checks.Error(
+            "REVY_VALUE_ENCODER must be the dotted path of a class with encode() "
+            "and decode() methods, made with no arguments, not "
+            f"{value!r}{problem}.",
+            id="revy.E007",
+        )
+    ]
+
+
+def check_actor_resolvers(**kwargs: Any) -> Messages:
+    """revy.E008: ``REVY_ACTOR_RESOLVERS`` lists dotted paths of callables."""
+    value = _setting("REVY_ACTOR_RESOLVERS")
+    if value is _MISSING:
+        return []
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        bad = [value]
+    else:
+        bad = [path for path in value if not callable(_import(path))]
+    if not bad:
+        return []
+    return [
+        checks.Error(
+            "REVY_ACTOR_RESOLVERS must list dotted paths of callables of the "
+            f"request; these are not: {', '.join(map(repr, bad))}.",
+            id="revy.E008",
+        )
+    ]
+
+
+def check_history_models(**kwargs: Any) -> Messages:
+    """revy.E009, revy.E010, revy.E011: ``REVY_REVISION_MODEL``,
+    ``REVY_OBJECT_DELTA_MODEL`` and ``REVY_ATTRIBUTE_DELTA_MODEL`` name
+    installed models that subclass revy's abstract bases."""
+    errors: Messages = []
+    for name, base, check_id in (
+        ("REVY_REVISION_MODEL", AbstractRevision, "revy.E009"),
+        ("REVY_OBJECT_DELTA_MODEL", AbstractObjectDelta, "revy.E010"),
+        ("REVY_ATTRIBUTE_DELTA_MODEL", AbstractAttributeDelta, "revy.E011"),
+    ):
+        value = _setting(name)
+        if value is _MISSING:
+            continue
+        try:
+            model = apps.get_model(value, require_ready=False)
+        except (LookupError, ValueError, AttributeError):
+            errors.append(
+                checks.Error(
+                    f"{name} refers to {value!r}, which is not an installed "
+                    "model ('app_label.ModelName').",
+                    id=check_id,
                 )
             )
-    return warnings
+            continue
+        if not issubclass(model, base):
+            errors.append(
+                checks.Error(
+                    f"{name} refers to {value!r}, which does not subclass "
+                    f"revy's {base.__name__}.",
+                    id=check_id,
+                )
+            )
+    return errors
+
+
+def check_swapped_models_named_together(**kwargs: Any) -> Messages:
+    """revy.E012, revy.E013: a swapped delta model's foreign keys name the
+    setting of the model they point to, so makemigrations needs it too."""
+    errors: Messages = []
+    for name, needs, check_id in (
+        ("REVY_OBJECT_DELTA_MODEL", "REVY_REVISION_MODEL", "revy.E012"),
+        ("REVY_ATTRIBUTE_DELTA_MODEL", "REVY_OBJECT_DELTA_MODEL", "revy.E013"),
+    ):
+        if hasattr(settings, name) and not hasattr(settings, needs):
+            errors.append(
+                checks.Error(
+                    f"{name} is set but {needs} is not: set {needs} too (to its "
+                    "default if you keep revy's model).",
+                    id=check_id,
+                )
+            )
+    return errors
 
 
 def _import(path: Any) -> Any:
@@ -227,5 +268,22 @@ def _import(path: Any) -> Any:
         return None
 
 
+CHECKS = (
+    check_unknown_settings,
+    check_tracked_models,
+    check_untracked_models,
+    check_record_outside_context,
+    check_batch_size,
+    check_description_max_length,
+    check_description_header,
+    check_value_encoder,
+    check_actor_resolvers,
+    check_history_models,
+    check_swapped_models_named_together,
+)
+
+
 def register() -> None:
-    checks.register(check_settings, "revy")
+    """Register every check with Django, under the tag ``revy``."""
+    for check in CHECKS:
+        checks.register(check, "revy")
