@@ -1,1 +1,107 @@
-"""The Django integration of revy: add ``"revy.contrib.django"`` to INSTALLED_APPS."""
+"""The Django integration of revy: add ``"revy.contrib.django"`` to INSTALLED_APPS.
+
+The names below are its public API, importable from here once Django's apps
+are loaded (``from revy.contrib.django import state_at``), and from the
+modules that define them, which the documentation names
+(``revy.contrib.django.models``, ``.history``, ``.middleware``, ``.actors``,
+``.encoding``, ``.exceptions``). Every other module is internal:
+docs/architecture.md says what each does. This module imports nothing when
+it is imported, since Django imports it before any model may be.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Each public name, and the module that defines it.
+_EXPORTS = {
+    "ActorRef": "actors",
+    "Conflict": "exceptions",
+    "DeletedActor": "actors",
+    "EncodingError": "exceptions",
+    "FieldChange": "reading",
+    "NotRecordable": "exceptions",
+    "ObjectSnapshot": "snapshot",
+    "RevertConflict": "exceptions",
+    "RevyMiddleware": "middleware",
+    "ValueEncoder": "encoding",
+    "authenticated_user": "actors",
+    "changes": "reading",
+    "diff": "reading",
+    "get_attribute_delta_model": "models",
+    "get_object_delta_model": "models",
+    "get_revision_model": "models",
+    "members_as_of": "reading",
+    "restore": "undoing",
+    "revert": "undoing",
+    "rows_as_of": "reading",
+    "snapshot_of": "reading",
+    "state_at": "reading",
+}
+
+__all__ = [
+    "ActorRef",
+    "Conflict",
+    "DeletedActor",
+    "EncodingError",
+    "FieldChange",
+    "NotRecordable",
+    "ObjectSnapshot",
+    "RevertConflict",
+    "RevyMiddleware",
+    "ValueEncoder",
+    "authenticated_user",
+    "changes",
+    "diff",
+    "get_attribute_delta_model",
+    "get_object_delta_model",
+    "get_revision_model",
+    "members_as_of",
+    "restore",
+    "revert",
+    "rows_as_of",
+    "snapshot_of",
+    "state_at",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:  # What the names are, for type checkers and editors.
+    from revy.contrib.django.actors import ActorRef, DeletedActor, authenticated_user
+    from revy.contrib.django.encoding import ValueEncoder
+    from revy.contrib.django.exceptions import (
+        Conflict,
+        EncodingError,
+        NotRecordable,
+        RevertConflict,
+    )
+    from revy.contrib.django.middleware import RevyMiddleware
+    from revy.contrib.django.models import (
+        get_attribute_delta_model,
+        get_object_delta_model,
+        get_revision_model,
+    )
+    from revy.contrib.django.reading import (
+        FieldChange,
+        changes,
+        diff,
+        members_as_of,
+        rows_as_of,
+        snapshot_of,
+        state_at,
+    )
+    from revy.contrib.django.snapshot import ObjectSnapshot
+    from revy.contrib.django.undoing import restore, revert
