@@ -14,7 +14,7 @@ EXTRAS := test$(if $(findstring postgresql,$(DATABASES)),$(comma)postgresql)$(if
 # The stamp names what was installed, so a change of extras or Django reinstalls.
 STAMP := $(VENV)/.installed-$(shell printf '%s' '$(EXTRAS) $(DJANGO)' | cksum | cut -d' ' -f1)
 
-.PHONY: test lint pytest install bench clean
+.PHONY: test lint pytest install bench clean architecture
 
 test: lint pytest
 
@@ -29,6 +29,11 @@ $(STAMP): pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+# Redraw the picture of the modules in docs/architecture.md from the imports.
+architecture: $(STAMP)
+	$(BIN)/python -m scripts.architecture
 
 # Every database runs the suite twice: with revy's own history models, then
 # with the swapped ones of tests/swapped (REVY_TEST_SWAPPED=1).

@@ -21,7 +21,7 @@ from packaging.specifiers import SpecifierSet
 import revy
 
 ROOT = Path(__file__).resolve().parent.parent
-STARTER_KIT = ("tests/", "template/", "hooks/", "benchmarks/", "docs/")
+STARTER_KIT = ("tests/", "template/", "hooks/", "benchmarks/", "docs/", "scripts/")
 
 BUILD = """
 import importlib, sys
