@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime
 import decimal
 import functools
+import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -20,7 +21,9 @@ from django.db import models
 from django.db.models.base import DEFERRED
 from django.db.models.expressions import Expression
 
-from revy.contrib.django import conf, tracking
+from revy.contrib.django import backends, conf, tracking
+
+Row = dict[str, Any]  # {attname: value} of one row
 
 
 def saved_fields(
@@ -70,10 +73,13 @@ def is_expression(value: Any) -> bool:
 
 def read_back(field: models.Field, value: Any) -> bool:
     """Whether the value the database stores for ``value`` must be read back:
-    an expression, or a number finer than its DecimalField, which the
-    database rounds its own way."""
+    an expression, a float NaN, which not every database stores, or a
+    number finer than its DecimalField, which the database rounds its own
+    way."""
     if is_expression(value):
         return True
+    if type(value) is float and math.isnan(value):
+        return True  # SQLite stores NaN as NULL.
     if value is None or not isinstance(field, models.DecimalField):
         return False
     if not isinstance(value, decimal.Decimal):
@@ -215,10 +221,8 @@ def read_rows(
     ``pks`` narrows the rows to those primary keys; ``fields`` narrows the
     values to those fields (default: every concrete field).
     """
-    if fields is None:
-        fields = model._meta.concrete_fields
     pk_attname = model._meta.pk.attname
-    attnames = [pk_attname] + [f.attname for f in fields if f.attname != pk_attname]
+    attnames = _attnames(model, fields)
     size = conf.batch_size()
     queryset = queryset.using(using).order_by()
     if pks is None:
@@ -234,3 +238,59 @@ def read_rows(
             row = dict(zip(attnames, values, strict=True))
             rows[row[pk_attname]] = row
     return rows
+
+
+def locked_batches(
+    model: type[models.Model],
+    using: str,
+    queryset: models.QuerySet,
+    fields: Sequence[models.Field] | None = None,
+    for_delete: bool = False,
+) -> Iterator[dict[Any, Row]]:
+    """The rows of ``queryset``, ``{pk: {attname: value}}`` a batch at a
+    time, in key order, each batch locked as it is read (``Backend.lock``):
+    until the transaction ends no other writes them, so a write by their
+    keys changes exactly these rows, and they hold these values then."""
+    attnames = _attnames(model, fields)
+    size = conf.batch_size()
+    locked = backends.of(using).lock(queryset.using(using).order_by("pk"), for_delete)
+    last = None
+    while True:
+        page = locked if last is None else locked.filter(pk__gt=last)
+        values = list(page.values_list(*attnames)[:size])
+        if not values:
+            return
+        yield {row[0]: dict(zip(attnames, row, strict=True)) for row in values}
+        if len(values) < size:
+            return
+        last = values[-1][0]
+
+
+def locked_rows(
+    model: type[models.Model],
+    using: str,
+    pks: Sequence[Any],
+    fields: Sequence[models.Field] | None = None,
+    for_delete: bool = False,
+) -> dict[Any, Row]:
+    """The rows with keys ``pks`` that still exist, locked as
+    :func:`locked_batches` locks them, read in batches by key."""
+    size = conf.batch_size()
+    rows: dict[Any, Row] = {}
+    base = model._base_manager.all()
+    for start in range(0, len(pks), size):
+        chunk = base.filter(pk__in=pks[start : start + size])
+        for batch in locked_batches(model, using, chunk, fields, for_delete):
+            rows.update(batch)
+    return rows
+
+
+def _attnames(
+    model: type[models.Model], fields: Sequence[models.Field] | None
+) -> list[str]:
+    """The primary key's attname first, then those of ``fields`` (default:
+    every concrete field)."""
+    if fields is None:
+        fields = model._meta.concrete_fields
+    pk_attname = model._meta.pk.attname
+    return [pk_attname] + [f.attname for f in fields if f.attname != pk_attname]

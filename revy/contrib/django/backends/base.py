@@ -27,6 +27,7 @@ from django.db.models import (
     Field,
     JSONField,
     Model,
+    QuerySet,
     TimeField,
     Value,
 )
@@ -314,6 +315,24 @@ class Backend:
     def can_commit_with(self) -> bool:
         """Whether ``COMMIT`` may follow a statement in the same query string."""
         return False
+
+    # Locking the rows a write changes ----------------------------------------
+
+    def lock(self, queryset: QuerySet, for_delete: bool = False) -> QuerySet:
+        """``queryset`` reading its rows with a lock as strong as the write
+        that follows takes (an update's, or a delete's), held to the end of
+        the transaction: what revy reads is then what the write changes."""
+        query = queryset.query
+        if query.distinct or query.group_by is not None or query.combinator:
+            # FOR UPDATE refuses these: lock the rows they select, by key.
+            keys = queryset.order_by().values("pk")
+            queryset = queryset.model._base_manager.using(queryset.db).filter(
+                pk__in=keys
+            )
+        return self.locking(queryset, for_delete)
+
+    def locking(self, queryset: QuerySet, for_delete: bool) -> QuerySet:
+        return queryset.select_for_update()
 
     # Snapshot SQL (see snapshot.py) -------------------------------------------
 

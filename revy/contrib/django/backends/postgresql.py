@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
 
 from revy.contrib.django import conf
 from revy.contrib.django.backends.base import FEW, Backend, Linked, Plan
@@ -69,6 +69,12 @@ class PostgreSQLBackend(Backend):
 
     def placeholder(self, field: Field) -> str:
         return f"(%s)::{array_type(field, self.connection)}"
+
+    def locking(self, queryset: QuerySet, for_delete: bool) -> QuerySet:
+        # An update takes FOR NO KEY UPDATE, which lets rows that point at the
+        # locked ones be written meanwhile; a delete takes FOR UPDATE, which
+        # does not. OF: only the model's own table, not the tables it joins.
+        return queryset.select_for_update(no_key=not for_delete, of=("self",))
 
     def can_link(self, parents: int) -> bool:
         # Many rows go faster in bulk, model by model.

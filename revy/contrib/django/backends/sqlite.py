@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from django.db.models import QuerySet
+
 from revy.contrib.django import conf
 from revy.contrib.django.backends.base import Backend, Plan
 
@@ -35,6 +37,12 @@ class SQLiteBackend(Backend):
     def max_parameters(self) -> int:
         self.connection.ensure_connection()
         return self.connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+    def locking(self, queryset: QuerySet, for_delete: bool) -> QuerySet:
+        # One writer at a time: a transaction that has read and then writes
+        # fails ("database is locked") if another wrote in between, rather
+        # than writing what it did not read.
+        return queryset
 
     def json_quote(self, sql: str) -> str:
         return f"JSON_QUOTE({sql})"

@@ -22,6 +22,7 @@ from revy.contrib.django.exceptions import NotRecordable
 from revy.contrib.django.recording import Recorder
 from revy.contrib.django.rows import (
     is_expression,
+    locked_batches,
     read_back,
     read_rows,
     same_value,
@@ -68,8 +69,8 @@ def _fields_by_name(model: type[models.Model], names: Iterable[str]) -> list[Any
 def _wrap_update(original: Any) -> Any:
     def update(self: models.QuerySet, **kwargs: Any) -> int:
         frame = frame_for(self.model)
-        if frame is None:
-            return original(self, **kwargs)
+        if frame is None or self.query.is_sliced or self.query.combinator:
+            return original(self, **kwargs)  # Django refuses the last two itself.
         model = self.model._meta.concrete_model
         # Keyed by field: Django takes a field's name or its column's.
         values = dict(zip(_fields_by_name(model, kwargs), kwargs.values(), strict=True))
@@ -82,19 +83,24 @@ def _wrap_update(original: Any) -> Any:
                 "Context.as_disabled()."
             )
         using = self.db
+        recorder = Recorder(frame, using)
+        count = 0
         with transactions.atomic(using, inside_yours=False):
-            old_rows = read_rows(model, using, self, fields=fields)
-            count = original(self, **kwargs)
-            with transaction.mark_for_rollback_on_error(using):
-                new_rows = {pk: dict(row) for pk, row in old_rows.items()}
-                for field, value in values.items():
-                    if isinstance(value, models.Model):
-                        value = getattr(value, field.target_field.attname)
-                    for row in new_rows.values():
-                        row[field.attname] = value
-                _read_back_stored(model, using, fields, new_rows)
-                recorder = Recorder(frame, using)
-                record_updates(recorder, model, fields, old_rows, new_rows)
+            # Locked a batch at a time and written by key: the rows recorded
+            # are the rows written, with the values they held (decision 0002).
+            for old_rows in locked_batches(model, using, self, fields):
+                if count:
+                    transactions.flush(using)  # Keep one batch in memory.
+                count += original(self.filter(pk__in=list(old_rows)), **kwargs)
+                with transaction.mark_for_rollback_on_error(using):
+                    new_rows = {pk: dict(row) for pk, row in old_rows.items()}
+                    for field, value in values.items():
+                        if isinstance(value, models.Model):
+                            value = getattr(value, field.target_field.attname)
+                        for row in new_rows.values():
+                            row[field.attname] = value
+                    _read_back_stored(model, using, fields, new_rows)
+                    record_updates(recorder, model, fields, old_rows, new_rows)
         return count
 
     return update

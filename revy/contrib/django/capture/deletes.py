@@ -29,7 +29,7 @@ from revy.contrib.django.capture.scope import (
 from revy.contrib.django.models import AbstractObjectDelta
 from revy.contrib.django.pending import PendingObjectDelta
 from revy.contrib.django.recording import Recorder
-from revy.contrib.django.rows import read_rows, saved_fields, stored_rows
+from revy.contrib.django.rows import Row, locked_batches, locked_rows, saved_fields
 
 _DELETE = AbstractObjectDelta.ACTION_DELETE
 _UPDATE = AbstractObjectDelta.ACTION_UPDATE
@@ -38,19 +38,28 @@ _UPDATE = AbstractObjectDelta.ACTION_UPDATE
 def _record_deletion(frame: Frame, collector: Collector) -> None:
     using = collector.using
     recorder = Recorder(frame, using)
-    deleted: dict[type[models.Model], dict[Any, dict[str, Any]]] = {}
+    # Every row is read again locked, by key, before Django deletes it: what
+    # is recorded is what the delete removes, as it stood then.
+    deleted: dict[type[models.Model], dict[Any, Row]] = {}
     for model, instances in collector.data.items():
         concrete = model._meta.concrete_model
         if model._meta.auto_created or not conf.is_tracked(concrete) or not instances:
             continue
-        deleted.setdefault(concrete, {}).update(
-            stored_rows(concrete, using, list(instances))
-        )
+        pks = [obj.pk for obj in instances]
+        rows = locked_rows(concrete, using, pks, for_delete=True)
+        deleted.setdefault(concrete, {}).update(rows)
+    fast_deletes = []
     for queryset in collector.fast_deletes:
         concrete = queryset.model._meta.concrete_model
         if queryset.model._meta.auto_created or not conf.is_tracked(concrete):
+            fast_deletes.append(queryset)
             continue
-        deleted.setdefault(concrete, {}).update(read_rows(concrete, using, queryset))
+        # Deleted by the keys read, not by the filter: a row that came to
+        # match it since is not deleted unrecorded.
+        for rows in locked_batches(concrete, using, queryset, for_delete=True):
+            deleted.setdefault(concrete, {}).update(rows)
+            fast_deletes.append(_by_keys(concrete, using, rows))
+    collector.fast_deletes = fast_deletes
     _drop_parent_rows(deleted)
     for model, rows in deleted.items():
         relations.record_through_rows(
@@ -268,18 +277,28 @@ def _cause_of_field(
 def _field_values(
     model: type[models.Model], using: str, field: models.Field, targets: list[Any]
 ) -> list[tuple[Any, Any]]:
-    """``(pk, value of field)`` of every row a SET/SET_NULL/SET_DEFAULT changes."""
+    """``(pk, value of field)`` of every row a SET/SET_NULL/SET_DEFAULT
+    changes, read locked; ``targets`` is left holding the same rows by key,
+    so that the update changes exactly those."""
     pairs = []
+    by_key = []
     for target in targets:
         if isinstance(target, models.QuerySet) and target._result_cache is None:
-            pairs.extend(
-                target.using(using).order_by().values_list("pk", field.attname)
-            )
+            for rows in locked_batches(model, using, target, [field]):
+                pairs.extend((pk, row[field.attname]) for pk, row in rows.items())
+                by_key.append(_by_keys(model, using, rows))
         else:
-            pairs.extend(
-                (instance.pk, getattr(instance, field.attname)) for instance in target
-            )
+            rows = locked_rows(model, using, [obj.pk for obj in target], [field])
+            pairs.extend((pk, row[field.attname]) for pk, row in rows.items())
+            by_key.append(target)  # Django updates these by their keys.
+    targets[:] = by_key
     return pairs
+
+
+def _by_keys(
+    model: type[models.Model], using: str, rows: dict[Any, Row]
+) -> models.QuerySet:
+    return model._base_manager.using(using).filter(pk__in=list(rows))
 
 
 def _wrap_collector_delete(original: Any) -> Any:
