@@ -11,11 +11,23 @@ from typing import Any
 
 from django.db import models
 
-__all__ = ["Conflict", "EncodingError", "NotRecordable", "RevertConflict"]
+__all__ = [
+    "Conflict",
+    "EncodingError",
+    "HistoryRowTooLarge",
+    "NotRecordable",
+    "RevertConflict",
+]
 
 
 class NotRecordable(RuntimeError):
     """A write revy cannot record truthfully; nothing of it was written."""
+
+
+class HistoryRowTooLarge(NotRecordable):
+    """A change whose history row is larger than the database accepts in one
+    statement; raised before the data is written. The message names the
+    field, the value and the server setting that limits it."""
 
 
 class EncodingError(ValueError):

@@ -12,20 +12,34 @@ is added here.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, models
 
 from revy.context import Frame
-from revy.contrib.django import conf, transactions
+from revy.contrib.django import backends, conf, transactions
 from revy.contrib.django.actors import ActorRef, actor_reference
-from revy.contrib.django.encoding import encode, key_text
+from revy.contrib.django.encoding import JSON_NULL, encode, key_text
+from revy.contrib.django.exceptions import HistoryRowTooLarge
 from revy.contrib.django.models import AbstractObjectDelta
 from revy.contrib.django.pending import AttributeRow, PendingObjectDelta
 from revy.contrib.django.tracking import Assignment
 
 __all__ = ["Attribution", "Recorder"]
+
+# Texts shorter than this fit in any statement, however they are escaped.
+_SHORT = 4096
+
+
+def _may_be_large(value: Any) -> bool:
+    """Whether ``value`` may be too large for a row of history: only long
+    texts, binary data and JSON values are looked at closer."""
+    if type(value) is str:
+        return len(value) >= _SHORT
+    return isinstance(value, list | dict | bytes | bytearray | memoryview)
+
 
 _CREATE = AbstractObjectDelta.ACTION_CREATE
 _UPDATE = AbstractObjectDelta.ACTION_UPDATE
@@ -118,6 +132,46 @@ class Recorder:
     def encode(self, field: models.Field, value: Any) -> Any:
         """``value`` of ``field`` as history stores it."""
         return encode(self.encoder, field, value)
+
+    def check_fits(
+        self, model: type[models.Model], name: str, old: Any, new: Any
+    ) -> None:
+        """Refuse, before the data is written, a change whose attribute delta
+        (``old`` and ``new`` as stored) would not fit in one statement."""
+        if not (_may_be_large(old) or _may_be_large(new)):
+            return
+        backend = backends.of(self.using)
+        texts = [
+            "null" if value is JSON_NULL else json.dumps(value)
+            for value in (old, new)
+            if value is not None
+        ]
+        if not backend.may_exceed(texts):
+            return
+        size = backend.params_bytes(texts)
+        if size > backend.max_statement_bytes():
+            shown = repr(new if new is not None else old)
+            if len(shown) > 60:
+                shown = shown[:57] + "..."
+            raise HistoryRowTooLarge(
+                f"revy cannot record {model._meta.label}.{name} = {shown}: its "
+                f"old and new values take {size:,} bytes as a row of history, "
+                f"more than {backend.limit()}. Raise that limit, or make the "
+                "change inside Context.as_disabled() to leave it unrecorded."
+            )
+
+    def check_change(
+        self, model: type[models.Model], field: models.Field, old: Any, new: Any
+    ) -> None:
+        """:meth:`check_fits` for the values of ``field`` before and after a
+        change, as the row holds them; encoded only when they may be large."""
+        if _may_be_large(old) or _may_be_large(new):
+            self.check_fits(
+                model,
+                field.name,
+                None if old is None else self.encode(field, old),
+                None if new is None else self.encode(field, new),
+            )
 
     def attribute(
         self, name: str, old: Any, new: Any, assigned: Assignment | None = None

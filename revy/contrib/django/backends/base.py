@@ -1,44 +1,32 @@
 """What every database backend does the same way; the subclasses say how
 their database differs.
 
-History rows are inserted without ``Model.save()`` and ``bulk_create()``:
-their columns hold plain integers, strings and JSON, so a :class:`Plan`
-prepares the values a column at a time and is made once per connection,
-model and set of columns. A few rows go as one ``VALUES`` list prepared row
-by row; many go in batches the backend chooses. A history model with a
-field that computes its value on save (``auto_now``, a custom ``pre_save``)
-or that a plan cannot type goes through Django's compiler instead.
+History rows are inserted without ``Model.save()`` and ``bulk_create()``,
+through a :class:`~revy.contrib.django.backends.plan.Plan` per kind of
+insert. A history model with a field that computes its value on save
+(``auto_now``, a custom ``pre_save``) or that a plan cannot type goes
+through Django's compiler instead.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
-import json
-from collections.abc import Callable, Sequence
-from types import NoneType
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import NotSupportedError
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import (
-    DateField,
-    DateTimeField,
-    Field,
-    JSONField,
-    Model,
-    QuerySet,
-    TimeField,
-    Value,
-)
+from django.db.models import Field, JSONField, Model, QuerySet, Value
 from django.db.models.base import ModelState
 
-from revy.contrib.django import conf, tracking
+from revy.contrib.django import tracking
+from revy.contrib.django.backends.plan import (
+    Plan,
+    attnames_of,
+    computes_on_save,
+    inserted_fields,
+)
 from revy.contrib.django.encoding import JSON_NULL
-
-# Fewer rows than this go in one VALUES list, prepared row by row: on
-# SQLite faster than executemany, everywhere faster than column by column.
-FEW = 64
 
 
 class Linked:
@@ -64,134 +52,6 @@ class Linked:
     def instances(cls, model: type[Model], objs: Sequence[Model]) -> Linked:
         """New, unsaved instances (see :func:`mark_inserted`)."""
         return cls(model, attnames_of(model), instance_rows(model, objs))
-
-
-class Column(NamedTuple):
-    """How one column of an insert gets its value."""
-
-    index: int | None  # Position in the rows given; None: the field's default.
-    as_is: frozenset[type]  # Values of these types go to the database as they are.
-    prepare: Callable[[Any], Any] | None  # Prepares any other value.
-    default: Any  # The prepared default, when it is the same every row.
-    make_default: Callable[[], Any] | None  # Makes a prepared default per row.
-
-
-class Plan:
-    """The SQL and the value preparers of one kind of insert."""
-
-    def __init__(
-        self,
-        backend: Backend,
-        model: type[Model],
-        fields: list[Field],
-        attnames: tuple[str, ...],
-        returning: bool,
-    ) -> None:
-        quote = backend.connection.ops.quote_name
-        self.head = "INSERT INTO {} ({}) ".format(
-            quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
-        )
-        self.tail = f" RETURNING {quote(model._meta.pk.column)}" if returning else ""
-        self.returning = returning
-        # Keys come back as the driver reads them (a UUID as text on SQLite).
-        self.key = model._meta.pk.to_python
-        self.placeholders = [backend.placeholder(field) for field in fields]
-        self.attnames = [f.attname for f in fields]
-        self.row_sql = "(" + ", ".join(self.placeholders) + ")"
-        self.max_rows = max(1, backend.max_parameters() // len(fields))
-        self.columns: list[Column] = []
-        for field in fields:
-            as_is, prepare = _preparer(field, backend.connection)
-            if field.attname in attnames:
-                index = attnames.index(field.attname)
-                self.columns.append(Column(index, as_is, prepare, None, None))
-            elif field.has_default() and callable(field.default):
-                make = functools.partial(_prepared_default, field, as_is, prepare)
-                self.columns.append(Column(None, as_is, None, None, make))
-            else:
-                default = _prepared_default(field, as_is, prepare)
-                self.columns.append(Column(None, as_is, None, default, None))
-
-    def run(self, cursor: Any, rows: Sequence[tuple]) -> list[Any]:
-        if len(rows) < FEW and len(rows) <= self.max_rows:
-            # What a request writes: one VALUES list, prepared row by row.
-            values = ", ".join([self.row_sql] * len(rows))
-            params = [value for row in rows for value in self.prepared_row(row)]
-            cursor.execute(self.head + "VALUES " + values + self.tail, params)
-            return self.keys(cursor)
-        keys: list[Any] = []
-        size = self.batch_size()
-        for start in range(0, len(rows), size):
-            self.run_batch(cursor, self.prepared_columns(rows[start : start + size]))
-            keys.extend(self.keys(cursor))
-        return keys
-
-    def batch_size(self) -> int:
-        """Rows per statement when many rows go in."""
-        return min(conf.batch_size(), self.max_rows)
-
-    def run_batch(self, cursor: Any, columns: list[list[Any]]) -> None:
-        """Insert one batch, given as prepared columns: a VALUES list."""
-        values = ", ".join([self.row_sql] * len(columns[0]))
-        cursor.execute(
-            self.head + "VALUES " + values + self.tail,
-            list(itertools.chain.from_iterable(zip(*columns, strict=True))),
-        )
-
-    def linked_values(
-        self, rows: Sequence[tuple], link: str | None, keys: Sequence[str | None]
-    ) -> tuple[str, list[Any]]:
-        """A VALUES list of ``rows`` and its parameters, where the ``link``
-        column of row i is the SQL ``keys[i]`` (None: the value given)."""
-        at = -1 if link is None else self.attnames.index(link)
-        sql = []
-        params: list[Any] = []
-        for row, key in itertools.zip_longest(rows, keys[: len(rows)]):
-            values = self.prepared_row(row)
-            if key is None:
-                sql.append(self.row_sql)
-            else:
-                del values[at]
-                placeholders = list(self.placeholders)
-                placeholders[at] = key
-                sql.append("(" + ", ".join(placeholders) + ")")
-            params.extend(values)
-        return self.head + "VALUES " + ", ".join(sql), params
-
-    def keys(self, cursor: Any) -> list[Any]:
-        if not self.returning:
-            return []
-        return [self.key(key) for (key,) in cursor.fetchall()]
-
-    def prepared_row(self, row: tuple) -> list[Any]:
-        params = []
-        for column in self.columns:
-            if column.index is None:
-                make = column.make_default
-                params.append(column.default if make is None else make())
-            else:
-                value = row[column.index]
-                params.append(
-                    value if type(value) in column.as_is else column.prepare(value)
-                )
-        return params
-
-    def prepared_columns(self, rows: Sequence[tuple]) -> list[list[Any]]:
-        given = list(zip(*rows, strict=True))
-        count = len(rows)
-        columns: list[list[Any]] = []
-        for column in self.columns:
-            if column.index is not None:
-                as_is, prepare = column.as_is, column.prepare
-                columns.append(
-                    [v if type(v) in as_is else prepare(v) for v in given[column.index]]
-                )
-            elif column.make_default is not None:
-                make = column.make_default
-                columns.append([make() for _ in range(count)])
-            else:
-                columns.append([column.default] * count)
-        return columns
 
 
 class Backend:
@@ -276,7 +136,7 @@ class Backend:
             fields = inserted_fields(model)
             self._plans[key] = (
                 None
-                if any(_computes_on_save(f) for f in fields)
+                if any(computes_on_save(f) for f in fields)
                 or not self.can_plan(fields, returning)
                 else self.plan_class(self, model, fields, attnames, returning)
             )
@@ -291,6 +151,43 @@ class Backend:
     def placeholder(self, field: Field) -> str:
         """The placeholder of one value of ``field`` in a VALUES list."""
         return "%s"
+
+    # How much one statement may carry ---------------------------------------
+
+    # At most this many bytes per character of a parameter on the wire.
+    bytes_per_character = 4  # UTF-8
+    # Statements up to this size are sent without a closer look.
+    fits_without_asking = 64 * 2**20
+
+    def max_statement_bytes(self) -> int:
+        """The most bytes of parameters revy sends in one statement."""
+        return 64 * 2**20
+
+    def limit(self) -> str:
+        """What sets :meth:`max_statement_bytes`, for error messages."""
+        return f"revy's own limit of {self.max_statement_bytes():,} bytes a statement"
+
+    def text_bytes(self, text: str) -> int:
+        """The bytes ``text`` takes as a parameter on the wire."""
+        return len(text.encode())
+
+    def params_bytes(self, params: Iterable[Any]) -> int:
+        """The bytes ``params`` take on the wire, texts exactly, the rest
+        (numbers, NULL) at a generous 24 bytes each."""
+        return sum(self.text_bytes(p) if type(p) is str else 24 for p in params)
+
+    def may_exceed(self, params: Iterable[Any]) -> bool:
+        """Whether ``params`` might exceed :meth:`max_statement_bytes`: a
+        quick upper bound, so that only large writes are measured exactly."""
+        texts = 0
+        others = 0
+        for p in params:
+            if type(p) is str:
+                texts += len(p)
+            else:
+                others += 1
+        bound = texts * self.bytes_per_character + others * 24
+        return bound > self.fits_without_asking and bound > self.max_statement_bytes()
 
     def max_parameters(self) -> int:
         """The most parameters one statement may carry."""
@@ -355,22 +252,6 @@ class Backend:
 # Rows of history model instances --------------------------------------------
 
 
-@functools.cache
-def inserted_fields(model: type[Model]) -> list[Field]:
-    """The fields an insert gives a value: all but a key the database makes
-    and generated columns."""
-    return [
-        f
-        for f in model._meta.concrete_fields
-        if f is not model._meta.auto_field and not getattr(f, "generated", False)
-    ]
-
-
-@functools.cache
-def attnames_of(model: type[Model]) -> tuple[str, ...]:
-    return tuple(f.attname for f in inserted_fields(model))
-
-
 def instance_rows(model: type[Model], objs: Sequence[Model]) -> list[tuple]:
     attnames = attnames_of(model)
     return [tuple(map(obj.__dict__.__getitem__, attnames)) for obj in objs]
@@ -411,56 +292,3 @@ def build(model: type[Model], values: dict[str, Any]) -> Any:
     data.update(values)
     data["_state"] = ModelState()
     return obj
-
-
-# Preparing values -------------------------------------------------------------
-
-
-def _computes_on_save(field: Field) -> bool:
-    """Whether ``field.pre_save`` may store another value than the one set."""
-    pre_save = type(field).pre_save
-    if pre_save is Field.pre_save:
-        return False
-    if pre_save in (DateField.pre_save, DateTimeField.pre_save, TimeField.pre_save):
-        return bool(field.auto_now or field.auto_now_add)
-    return True
-
-
-def _prepared_default(
-    field: Field, as_is: frozenset[type], prepare: Callable[[Any], Any]
-) -> Any:
-    value = field.get_default()
-    return value if type(value) in as_is else prepare(value)
-
-
-# The Python types that go to a column of each kind as they are; None goes
-# to every column as it is.
-_NONE = frozenset((NoneType,))
-_AS_IS = {
-    "AutoField": (int,),
-    "BigAutoField": (int,),
-    "BigIntegerField": (int,),
-    "BooleanField": (bool,),
-    "IntegerField": (int,),
-    "PositiveIntegerField": (int,),
-    "PositiveBigIntegerField": (int,),
-    "PositiveSmallIntegerField": (int,),
-    "SmallIntegerField": (int,),
-    "CharField": (str,),
-    "TextField": (str,),
-}
-
-
-def _preparer(
-    field: Field, connection: BaseDatabaseWrapper
-) -> tuple[frozenset[type], Callable[[Any], Any]]:
-    """``(types, prepare)``: values of these types go to the database as they
-    are, any other through ``prepare(value)``."""
-    if isinstance(field, JSONField):
-        dumps = functools.partial(json.dumps, cls=field.encoder)
-        return _NONE, lambda value: "null" if value is JSON_NULL else dumps(value)
-    kind = field.get_internal_type()
-    if field.is_relation:
-        kind = field.target_field.get_internal_type()
-    as_is = frozenset((NoneType, *_AS_IS.get(kind, ())))
-    return as_is, functools.partial(field.get_db_prep_save, connection=connection)

@@ -25,7 +25,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, QuerySet
 
 from revy.contrib.django import conf
-from revy.contrib.django.backends.base import FEW, Backend, Linked, Plan
+from revy.contrib.django.backends.base import Backend, Linked
+from revy.contrib.django.backends.plan import FEW, Plan
 
 
 class PostgreSQLPlan(Plan):
@@ -63,6 +64,12 @@ class PostgreSQLPlan(Plan):
 
 class PostgreSQLBackend(Backend):
     plan_class = PostgreSQLPlan
+    # Many rows go as one JSON document, which escapes every character that
+    # is not ASCII: an astral one takes twelve bytes there.
+    bytes_per_character = 12
+
+    def text_bytes(self, text: str) -> int:
+        return len(json.dumps(text))
 
     def can_plan(self, fields: list[Field], returning: bool) -> bool:
         return all(array_type(field, self.connection) for field in fields)
@@ -108,7 +115,7 @@ class PostgreSQLBackend(Backend):
 
     def _insert_linked(
         self, levels: Sequence[Linked], plans: list[Plan], commit: bool
-    ) -> list[list[Any]]:
+    ) -> list[list[Any]] | None:
         quote = self.connection.ops.quote_name
         # WITH l0 AS (INSERT ... RETURNING id), l1 AS (INSERT ... VALUES
         # ((SELECT id FROM l0 ORDER BY id LIMIT 1 OFFSET 0), ...)) ...: keys
@@ -141,6 +148,8 @@ class PostgreSQLBackend(Backend):
             + " UNION ALL ".join(selects)
             + ") keys ORDER BY 1, 2"
         )
+        if self.may_exceed(params):
+            return None  # Too large for one statement: model by model, in parts.
         if commit and self.can_commit_with():
             query += "; COMMIT"
         with self.connection.cursor() as cursor:

@@ -14,7 +14,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from revy.contrib.django import conf
-from revy.contrib.django.backends.base import Backend, Plan
+from revy.contrib.django.backends.base import Backend
+from revy.contrib.django.backends.plan import Plan
 
 
 class SQLitePlan(Plan):

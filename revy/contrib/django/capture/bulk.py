@@ -91,6 +91,12 @@ def _wrap_update(original: Any) -> Any:
             for old_rows in locked_batches(model, using, self, fields):
                 if count:
                     transactions.flush(using)  # Keep one batch in memory.
+                for field, value in values.items():
+                    if not is_expression(value):
+                        for row in old_rows.values():
+                            recorder.check_change(
+                                model, field, row[field.attname], value
+                            )
                 count += original(self.filter(pk__in=list(old_rows)), **kwargs)
                 with transaction.mark_for_rollback_on_error(using):
                     new_rows = {pk: dict(row) for pk, row in old_rows.items()}
@@ -198,11 +204,15 @@ def _fail_early(
     encoded: dict[int, dict[str, tuple[Any, Any]]] = {}
     for obj in objs:
         data = obj.__dict__
-        encoded[id(obj)] = {
+        values = encoded[id(obj)] = {
             attname: (value, recorder.encode(field, value))
             for field in fields
             if not is_expression(value := data.get(attname := field.attname))
         }
+        for field in fields:
+            if field.attname in values:
+                new = values[field.attname][1]
+                recorder.check_fits(field.model, field.name, None, new)
     return encoded
 
 
@@ -229,6 +239,15 @@ def _wrap_bulk_update(original: Any) -> Any:
         _fail_early(recorder, objs, targets)
         with transactions.atomic(using, inside_yours=False):
             old_rows = stored_rows(model, using, objs, targets)
+            for obj in objs:
+                old = old_rows.get(obj.pk)
+                for field in targets:
+                    recorder.check_change(
+                        model,
+                        field,
+                        None if old is None else old[field.attname],
+                        obj.__dict__.get(field.attname),
+                    )
             with nested_writes_recorded():
                 count = original(self, objs, fields, *args, **kwargs)
             with transaction.mark_for_rollback_on_error(using):

@@ -76,10 +76,11 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
         kept = _parent_rows_kept(collector, model, rows)
         own = [f for f in fields if f.model._meta.concrete_model is model]
         for pk, row in rows.items():
-            attributes = [
-                recorder.attribute(f.name, recorder.encode(f, row[f.attname]), None)
-                for f in (own if pk in kept else fields)
-            ]
+            attributes = []
+            for field in own if pk in kept else fields:
+                old = recorder.encode(field, row[field.attname])
+                recorder.check_fits(model, field.name, old, None)
+                attributes.append(recorder.attribute(field.name, old, None))
             deltas.setdefault(model, {})[pk] = recorder.delta(
                 _DELETE, model, pk, attributes
             )

@@ -47,8 +47,9 @@ def _record_save(
     fields = may_differ(instance, model, saved_fields(model, update_fields))
     old = old_values(instance, model, using, fields, bool(force_insert))
     data = instance.__dict__
-    # Encode before writing, so a value revy cannot store fails the save
-    # before anything reaches the database.
+    # Encode before writing, so a value revy cannot store, or one too large
+    # for a row of history, fails the save before anything reaches the
+    # database.
     before = {}
     encoded = {}
     for field in fields:
@@ -58,6 +59,9 @@ def _record_save(
             continue
         if old is None or not same_value(field, old[attname], value):
             encoded[attname] = recorder.encode(field, value)
+            recorder.check_change(
+                model, field, None if old is None else old[attname], value
+            )
     original(instance, *save_args, update_fields=update_fields)
     try:
         stored = {}
