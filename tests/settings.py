@@ -94,4 +94,8 @@ if DATABASE_NAME not in _DATABASES:
 
 DATABASES = {"default": _DATABASES[DATABASE_NAME]}
 
+# PostgreSQL's own field types (ArrayField, HStoreField) are tracked too.
+if DATABASE_NAME == "postgresql":
+    INSTALLED_APPS += ["django.contrib.postgres", "tests.pgapp"]
+
 REVY_UNTRACKED_MODELS = ["testapp.Untracked"]

@@ -619,7 +619,7 @@ def test_server_side_binding_keeps_commit_apart():
 
     options = {**connection.settings_dict["OPTIONS"], "server_side_binding": True}
     server_side = DatabaseWrapper(
-        {**connection.settings_dict, "OPTIONS": options}, alias="server_side"
+        {**connection.settings_dict, "OPTIONS": options}, alias=connection.alias
     )
     server_side.ensure_connection()
     try:

@@ -232,3 +232,44 @@ class Membership(models.Model):
     team = models.ForeignKey(Team, on_delete=CASCADE)
     player = models.ForeignKey(Player, on_delete=CASCADE)
     role = models.CharField(max_length=20, default="member")
+
+
+# A field of a project's own, converting values in its own way -----------------
+
+
+class Length:
+    """A length in metres, as a project's own field might hold it."""
+
+    def __init__(self, metres: str) -> None:
+        self.metres = metres
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Length) and other.metres == self.metres
+
+    def __hash__(self) -> int:
+        return hash(self.metres)
+
+
+class LengthField(models.CharField):
+    """Holds a Length, stores its metres as text; says that it round-trips."""
+
+    revy_encodable = True
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        super().__init__(*args, **kwargs)
+
+    def get_prep_value(self, value):
+        return value.metres if isinstance(value, Length) else value
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else Length(value)
+
+    def to_python(self, value):
+        if value is None or isinstance(value, Length):
+            return value
+        return Length(value)
+
+
+class Measured(models.Model):
+    length = LengthField(null=True)

@@ -21,6 +21,7 @@ from revy.contrib.django.models import (
     AbstractObjectDelta,
     AbstractRevision,
 )
+from revy.contrib.django.rows import saved_fields
 
 __all__ = ["register"]
 
@@ -46,6 +47,47 @@ def check_unknown_settings(**kwargs: Any) -> Messages:
                     id="revy.W001",
                 )
             )
+    return warnings
+
+
+def check_encodable_fields(**kwargs: Any) -> Messages:
+    """revy.W002: a tracked field whose values the value encoder may not
+    store as they are (a field of the project's own that converts values in
+    its own way), named before a request finds out."""
+    try:
+        encoder = conf.value_encoder()
+    except Exception:
+        return []  # revy.E007 says why it cannot be made.
+    can_encode = getattr(encoder, "can_encode", None)
+    if can_encode is None:
+        return []  # A project's own encoder answers for what it stores.
+    try:
+        tracked = [m for m in apps.get_models() if conf.is_tracked(m)]
+    except (TypeError, AttributeError):
+        return []  # revy.E001 and revy.E002 say what is wrong with the patterns.
+    warnings: Messages = []
+    for model in tracked:
+        if model._meta.proxy:
+            continue
+        for field in saved_fields(model, None):
+            if field.model is model and not can_encode(field):
+                warnings.append(
+                    checks.Warning(
+                        f"revy may not record {model._meta.label}.{field.name} "
+                        f"as it is stored: {type(field).__name__} converts its "
+                        "values in its own way.",
+                        hint=(
+                            "revy stores what get_prep_value() returns (text, "
+                            "numbers, dates, UUIDs, bytes, or lists and dicts "
+                            "of them) and reads it back with to_python(). If "
+                            "that holds, set revy_encodable = True on the field "
+                            "class; else set REVY_VALUE_ENCODER to an encoder "
+                            "that stores it."
+                        ),
+                        obj=field,
+                        id="revy.W002",
+                    )
+                )
     return warnings
 
 
@@ -270,6 +312,7 @@ def _import(path: Any) -> Any:
 
 CHECKS = (
     check_unknown_settings,
+    check_encodable_fields,
     check_tracked_models,
     check_untracked_models,
     check_record_outside_context,

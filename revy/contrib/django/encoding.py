@@ -14,6 +14,7 @@ the value the field holds, through ``field.to_python``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import decimal
 import json
@@ -79,6 +80,17 @@ _PREPARED_AS_IS: dict[type[models.Field], type] = {
 }
 
 
+# Methods a field overrides when its values are not plain: revy stores what
+# get_prep_value() returns and reads it back with to_python().
+_CONVERSIONS = (
+    "get_prep_value",
+    "get_db_prep_value",
+    "get_db_prep_save",
+    "to_python",
+    "from_db_value",
+)
+
+
 class ValueEncoder:
     """The default ``REVY_VALUE_ENCODER``. Subclass it to store other types."""
 
@@ -99,26 +111,41 @@ class ValueEncoder:
             value == "" and isinstance(field, models.GenericIPAddressField)
         ):
             return None
-        if isinstance(value, bool | int | str):
-            return value
-        if isinstance(value, float):
-            return value if math.isfinite(value) else str(value)
-        if isinstance(value, decimal.Decimal):
-            if isinstance(field, models.DecimalField):
-                # What the column stores: rounded to the field's places.
+        if isinstance(value, decimal.Decimal) and isinstance(
+            field, models.DecimalField
+        ):
+            # What the column stores: rounded to the field's places. A value
+            # with too many digits for it is kept as given: the database
+            # refuses it (and Django raises its own error) or keeps it so.
+            with contextlib.suppress(decimal.InvalidOperation):
                 value = value.quantize(
                     decimal.Decimal(1).scaleb(-field.decimal_places),
                     context=decimal.Context(prec=field.max_digits),
                 )
+        base_field = getattr(field, "base_field", None)
+        if base_field is not None and isinstance(value, list | tuple):
+            # An array: each item as its own field stores it.
+            return [self.encode(base_field, item) for item in value]
+        return self.plain(value)
+
+    def plain(self, value: Any) -> Any:
+        """The JSON form of a value a field has prepared for the database."""
+        if value is None or isinstance(value, bool | int | str):
+            return value
+        if isinstance(value, float):
+            return value if math.isfinite(value) else str(value)
+        if isinstance(value, decimal.Decimal | uuid.UUID):
             return str(value)
         if isinstance(value, datetime.datetime | datetime.date | datetime.time):
             return value.isoformat()
         if isinstance(value, datetime.timedelta):
             return duration_iso_string(value)
-        if isinstance(value, uuid.UUID):
-            return str(value)
         if isinstance(value, bytes | bytearray | memoryview):
             return base64.b64encode(bytes(value)).decode("ascii")
+        if isinstance(value, list | tuple):
+            return [self.plain(item) for item in value]
+        if isinstance(value, dict):
+            return {str(key): self.plain(item) for key, item in value.items()}
         raise TypeError(f"{type(value).__name__} values cannot be stored")
 
     def decode(self, field: models.Field, stored: Any) -> Any:
@@ -131,7 +158,28 @@ class ValueEncoder:
             return json.loads(json.dumps(stored), cls=field.decoder)
         if isinstance(field, models.FloatField) and isinstance(stored, str):
             return float(stored)
+        base_field = getattr(field, "base_field", None)
+        if base_field is not None and isinstance(stored, list):
+            return [self.decode(base_field, item) for item in stored]
         return field.to_python(stored)
+
+    def can_encode(self, field: models.Field) -> bool:
+        """Whether values of ``field`` are plain enough to round-trip: its
+        class (and that of the items of an array) converts values as one of
+        Django's own fields does, or says so with ``revy_encodable = True``
+        (``manage.py check`` asks, revy.W002)."""
+        declared = getattr(field, "revy_encodable", None)
+        if declared is not None:
+            return bool(declared)
+        base_field = getattr(field, "base_field", None)
+        if base_field is not None and not self.can_encode(base_field):
+            return False
+        for klass in type(field).__mro__:
+            if klass.__module__.startswith("django."):
+                return True
+            if any(name in vars(klass) for name in _CONVERSIONS):
+                return False
+        return True
 
 
 def key_text(model: type[models.Model], pk: Any) -> str:
