@@ -117,6 +117,17 @@ def test_x_commit_message_becomes_the_revision_description(alice):
     assert only_revision().description == "Fix typo."
 
 
+def test_a_nul_character_in_the_description_is_stored_as_a_replacement(alice):
+    """PostgreSQL's text cannot hold NUL: the write succeeds on every
+    database, the NUL kept as U+FFFD."""
+    response = logged_in(alice).post(
+        "/comments/", {"text": "x"}, headers={"X-Commit-Message": "a\x00b"}
+    )
+    assert response.status_code == 200
+    assert only_revision().description == "a\ufffdb"
+    assert Comment.objects.count() == 1
+
+
 def test_the_description_is_cut_to_the_default_length(alice):
     logged_in(alice).post(
         "/comments/", {"text": "x"}, headers={"X-Commit-Message": "ü" * 1500}

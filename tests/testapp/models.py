@@ -273,3 +273,10 @@ class LengthField(models.CharField):
 
 class Measured(models.Model):
     length = LengthField(null=True)
+
+
+class OddNames(models.Model):
+    """A field name Django accepts that SQL and JSON must quote."""
+
+
+OddNames.add_to_class("it's", models.CharField(max_length=20, default=""))

@@ -27,7 +27,14 @@ from django.utils.duration import duration_iso_string
 
 from revy.contrib.django.exceptions import EncodingError
 
-__all__ = ["JSON_NULL", "EncodingError", "ValueEncoder", "encode", "key_text"]
+__all__ = [
+    "JSON_NULL",
+    "EncodingError",
+    "ValueEncoder",
+    "clean_text",
+    "encode",
+    "key_text",
+]
 
 
 class _JSONNull:
@@ -180,6 +187,13 @@ class ValueEncoder:
             if any(name in vars(klass) for name in _CONVERSIONS):
                 return False
         return True
+
+
+def clean_text(text: str) -> str:
+    """``text`` as every database can store it: a NUL character, which
+    PostgreSQL's text cannot hold, becomes U+FFFD (the replacement
+    character). Descriptions go through this."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def key_text(model: type[models.Model], pk: Any) -> str:

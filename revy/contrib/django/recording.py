@@ -21,7 +21,7 @@ from django.db import connections, models
 from revy.context import Frame
 from revy.contrib.django import backends, conf, transactions
 from revy.contrib.django.actors import ActorRef, actor_reference
-from revy.contrib.django.encoding import JSON_NULL, encode, key_text
+from revy.contrib.django.encoding import JSON_NULL, clean_text, encode, key_text
 from revy.contrib.django.exceptions import HistoryRowTooLarge
 from revy.contrib.django.models import AbstractObjectDelta
 from revy.contrib.django.pending import AttributeRow, PendingObjectDelta
@@ -64,9 +64,9 @@ class Attribution:
     def __init__(self, frame: Frame) -> None:
         self.actor = frame.actor
         self.actor_ref = actor_reference(self.actor)
-        self.object_description = frame.object_delta_description
-        self.attribute_description = frame.attribute_delta_description
-        self.deletion_description = frame.deletion_description
+        self.object_description = clean_text(frame.object_delta_description)
+        self.attribute_description = clean_text(frame.attribute_delta_description)
+        self.deletion_description = clean_text(frame.deletion_description)
         # {id(actor): (actor, reference)}: holding the actor keeps its id
         # from being reused by another object while the frame lives.
         self._references: dict[int, tuple[Any, ActorRef]] = {}
@@ -184,7 +184,7 @@ class Recorder:
             ref = who.actor_ref
             return AttributeRow(name, old, new, *ref, who.attribute_description)
         ref = who.reference(assigned.actor)
-        return AttributeRow(name, old, new, *ref, assigned.description)
+        return AttributeRow(name, old, new, *ref, clean_text(assigned.description))
 
     def delta(
         self,

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.base import DEFERRED
 from django.db.models.expressions import Expression
+from django.db.models.sql.query import FORBIDDEN_ALIAS_PATTERN
 
 from revy.contrib.django import backends, conf, tracking
 
@@ -98,7 +99,8 @@ def fetch_values(
         exists = model._base_manager.using(using).filter(pk=pk).exists()
         return {} if exists else None
     attnames = [field.attname for field in fields]
-    row = model._base_manager.using(using).filter(pk=pk).values_list(*attnames).first()
+    queryset = model._base_manager.using(using).filter(pk=pk)
+    row = next(iter(values_of(queryset, attnames)), None)
     return None if row is None else dict(zip(attnames, row, strict=True))
 
 
@@ -234,7 +236,7 @@ def read_rows(
         )
     rows = {}
     for chunk in chunks:
-        for values in chunk.values_list(*attnames).iterator(chunk_size=size):
+        for values in values_of(chunk, attnames, size):
             row = dict(zip(attnames, values, strict=True))
             rows[row[pk_attname]] = row
     return rows
@@ -257,7 +259,7 @@ def locked_batches(
     last = None
     while True:
         page = locked if last is None else locked.filter(pk__gt=last)
-        values = list(page.values_list(*attnames)[:size])
+        values = list(values_of(page[:size], attnames))
         if not values:
             return
         yield {row[0]: dict(zip(attnames, row, strict=True)) for row in values}
@@ -283,6 +285,19 @@ def locked_rows(
         for batch in locked_batches(model, using, chunk, fields, for_delete):
             rows.update(batch)
     return rows
+
+
+def values_of(
+    queryset: models.QuerySet, attnames: Sequence[str], chunk_size: int | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """The values of ``attnames`` of each row of ``queryset``, as tuples: by
+    ``values_list()``, or for a field whose name Django refuses as a column
+    alias there (``it's``: ``add_to_class`` takes any name), by instances."""
+    if not any(FORBIDDEN_ALIAS_PATTERN.search(name) for name in attnames):
+        rows = queryset.values_list(*attnames)
+        return rows.iterator(chunk_size) if chunk_size else iter(rows)
+    instances = queryset.iterator(chunk_size) if chunk_size else iter(queryset)
+    return (tuple(obj.__dict__[name] for name in attnames) for obj in instances)
 
 
 def _attnames(

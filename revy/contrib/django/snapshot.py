@@ -127,15 +127,15 @@ def _snapshot_sql(
 ) -> tuple[str, list[Any]]:
     """The JSON text ``{"name": [stored value] or null, ..., "__pk__": key}``
     of the outer object delta ``pk`` (SQL of its columns), and its params."""
-    # Field names are Python identifiers, safe inside SQL and JSON quotes.
     pieces, params = [], []
     for index, (field, types) in enumerate(zip(fields, content_types, strict=True)):
+        # '{"name":' as a parameter: a field's name may hold any character.
+        pieces.append(backend.text_param())
+        params.append(("{" if index == 0 else ",") + json.dumps(field.name) + ":")
         sql, value_params = _latest_value(
             backend, model, field.name, types, pk, content_type, content_id
         )
         params.extend(value_params)
-        separator = "{" if index == 0 else ","
-        pieces.append(f"""'{separator}"{field.name}":'""")  # '{"name":
         boxed = backend.concat(["'['", backend.as_text(sql), "']'"])
         pieces.append(f"COALESCE({boxed}, 'null')")
     pieces.append(f"""'{"," if fields else "{"}"{_PK}":'""")

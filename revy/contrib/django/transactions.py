@@ -35,6 +35,7 @@ from django.db.models import Model
 
 from revy.context import Activation, Frame
 from revy.contrib.django import conf, querysets, tracking, wrapping, writer
+from revy.contrib.django.encoding import clean_text
 from revy.contrib.django.pending import PendingObjectDelta
 from revy.contrib.django.tracking import Assignment
 
@@ -145,8 +146,9 @@ def revision_for(frame: Frame, using: str) -> Any:
     if revision is None:
         revision = _context_revision(frame.activation, using)
     if revision._state.adding:
-        if not revision.description:
-            revision.description = frame.revision_description
+        revision.description = clean_text(
+            revision.description or frame.revision_description
+        )
         if not connections[using].__dict__.get(_OWNED):
             writer.insert_revisions([revision], using, _written_revision(using))
     return revision

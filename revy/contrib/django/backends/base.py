@@ -240,6 +240,10 @@ class Backend:
             f"not {self.connection.display_name}."
         )
 
+    def text_param(self) -> str:
+        """SQL of a text parameter, ready to be joined to other text."""
+        return "%s"
+
     def as_text(self, sql: str) -> str:
         """SQL of the JSON value ``sql`` as text."""
         return sql

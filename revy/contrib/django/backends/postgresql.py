@@ -182,6 +182,9 @@ class PostgreSQLBackend(Backend):
     def json_quote(self, sql: str) -> str:
         return f"TO_JSONB(({sql})::text)::text"
 
+    def text_param(self) -> str:
+        return "(%s)::text"
+
     def as_text(self, sql: str) -> str:
         return f"({sql})::text"
 

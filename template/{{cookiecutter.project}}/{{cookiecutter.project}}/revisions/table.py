@@ -19,6 +19,19 @@ from {{ cookiecutter.project }}.revisions.models import (
 )
 
 MASKED_FIELDS = {"password"}
+# Characters that would move the cursor, start a line or reorder text on a
+# terminal, written as escapes so that no stored text can forge a line.
+_ESCAPES = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in (
+        *range(0x20),
+        *range(0x7F, 0xA0),
+        0x200E,
+        0x200F,
+        *range(0x2028, 0x202F),
+        *range(0x2066, 0x206A),
+    )
+}
 WIDTH = 28
 HEADERS = ("Object", "Action", "Actor", "Field", "Old", "New", "Note")
 
@@ -50,6 +63,11 @@ def actor_label(delta: Any) -> str:
     if actor is None:
         return f"{kind} #{delta.actor_id} (deleted)"
     return f"{kind} {actor}"
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters written as escapes (``\\x1b``)."""
+    return text.translate(_ESCAPES)
 
 
 def masked(field_name: str, value: Any) -> Any:
@@ -115,7 +133,7 @@ def revision_title(revision: Revision) -> str:
         parts.append(f"request {revision.request_id[:8]} {source}".rstrip())
         if revision.client_ip:
             parts.append(f"from {revision.client_ip}")
-    return " · ".join(parts)
+    return printable(" · ".join(parts))
 
 
 def render(revisions: Iterable[Revision], deltas: Any = None) -> str:
@@ -129,6 +147,7 @@ def render(revisions: Iterable[Revision], deltas: Any = None) -> str:
 
 
 def grid(rows: list[tuple[str, ...]]) -> str:
+    rows = [tuple(printable(cell) for cell in row) for row in rows]
     widths = [
         max(len(HEADERS[column]), *(len(row[column]) for row in rows))
         for column in range(len(HEADERS))
