@@ -1,8 +1,6 @@
 """revy_baseline with multi-table models, labels and routers; tracking turned
 on by override_settings; checks of proxy patterns and encoders."""
 
-import io
-
 import pytest
 from django.core import checks
 from django.core.management import call_command
@@ -11,7 +9,11 @@ from django.test import override_settings
 
 from revy import Context
 from revy.contrib.django import history
-from tests.helpers import ObjectDelta, ct
+from tests.helpers import (
+    ObjectDelta,
+    ct,
+    run_baseline,
+)
 from tests.testapp.models import (
     Comment,
     Counter,
@@ -21,12 +23,6 @@ from tests.testapp.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def run_baseline(*args):
-    out = io.StringIO()
-    call_command("revy_baseline", *args, stdout=out)
-    return out.getvalue()
 
 
 # revy_baseline and multi-table inheritance -----------------------------------

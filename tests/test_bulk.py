@@ -28,9 +28,15 @@ from tests.helpers import (
     AttributeDelta,
     ObjectDelta,
     Revision,
+    Undo,
     User,
     ct,
+    decoded,
+    delta_of,
     deltas_of,
+    nothing_recorded,
+    stored,
+    warm_content_types,
 )
 from tests.testapp.models import (
     Book,
@@ -50,42 +56,8 @@ pytestmark = pytest.mark.django_db
 # Helpers ---------------------------------------------------------------------
 
 
-def delta_of(model, pk):
-    found = deltas_of(model, pk)
-    assert len(found) == 1, f"{model.__name__} {pk}: {found}"
-    return found[0]
-
-
-def stored(object_delta):
-    """``{field name: (old, new)}`` as stored in the attribute deltas."""
-    return {
-        a.field_name: (a.old_value, a.new_value)
-        for a in object_delta.attribute_deltas.order_by("pk")
-    }
-
-
-def decoded(object_delta):
-    """``{field name: (old, new)}`` decoded back into the fields' values."""
-    return {
-        a.field_name: (a.old(), a.new())
-        for a in object_delta.attribute_deltas.order_by("pk")
-    }
-
-
-def nothing_recorded():
-    return (
-        not Revision.objects.exists()
-        and not ObjectDelta.objects.exists()
-        and not AttributeDelta.objects.exists()
-    )
-
-
 def counters(*values):
     return [Counter.objects.create(value=value) for value in values]
-
-
-class _Undo(Exception):
-    pass
 
 
 # QuerySet.update ---------------------------------------------------------------
@@ -505,8 +477,8 @@ def _outcome(mode):
             with mode:
                 result = _run_bulk_operations()
             result = (result, nothing_recorded())
-            raise _Undo
-    except _Undo:
+            raise Undo
+    except Undo:
         pass
     return result
 
@@ -531,10 +503,10 @@ def test_outside_a_context_nothing_is_recorded_and_django_returns_the_same():
 
 def test_a_rolled_back_bulk_write_leaves_no_history():
     a, b = counters(1, 2)
-    with Context(), pytest.raises(_Undo), transaction.atomic():
+    with Context(), pytest.raises(Undo), transaction.atomic():
         Counter.objects.update(value=F("value") + 10)
         Counter.objects.bulk_create([Counter(value=7)])
-        raise _Undo
+        raise Undo
     assert nothing_recorded()
     assert sorted(Counter.objects.values_list("value", flat=True)) == [1, 2]
 
@@ -543,10 +515,10 @@ def test_a_rolled_back_savepoint_drops_only_its_bulk_writes():
     a, b = counters(1, 2)
     with Context():
         Counter.objects.filter(pk=a.pk).update(value=100)
-        with pytest.raises(_Undo), transaction.atomic():
+        with pytest.raises(Undo), transaction.atomic():
             Counter.objects.filter(pk=b.pk).update(value=200)
             Counter.objects.bulk_update([Counter(pk=a.pk, value=300)], ["value"])
-            raise _Undo
+            raise Undo
         Counter.objects.bulk_create([Counter(value=7)])
     assert Revision.objects.count() == 1
     assert stored(delta_of(Counter, a.pk)) == {"value": (1, 100)}
@@ -558,15 +530,10 @@ def test_a_rolled_back_savepoint_drops_only_its_bulk_writes():
 # Query counts --------------------------------------------------------------------
 
 
-def _warm_content_types():
-    for model in (Counter, Book, Shelf):
-        ct(model)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_update_of_2000_rows_takes_at_most_10_queries():
     Counter.objects.bulk_create(Counter(value=n) for n in range(2000))
-    _warm_content_types()
+    warm_content_types(Counter, Book, Shelf)
     with CaptureQueriesContext(connection) as queries, Context():
         returned = Counter.objects.update(value=F("value") + 1)
     assert returned == 2000
@@ -583,7 +550,7 @@ def test_update_of_2000_rows_takes_at_most_10_queries():
 def test_update_with_plain_values_of_2000_rows_takes_at_most_10_queries():
     shelf = Shelf.objects.create(name="s")
     Book.objects.bulk_create(Book(title=f"b{n}", shelf=shelf) for n in range(2000))
-    _warm_content_types()
+    warm_content_types(Counter, Book, Shelf)
     with CaptureQueriesContext(connection) as queries, Context():
         returned = Book.objects.update(title="same")
     assert returned == 2000
@@ -593,7 +560,7 @@ def test_update_with_plain_values_of_2000_rows_takes_at_most_10_queries():
 
 @pytest.mark.django_db(transaction=True)
 def test_bulk_create_of_2000_rows_takes_few_queries_more_than_django():
-    _warm_content_types()
+    warm_content_types(Counter, Book, Shelf)
     with CaptureQueriesContext(connection) as untracked:
         Counter.objects.bulk_create(Counter(value=n) for n in range(2000))
     with CaptureQueriesContext(connection) as queries, Context():
@@ -609,7 +576,7 @@ def test_bulk_create_of_2000_rows_takes_few_queries_more_than_django():
 @pytest.mark.django_db(transaction=True)
 def test_bulk_update_of_2000_rows_takes_few_queries_more_than_django():
     Counter.objects.bulk_create(Counter(value=n) for n in range(4000))
-    _warm_content_types()
+    warm_content_types(Counter, Book, Shelf)
     first, second = (
         list(Counter.objects.order_by("pk")[:2000]),
         list(Counter.objects.order_by("pk")[2000:]),
@@ -630,7 +597,7 @@ def test_bulk_update_of_2000_rows_takes_few_queries_more_than_django():
 def test_bulk_update_of_2000_unloaded_instances_reads_old_values_in_batches():
     created = Counter.objects.bulk_create(Counter(value=0) for _ in range(4000))
     pks = [counter.pk for counter in created]
-    _warm_content_types()
+    warm_content_types(Counter, Book, Shelf)
     with CaptureQueriesContext(connection) as untracked:
         Counter.objects.bulk_update(
             [Counter(pk=pk, value=1) for pk in pks[:2000]], ["value"], batch_size=1000

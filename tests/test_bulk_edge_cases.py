@@ -8,7 +8,13 @@ from django.db.models import F
 
 from revy import Context
 from revy.contrib.django.deltas import NotRecordable
-from tests.helpers import CREATE, DELETE, ObjectDelta, deltas_of
+from tests.helpers import (
+    CREATE,
+    DELETE,
+    ObjectDelta,
+    deltas_of,
+    stored,
+)
 from tests.testapp.models import (
     Counter,
     EveryField,
@@ -17,13 +23,6 @@ from tests.testapp.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def stored(object_delta):
-    return {
-        a.field_name: (a.old_value, a.new_value)
-        for a in object_delta.attribute_deltas.order_by("pk")
-    }
 
 
 # bulk_update -------------------------------------------------------------------

@@ -24,7 +24,13 @@ from tests.helpers import (
     ObjectDelta,
     Revision,
     User,
+    all_deltas,
+    attribute,
     ct,
+    decoded,
+    deltas,
+    make_user,
+    revisions,
     run,
 )
 from tests.testapp.models import (
@@ -44,54 +50,6 @@ from tests.testapp.models import (
 pytestmark = pytest.mark.django_db
 
 
-# Helpers ---------------------------------------------------------------------
-
-
-def revisions():
-    return list(Revision.objects.order_by("pk"))
-
-
-def deltas(obj):
-    return list(ObjectDelta.objects.for_object(obj))
-
-
-def all_deltas():
-    return list(ObjectDelta.objects.order_by("pk"))
-
-
-def changes(object_delta):
-    """``{field name: (old, new)}`` of an object delta, decoded."""
-    return {
-        attribute.field_name: (attribute.old(), attribute.new())
-        for attribute in object_delta.attribute_deltas.order_by("pk")
-    }
-
-
-def attribute(object_delta, field_name):
-    return object_delta.attribute_deltas.get(field_name=field_name)
-
-
-def make_user(name):
-    return User.objects.create(username=name)
-
-
-@pytest.fixture
-def alice():
-    return make_user("alice")
-
-
-@pytest.fixture
-def bob():
-    return make_user("bob")
-
-
-@pytest.fixture
-def comment():
-    """A comment stored before any context: loaded outside tracking."""
-    created = Comment.objects.create(text="first")
-    return Comment.objects.get(pk=created.pk)
-
-
 # Create, update, delete ------------------------------------------------------
 
 
@@ -107,7 +65,7 @@ def test_create_records_a_create_delta_with_every_field(alice):
     assert delta.content_id == str(created.pk)
     assert delta.target == created
     assert delta.actor == alice
-    assert changes(delta) == {
+    assert decoded(delta) == {
         "text": (None, "hello"),
         "is_marked_as_spam": (None, False),
     }
@@ -124,7 +82,7 @@ def test_update_records_only_changed_fields_with_true_old_values(alice, comment)
     [delta] = deltas(comment)
     assert delta.action == UPDATE
     assert delta.actor == alice
-    assert changes(delta) == {"text": ("first", "second")}
+    assert decoded(delta) == {"text": ("first", "second")}
 
 
 def test_delete_records_every_stored_value_as_old(alice, comment):
@@ -136,7 +94,7 @@ def test_delete_records_every_stored_value_as_old(alice, comment):
     assert delta.action == DELETE
     assert delta.actor == alice
     assert delta.content_id == str(pk)
-    assert changes(delta) == {
+    assert decoded(delta) == {
         "text": ("first", None),
         "is_marked_as_spam": (False, None),
     }
@@ -148,7 +106,7 @@ def test_delete_after_an_unsaved_change_records_the_stored_values(comment):
         comment.text = "never saved"
         comment.delete()
     [delta] = ObjectDelta.objects.for_key(Comment, pk)
-    assert changes(delta)["text"] == ("first", None)
+    assert decoded(delta)["text"] == ("first", None)
 
 
 def test_create_update_delete_in_one_context_make_one_revision(alice):
@@ -165,9 +123,9 @@ def test_create_update_delete_in_one_context_make_one_revision(alice):
     found = list(ObjectDelta.objects.for_key(Comment, pk))
     assert [d.action for d in found] == [CREATE, UPDATE, UPDATE, DELETE]
     assert {d.revision_id for d in found} == {revision.pk}
-    assert changes(found[1]) == {"text": ("a", "b")}
-    assert changes(found[2]) == {"is_marked_as_spam": (False, True)}
-    assert changes(found[3]) == {"text": ("b", None), "is_marked_as_spam": (True, None)}
+    assert decoded(found[1]) == {"text": ("a", "b")}
+    assert decoded(found[2]) == {"is_marked_as_spam": (False, True)}
+    assert decoded(found[3]) == {"text": ("b", None), "is_marked_as_spam": (True, None)}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -188,8 +146,8 @@ def test_async_create_update_delete(alice):
     assert {d.revision_id for d in found} == {revision.pk}
     assert {d.content_id for d in found} == {str(deleted_pk)}
     assert all(d.actor == alice for d in found)
-    assert changes(found[1]) == {"text": ("a", "b")}
-    assert changes(found[2])["text"] == ("b", None)
+    assert decoded(found[1]) == {"text": ("a", "b")}
+    assert decoded(found[2])["text"] == ("b", None)
     assert deleted.pk is None
 
 
@@ -349,7 +307,7 @@ def test_record_outside_context_setting_records_each_change_by_the_system(commen
         assert delta.actor_content_type is None
         assert delta.actor_id is None
         assert all(a.actor is None for a in delta.attribute_deltas.all())
-    assert changes(update) == {"text": ("first", "changed")}
+    assert decoded(update) == {"text": ("first", "changed")}
 
 
 @override_settings(REVY_RECORD_OUTSIDE_CONTEXT=True)
@@ -381,7 +339,7 @@ def test_disable_and_enable_as_in_the_seed(comment):
     some_task()
     [delta] = all_deltas()
     assert delta.content_id == str(comment.pk)
-    assert changes(delta) == {"text": ("first", "recorded")}
+    assert decoded(delta) == {"text": ("first", "recorded")}
 
 
 def test_as_disabled_block_inside_a_context_as_in_the_seed(comment):
@@ -411,7 +369,7 @@ def test_change_made_while_disabled_is_recorded_by_a_later_enabled_save(comment)
             comment.text = "assigned while disabled"
         comment.save()
     [delta] = all_deltas()
-    assert changes(delta) == {"text": ("first", "assigned while disabled")}
+    assert decoded(delta) == {"text": ("first", "assigned while disabled")}
 
 
 def test_change_saved_while_disabled_is_not_recorded_later(comment):
@@ -422,7 +380,7 @@ def test_change_saved_while_disabled_is_not_recorded_later(comment):
         comment.is_marked_as_spam = True
         comment.save()
     [delta] = all_deltas()
-    assert changes(delta) == {"is_marked_as_spam": (False, True)}
+    assert decoded(delta) == {"is_marked_as_spam": (False, True)}
 
 
 # True old values -------------------------------------------------------------
@@ -437,7 +395,7 @@ def test_old_value_is_true_for_an_object_loaded_outside_the_context(comment):
         comment.text = "changed inside"
         comment.save()
     [delta] = all_deltas()
-    assert changes(delta) == {"text": ("changed outside", "changed inside")}
+    assert decoded(delta) == {"text": ("changed outside", "changed inside")}
 
 
 def test_old_value_is_true_for_an_instance_built_by_hand(comment):
@@ -446,7 +404,7 @@ def test_old_value_is_true_for_an_instance_built_by_hand(comment):
         Comment(pk=comment.pk, text="by hand").save()
     [delta] = all_deltas()
     assert delta.action == UPDATE
-    assert changes(delta) == {"text": ("first", "by hand")}
+    assert decoded(delta) == {"text": ("first", "by hand")}
 
 
 @override_settings(REVY_UNTRACKED_MODELS=[])
@@ -459,7 +417,7 @@ def test_old_value_is_true_for_a_model_tracked_only_after_startup():
         row.save()
     [delta] = all_deltas()
     assert delta.content_type == ct(Untracked)
-    assert changes(delta) == {"name": ("before", "after")}
+    assert decoded(delta) == {"name": ("before", "after")}
 
 
 def test_successive_saves_chain_their_old_values(comment):
@@ -467,7 +425,7 @@ def test_successive_saves_chain_their_old_values(comment):
         for text in ("two", "three", "four"):
             comment.text = text
             comment.save()
-    assert [changes(d)["text"] for d in deltas(comment)] == [
+    assert [decoded(d)["text"] for d in deltas(comment)] == [
         ("first", "two"),
         ("two", "three"),
         ("three", "four"),
@@ -483,7 +441,7 @@ def test_update_fields_records_exactly_those_fields(comment):
         comment.is_marked_as_spam = True
         comment.save(update_fields=["text"])
     [delta] = all_deltas()
-    assert changes(delta) == {"text": ("first", "saved")}
+    assert decoded(delta) == {"text": ("first", "saved")}
     stored = Comment.objects.get(pk=comment.pk)
     assert stored.is_marked_as_spam is False
 
@@ -492,7 +450,7 @@ def test_update_fields_records_exactly_those_fields(comment):
     with Context():
         comment.save()
     last = deltas(comment)[-1]
-    assert changes(last) == {"is_marked_as_spam": (False, True)}
+    assert decoded(last) == {"is_marked_as_spam": (False, True)}
 
 
 def test_update_fields_by_attname_of_a_foreign_key(alice, bob):
@@ -502,7 +460,7 @@ def test_update_fields_by_attname_of_a_foreign_key(alice, bob):
         post.title = "not saved"
         post.save(update_fields=["author_id"])
     [delta] = all_deltas()
-    assert changes(delta) == {"author": (alice.pk, bob.pk)}
+    assert decoded(delta) == {"author": (alice.pk, bob.pk)}
 
 
 def test_update_fields_empty_saves_and_records_nothing(comment):
@@ -521,7 +479,7 @@ def test_multi_table_inheritance_records_child_and_parent_fields():
     [delta] = all_deltas()
     assert delta.content_type == ct(Restaurant)
     assert delta.content_id == str(restaurant.pk)
-    assert changes(delta) == {"name": (None, "Luigi"), "serves_pizza": (None, True)}
+    assert decoded(delta) == {"name": (None, "Luigi"), "serves_pizza": (None, True)}
 
     restaurant = Restaurant.objects.get(pk=restaurant.pk)
     with Context():
@@ -530,7 +488,7 @@ def test_multi_table_inheritance_records_child_and_parent_fields():
         restaurant.save()
     update = deltas(restaurant)[-1]
     assert update.action == UPDATE
-    assert changes(update) == {
+    assert decoded(update) == {
         "name": ("Luigi", "Mario"),
         "serves_pizza": (True, False),
     }
@@ -540,7 +498,7 @@ def test_multi_table_inheritance_records_child_and_parent_fields():
         restaurant.delete()
     delete = list(ObjectDelta.objects.for_key(Restaurant, pk))[-1]
     assert delete.action == DELETE
-    assert changes(delete) == {"name": ("Mario", None), "serves_pizza": (False, None)}
+    assert decoded(delete) == {"name": ("Mario", None), "serves_pizza": (False, None)}
     # The parent row is part of the same object: no separate Place delta.
     assert list(ObjectDelta.objects.filter(content_type=ct(Place))) == []
 
@@ -550,7 +508,7 @@ def test_parent_model_saved_alone_records_as_the_parent():
         place = Place.objects.create(name="Square")
     [delta] = all_deltas()
     assert delta.content_type == ct(Place)
-    assert changes(delta) == {"name": (None, "Square")}
+    assert decoded(delta) == {"name": (None, "Square")}
     assert deltas(place) == [delta]
 
 
@@ -566,7 +524,7 @@ def test_proxy_model_records_as_its_concrete_model():
     )
     assert update.content_type == ct(Comment)
     assert deltas(Comment.objects.get(pk=spam.pk)) == [create, update]
-    assert changes(update) == {"is_marked_as_spam": (False, True)}
+    assert decoded(update) == {"is_marked_as_spam": (False, True)}
 
     with Context():
         spam.delete()
@@ -583,7 +541,7 @@ def test_only_then_assign_the_deferred_field(comment):
         partial.is_marked_as_spam = False
         partial.save()
     [delta] = all_deltas()
-    assert changes(delta) == {"is_marked_as_spam": (True, False)}
+    assert decoded(delta) == {"is_marked_as_spam": (True, False)}
 
 
 def test_defer_then_assign_the_deferred_field(comment):
@@ -592,7 +550,7 @@ def test_defer_then_assign_the_deferred_field(comment):
         partial.text = "second"
         partial.save()
     [delta] = all_deltas()
-    assert changes(delta) == {"text": ("first", "second")}
+    assert decoded(delta) == {"text": ("first", "second")}
 
 
 def test_deferred_field_loaded_on_access_then_changed(comment):
@@ -603,7 +561,7 @@ def test_deferred_field_loaded_on_access_then_changed(comment):
         partial.text = "third"
         partial.save()
     [delta] = all_deltas()
-    assert changes(delta) == {"text": ("changed behind", "third")}
+    assert decoded(delta) == {"text": ("changed behind", "third")}
 
 
 def test_deferred_save_without_touching_deferred_fields_records_loaded_only(comment):
@@ -613,7 +571,7 @@ def test_deferred_save_without_touching_deferred_fields_records_loaded_only(comm
         partial.text = "new"
         partial.save()
     [delta] = all_deltas()
-    assert changes(delta) == {"text": ("first", "new")}
+    assert decoded(delta) == {"text": ("first", "new")}
 
 
 def test_refresh_from_db_then_save_records_nothing(comment):
@@ -633,7 +591,7 @@ def test_partial_refresh_from_db_keeps_other_pending_changes(alice, comment):
         comment.refresh_from_db(fields=["text"])
         comment.save()
     [delta] = all_deltas()
-    assert changes(delta) == {"is_marked_as_spam": (False, True)}
+    assert decoded(delta) == {"is_marked_as_spam": (False, True)}
 
 
 def test_refresh_after_change_then_new_change_has_true_old_value(comment):
@@ -643,7 +601,7 @@ def test_refresh_after_change_then_new_change_has_true_old_value(comment):
         comment.text = "kept"
         comment.save()
     [delta] = all_deltas()
-    assert changes(delta) == {"text": ("first", "kept")}
+    assert decoded(delta) == {"text": ("first", "kept")}
 
 
 # F() expressions -------------------------------------------------------------
@@ -670,7 +628,7 @@ def test_f_expression_with_update_fields():
         counter.value = F("value") * 10
         counter.save(update_fields=["value"])
     [delta] = all_deltas()
-    assert changes(delta) == {"value": (1, 10)}
+    assert decoded(delta) == {"value": (1, 10)}
 
 
 # The seed's examples, as written ---------------------------------------------
@@ -689,7 +647,7 @@ def test_seed_comment_spam_example(comment):
     [delta] = revision.object_deltas.all()
     assert delta.action == UPDATE
     assert delta.actor is None
-    assert changes(delta) == {"is_marked_as_spam": (False, True)}
+    assert decoded(delta) == {"is_marked_as_spam": (False, True)}
     assert attribute(delta, "is_marked_as_spam").actor is None
     assert revision.actors() == [None]
 
@@ -829,8 +787,8 @@ def test_seed_user_delete_example(alice):
     assert post_delta.cause == user_delta
     assert user_delta.cause is None
     assert list(user_delta.effects.all()) == [post_delta]
-    assert changes(post_delta) == {"author": (user_pk, None), "title": ("hello", None)}
-    assert changes(user_delta)["username"] == ("alice", None)
+    assert decoded(post_delta) == {"author": (user_pk, None), "title": ("hello", None)}
+    assert decoded(user_delta)["username"] == ("alice", None)
 
 
 def test_deletion_description_only_on_deletes(comment):
@@ -1052,7 +1010,7 @@ def test_uuid_primary_key():
     create, update = deltas(item)
     assert create.content_id == update.content_id == str(item.pk)
     assert create.target == item
-    assert changes(update) == {"name": ("a", "b")}
+    assert decoded(update) == {"name": ("a", "b")}
     pk = item.pk
     with Context():
         item.delete()
@@ -1076,7 +1034,7 @@ def test_string_primary_key():
     create, update = deltas(item)
     assert create.content_id == "ABC-1 ü"
     assert create.target == item
-    assert changes(update) == {"name": ("a", "b")}
+    assert decoded(update) == {"name": ("a", "b")}
     with Context():
         CodeItem.objects.filter(pk="ABC-1 ü").delete()
     assert [d.action for d in ObjectDelta.objects.for_key(CodeItem, "ABC-1 ü")] == [
@@ -1101,7 +1059,7 @@ def test_for_object_is_oldest_first_across_revisions(alice):
             other.save()
     found = deltas(c)
     assert [d.action for d in found] == [CREATE, UPDATE, UPDATE]
-    assert [changes(d)["text"][1] for d in found] == ["1", "2", "3"]
+    assert [decoded(d)["text"][1] for d in found] == ["1", "2", "3"]
     assert [d.pk for d in found] == sorted(d.pk for d in found)
     assert len({d.revision_id for d in found}) == 3
     assert all(d.content_id == str(c.pk) for d in found)
@@ -1136,7 +1094,7 @@ def test_queryset_delete_records_every_row(alice):
     deletes = all_deltas()
     assert [d.action for d in deletes] == [DELETE] * 4
     comment_texts = sorted(
-        changes(d)["text"][0] for d in deletes if d.content_type == ct(Comment)
+        decoded(d)["text"][0] for d in deletes if d.content_type == ct(Comment)
     )
     assert comment_texts == ["0", "2"]
     assert sorted(d.content_id for d in deletes if d.content_type == ct(CodeItem)) == [
@@ -1207,7 +1165,7 @@ def test_instance_built_with_a_new_primary_key_records_a_create():
         Comment(pk=424242, text="explicit key").save()
     assert [d.action for d in all_deltas()] == [CREATE, CREATE]
     comment_delta = ObjectDelta.objects.for_key(Comment, 424242).get()
-    assert changes(comment_delta)["text"] == (None, "explicit key")
+    assert decoded(comment_delta)["text"] == (None, "explicit key")
 
 
 def test_deleting_the_parent_row_of_a_multi_table_child_records_the_child():
@@ -1217,7 +1175,7 @@ def test_deleting_the_parent_row_of_a_multi_table_child_records_the_child():
     [delta] = all_deltas()
     assert delta.action == DELETE
     assert delta.content_type == ct(Restaurant)
-    assert changes(delta) == {"name": ("Luigi", None), "serves_pizza": (True, None)}
+    assert decoded(delta) == {"name": ("Luigi", None), "serves_pizza": (True, None)}
 
 
 def test_a_revision_is_saved_through_save_when_a_signal_listens_to_its_model():

@@ -3,14 +3,13 @@
 import pytest
 
 from revy import Context
-from tests.helpers import ObjectDelta
+from tests.helpers import (
+    ObjectDelta,
+    decoded,
+)
 from tests.testapp.models import Comment, EveryField
 
 pytestmark = pytest.mark.django_db
-
-
-def changes(d):
-    return {a.field_name: (a.old(), a.new()) for a in d.attribute_deltas.order_by("pk")}
 
 
 def test_json_mutated_in_place_is_recorded():
@@ -23,7 +22,7 @@ def test_json_mutated_in_place_is_recorded():
     obj.refresh_from_db()
     assert obj.json == {"k": "new", "list": [1, 2]}
     [d] = ObjectDelta.objects.all()
-    assert changes(d) == {
+    assert decoded(d) == {
         "json": ({"k": "old", "list": [1]}, {"k": "new", "list": [1, 2]})
     }
 
@@ -39,7 +38,7 @@ def test_copy_by_clearing_the_pk_records_a_create():
     assert Comment.objects.count() == 2
     deltas = list(ObjectDelta.objects.for_object(copy))
     assert [d.action for d in deltas] == [ObjectDelta.ACTION_CREATE]
-    assert changes(deltas[0]) == {
+    assert decoded(deltas[0]) == {
         "text": (None, "original"),
         "is_marked_as_spam": (None, False),
     }

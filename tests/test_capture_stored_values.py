@@ -8,14 +8,13 @@ from django.db.models import F
 
 from revy import Context
 from revy.contrib.django.models import get_object_delta_model, get_revision_model
-from tests.helpers import ObjectDelta
+from tests.helpers import (
+    ObjectDelta,
+    decoded,
+)
 from tests.testapp.models import Counter, EveryField, Invoice
 
 pytestmark = pytest.mark.django_db
-
-
-def changes(d):
-    return {a.field_name: (a.old(), a.new()) for a in d.attribute_deltas.order_by("pk")}
 
 
 def test_f_expression_old_value_is_what_the_row_held():
@@ -26,7 +25,7 @@ def test_f_expression_old_value_is_what_the_row_held():
         counter.value = F("value") + 1
         counter.save()
     [d] = ObjectDelta.objects.all()
-    assert changes(d) == {"value": (100, 101)}
+    assert decoded(d) == {"value": (100, 101)}
 
 
 def test_decimal_that_the_column_rounds_to_the_stored_value_is_a_no_op():

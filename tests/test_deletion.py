@@ -39,8 +39,13 @@ from tests.helpers import (
     AttributeDelta,
     ObjectDelta,
     Revision,
+    Undo,
     User,
     ct,
+    delta_of,
+    nothing_recorded,
+    stored,
+    warm_content_types,
 )
 from tests.testapp.models import (
     Album,
@@ -68,34 +73,8 @@ pytestmark = pytest.mark.django_db
 # Helpers ---------------------------------------------------------------------
 
 
-def delta_of(model, pk, action=None):
-    """The one delta of the ``model`` row ``pk`` (of ``action``, if given)."""
-    found = ObjectDelta.objects.for_key(model, pk)
-    if action is not None:
-        found = found.filter(action=action)
-    found = list(found)
-    assert len(found) == 1, f"{model.__name__} {pk}: {found}"
-    return found[0]
-
-
 def has_delta(model, pk):
     return ObjectDelta.objects.for_key(model, pk).exists()
-
-
-def stored(object_delta):
-    """``{field name: (old, new)}`` as stored in the attribute deltas."""
-    return {
-        a.field_name: (a.old_value, a.new_value)
-        for a in object_delta.attribute_deltas.order_by("pk")
-    }
-
-
-def nothing_recorded():
-    return (
-        not Revision.objects.exists()
-        and not ObjectDelta.objects.exists()
-        and not AttributeDelta.objects.exists()
-    )
 
 
 def rows(queryset):
@@ -310,10 +289,6 @@ SCENARIOS = {
 }
 
 
-class _Undo(Exception):
-    pass
-
-
 def outcome(scenario, mode):
     """What ``scenario`` returns and leaves in the database, under ``mode``.
 
@@ -326,8 +301,8 @@ def outcome(scenario, mode):
             with mode():
                 returned = scenario()
             result = (returned, world(), nothing_recorded())
-            raise _Undo
-    except _Undo:
+            raise Undo
+    except Undo:
         pass
     assert nothing_recorded()
     return result
@@ -809,9 +784,9 @@ def test_a_rolled_back_delete_leaves_no_history():
     library = build_library()
     acme_pk = library["acme"].pk
     with Context():
-        with pytest.raises(_Undo), transaction.atomic():
+        with pytest.raises(Undo), transaction.atomic():
             library["acme"].delete()
-            raise _Undo
+            raise Undo
         library["cy"].delete()
     assert Publisher.objects.filter(pk=acme_pk).exists()
     assert Book.objects.get(title="Emma").editor == library["ann"]
@@ -825,17 +800,12 @@ def test_a_rolled_back_delete_leaves_no_history():
 # Query counts --------------------------------------------------------------------
 
 
-def _warm_content_types():
-    for model in (Album, Photo, Page, Book, Shelf, Editor):
-        ct(model)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_cascade_of_2000_children_takes_at_most_20_queries():
     album = build_album(photos=2000)
     album = Album.objects.get(pk=album.pk)
     album_pk = album.pk
-    _warm_content_types()
+    warm_content_types(Album, Photo, Page, Book, Shelf, Editor)
     with (
         CaptureQueriesContext(connection) as queries,
         Context(),
@@ -854,7 +824,7 @@ def test_cascade_of_2000_children_takes_at_most_20_queries():
 @pytest.mark.django_db(transaction=True)
 def test_queryset_delete_of_2000_rows_takes_at_most_20_queries():
     album = build_album(photos=2000)
-    _warm_content_types()
+    warm_content_types(Album, Photo, Page, Book, Shelf, Editor)
     with CaptureQueriesContext(connection) as queries, Context():
         returned = Photo.objects.filter(album=album).delete()
     assert returned == (2000, {"testapp.Photo": 2000})
@@ -875,7 +845,7 @@ def _build_shelves():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_three_level_cascade_of_4000_rows_costs_a_bounded_number_of_queries():
-    _warm_content_types()
+    warm_content_types(Album, Photo, Page, Book, Shelf, Editor)
     _build_shelves()
     with CaptureQueriesContext(connection) as untracked:
         Shelf.objects.all().delete()

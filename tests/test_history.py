@@ -30,15 +30,19 @@ from revy.contrib.django.history import (
     snapshot_of,
     state_at,
 )
-from revy.contrib.django.models import ObjectSnapshot
 from tests.helpers import (
     CREATE,
     DELETE,
+    T0,
     UPDATE,
-    AttributeDelta,
     ObjectDelta,
     Revision,
-    User,
+    acting,
+    article_ids,
+    flush_history,
+    history_counts,
+    latest_revision,
+    tag_ids,
 )
 from tests.testapp.models import (
     Article,
@@ -57,40 +61,7 @@ from tests.testapp.models import (
 pytestmark = pytest.mark.django_db
 
 
-T0 = datetime.datetime(2024, 1, 1, 12, 0, tzinfo=datetime.UTC)
-
-
 # Helpers -----------------------------------------------------------------------
-
-
-def acting(actor=None, description="", attribute_description=""):
-    """An outermost context: one revision, by ``actor``, described."""
-    values = {"actor": actor, "revision_description": description}
-    if attribute_description:
-        values["attribute_delta_description"] = attribute_description
-    return Context.via(**values)
-
-
-def latest_revision():
-    return Revision.objects.latest("pk")
-
-
-def flush_history():
-    """Write pending history and warm the content type cache, so that query
-    counts below measure the reads only."""
-    ObjectDelta.objects.exists()
-    for model in (Comment, Counter, Article, Tag, EveryField, User):
-        ContentType.objects.get_for_model(model)
-    # Django checks once per connection what the database's JSON can do.
-    list(ObjectDelta.objects.annotate(snapshot=ObjectSnapshot(Counter))[:1])
-
-
-def history_counts():
-    return (
-        Revision.objects.count(),
-        ObjectDelta.objects.count(),
-        AttributeDelta.objects.count(),
-    )
 
 
 def at_hours(revisions):
@@ -101,14 +72,6 @@ def at_hours(revisions):
             created_at=T0 + datetime.timedelta(hours=hours)
         )
         revision.refresh_from_db()
-
-
-def tag_ids(article):
-    return set(article.tags.values_list("pk", flat=True))
-
-
-def article_ids(tag):
-    return set(tag.articles.values_list("pk", flat=True))
 
 
 def as_tuples(found):

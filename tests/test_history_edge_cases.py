@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from revy import Context
 from revy.contrib.django import history as h
-from tests.helpers import AttributeDelta, ObjectDelta, Revision, User, ct
+from tests.helpers import (
+    ObjectDelta,
+    User,
+    ct,
+    forget_field,
+    latest_revision,
+)
 from tests.testapp.models import (
     Album,
     Article,
@@ -30,10 +36,6 @@ from tests.testapp.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def latest_revision():
-    return Revision.objects.latest("pk")
 
 
 # revert() -----------------------------------------------------------------------
@@ -420,14 +422,6 @@ def test_a_later_change_through_the_child_conflicts_with_a_revert_of_the_parent(
     assert Place.objects.get(pk=restaurant.pk).name == "C"
 
 
-def _forget_field(model, pk, field_name):
-    """History as it stands for a field added to the model after it was
-    written: no attribute delta of that field."""
-    AttributeDelta.objects.filter(
-        content_type=ct(model), content_id=str(pk), field_name=field_name
-    ).delete()
-
-
 def test_restore_of_a_deleted_row_takes_the_default_of_a_field_added_later():
     """A row deleted before a field with a default was added has no value of
     it in history: restoring the row re-creates it with the field's default
@@ -438,7 +432,7 @@ def test_restore_of_a_deleted_row_takes_the_default_of_a_field_added_later():
     pk = comment.pk
     with Context():
         comment.delete()
-    _forget_field(Comment, pk, "is_marked_as_spam")
+    forget_field(Comment, pk, "is_marked_as_spam")
 
     h.restore(Comment, pk, created)
 
@@ -455,7 +449,7 @@ def test_revert_of_a_delete_takes_the_default_of_a_field_added_later():
     with Context():
         comment.delete()
     deleted = latest_revision()
-    _forget_field(Comment, pk, "is_marked_as_spam")
+    forget_field(Comment, pk, "is_marked_as_spam")
 
     deleted.revert()
 

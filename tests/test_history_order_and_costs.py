@@ -2,12 +2,9 @@
 re-creates parents first, cascades keep their place, revy_baseline honours
 its labels, snapshot_of and diff stay within their queries."""
 
-import io
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from revy import Context
 from revy.contrib.django.history import diff, snapshot_of, state_at
 from revy.contrib.django.models import ObjectSnapshot
-from tests.helpers import AttributeDelta, ObjectDelta, Revision
+from tests.helpers import (
+    ObjectDelta,
+    Revision,
+    history_counts,
+    run_baseline,
+)
 from tests.testapp.models import (
     Article,
     Book,
@@ -27,20 +29,6 @@ from tests.testapp.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def history_counts():
-    return (
-        Revision.objects.count(),
-        ObjectDelta.objects.count(),
-        AttributeDelta.objects.count(),
-    )
-
-
-def run_baseline(*args):
-    out = io.StringIO()
-    call_command("revy_baseline", *args, stdout=out)
-    return out.getvalue()
 
 
 # Bug 1: revy_baseline ignores its labels -------------------------------------------

@@ -27,7 +27,15 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from revy import Context
-from tests.helpers import CREATE, UPDATE, AttributeDelta, ObjectDelta, Revision, User
+from tests.helpers import (
+    CREATE,
+    UPDATE,
+    AttributeDelta,
+    ObjectDelta,
+    Revision,
+    User,
+    decoded,
+)
 from tests.testapp.models import CodeItem, Comment, EveryField, Post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,21 +89,10 @@ def assert_uncommitted(models, counts):
     assert committed_counts(*models) == counts
 
 
-def history_counts():
+def raw_history_counts():
+    """Revisions, object deltas and attribute deltas, counted with raw SQL:
+    what the tables hold, without writing pending history first."""
     return [raw_count(Revision), raw_count(ObjectDelta), raw_count(AttributeDelta)]
-
-
-def changes(object_delta):
-    return {
-        a.field_name: (a.old(), a.new())
-        for a in object_delta.attribute_deltas.order_by("pk")
-    }
-
-
-@pytest.fixture
-def comment():
-    created = Comment.objects.create(text="first")
-    return Comment.objects.get(pk=created.pk)
 
 
 # Rollback --------------------------------------------------------------------
@@ -111,7 +108,7 @@ def test_rollback_of_the_outer_transaction_leaves_no_history(comment):
         assert ObjectDelta.objects.count() == 3
         raise Boom
     assert raw_count(Comment) == 1
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
 
 
 def test_set_rollback_leaves_no_history(comment):
@@ -119,7 +116,7 @@ def test_set_rollback_leaves_no_history(comment):
         comment.text = "changed"
         comment.save()
         transaction.set_rollback(True)
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
     comment.refresh_from_db()
     assert comment.text == "first"
 
@@ -236,7 +233,7 @@ def test_an_exception_inside_a_transaction_and_a_context_reaches_the_caller():
         Comment.objects.create(text="x")
         raise error
     assert info.value is error
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
 
 
 def test_a_database_error_inside_a_context_is_djangos_own():
@@ -245,7 +242,7 @@ def test_a_database_error_inside_a_context_is_djangos_own():
         CodeItem.objects.create(code="free", name="b")
         CodeItem.objects.create(code="taken", name="c")
     assert raw_count(CodeItem) == 1
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
 
 
 # Reading history before the commit -------------------------------------------
@@ -285,7 +282,7 @@ def test_reads_between_changes_see_every_change_so_far(comment):
             comment.save()
             found = list(ObjectDelta.objects.for_object(comment))
             assert len(found) == i + 1
-            assert changes(found[-1])["text"][1] == f"v{i}"
+            assert decoded(found[-1])["text"][1] == f"v{i}"
         assert Context.get_revision().actors() == [None]
 
 
@@ -307,7 +304,7 @@ def test_commit_writes_data_and_history_together(comment):
         5,
         9,
     ]
-    assert history_counts() == [1, 5, 9]
+    assert raw_history_counts() == [1, 5, 9]
     assert ObjectDelta.objects.for_actor(user).count() == 5
 
 
@@ -337,7 +334,7 @@ def test_failure_after_the_row_was_written_undoes_a_single_save(comment):
         comment.save()
     comment.refresh_from_db()
     assert comment.text == "first"
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
 
 
 def test_failure_after_the_row_was_written_fails_the_callers_transaction(comment):
@@ -372,7 +369,7 @@ def test_history_that_cannot_be_inserted_at_commit_fails_the_commit(comment):
     comment.refresh_from_db()
     assert comment.text == "first"
     assert raw_count(Comment) == 1
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
 
 
 def test_a_failed_flush_on_read_fails_the_transaction(comment):
@@ -389,7 +386,7 @@ def test_a_failed_flush_on_read_fails_the_transaction(comment):
         list(ObjectDelta.objects.all())  # flushes: fails now or at commit
     comment.refresh_from_db()
     assert comment.text == "first"
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
 
 
 # Queries ---------------------------------------------------------------------
@@ -464,7 +461,7 @@ def test_a_single_save_costs_the_write_and_one_history_statement(comment):
     assert len(data) == 1 and data[0].startswith("update")
     assert len(history) == HISTORY_STATEMENTS
     assert all(sql.startswith(("insert", "with")) for sql in history)
-    assert history_counts() == [1, 1, 1]
+    assert raw_history_counts() == [1, 1, 1]
     [delta] = ObjectDelta.objects.all()
     assert delta.revision == Revision.objects.get()
     assert delta.attribute_deltas.get().new() == "changed"
@@ -508,11 +505,11 @@ def test_a_history_statement_that_fails_fails_the_save(comment):
             )
     comment.refresh_from_db()  # The connection is usable.
     assert comment.text == "first"
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
     with Context():  # And records again.
         comment.text = "again"
         comment.save()
-    assert history_counts() == [1, 1, 1]
+    assert raw_history_counts() == [1, 1, 1]
 
 
 def test_loading_tracked_rows_costs_no_extra_query():
@@ -719,7 +716,7 @@ def test_failed_flush_in_a_savepoint_keeps_the_history_recorded_before_it(commen
     assert raw_text(comment.pk) == "changed"
     # Data committed: its history must be there too.
     [delta] = ObjectDelta.objects.all()
-    assert changes(delta) == {"text": ("first", "changed")}
+    assert decoded(delta) == {"text": ("first", "changed")}
 
 
 # What an instance learnt in a transaction that was rolled back -------------
@@ -739,7 +736,7 @@ def test_a_refresh_in_a_rolled_back_transaction_is_forgotten(comment, assigned):
     saved = assigned or "second"
     assert raw_text(comment.pk) == saved
     [delta] = ObjectDelta.objects.filter(content_id=str(comment.pk))
-    assert changes(delta) == {"text": ("first", saved)}
+    assert decoded(delta) == {"text": ("first", saved)}
 
 
 @pytest.mark.skipif(
