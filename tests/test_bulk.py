@@ -3,8 +3,13 @@
 ``QuerySet.update()``, ``bulk_create()`` and ``bulk_update()`` are recorded
 with true old and new values (the value stored, where the database computed
 it from an F() expression), in a bounded number of queries; outside a
-context they are Django's, return values included. ``QuerySet.delete()`` is
-tested with the other deletes, in test_deletion.py.
+context they are Django's, return values included. An instance given twice,
+or one whose row is missing, records what the database did; an update of a
+primary key is refused before anything is written; a write Django refuses
+leaves the transaction as usable as it would be without revy.
+
+``QuerySet.delete()`` is tested with the other deletes, in test_deletion.py;
+decimals given as float or text, in test_values_as_stored.py.
 
 History is read through the models in use, so the suite runs unchanged with
 REVY_TEST_SWAPPED=1.
@@ -45,6 +50,7 @@ from tests.testapp.models import (
     Counter,
     Editor,
     Invoice,
+    Restaurant,
     Shelf,
     Untracked,
     UUIDItem,
@@ -233,6 +239,14 @@ def test_update_of_an_untracked_model_records_nothing():
     with Context():
         assert Untracked.objects.update(name="b") == 1
     assert nothing_recorded()
+
+
+def test_update_of_the_primary_key_is_refused_before_writing():
+    counter = Counter.objects.create(value=1)
+    with Context(), pytest.raises(NotRecordable, match="primary key"):
+        Counter.objects.filter(pk=counter.pk).update(id=F("id") + 1000)
+    assert list(Counter.objects.values_list("pk", flat=True)) == [counter.pk]
+    assert not ObjectDelta.objects.exists()
 
 
 # bulk_create -------------------------------------------------------------------
@@ -443,6 +457,36 @@ def test_bulk_update_records_who_assigned_each_value():
     assert delta_of(Comment, comments[1].pk).actor == editor
 
 
+def test_bulk_update_with_the_same_row_twice_records_the_value_stored():
+    counter = Counter.objects.create(value=1)
+    first = Counter(pk=counter.pk, value=10)
+    second = Counter(pk=counter.pk, value=20)
+    with Context():
+        Counter.objects.bulk_update([first, second], ["value"])
+    value = Counter.objects.get(pk=counter.pk).value  # Django's CASE: first wins
+    (delta,) = deltas_of(Counter, counter.pk)
+    assert stored(delta) == {"value": (1, value)}
+
+
+def test_bulk_update_of_a_missing_row_then_save_records_the_create():
+    counter = Counter(pk=12345, value=5)
+    with Context():
+        assert Counter.objects.bulk_update([counter], ["value"]) == 0
+        counter.save()  # Django inserts the row
+    assert Counter.objects.filter(pk=12345).exists()
+    assert [d.action for d in deltas_of(Counter, 12345)] == [CREATE]
+
+
+def test_bulk_update_of_an_instance_whose_row_is_gone_records_nothing():
+    counter = Counter.objects.create(value=1)
+    pk = counter.pk
+    Counter.objects.filter(pk=pk).delete()
+    counter.value = 2
+    with Context():
+        assert Counter.objects.bulk_update([counter], ["value"]) == 0
+    assert deltas_of(Counter, pk) == []
+
+
 # Outside a context, and rollbacks ----------------------------------------------
 
 
@@ -525,6 +569,42 @@ def test_a_rolled_back_savepoint_drops_only_its_bulk_writes():
     assert not deltas_of(Counter, b.pk)
     (created,) = ObjectDelta.objects.filter(action=CREATE)
     assert stored(created) == {"value": (None, 7)}
+
+
+# Writes Django refuses -----------------------------------------------------------
+
+
+def _refused_writes():
+    counter = Counter.objects.create(value=1)
+    return {
+        "bulk_create of a multi-table child": lambda: Restaurant.objects.bulk_create(
+            [Restaurant(name="x")]
+        ),
+        "bulk_update of the primary key": lambda: Counter.objects.bulk_update(
+            [counter], ["id"]
+        ),
+        "update of a sliced queryset": lambda: Counter.objects.all()[:1].update(
+            value=2
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bulk_create of a multi-table child",
+        "bulk_update of the primary key",
+        "update of a sliced queryset",
+    ],
+)
+def test_a_write_django_refuses_leaves_the_transaction_usable_as_without_revy(name):
+    for context in (Context.as_disabled, Context):
+        with transaction.atomic():
+            write = _refused_writes()[name]
+            with context(), pytest.raises((ValueError, TypeError)):
+                write()
+            # Django refused before writing anything: the transaction goes on.
+            assert Counter.objects.count() >= 1, context.__name__
 
 
 # Query counts --------------------------------------------------------------------

@@ -43,6 +43,7 @@ from tests.helpers import (
     User,
     ct,
     delta_of,
+    deltas_of,
     nothing_recorded,
     stored,
     warm_content_types,
@@ -55,12 +56,14 @@ from tests.testapp.models import (
     Comment,
     Counter,
     Editor,
+    EveryField,
     Membership,
     Page,
     Photo,
     Player,
     Post,
     Publisher,
+    Restaurant,
     Shelf,
     Tag,
     Task,
@@ -551,6 +554,19 @@ def test_a_cascade_crossing_a_set_null():
     assert not has_delta(Book, library["Sonnets"].pk)
     assert not has_delta(Book, library["Haiku"].pk)
     assert ObjectDelta.objects.count() == 1 + 2 + 3
+
+
+def test_set_null_caused_by_deleting_a_multi_table_child_names_its_cause():
+    restaurant = Restaurant.objects.create(name="Luigi's")
+    row = EveryField.objects.create(one=restaurant.place_ptr)
+    pk = restaurant.pk
+    with Context():
+        restaurant.delete()
+    (delete,) = deltas_of(Restaurant, pk)
+    assert delete.action == DELETE
+    (update,) = deltas_of(EveryField, row.pk)
+    assert stored(update) == {"one": (pk, None)}
+    assert update.cause == delete
 
 
 def test_set_default_records_the_old_and_default_keys():

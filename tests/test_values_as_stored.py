@@ -13,8 +13,17 @@ from django.utils.translation import gettext_lazy
 
 from revy import Context
 from revy.contrib.django.history import history, state_at
-from tests.helpers import ObjectDelta, Revision
-from tests.testapp.models import EveryField, UUIDItem
+from tests.helpers import (
+    ObjectDelta,
+    Revision,
+    deltas_of,
+    stored,
+)
+from tests.testapp.models import (
+    EveryField,
+    Invoice,
+    UUIDItem,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +198,44 @@ def test_bulk_update_values_read_back_as_stored():
         EveryField.objects.bulk_update([obj], ["decimal"])
     obj.refresh_from_db()
     assert state_at(EveryField, obj.pk).decimal == obj.decimal
+
+
+# Decimals given as float or text, which each database rounds its own way ----
+
+VALUES = pytest.mark.parametrize("value", [0.125, "0.125"], ids=["float", "text"])
+
+
+@VALUES
+def test_update_of_a_decimal_given_as_float_or_text_records_what_the_column_holds(
+    value,
+):
+    invoice = Invoice.objects.create(amount=1, exchange_rate=1)
+    with Context():
+        Invoice.objects.filter(pk=invoice.pk).update(amount=value)
+    held = Invoice.objects.get(pk=invoice.pk).amount
+    (delta,) = deltas_of(Invoice, invoice.pk)
+    assert stored(delta)["amount"] == ("1.00", str(held))
+
+
+@VALUES
+def test_bulk_create_of_a_decimal_given_as_float_or_text_records_what_the_column_holds(
+    value,
+):
+    with Context():
+        (invoice,) = Invoice.objects.bulk_create(
+            [Invoice(amount=value, exchange_rate=1)]
+        )
+    held = Invoice.objects.get(pk=invoice.pk).amount
+    (delta,) = deltas_of(Invoice, invoice.pk)
+    assert stored(delta)["amount"] == (None, str(held))
+
+
+@VALUES
+def test_save_of_a_decimal_given_as_float_or_text_records_what_the_column_holds(
+    value,
+):
+    with Context():
+        invoice = Invoice.objects.create(amount=value, exchange_rate=1)
+    held = Invoice.objects.get(pk=invoice.pk).amount
+    (delta,) = deltas_of(Invoice, invoice.pk)
+    assert stored(delta)["amount"] == (None, str(held))
