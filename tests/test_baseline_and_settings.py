@@ -9,18 +9,8 @@ from django.test import override_settings
 
 from revy import Context
 from revy.contrib.django import history
-from tests.helpers import (
-    ObjectDelta,
-    ct,
-    run_baseline,
-)
-from tests.testapp.models import (
-    Comment,
-    Counter,
-    Place,
-    Restaurant,
-    Untracked,
-)
+from tests.helpers import ObjectDelta, ct, run_baseline
+from tests.testapp.models import Comment, Counter, Place, Restaurant, Untracked
 
 pytestmark = pytest.mark.django_db
 

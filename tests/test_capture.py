@@ -6,6 +6,7 @@ swapped history models (REVY_TEST_SWAPPED=1).
 """
 
 import decimal
+import gc
 import uuid
 
 import pytest
@@ -852,6 +853,30 @@ def test_attribute_actor_is_the_one_current_at_assignment(alice, bob, comment):
     assert attribute(delta, "text").actor == alice
     assert attribute(delta, "is_marked_as_spam").actor == bob
     assert delta.revision.actors() == [bob, alice]
+
+
+def test_each_attribute_keeps_its_own_actor_when_actor_objects_come_and_go():
+    """Actor references are remembered per actor object: an actor freed
+    while the frame lives, whose id the next actor object reuses, must not
+    lend that object its reference."""
+    users = [User.objects.create(username=f"u{i}") for i in range(40)]
+    comment = Comment.objects.create(text="x")
+    with Context():
+        for i, user in enumerate(users):
+            actor = User(pk=user.pk, username=user.username)
+            with Context.via_actor(actor):
+                comment.text = f"v{i}"
+            del actor
+            comment.save()
+            gc.collect()
+    updates = ObjectDelta.objects.for_key(Comment, comment.pk).filter(
+        action=ObjectDelta.ACTION_UPDATE
+    )
+    recorded = [
+        (a.new_value, a.actor_id) for d in updates for a in d.attribute_deltas.all()
+    ]
+    expected = [(f"v{i}", str(user.pk)) for i, user in enumerate(users)]
+    assert recorded == expected
 
 
 def test_attribute_description_is_the_one_current_at_assignment(comment):

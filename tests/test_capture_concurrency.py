@@ -20,14 +20,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from revy import Context
-from tests.helpers import (
-    AttributeDelta,
-    ObjectDelta,
-    Revision,
-    Undo,
-    User,
-    run,
-)
+from tests.helpers import AttributeDelta, ObjectDelta, Revision, Undo, User, run
 from tests.testapp.models import Comment
 
 pytestmark = pytest.mark.django_db(transaction=True)

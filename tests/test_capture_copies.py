@@ -3,10 +3,7 @@
 import pytest
 
 from revy import Context
-from tests.helpers import (
-    ObjectDelta,
-    decoded,
-)
+from tests.helpers import ObjectDelta, decoded
 from tests.testapp.models import Comment, EveryField
 
 pytestmark = pytest.mark.django_db

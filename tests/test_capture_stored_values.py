@@ -8,10 +8,7 @@ from django.db.models import F
 
 from revy import Context
 from revy.contrib.django.models import get_object_delta_model, get_revision_model
-from tests.helpers import (
-    ObjectDelta,
-    decoded,
-)
+from tests.helpers import ObjectDelta, decoded
 from tests.testapp.models import Counter, EveryField, Invoice
 
 pytestmark = pytest.mark.django_db

@@ -11,13 +11,7 @@ from django.utils import timezone
 
 from revy import Context
 from revy.contrib.django import history as h
-from tests.helpers import (
-    ObjectDelta,
-    User,
-    ct,
-    forget_field,
-    latest_revision,
-)
+from tests.helpers import ObjectDelta, User, ct, forget_field, latest_revision
 from tests.testapp.models import (
     Album,
     Article,

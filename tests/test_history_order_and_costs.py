@@ -12,21 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from revy import Context
 from revy.contrib.django.history import diff, snapshot_of, state_at
 from revy.contrib.django.models import ObjectSnapshot
-from tests.helpers import (
-    ObjectDelta,
-    Revision,
-    history_counts,
-    run_baseline,
-)
-from tests.testapp.models import (
-    Article,
-    Book,
-    Counter,
-    Editor,
-    EveryField,
-    Shelf,
-    Tag,
-)
+from tests.helpers import ObjectDelta, Revision, history_counts, run_baseline
+from tests.testapp.models import Article, Book, Counter, Editor, EveryField, Shelf, Tag
 
 pytestmark = pytest.mark.django_db
 

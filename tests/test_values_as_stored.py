@@ -13,17 +13,8 @@ from django.utils.translation import gettext_lazy
 
 from revy import Context
 from revy.contrib.django.history import history, state_at
-from tests.helpers import (
-    ObjectDelta,
-    Revision,
-    deltas_of,
-    stored,
-)
-from tests.testapp.models import (
-    EveryField,
-    Invoice,
-    UUIDItem,
-)
+from tests.helpers import ObjectDelta, Revision, deltas_of, stored
+from tests.testapp.models import EveryField, Invoice, UUIDItem
 
 pytestmark = pytest.mark.django_db
 
