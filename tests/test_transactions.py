@@ -1,11 +1,15 @@
 """History and data share one transaction.
 
 A rollback, a savepoint rollback included, leaves no history of what was
-undone; a commit never leaves data without its history; an exception inside
-a context reaches the caller unchanged; a failure to write history fails the
-write. Most tests here need real transactions (``transaction=True``) and
-count rows with raw SQL, some from a second connection that only sees what
-was committed.
+undone, even of history already written inside it, and instances forget what
+the undone work taught them: a save undone is recorded when saved again, each
+field credited to whoever assigned it. A commit never leaves data without its
+history; an exception inside a context reaches the caller unchanged; a
+failure to write history fails the write.
+
+Most tests here need real transactions (``transaction=True``) and count rows
+with raw SQL, some from a second connection that only sees what was
+committed.
 """
 
 import math
@@ -95,6 +99,14 @@ def raw_history_counts():
     return [raw_count(Revision), raw_count(ObjectDelta), raw_count(AttributeDelta)]
 
 
+def raw_text(pk):
+    """The text of comment ``pk``, read with raw SQL."""
+    table = connection.ops.quote_name(Comment._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT text FROM {table} WHERE id = %s", [pk])
+        return cursor.fetchone()[0]
+
+
 # Rollback --------------------------------------------------------------------
 
 
@@ -160,6 +172,18 @@ def test_savepoint_rollback_drops_only_the_inner_history(comment):
     assert committed_counts(Comment, Revision, ObjectDelta) == [3, 1, 2]
 
 
+def test_savepoint_rollback_after_history_was_flushed_inside_it():
+    with transaction.atomic(), Context():
+        kept = Comment.objects.create(text="kept")
+        with pytest.raises(Boom), transaction.atomic():
+            Comment.objects.create(text="undone")
+            assert ObjectDelta.objects.count() == 2  # flushed inside the savepoint
+            raise Boom
+        assert ObjectDelta.objects.count() == 1
+    [delta] = ObjectDelta.objects.all()
+    assert delta.content_id == str(kept.pk)
+
+
 def test_revision_created_in_a_rolled_back_savepoint_is_created_again():
     with transaction.atomic(), Context.via_revision_description("described"):
         with pytest.raises(Boom), transaction.atomic():
@@ -209,6 +233,41 @@ def test_revision_created_in_autocommit_survives_a_later_rollback():
         str(first.pk),
         str(second.pk),
     ]
+
+
+def test_an_unsaved_revision_given_to_the_context_survives_a_savepoint_rollback():
+    revision = Revision(description="mine")
+    with transaction.atomic(), Context.via_revision(revision):
+        with pytest.raises(Boom), transaction.atomic():
+            Comment.objects.create(text="undone")
+            raise Boom
+        assert revision.pk is None, "its row was rolled back with the savepoint"
+        kept = Comment.objects.create(text="kept")
+    assert Revision.objects.get().description == "mine"
+    [delta] = ObjectDelta.objects.all()
+    assert (delta.revision, delta.content_id) == (revision, str(kept.pk))
+
+
+def test_unsaved_via_revision_saved_in_a_rolled_back_savepoint():
+    revision = Revision(description="prepared")
+    with transaction.atomic(), Context.via_revision(revision):
+        with pytest.raises(Boom), transaction.atomic():
+            Comment.objects.create(text="undone")  # saves the revision
+            raise Boom
+        kept = Comment.objects.create(text="kept")
+    [delta] = ObjectDelta.objects.all()
+    assert delta.content_id == str(kept.pk)
+    assert Revision.objects.get().description == "prepared"
+
+
+def test_unsaved_via_revision_saved_in_a_rolled_back_transaction_reused():
+    revision = Revision(description="prepared")
+    with pytest.raises(Boom), transaction.atomic(), Context.via_revision(revision):
+        Comment.objects.create(text="undone")
+        raise Boom
+    with Context.via_revision(revision):
+        Comment.objects.create(text="kept")
+    assert ObjectDelta.objects.count() == 1
 
 
 # Exceptions ------------------------------------------------------------------
@@ -534,26 +593,6 @@ def test_deleting_many_rows_costs_a_bounded_number_of_queries():
     assert update.attribute_deltas.get().field_name == "foreign"
 
 
-def test_an_unsaved_revision_given_to_the_context_survives_a_savepoint_rollback():
-    revision = Revision(description="mine")
-    with transaction.atomic(), Context.via_revision(revision):
-        with pytest.raises(Boom), transaction.atomic():
-            Comment.objects.create(text="undone")
-            raise Boom
-        assert revision.pk is None, "its row was rolled back with the savepoint"
-        kept = Comment.objects.create(text="kept")
-    assert Revision.objects.get().description == "mine"
-    [delta] = ObjectDelta.objects.all()
-    assert (delta.revision, delta.content_id) == (revision, str(kept.pk))
-
-
-def raw_text(pk):
-    table = connection.ops.quote_name(Comment._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT text FROM {table} WHERE id = %s", [pk])
-        return cursor.fetchone()[0]
-
-
 # Savepoints made with transaction.savepoint() --------------------------------
 
 
@@ -737,6 +776,58 @@ def test_a_refresh_in_a_rolled_back_transaction_is_forgotten(comment, assigned):
     assert raw_text(comment.pk) == saved
     [delta] = ObjectDelta.objects.filter(content_id=str(comment.pk))
     assert decoded(delta) == {"text": ("first", saved)}
+
+
+def test_save_undone_by_a_savepoint_rollback_is_recorded_when_saved_again():
+    comment = Comment.objects.create(text="first")
+    comment = Comment.objects.get(pk=comment.pk)
+    with transaction.atomic(), Context():
+        comment.text = "second"
+        with pytest.raises(Boom), transaction.atomic():
+            comment.save()
+            raise Boom
+        # The row still holds "first"; the instance holds "second".
+        comment.save()
+    comment.refresh_from_db()
+    assert comment.text == "second"
+    [delta] = ObjectDelta.objects.all()
+    assert {a.field_name: (a.old(), a.new()) for a in delta.attribute_deltas.all()} == {
+        "text": ("first", "second")
+    }
+
+
+def test_save_undone_by_a_full_rollback_is_recorded_when_saved_again():
+    comment = Comment.objects.create(text="first")
+    comment = Comment.objects.get(pk=comment.pk)
+    with pytest.raises(Boom), transaction.atomic(), Context():
+        comment.text = "second"
+        comment.save()
+        raise Boom
+    with Context():
+        comment.save()
+    comment.refresh_from_db()
+    assert comment.text == "second"
+    assert ObjectDelta.objects.count() == 1
+
+
+def test_a_rolled_back_save_keeps_who_assigned_each_attribute(alice, bob):
+    """docs/context.md: the actor of an attribute delta is taken when the
+    attribute is assigned. A save undone by a (savepoint) rollback must
+    not lose that: saving again records the assignment by its assigner."""
+    comment = Comment.objects.create(text="first")
+    comment.refresh_from_db()
+    with Context.via_actor(alice):
+        comment.text = "by alice"
+    with Context.via_actor(bob), transaction.atomic():
+        with pytest.raises(Boom), transaction.atomic():
+            comment.save()
+            raise Boom
+        comment.save()  # retried
+    [delta] = ObjectDelta.objects.for_object(comment)
+    assert delta.actor == bob
+    [attribute] = delta.attribute_deltas.all()
+    assert attribute.new() == "by alice"
+    assert attribute.actor == alice
 
 
 @pytest.mark.skipif(
