@@ -38,6 +38,7 @@ from tests.testapp.models import (
     CodeItem,
     Comment,
     Counter,
+    EveryField,
     Invoice,
     Organization,
     Place,
@@ -433,6 +434,51 @@ def test_successive_saves_chain_their_old_values(comment):
     ]
 
 
+# Copies, and values changed in place -------------------------------------------
+
+
+def test_json_mutated_in_place_is_recorded():
+    obj = EveryField.objects.create(json={"k": "old", "list": [1]})
+    obj = EveryField.objects.get(pk=obj.pk)
+    with Context():
+        obj.json["k"] = "new"
+        obj.json["list"].append(2)
+        obj.save()
+    obj.refresh_from_db()
+    assert obj.json == {"k": "new", "list": [1, 2]}
+    [d] = ObjectDelta.objects.all()
+    assert decoded(d) == {
+        "json": ({"k": "old", "list": [1]}, {"k": "new", "list": [1, 2]})
+    }
+
+
+def test_copy_by_clearing_the_pk_records_a_create():
+    original = Comment.objects.create(text="original")
+    original = Comment.objects.get(pk=original.pk)
+    with Context():
+        original.pk = None
+        original._state.adding = True
+        original.save()
+    copy = original
+    assert Comment.objects.count() == 2
+    found = list(ObjectDelta.objects.for_object(copy))
+    assert [d.action for d in found] == [ObjectDelta.ACTION_CREATE]
+    assert decoded(found[0]) == {
+        "text": (None, "original"),
+        "is_marked_as_spam": (None, False),
+    }
+
+
+def test_copy_by_clearing_the_pk_without_adding_flag_records_a_create():
+    original = Comment.objects.create(text="original")
+    original = Comment.objects.get(pk=original.pk)
+    with Context():
+        original.pk = None
+        original.save()
+    found = list(ObjectDelta.objects.for_object(original))
+    assert [d.action for d in found] == [ObjectDelta.ACTION_CREATE]
+
+
 # update_fields ---------------------------------------------------------------
 
 
@@ -621,6 +667,17 @@ def test_f_expression_records_the_value_stored():
     assert ad.field_name == "value"
     assert ad.new() == 42
     assert ad.old() == 41
+
+
+def test_f_expression_old_value_is_what_the_row_held():
+    counter = Counter.objects.create(value=41)
+    counter = Counter.objects.get(pk=counter.pk)
+    Counter.objects.filter(pk=counter.pk).update(value=100)
+    with Context():
+        counter.value = F("value") + 1
+        counter.save()
+    [d] = ObjectDelta.objects.all()
+    assert decoded(d) == {"value": (100, 101)}
 
 
 def test_f_expression_with_update_fields():

@@ -1,5 +1,7 @@
-"""Values given in another type than the field's read back from history as the
-database holds them."""
+"""Values given in another type than the field's, or finer than its column
+holds, are recorded and read back from history as the database holds them,
+whether written by save(), QuerySet.update(), bulk_create() or bulk_update();
+a value the column rounds to what it held already is no change."""
 
 import datetime
 import decimal
@@ -48,6 +50,37 @@ def test_decimal_field_assigned_a_float_or_string_reads_back_as_rounded(value):
     obj.refresh_from_db()
     assert new_value(obj, "decimal") == obj.decimal
     assert state_at(EveryField, obj.pk).decimal == obj.decimal
+
+
+def test_decimal_that_the_column_rounds_to_the_stored_value_is_a_no_op():
+    inv = Invoice.objects.create(amount=decimal.Decimal("10.50"), exchange_rate=1)
+    inv = Invoice.objects.get(pk=inv.pk)
+    with Context():
+        inv.amount = decimal.Decimal("10.501")
+        inv.save(update_fields=["amount"])
+    inv.refresh_from_db()
+    assert inv.amount == decimal.Decimal("10.50")
+    assert list(Revision.objects.all()) == []
+
+
+def test_decimal_tie_recorded_as_the_column_rounds_it():
+    inv = Invoice.objects.create(amount=decimal.Decimal("1"), exchange_rate=1)
+    with Context():
+        inv.local_amount = decimal.Decimal("5.025")
+        inv.save()
+    inv.refresh_from_db()
+    d = ObjectDelta.objects.get()
+    local = d.attribute_deltas.get(field_name="local_amount")
+    assert local.new() == inv.local_amount
+
+
+@pytest.mark.parametrize("value", ["-12345.0123456789", "0.00000000005"])
+def test_decimal_new_value_is_what_the_database_holds(value):
+    with Context():
+        obj = EveryField.objects.create(decimal=decimal.Decimal(value))
+    obj.refresh_from_db()
+    d = ObjectDelta.objects.get()
+    assert d.attribute_deltas.get(field_name="decimal").new() == obj.decimal
 
 
 # DateTimeField given a naive datetime --------------------------------------
