@@ -93,27 +93,6 @@ def test_baseline_skips_models_the_router_keeps_off_the_database():
     assert not ObjectDelta.objects.filter(content_type=ct(Counter)).exists()
 
 
-# Settings read at call time ---------------------------------------------------
-
-
-def test_a_model_tracked_later_records_the_actor_of_each_assignment():
-    """docs/capture.md: every setting is read when needed, so a model
-    tracked only from an override_settings on records the actor current at
-    each assignment, as one tracked at startup does."""
-    with Context.as_disabled():
-        obj = Untracked.objects.create(name="a")
-    with override_settings(REVY_UNTRACKED_MODELS=[]):
-        user_like = Counter.objects.create(value=7)
-        with Context.via_actor(user_like):
-            obj = Untracked.objects.get(pk=obj.pk)
-            with Context.via_actor(None):
-                obj.name = "b"  # assigned by the system
-            obj.save()
-        delta = ObjectDelta.objects.for_object(obj).get()
-        [attribute] = delta.attribute_deltas.all()
-        assert attribute.actor_id is None
-
-
 # Checks ----------------------------------------------------------------------
 
 
