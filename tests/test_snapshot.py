@@ -567,7 +567,7 @@ def test_a_delete_records_every_field_even_of_rows_history_never_saw():
     assert comparable_values(delta.snapshot) == saved
 
 
-# revy_baseline -------------------------------------------------------------------
+# Snapshots after revy_baseline --------------------------------------------------
 
 
 def test_after_revy_baseline_every_field_is_known():
