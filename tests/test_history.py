@@ -2,23 +2,28 @@
 
 history() lists an object's deltas newest first, a page of them in a bounded
 number of queries; state_at(), snapshot_of(), rows_as_of() and
-members_as_of() read the state at an object delta, a revision or a datetime,
-each in one query; diff() and changes() list what changed between points.
-Undoing is tested in test_revert.py and test_restore.py.
+members_as_of() read the state at an object delta, a revision or a datetime
+(a naive one in the current time zone), each in one query, as instances of
+the model asked for (a proxy included); diff() and changes() list what
+changed between points.
 
-Every test reads history through the models in use (``get_revision_model()``
-and its twins), so the suite runs unchanged with swapped history models
+Undoing is tested in test_revert.py and test_restore.py, rows of multi-table
+models in test_history_multi_table.py. Every test reads history through the
+models in use, so the suite runs unchanged with swapped history models
 (REVY_TEST_SWAPPED=1).
 """
 
 import datetime
 import decimal
+import time
+import warnings
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from revy import Context
 from revy.contrib.django.history import (
@@ -43,7 +48,16 @@ from tests.helpers import (
     latest_revision,
     tag_ids,
 )
-from tests.testapp.models import Article, Comment, Counter, Invoice, Tag
+from tests.testapp.models import (
+    Article,
+    Category,
+    Comment,
+    Counter,
+    Invoice,
+    SpamComment,
+    Tag,
+    Task,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -280,6 +294,59 @@ def test_state_at_of_a_point_that_is_not_one_is_a_type_error():
         state_at(Counter, 1, "yesterday")
 
 
+def test_a_naive_point_is_read_in_the_current_time_zone():
+    """docs/history.md: a naive datetime point "is read in the current time
+    zone". With UTC active (the default zone is Europe/Istanbul), a naive UTC
+    time between two revisions is a point between them."""
+    with Context():
+        counter = Counter.objects.create(value=1)
+    time.sleep(0.01)
+    with timezone.override(datetime.UTC):
+        between = timezone.make_naive(timezone.now())
+        time.sleep(0.01)
+        with Context():
+            counter.value = 2
+            counter.save()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            state = state_at(Counter, counter.pk, between)
+    assert state is not None and state.value == 1
+
+
+def test_state_at_before_the_delete_of_a_row_with_only_a_key():
+    """A Category (its key is its only field) created in a context existed
+    until it was deleted: state_at a point before the delete gives it (and
+    the delete has a create to revert to)."""
+    for code in ("general", "archive"):
+        Category.objects.create(code=code)
+    with Context():
+        Category.objects.create(code="x")
+        Task.objects.create(title="t", category_id="x")
+    created = latest_revision()
+    with Context():
+        Category.objects.get(code="x").delete()
+    assert state_at(Category, "x", at=created) is not None
+
+
+def test_a_row_recreated_untracked_does_not_take_values_of_its_previous_life():
+    """A row deleted, then re-created with the same key while tracking was
+    off, then changed: fields history never saw in its new life read the
+    live value, not the one the deleted row had."""
+    with Context():
+        comment = Comment.objects.create(text="old", is_marked_as_spam=True)
+    pk = comment.pk
+    with Context():
+        comment.delete()
+    with Context.as_disabled():
+        comment = Comment.objects.create(pk=pk, text="new", is_marked_as_spam=False)
+    with Context():
+        comment.text = "newer"
+        comment.save()
+
+    state = state_at(Comment, pk)
+    assert (state.text, state.is_marked_as_spam) == ("newer", False)
+
+
 def test_snapshot_of_a_delta_in_one_query(counter_history):
     pk, _revisions, _deltas = counter_history
     deltas = ObjectDelta.objects.for_key(Counter, pk).select_related("content_type")
@@ -333,6 +400,16 @@ def test_rows_as_of_a_point_in_one_query():
         assert all(type(row) is Counter for row in rows)
         assert {row.pk: row.value for row in rows} == values, at
         assert len(rows) == len(values)
+
+
+def test_state_at_and_rows_as_of_a_proxy_model_give_proxy_instances():
+    with Context():
+        comment = SpamComment.objects.create(text="buy now")
+    created = latest_revision()
+
+    assert type(SpamComment.objects.get(pk=comment.pk)) is SpamComment
+    assert type(state_at(SpamComment, comment.pk)) is SpamComment
+    assert [type(r) for r in rows_as_of(SpamComment, created)] == [SpamComment]
 
 
 # members_as_of() ---------------------------------------------------------------------
@@ -423,6 +500,13 @@ def test_members_as_of_now_are_the_live_members():
     members = members_as_of(article, "tags")
     assert members == tag_ids(article) == {t.pk for t in tags[2:]}
     assert all(type(member) is int for member in members)
+
+
+def test_members_as_of_an_unknown_relation_is_an_error_even_without_members():
+    with Context():
+        article = Article.objects.create(title="a")
+    with pytest.raises(ValueError):
+        members_as_of(article, "tagz")
 
 
 # diff() and changes() ----------------------------------------------------------------
@@ -517,6 +601,23 @@ def test_diff_across_a_deletion_and_with_decoded_values():
     assert found["amount"] == (decimal.Decimal("10.25"), None)
     assert found["exchange_rate"] == (decimal.Decimal("1.5"), None)
     assert type(found["amount"][0]) is decimal.Decimal
+
+
+def test_diff_takes_a_naive_datetime_as_state_at_does():
+    """diff() takes a naive datetime as state_at() does: read in the current
+    time zone, without the warning Django's lookups give for naive values."""
+    with Context():
+        counter = Counter.objects.create(value=1)
+    with Context():
+        counter.value = 2
+        counter.save()
+    later = timezone.make_naive(timezone.now()) + datetime.timedelta(hours=1)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert state_at(Counter, counter.pk, later).value == 2
+        found = diff(Counter, counter.pk, None, later)
+    assert [(c.field, c.old, c.new) for c in found] == [("value", None, 2)]
 
 
 def test_changes_lists_every_field_change_oldest_first_decoded(alice, bob):

@@ -23,6 +23,7 @@ from tests.helpers import (
     ObjectDelta,
     Revision,
     acting,
+    forget_field,
     latest_revision,
 )
 from tests.testapp.models import Comment, Counter, EveryField
@@ -121,6 +122,43 @@ def test_restore_keeps_the_live_value_of_fields_history_never_saw():
         "before tracking",
         2,
     )
+
+
+def test_restore_a_deleted_row_older_than_tracking():
+    """A field history saw only when the row was deleted had, at any point
+    before, the old value that delete recorded: restore() brings it back."""
+    with Context.as_disabled():
+        comment = Comment.objects.create(text="old", is_marked_as_spam=True)
+    pk = comment.pk
+    with Context():
+        comment.text = "new"
+        comment.save()
+    edited = latest_revision()
+    with Context():
+        comment.delete()
+
+    restore(Comment, pk, edited)
+
+    restored = Comment.objects.get(pk=pk)
+    assert (restored.text, restored.is_marked_as_spam) == ("new", True)
+
+
+def test_restore_of_a_deleted_row_takes_the_default_of_a_field_added_later():
+    """A row deleted before a field with a default was added has no value of
+    it in history: restoring the row re-creates it with the field's default
+    (as a migration adding the field gave the rows then present)."""
+    with Context():
+        comment = Comment.objects.create(text="hello")
+    created = latest_revision()
+    pk = comment.pk
+    with Context():
+        comment.delete()
+    forget_field(Comment, pk, "is_marked_as_spam")
+
+    restore(Comment, pk, created)
+
+    restored = Comment.objects.get(pk=pk)
+    assert (restored.text, restored.is_marked_as_spam) == ("hello", False)
 
 
 def test_restore_to_a_point_where_the_row_did_not_exist_is_a_lookup_error():

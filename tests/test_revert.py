@@ -2,10 +2,12 @@
 
 A revert undoes a whole revision in a new revision that names it: updates
 are undone, rows it created are deleted, rows it deleted are made again with
-their keys, parents before their children, foreign keys set to NULL and
-many-to-many members given back. It refuses, changing nothing, when a later
-revision changed what it would undo (unless overwrite=True), and it is
-atomic. Reverting an empty revision, or a baseline, changes nothing.
+their keys (a field added since takes its default), parents before their
+children, foreign keys set to NULL are set back and many-to-many members
+given back. It refuses, changing nothing, when a later revision changed what
+it would undo, or when rows made since point at a row it would delete
+(unless overwrite=True); it is atomic. Reverting an empty revision, or a
+baseline, changes nothing.
 
 Every test reads history through the models in use, so the suite runs
 unchanged with swapped history models (REVY_TEST_SWAPPED=1).
@@ -25,26 +27,36 @@ from tests.helpers import (
     UPDATE,
     ObjectDelta,
     Revision,
+    User,
     acting,
     article_ids,
+    forget_field,
     history_counts,
     latest_revision,
     tag_ids,
 )
 from tests.testapp.models import (
+    Album,
     Article,
     Book,
+    CodeItem,
     Comment,
     Counter,
     Editor,
     EveryField,
     Page,
+    Photo,
+    Post,
     Publisher,
+    Restaurant,
     Shelf,
     Tag,
 )
 
 pytestmark = pytest.mark.django_db
+
+
+# Undoing a revision's updates, creates and deletes ----------------------------
 
 
 def test_revert_undoes_updates_in_a_new_revision_naming_the_reverted_one():
@@ -94,6 +106,97 @@ def test_revert_of_a_revision_without_description_names_it():
         counter.save()
     edit = latest_revision()
     assert revert(edit).description == f"Revert of revision {edit.pk}"
+
+
+def test_revert_deletes_what_the_revision_created():
+    with acting():
+        kept = Counter.objects.create(value=0)
+    with acting(description="Create"):
+        counter = Counter.objects.create(value=1)
+        comment = Comment.objects.create(text="new")
+    created = latest_revision()
+    reverted = created.revert()
+    assert not Counter.objects.filter(pk=counter.pk).exists()
+    assert not Comment.objects.filter(pk=comment.pk).exists()
+    assert Counter.objects.filter(pk=kept.pk).exists()
+    assert {(d.action, d.content_id) for d in reverted.object_deltas.all()} == {
+        (DELETE, str(counter.pk)),
+        (DELETE, str(comment.pk)),
+    }
+
+
+def test_revert_of_an_update_then_delete_brings_back_the_state_before_both():
+    with acting():
+        counter = Counter.objects.create(value=1)
+    pk = counter.pk
+    with acting():
+        counter.value = 2
+        counter.save()
+        counter.delete()
+    latest_revision().revert()
+    assert Counter.objects.get(pk=pk).value == 1
+
+
+def test_revert_of_a_delete_and_recreate_with_the_same_key_brings_the_old_row_back():
+    """revert() undoes a whole revision: one that deleted a row and created a
+    new one with the same key leaves, once reverted, the row as it stood
+    before it."""
+    with Context():
+        counter = Counter.objects.create(value=1)
+    pk = counter.pk
+    with Context():
+        counter.delete()
+        Counter.objects.create(pk=pk, value=99)
+    replaced = latest_revision()
+
+    replaced.revert()
+
+    assert Counter.objects.get(pk=pk).value == 1
+
+
+def test_revert_of_a_delete_then_re_create_of_the_same_key():
+    """A revision that deleted a row and created another with the same key
+    changed that row; reverting it puts the row back as it was before."""
+    with Context():
+        CodeItem.objects.create(code="a", name="old")
+    with Context():
+        CodeItem.objects.get(code="a").delete()
+        CodeItem.objects.create(code="a", name="new")
+    latest_revision().revert()
+    assert CodeItem.objects.get(code="a").name == "old"
+
+
+def test_revert_of_a_delete_takes_the_default_of_a_field_added_later():
+    """Reverting the delete of a row deleted before a field with a default
+    was added re-creates it with that default."""
+    with Context():
+        comment = Comment.objects.create(text="hello")
+    pk = comment.pk
+    with Context():
+        comment.delete()
+    deleted = latest_revision()
+    forget_field(Comment, pk, "is_marked_as_spam")
+
+    deleted.revert()
+
+    restored = Comment.objects.get(pk=pk)
+    assert (restored.text, restored.is_marked_as_spam) == ("hello", False)
+
+
+def test_reverting_the_revert_redoes_the_revision():
+    with acting():
+        counter = Counter.objects.create(value=1)
+    with acting():
+        counter.value = 2
+        counter.save()
+    first = latest_revision().revert()
+    assert Counter.objects.get(pk=counter.pk).value == 1
+    second = first.revert()
+    assert Counter.objects.get(pk=counter.pk).value == 2
+    assert second.description.startswith(f"Revert of revision {first.pk}: ")
+
+
+# Rows made again, parents first, and foreign keys set back --------------------
 
 
 def test_revert_recreates_cascaded_children_parents_first():
@@ -159,33 +262,29 @@ def test_revert_restores_foreign_keys_set_to_null():
     connection.check_constraints()
 
 
-def test_revert_deletes_what_the_revision_created():
-    with acting():
-        kept = Counter.objects.create(value=0)
-    with acting(description="Create"):
-        counter = Counter.objects.create(value=1)
-        comment = Comment.objects.create(text="new")
-    created = latest_revision()
-    reverted = created.revert()
-    assert not Counter.objects.filter(pk=counter.pk).exists()
-    assert not Comment.objects.filter(pk=comment.pk).exists()
-    assert Counter.objects.filter(pk=kept.pk).exists()
-    assert {(d.action, d.content_id) for d in reverted.object_deltas.all()} == {
-        (DELETE, str(counter.pk)),
-        (DELETE, str(comment.pk)),
-    }
+def test_revert_recreates_the_row_a_foreign_key_to_the_parent_model_points_at_first():
+    """docs/history.md: revert() re-creates what the revision deleted
+    "parents before the children", so that every foreign key points at an
+    existing row when it is inserted (MariaDB checks at once). A key to
+    Place pointing at a deleted Restaurant's row counts too."""
+    with Context():
+        restaurant = Restaurant.objects.create(name="Luigi's")
+        row = EveryField.objects.create(one=restaurant.place_ptr)
+    row_pk, restaurant_pk = row.pk, restaurant.pk
+    with Context():
+        row.delete()
+        restaurant.delete()
+
+    reverted = latest_revision().revert()
+
+    assert [d.content_type.model for d in reverted.object_deltas.order_by("pk")] == [
+        "restaurant",
+        "everyfield",
+    ]
+    assert EveryField.objects.get(pk=row_pk).one_id == restaurant_pk
 
 
-def test_revert_of_an_update_then_delete_brings_back_the_state_before_both():
-    with acting():
-        counter = Counter.objects.create(value=1)
-    pk = counter.pk
-    with acting():
-        counter.value = 2
-        counter.save()
-        counter.delete()
-    latest_revision().revert()
-    assert Counter.objects.get(pk=pk).value == 1
+# Many-to-many members ---------------------------------------------------------
 
 
 def test_revert_undoes_many_to_many_adds_and_removes():
@@ -230,17 +329,7 @@ def test_revert_of_a_delete_gives_back_many_to_many_members_on_both_sides():
     connection.check_constraints()
 
 
-def test_reverting_the_revert_redoes_the_revision():
-    with acting():
-        counter = Counter.objects.create(value=1)
-    with acting():
-        counter.value = 2
-        counter.save()
-    first = latest_revision().revert()
-    assert Counter.objects.get(pk=counter.pk).value == 1
-    second = first.revert()
-    assert Counter.objects.get(pk=counter.pk).value == 2
-    assert second.description.startswith(f"Revert of revision {first.pk}: ")
+# Conflicts with later revisions -----------------------------------------------
 
 
 def test_revert_refuses_when_later_revisions_changed_what_it_would_undo():
@@ -328,6 +417,75 @@ def test_a_later_change_to_a_row_the_revision_deleted_is_a_conflict():
     }
 
 
+def test_reverting_a_create_that_later_rows_point_at_is_a_conflict():
+    with Context():
+        album = Album.objects.create(title="Holidays")
+    created = latest_revision()
+    with Context():
+        photo = Photo.objects.create(album=album, caption="Beach")
+    later = latest_revision()
+    with pytest.raises(RevertConflict) as raised:
+        created.revert()
+    assert [
+        (c.model, str(c.pk), c.field, c.revision) for c in raised.value.conflicts
+    ] == [(Photo, str(photo.pk), "album", later)]
+    assert "Photo" in str(raised.value)
+    # Nothing was deleted: the photo is not lost by a revert of the album.
+    assert Photo.objects.filter(pk=photo.pk).exists()
+    assert Album.objects.filter(pk=album.pk).exists()
+    created.revert(overwrite=True)
+    assert not Album.objects.exists() and not Photo.objects.exists()
+
+
+def test_reverting_a_create_with_what_the_same_revision_made_is_no_conflict():
+    with Context():
+        album = Album.objects.create(title="Holidays")
+        Photo.objects.create(album=album, caption="Beach")
+    latest_revision().revert()
+    assert not Album.objects.exists() and not Photo.objects.exists()
+
+
+def test_an_untracked_row_pointing_at_a_created_row_is_a_conflict():
+    with Context():
+        user = User.objects.create(username="author")
+    with Context.as_disabled():
+        post = Post.objects.create(author=user, title="not recorded")
+    with pytest.raises(RevertConflict) as raised:
+        latest_revision().revert()
+    [conflict] = raised.value.conflicts
+    assert (conflict.model, str(conflict.pk), conflict.field) == (
+        Post,
+        str(post.pk),
+        "author",
+    )
+    assert conflict.revision is None
+    assert "no recorded revision" in str(conflict)
+    assert Post.objects.filter(pk=post.pk).exists()
+
+
+def test_reverting_a_create_with_its_memberships_of_the_same_revision():
+    with Context():
+        tag = Tag.objects.create(name="new")
+        article = Article.objects.create(title="A")
+        article.tags.add(tag)
+    latest_revision().revert()
+    assert not Tag.objects.exists() and not Article.objects.exists()
+
+
+def test_reverting_a_create_that_later_joined_a_relation_is_a_conflict():
+    with Context():
+        tag = Tag.objects.create(name="new")
+    created = latest_revision()
+    with Context():
+        Article.objects.create(title="A").tags.add(tag)
+    with pytest.raises(RevertConflict):
+        created.revert()
+    assert Article.objects.get().tags.get() == tag
+
+
+# Revisions with nothing to undo; atomicity ------------------------------------
+
+
 def test_reverting_an_empty_revision_returns_none():
     empty = Revision.objects.create(description="nothing")
     counts = history_counts()
@@ -345,6 +503,23 @@ def test_reverting_a_baseline_changes_nothing():
     assert baseline.revert() is None
     assert Counter.objects.get(pk=counter.pk).value == 7
     assert history_counts() == counts
+
+
+def test_reverting_a_baseline_is_no_conflict_with_later_changes():
+    """docs/history.md: "Reverting a baseline revision changes nothing." It
+    cannot undo anything, so later changes cannot conflict with it."""
+    with Context.as_disabled():
+        counter = Counter.objects.create(value=1)
+    call_command("revy_baseline", "testapp.Counter", stdout=None)
+    baseline = latest_revision()
+    with Context():
+        counter.value = 2
+        counter.save()
+
+    baseline.revert()
+
+    counter.refresh_from_db()
+    assert counter.value == 2
 
 
 def test_revert_is_atomic():
