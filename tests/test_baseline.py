@@ -18,8 +18,15 @@ from django.test import override_settings
 
 from revy import Context
 from revy.contrib.django import history
-from tests.helpers import ObjectDelta, ct, run_baseline
-from tests.testapp.models import Comment, Counter, Place, Restaurant, Untracked
+from tests.helpers import ObjectDelta, ct, history_counts, run_baseline
+from tests.testapp.models import (
+    Comment,
+    Counter,
+    EveryField,
+    Place,
+    Restaurant,
+    Untracked,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +61,23 @@ def test_deleting_a_baselined_child_leaves_no_live_parent_in_history():
 
 
 # revy_baseline labels --------------------------------------------------------
+
+
+def test_revy_baseline_of_one_model_records_only_that_model():
+    """A label limits the baseline to the model it names."""
+    with Context.as_disabled():
+        EveryField.objects.create()
+        counter = Counter.objects.create(value=3)
+    output = run_baseline("testapp.EveryField")
+    assert "EveryField" in output
+    assert "Counter" not in output
+    assert not ObjectDelta.objects.for_object(counter).exists()
+
+
+def test_revy_baseline_of_an_unknown_label_is_an_error():
+    with pytest.raises(CommandError, match="nonexistent"):
+        run_baseline("nonexistent")
+    assert history_counts() == (0, 0, 0)
 
 
 def test_baseline_with_a_misspelt_label_among_good_ones_is_an_error():

@@ -36,12 +36,14 @@ from revy.contrib.django.history import (
     snapshot_of,
     state_at,
 )
+from revy.contrib.django.models import ObjectSnapshot
 from tests.helpers import (
     CREATE,
     T0,
     UPDATE,
     ObjectDelta,
     Revision,
+    User,
     acting,
     article_ids,
     flush_history,
@@ -53,6 +55,7 @@ from tests.testapp.models import (
     Category,
     Comment,
     Counter,
+    EveryField,
     Invoice,
     SpamComment,
     Tag,
@@ -347,6 +350,23 @@ def test_a_row_recreated_untracked_does_not_take_values_of_its_previous_life():
     assert (state.text, state.is_marked_as_spam) == ("newer", False)
 
 
+def test_state_at_knows_a_row_deleted_after_a_cascade_touched_it():
+    """History is written in the order it happened: the update a cascade
+    records for a row comes before that row's own delete later in the same
+    revision, so state_at() knows the row is gone."""
+    with Context():
+        article = Article.objects.create(title="a")
+        tag = Tag.objects.create(name="t")
+        article.tags.add(tag)
+    pk = tag.pk
+    with Context():
+        article.delete()  # records an update of the tag, caused by this delete
+        tag.delete()
+    actions = [d.action for d in ObjectDelta.objects.for_key(Tag, pk)]
+    assert actions == ["create", "update", "update", "delete"]
+    assert state_at(Tag, pk) is None
+
+
 def test_snapshot_of_a_delta_in_one_query(counter_history):
     pk, _revisions, _deltas = counter_history
     deltas = ObjectDelta.objects.for_key(Counter, pk).select_related("content_type")
@@ -355,6 +375,19 @@ def test_snapshot_of_a_delta_in_one_query(counter_history):
             snapshot = snapshot_of(delta)
         assert (snapshot.pk, snapshot.value) == (pk, value)
         assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+def test_snapshot_of_takes_one_query():
+    """docs/history.md: snapshot_of() takes one query."""
+    with Context():
+        counter = Counter.objects.create(value=1)
+    delta = ObjectDelta.objects.for_object(counter).get()
+    ContentType.objects.get_for_model(Counter)
+    list(ObjectDelta.objects.annotate(snapshot=ObjectSnapshot(Counter))[:1])
+    with CaptureQueriesContext(connection) as queries:
+        snapshot = snapshot_of(delta)
+    assert snapshot.value == 1
+    assert len(queries) == 1, [q["sql"] for q in queries]
 
 
 # rows_as_of() ------------------------------------------------------------------------
@@ -567,6 +600,26 @@ def test_diff_costs_the_same_queries_whatever_the_history_length(alice):
         counts.append(len(queries))
         assert found[0].new == f"{length} {length - 1}"
     assert counts[0] == counts[1]
+
+
+def test_diff_takes_3_queries_however_many_fields_changed():
+    """docs/history.md: diff() takes 2 queries, and 1 per actor model (here
+    one), however many fields changed."""
+    user = User.objects.create(username="u")
+    with Context.via_actor(user):
+        obj = EveryField.objects.create()
+    start = Revision.objects.latest("pk")
+    with Context.via_actor(user):
+        for name in ("integer", "small", "big", "positive", "floating"):
+            setattr(obj, name, 1)
+        obj.char = obj.text = obj.slug = "x"
+        obj.save()
+    ObjectDelta.objects.exists()
+    list(ObjectDelta.objects.annotate(snapshot=ObjectSnapshot(EveryField))[:1])
+    with CaptureQueriesContext(connection) as queries:
+        found = diff(EveryField, obj.pk, start)
+    assert len(found) == 8
+    assert len(queries) <= 3, len(queries)
 
 
 def test_diff_skips_a_field_changed_and_changed_back(bob):

@@ -233,6 +233,45 @@ def test_revert_recreates_cascaded_children_parents_first():
     connection.check_constraints()
 
 
+def test_revert_recreates_parents_first_whatever_order_they_were_deleted_in():
+    """revert() makes deleted rows again in the order their foreign keys
+    need, not in the order they were deleted."""
+    with Context():
+        shelf = Shelf.objects.create(name="s")
+        editor = Editor.objects.create(name="e")
+        book = Book.objects.create(title="b", shelf=shelf, editor=editor)
+    book_pk, editor_pk = book.pk, editor.pk
+    with Context():
+        book.delete()
+        editor.delete()
+    reverted = Revision.objects.latest("pk").revert()
+    order = [
+        d.content_type.model_class() for d in reverted.object_deltas.order_by("pk")
+    ]
+    assert order.index(Editor) < order.index(Book)
+    assert Book.objects.get(pk=book_pk).editor_id == editor_pk
+
+
+def test_revert_recreates_a_row_deleted_after_a_cascade_touched_it():
+    """History is written in the order it happened, so a revert of a
+    revision that touched a row through a cascade, then deleted it, makes
+    the row again with the memberships it had."""
+    with Context():
+        article = Article.objects.create(title="a")
+        other = Article.objects.create(title="b")
+        tag = Tag.objects.create(name="t")
+        article.tags.add(tag)
+        other.tags.add(tag)
+    pk = tag.pk
+    with Context():
+        article.delete()
+        tag.delete()
+    Revision.objects.latest("pk").revert()
+    assert Tag.objects.filter(pk=pk).exists()
+    assert set(other.tags.values_list("pk", flat=True)) == {pk}
+    connection.check_constraints()
+
+
 def test_revert_restores_foreign_keys_set_to_null():
     with acting():
         publisher = Publisher.objects.create(name="p")
