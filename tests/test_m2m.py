@@ -5,8 +5,11 @@ side, are recorded per operation and side: the object whose manager was used
 gets one update delta with one attribute delta, named after that side's
 accessor, whose ``old_value`` lists the ids removed and ``new_value`` the ids
 added (sorted); every object on the other side whose relation changed gets
-one too. Models: Article.tags <-> Tag.articles (an automatic through table),
-Team.players <-> Player.teams through Membership (UUID keys for players).
+one too. Deleting an object records the memberships it ends, on both sides,
+and a revert of that delete gives them back. Models: Article.tags <->
+Tag.articles and Organization.members <-> User.organizations (automatic
+through tables), Team.players <-> Player.teams through Membership (UUID keys
+for players).
 
 History is read through the models in use, so the suite runs unchanged with
 REVY_TEST_SWAPPED=1.
@@ -16,6 +19,7 @@ import pytest
 from django.db import transaction
 
 from revy import Context
+from revy.contrib.django import history
 from tests.helpers import (
     CREATE,
     DELETE,
@@ -26,7 +30,7 @@ from tests.helpers import (
     User,
     nothing_recorded,
 )
-from tests.testapp.models import Article, Membership, Player, Tag, Team
+from tests.testapp.models import Article, Membership, Organization, Player, Tag, Team
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +71,17 @@ def players():
 @pytest.fixture
 def team():
     return Team.objects.create(name="red")
+
+
+@pytest.fixture
+def member():
+    """A user made a member of an organisation in a revision of its own; the
+    user, the organisation and that revision."""
+    with Context():
+        user = User.objects.create(username="member")
+        organization = Organization.objects.create(name="Acme")
+        organization.members.add(user)
+    return user, organization, Revision.objects.latest()
 
 
 def ids(*objs):
@@ -423,7 +438,7 @@ def test_uuid_ids_are_recorded_as_text_and_sorted_as_text(team):
     assert attribute.old_value == []
 
 
-# Deleting an object ends its memberships ---------------------------------------
+# Deleting an object ends its memberships; a revert gives them back ------------
 
 
 def test_deleting_an_object_records_the_memberships_it_ends(tags, articles):
@@ -443,6 +458,39 @@ def test_deleting_an_object_records_the_memberships_it_ends(tags, articles):
         assert delta.cause == x_delta
         assert recorded_changes(tag) == [(UPDATE, {"articles": ([x_pk], [])})]
     assert set(y.tags.all()) == {a}
+
+
+def test_deleting_the_forward_side_records_the_members_on_both_sides(member):
+    user, organization, before = member
+    organization_pk = organization.pk
+    with Context():
+        organization.delete()
+    deleted = Revision.objects.latest()
+    assert history.members_as_of(user, "organizations") == set()
+    assert history.members_as_of(user, "organizations", before) == {organization_pk}
+    by_field = {
+        (d.object_delta.action, d.field): (d.old, d.new)
+        for d in history.changes(user)
+        + history.changes(Organization(pk=organization_pk))
+        if d.object_delta.revision_id == deleted.pk
+    }
+    assert by_field[("update", "organizations")] == ([organization_pk], [])
+    assert by_field[("delete", "members")] == ([user.pk], [])
+
+
+def test_reverting_a_delete_restores_the_members_of_either_side(member):
+    user, organization, _before = member
+    with Context():
+        organization.delete()
+    Revision.objects.latest().revert()
+    organization = Organization.objects.get()
+    assert list(organization.members.all()) == [user]
+
+    with Context():
+        user.delete()
+    assert not organization.members.exists()
+    Revision.objects.latest().revert()
+    assert list(organization.members.values_list("username", flat=True)) == ["member"]
 
 
 # One revision; nothing outside a context ---------------------------------------
