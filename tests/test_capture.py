@@ -235,9 +235,6 @@ def test_successive_saves_chain_their_old_values(comment):
     ]
 
 
-# Copies, and values changed in place -------------------------------------------
-
-
 def test_json_mutated_in_place_is_recorded():
     obj = EveryField.objects.create(json={"k": "old", "list": [1]})
     obj = EveryField.objects.get(pk=obj.pk)
@@ -251,6 +248,9 @@ def test_json_mutated_in_place_is_recorded():
     assert decoded(d) == {
         "json": ({"k": "old", "list": [1]}, {"k": "new", "list": [1, 2]})
     }
+
+
+# Creates under a new key: copies, instances built with one ------------------
 
 
 def test_copy_by_clearing_the_pk_records_a_create():
@@ -278,6 +278,15 @@ def test_copy_by_clearing_the_pk_without_adding_flag_records_a_create():
         original.save()
     found = list(ObjectDelta.objects.for_object(original))
     assert [d.action for d in found] == [ObjectDelta.ACTION_CREATE]
+
+
+def test_instance_built_with_a_new_primary_key_records_a_create():
+    with Context():
+        CodeItem(code="new", name="n").save()
+        Comment(pk=424242, text="explicit key").save()
+    assert [d.action for d in all_deltas()] == [CREATE, CREATE]
+    comment_delta = ObjectDelta.objects.for_key(Comment, 424242).get()
+    assert decoded(comment_delta)["text"] == (None, "explicit key")
 
 
 # update_fields ---------------------------------------------------------------
@@ -358,6 +367,16 @@ def test_parent_model_saved_alone_records_as_the_parent():
     assert delta.content_type == ct(Place)
     assert decoded(delta) == {"name": (None, "Square")}
     assert deltas(place) == [delta]
+
+
+def test_deleting_the_parent_row_of_a_multi_table_child_records_the_child():
+    restaurant = Restaurant.objects.create(name="Luigi", serves_pizza=True)
+    with Context():
+        Place.objects.get(pk=restaurant.pk).delete()
+    [delta] = all_deltas()
+    assert delta.action == DELETE
+    assert delta.content_type == ct(Restaurant)
+    assert decoded(delta) == {"name": ("Luigi", None), "serves_pizza": (True, None)}
 
 
 def test_proxy_model_records_as_its_concrete_model():
@@ -638,22 +657,3 @@ def test_async_adelete_returns_what_django_returns(comment):
 
     assert run(work()) == (1, {"testapp.Comment": 1})
     assert [d.action for d in all_deltas()] == [DELETE]
-
-
-def test_instance_built_with_a_new_primary_key_records_a_create():
-    with Context():
-        CodeItem(code="new", name="n").save()
-        Comment(pk=424242, text="explicit key").save()
-    assert [d.action for d in all_deltas()] == [CREATE, CREATE]
-    comment_delta = ObjectDelta.objects.for_key(Comment, 424242).get()
-    assert decoded(comment_delta)["text"] == (None, "explicit key")
-
-
-def test_deleting_the_parent_row_of_a_multi_table_child_records_the_child():
-    restaurant = Restaurant.objects.create(name="Luigi", serves_pizza=True)
-    with Context():
-        Place.objects.get(pk=restaurant.pk).delete()
-    [delta] = all_deltas()
-    assert delta.action == DELETE
-    assert delta.content_type == ct(Restaurant)
-    assert decoded(delta) == {"name": ("Luigi", None), "serves_pizza": (True, None)}

@@ -1,8 +1,10 @@
-"""Which revision a recorded change goes into: one per outermost context,
-which nested contexts add to; made at the first change only, so a context
-that changes nothing leaves none; a revision given with Context.via_revision()
-(saved already, or saved at the first change, with the context's description
-if it has none) or described before the first change.
+"""Which revision a recorded change goes into: the one of its outermost
+context, which nested contexts add to, made at the context's first change (a
+context that changes nothing leaves none); or the revision given with
+Context.via_revision(), saved already or saved at its first change (with the
+context's description if it has none). A description may be set before the
+first change; a revision is saved through save() when a post_save receiver
+listens to its model.
 
 Each test reads the history back through the models in use, so the suite runs
 unchanged with swapped history models (REVY_TEST_SWAPPED=1).
