@@ -1,3 +1,9 @@
+"""Fixtures many test modules share: two users, ``alice`` and ``bob``, and a
+stored ``comment``; and a clear stop when the database server is missing.
+
+Plain helpers are in tests/helpers.py.
+"""
+
 import socket
 
 import pytest
@@ -32,3 +38,12 @@ def bob():
     from tests.helpers import User
 
     return User.objects.create(username="bob")
+
+
+@pytest.fixture
+def comment():
+    """A comment stored before any context: loaded outside tracking."""
+    from tests.testapp.models import Comment
+
+    created = Comment.objects.create(text="first")
+    return Comment.objects.get(pk=created.pk)

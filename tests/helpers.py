@@ -1,19 +1,28 @@
 """What many test modules share: the history models in use (revy's own, or
 the swapped ones of tests/swapped when REVY_TEST_SWAPPED=1), the actions,
-and small helpers."""
+and small helpers to make changes and read them back.
+
+Fixtures (``alice``, ``bob``, ``comment``) are in tests/conftest.py.
+"""
 
 import asyncio
+import datetime
+import io
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 from django.db import connections
 
+from revy import Context
 from revy.contrib.django.models import (
+    ObjectSnapshot,
     get_attribute_delta_model,
     get_object_delta_model,
     get_revision_model,
 )
+from tests.testapp.models import Article, Comment, Counter, EveryField, Tag
 
 User = get_user_model()
 Revision = get_revision_model()
@@ -24,14 +33,27 @@ CREATE = ObjectDelta.ACTION_CREATE
 UPDATE = ObjectDelta.ACTION_UPDATE
 DELETE = ObjectDelta.ACTION_DELETE
 
+# A point in time that is exact whatever the clock's resolution.
+T0 = datetime.datetime(2024, 1, 1, 12, 0, tzinfo=datetime.UTC)
 
-def ct(model):
-    return ContentType.objects.get_for_model(model)
+
+class Undo(Exception):
+    """Raised inside ``transaction.atomic()`` to roll the block back."""
 
 
-def deltas_of(model, pk):
-    """The object deltas of one row, oldest first."""
-    return list(ObjectDelta.objects.for_key(model, pk))
+# Making changes ----------------------------------------------------------------
+
+
+def make_user(name):
+    return User.objects.create(username=name)
+
+
+def acting(actor=None, description="", attribute_description=""):
+    """An outermost context: one revision, by ``actor``, described."""
+    values = {"actor": actor, "revision_description": description}
+    if attribute_description:
+        values["attribute_delta_description"] = attribute_description
+    return Context.via(**values)
 
 
 def run(coroutine):
@@ -45,3 +67,124 @@ def run(coroutine):
             await sync_to_async(connections.close_all)()
 
     return asyncio.run(main())
+
+
+def run_baseline(*args):
+    """Run ``manage.py revy_baseline`` with ``args``; what it printed."""
+    out = io.StringIO()
+    call_command("revy_baseline", *args, stdout=out)
+    return out.getvalue()
+
+
+# Reading history back ------------------------------------------------------------
+
+
+def ct(model):
+    return ContentType.objects.get_for_model(model)
+
+
+def warm_content_types(*models):
+    """Cache the content types of ``models``, so that query counts measure
+    the work under test only."""
+    for model in models:
+        ct(model)
+
+
+def flush_history():
+    """Write pending history and warm the content type cache, so that query
+    counts measure the reads only."""
+    ObjectDelta.objects.exists()
+    warm_content_types(Comment, Counter, Article, Tag, EveryField, User)
+    # Django checks once per connection what the database's JSON can do.
+    list(ObjectDelta.objects.annotate(snapshot=ObjectSnapshot(Counter))[:1])
+
+
+def revisions():
+    """Every revision, oldest first."""
+    return list(Revision.objects.order_by("pk"))
+
+
+def latest_revision():
+    return Revision.objects.latest("pk")
+
+
+def all_deltas():
+    """Every object delta, oldest first."""
+    return list(ObjectDelta.objects.order_by("pk"))
+
+
+def deltas(obj):
+    """The object deltas of the instance ``obj``, oldest first."""
+    return list(ObjectDelta.objects.for_object(obj))
+
+
+def deltas_of(model, pk):
+    """The object deltas of one row, oldest first."""
+    return list(ObjectDelta.objects.for_key(model, pk))
+
+
+def delta_of(model, pk, action=None):
+    """The one delta of the ``model`` row ``pk`` (of ``action``, if given)."""
+    found = ObjectDelta.objects.for_key(model, pk)
+    if action is not None:
+        found = found.filter(action=action)
+    found = list(found)
+    assert len(found) == 1, f"{model.__name__} {pk}: {found}"
+    return found[0]
+
+
+def attribute(object_delta, field_name):
+    """The attribute delta of ``field_name`` in ``object_delta``."""
+    return object_delta.attribute_deltas.get(field_name=field_name)
+
+
+def stored(object_delta):
+    """``{field name: (old, new)}`` as stored in the attribute deltas."""
+    return {
+        a.field_name: (a.old_value, a.new_value)
+        for a in object_delta.attribute_deltas.order_by("pk")
+    }
+
+
+def decoded(object_delta):
+    """``{field name: (old, new)}`` decoded back into the fields' values."""
+    return {
+        a.field_name: (a.old(), a.new())
+        for a in object_delta.attribute_deltas.order_by("pk")
+    }
+
+
+def history_counts():
+    """How many revisions, object deltas and attribute deltas there are
+    (read through the managers: pending history is written first)."""
+    return (
+        Revision.objects.count(),
+        ObjectDelta.objects.count(),
+        AttributeDelta.objects.count(),
+    )
+
+
+def nothing_recorded():
+    return (
+        not Revision.objects.exists()
+        and not ObjectDelta.objects.exists()
+        and not AttributeDelta.objects.exists()
+    )
+
+
+def tag_ids(article):
+    """The keys of the tags an article has now."""
+    return set(article.tags.values_list("pk", flat=True))
+
+
+def article_ids(tag):
+    """The keys of the articles a tag has now."""
+    return set(tag.articles.values_list("pk", flat=True))
+
+
+def forget_field(model, pk, field_name):
+    """History as it stands for a field added to the model after it was
+    written: no attribute delta of that field."""
+    AttributeDelta.objects.filter(
+        content_type=ct(model), content_id=str(pk), field_name=field_name
+    ).delete()

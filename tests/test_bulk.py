@@ -3,8 +3,13 @@
 ``QuerySet.update()``, ``bulk_create()`` and ``bulk_update()`` are recorded
 with true old and new values (the value stored, where the database computed
 it from an F() expression), in a bounded number of queries; outside a
-context they are Django's, return values included. ``QuerySet.delete()`` is
-tested with the other deletes, in test_deletion.py.
+context they are Django's, return values included. An instance given twice,
+or one whose row is missing, records what the database did; an update of a
+primary key is refused before anything is written; a write Django refuses
+leaves the transaction as usable as it would be without revy.
+
+``QuerySet.delete()`` is tested with the other deletes, in test_deletion.py;
+decimals given as float or text, in test_values_as_stored.py.
 
 History is read through the models in use, so the suite runs unchanged with
 REVY_TEST_SWAPPED=1.
@@ -28,9 +33,15 @@ from tests.helpers import (
     AttributeDelta,
     ObjectDelta,
     Revision,
+    Undo,
     User,
     ct,
+    decoded,
+    delta_of,
     deltas_of,
+    nothing_recorded,
+    stored,
+    warm_content_types,
 )
 from tests.testapp.models import (
     Book,
@@ -39,6 +50,7 @@ from tests.testapp.models import (
     Counter,
     Editor,
     Invoice,
+    Restaurant,
     Shelf,
     Untracked,
     UUIDItem,
@@ -50,42 +62,8 @@ pytestmark = pytest.mark.django_db
 # Helpers ---------------------------------------------------------------------
 
 
-def delta_of(model, pk):
-    found = deltas_of(model, pk)
-    assert len(found) == 1, f"{model.__name__} {pk}: {found}"
-    return found[0]
-
-
-def stored(object_delta):
-    """``{field name: (old, new)}`` as stored in the attribute deltas."""
-    return {
-        a.field_name: (a.old_value, a.new_value)
-        for a in object_delta.attribute_deltas.order_by("pk")
-    }
-
-
-def decoded(object_delta):
-    """``{field name: (old, new)}`` decoded back into the fields' values."""
-    return {
-        a.field_name: (a.old(), a.new())
-        for a in object_delta.attribute_deltas.order_by("pk")
-    }
-
-
-def nothing_recorded():
-    return (
-        not Revision.objects.exists()
-        and not ObjectDelta.objects.exists()
-        and not AttributeDelta.objects.exists()
-    )
-
-
 def counters(*values):
     return [Counter.objects.create(value=value) for value in values]
-
-
-class _Undo(Exception):
-    pass
 
 
 # QuerySet.update ---------------------------------------------------------------
@@ -261,6 +239,14 @@ def test_update_of_an_untracked_model_records_nothing():
     with Context():
         assert Untracked.objects.update(name="b") == 1
     assert nothing_recorded()
+
+
+def test_update_of_the_primary_key_is_refused_before_writing():
+    counter = Counter.objects.create(value=1)
+    with Context(), pytest.raises(NotRecordable, match="primary key"):
+        Counter.objects.filter(pk=counter.pk).update(id=F("id") + 1000)
+    assert list(Counter.objects.values_list("pk", flat=True)) == [counter.pk]
+    assert not ObjectDelta.objects.exists()
 
 
 # bulk_create -------------------------------------------------------------------
@@ -471,6 +457,36 @@ def test_bulk_update_records_who_assigned_each_value():
     assert delta_of(Comment, comments[1].pk).actor == editor
 
 
+def test_bulk_update_with_the_same_row_twice_records_the_value_stored():
+    counter = Counter.objects.create(value=1)
+    first = Counter(pk=counter.pk, value=10)
+    second = Counter(pk=counter.pk, value=20)
+    with Context():
+        Counter.objects.bulk_update([first, second], ["value"])
+    value = Counter.objects.get(pk=counter.pk).value  # Django's CASE: first wins
+    (delta,) = deltas_of(Counter, counter.pk)
+    assert stored(delta) == {"value": (1, value)}
+
+
+def test_bulk_update_of_a_missing_row_then_save_records_the_create():
+    counter = Counter(pk=12345, value=5)
+    with Context():
+        assert Counter.objects.bulk_update([counter], ["value"]) == 0
+        counter.save()  # Django inserts the row
+    assert Counter.objects.filter(pk=12345).exists()
+    assert [d.action for d in deltas_of(Counter, 12345)] == [CREATE]
+
+
+def test_bulk_update_of_an_instance_whose_row_is_gone_records_nothing():
+    counter = Counter.objects.create(value=1)
+    pk = counter.pk
+    Counter.objects.filter(pk=pk).delete()
+    counter.value = 2
+    with Context():
+        assert Counter.objects.bulk_update([counter], ["value"]) == 0
+    assert deltas_of(Counter, pk) == []
+
+
 # Outside a context, and rollbacks ----------------------------------------------
 
 
@@ -505,8 +521,8 @@ def _outcome(mode):
             with mode:
                 result = _run_bulk_operations()
             result = (result, nothing_recorded())
-            raise _Undo
-    except _Undo:
+            raise Undo
+    except Undo:
         pass
     return result
 
@@ -531,10 +547,10 @@ def test_outside_a_context_nothing_is_recorded_and_django_returns_the_same():
 
 def test_a_rolled_back_bulk_write_leaves_no_history():
     a, b = counters(1, 2)
-    with Context(), pytest.raises(_Undo), transaction.atomic():
+    with Context(), pytest.raises(Undo), transaction.atomic():
         Counter.objects.update(value=F("value") + 10)
         Counter.objects.bulk_create([Counter(value=7)])
-        raise _Undo
+        raise Undo
     assert nothing_recorded()
     assert sorted(Counter.objects.values_list("value", flat=True)) == [1, 2]
 
@@ -543,10 +559,10 @@ def test_a_rolled_back_savepoint_drops_only_its_bulk_writes():
     a, b = counters(1, 2)
     with Context():
         Counter.objects.filter(pk=a.pk).update(value=100)
-        with pytest.raises(_Undo), transaction.atomic():
+        with pytest.raises(Undo), transaction.atomic():
             Counter.objects.filter(pk=b.pk).update(value=200)
             Counter.objects.bulk_update([Counter(pk=a.pk, value=300)], ["value"])
-            raise _Undo
+            raise Undo
         Counter.objects.bulk_create([Counter(value=7)])
     assert Revision.objects.count() == 1
     assert stored(delta_of(Counter, a.pk)) == {"value": (1, 100)}
@@ -555,18 +571,49 @@ def test_a_rolled_back_savepoint_drops_only_its_bulk_writes():
     assert stored(created) == {"value": (None, 7)}
 
 
+# Writes Django refuses -----------------------------------------------------------
+
+
+def _refused_writes():
+    counter = Counter.objects.create(value=1)
+    return {
+        "bulk_create of a multi-table child": lambda: Restaurant.objects.bulk_create(
+            [Restaurant(name="x")]
+        ),
+        "bulk_update of the primary key": lambda: Counter.objects.bulk_update(
+            [counter], ["id"]
+        ),
+        "update of a sliced queryset": lambda: Counter.objects.all()[:1].update(
+            value=2
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bulk_create of a multi-table child",
+        "bulk_update of the primary key",
+        "update of a sliced queryset",
+    ],
+)
+def test_a_write_django_refuses_leaves_the_transaction_usable_as_without_revy(name):
+    for context in (Context.as_disabled, Context):
+        with transaction.atomic():
+            write = _refused_writes()[name]
+            with context(), pytest.raises((ValueError, TypeError)):
+                write()
+            # Django refused before writing anything: the transaction goes on.
+            assert Counter.objects.count() >= 1, context.__name__
+
+
 # Query counts --------------------------------------------------------------------
-
-
-def _warm_content_types():
-    for model in (Counter, Book, Shelf):
-        ct(model)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_update_of_2000_rows_takes_at_most_10_queries():
     Counter.objects.bulk_create(Counter(value=n) for n in range(2000))
-    _warm_content_types()
+    warm_content_types(Counter, Book, Shelf)
     with CaptureQueriesContext(connection) as queries, Context():
         returned = Counter.objects.update(value=F("value") + 1)
     assert returned == 2000
@@ -583,7 +630,7 @@ def test_update_of_2000_rows_takes_at_most_10_queries():
 def test_update_with_plain_values_of_2000_rows_takes_at_most_10_queries():
     shelf = Shelf.objects.create(name="s")
     Book.objects.bulk_create(Book(title=f"b{n}", shelf=shelf) for n in range(2000))
-    _warm_content_types()
+    warm_content_types(Counter, Book, Shelf)
     with CaptureQueriesContext(connection) as queries, Context():
         returned = Book.objects.update(title="same")
     assert returned == 2000
@@ -593,7 +640,7 @@ def test_update_with_plain_values_of_2000_rows_takes_at_most_10_queries():
 
 @pytest.mark.django_db(transaction=True)
 def test_bulk_create_of_2000_rows_takes_few_queries_more_than_django():
-    _warm_content_types()
+    warm_content_types(Counter, Book, Shelf)
     with CaptureQueriesContext(connection) as untracked:
         Counter.objects.bulk_create(Counter(value=n) for n in range(2000))
     with CaptureQueriesContext(connection) as queries, Context():
@@ -609,7 +656,7 @@ def test_bulk_create_of_2000_rows_takes_few_queries_more_than_django():
 @pytest.mark.django_db(transaction=True)
 def test_bulk_update_of_2000_rows_takes_few_queries_more_than_django():
     Counter.objects.bulk_create(Counter(value=n) for n in range(4000))
-    _warm_content_types()
+    warm_content_types(Counter, Book, Shelf)
     first, second = (
         list(Counter.objects.order_by("pk")[:2000]),
         list(Counter.objects.order_by("pk")[2000:]),
@@ -630,7 +677,7 @@ def test_bulk_update_of_2000_rows_takes_few_queries_more_than_django():
 def test_bulk_update_of_2000_unloaded_instances_reads_old_values_in_batches():
     created = Counter.objects.bulk_create(Counter(value=0) for _ in range(4000))
     pks = [counter.pk for counter in created]
-    _warm_content_types()
+    warm_content_types(Counter, Book, Shelf)
     with CaptureQueriesContext(connection) as untracked:
         Counter.objects.bulk_update(
             [Counter(pk=pk, value=1) for pk in pks[:2000]], ["value"], batch_size=1000

@@ -20,7 +20,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from revy import Context
-from tests.helpers import AttributeDelta, ObjectDelta, Revision, User, run
+from tests.helpers import AttributeDelta, ObjectDelta, Revision, Undo, User, run
 from tests.testapp.models import Comment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -218,10 +218,6 @@ def test_asyncio_tasks_started_inside_one_context_share_its_revision(users):
     assert set(revision.actors()) == {owner, *workers}
 
 
-class Undone(Exception):
-    pass
-
-
 @pytest.mark.skipif(
     connection.vendor == "sqlite",
     reason="SQLite lets one transaction write at a time: nothing can overlap",
@@ -235,11 +231,11 @@ def test_threads_of_one_context_do_not_share_a_revision_still_open_elsewhere():
     finished_while_first_open = []
 
     def first():
-        with contextlib.suppress(Undone), transaction.atomic():
+        with contextlib.suppress(Undo), transaction.atomic():
             Comment.objects.create(text="undone")
             first_wrote.set()
             finished_while_first_open.append(second_done.wait(timeout=5))
-            raise Undone
+            raise Undo
 
     def second():
         assert first_wrote.wait(timeout=5)
@@ -339,11 +335,11 @@ def test_a_thread_keeps_to_its_own_revision_after_the_context_s_is_undone():
 
     def first():
         try:
-            with contextlib.suppress(Undone), transaction.atomic():
+            with contextlib.suppress(Undo), transaction.atomic():
                 Comment.objects.create(text="undone")
                 first_wrote.set()
                 assert second_wrote.wait(timeout=10)
-                raise Undone
+                raise Undo
         finally:
             first_undone.set()
 

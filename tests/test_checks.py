@@ -1,5 +1,7 @@
 """A revy setting with a wrong value fails ``manage.py check`` with a message
-that names the setting; right values pass."""
+that names the setting, and so does a value of the right type that cannot
+work (a tracking pattern naming only a proxy, an encoder class that cannot be
+made); right values pass."""
 
 import pytest
 from django.conf import settings
@@ -9,6 +11,7 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from revy.contrib.django import conf
+from tests.testapp.models import Comment
 
 # Since Django 6.1, ``check`` asks every database whether it supports the
 # model fields in use (JSONField), as ``check --database`` did before.
@@ -183,3 +186,38 @@ def test_a_misspelt_setting_name_is_a_warning_naming_the_right_one():
     assert by_name["REVY_TRACKED_MODEL"].hint == "Did you mean REVY_TRACKED_MODELS?"
     assert by_name["REVY_OWN_THING"].hint is None
     assert "revy ignores it" in by_name["REVY_OWN_THING"].msg
+
+
+# Values of the right type that cannot work -----------------------------------
+
+
+def revy_errors():
+    """The errors revy's checks report now."""
+    return [m for m in checks.run_checks(tags=["revy"]) if m.level >= checks.ERROR]
+
+
+@override_settings(REVY_TRACKED_MODELS=["testapp.SpamComment"])
+def test_a_tracking_pattern_naming_only_a_proxy_is_reported():
+    """is_tracked matches patterns against concrete models' labels: a
+    pattern naming only a proxy tracks nothing, and check says so."""
+    assert conf.is_tracked(Comment) or revy_errors()
+
+
+class NeedsArgument:
+    """A value encoder that cannot be made without an argument."""
+
+    def __init__(self, strictness):
+        self.strictness = strictness
+
+    def encode(self, field, value):
+        return value
+
+    def decode(self, field, stored):
+        return stored
+
+
+@override_settings(REVY_VALUE_ENCODER=f"{__name__}.NeedsArgument")
+def test_a_value_encoder_that_cannot_be_made_fails_check():
+    """revy makes the encoder with no arguments: check reports a class it
+    cannot make, before the first recorded change would fail."""
+    assert revy_errors()

@@ -1,15 +1,21 @@
-"""revy.Context: values, nesting, decorators, threads and asyncio tasks.
+"""revy.Context: values, nesting, decorators (of sync and async functions,
+asgiref-marked coroutine functions included; generator functions refused),
+threads and asyncio tasks.
 
 No database is needed: these tests exercise only the context stack.
 """
 
 import asyncio
+import json
 import threading
 import types
 from contextlib import ExitStack
 
 import pytest
 import stackholm
+from asgiref.sync import sync_to_async
+from django.http import JsonResponse
+from django.views import View
 
 import revy
 from revy import Context, NoActiveContext
@@ -445,6 +451,43 @@ def test_recursion_of_a_decorated_async_function():
         return inherited
 
     assert asyncio.run(inheriting(5)) is None
+
+
+def test_decorating_an_asgiref_marked_coroutine_function_keeps_the_context():
+    """``sync_to_async(f)`` and an async class-based view's ``as_view()`` are
+    coroutine functions for asgiref and Django (``markcoroutinefunction``);
+    the decorator must await them inside the context."""
+
+    def actor():
+        return Context.get_actor()
+
+    decorated = Context.via_actor("bot")(sync_to_async(actor))
+    assert asyncio.run(decorated()) == "bot"
+
+
+def test_decorating_an_async_class_based_view_keeps_the_context():
+    class AsyncView(View):
+        async def get(self, request):
+            return JsonResponse({"actor": Context.get_actor()})
+
+    from django.test import RequestFactory
+
+    view = Context.via_actor("bot")(AsyncView.as_view())
+    response = asyncio.run(view(RequestFactory().get("/")))
+    assert json.loads(response.content) == {"actor": "bot"}
+
+
+def test_decorating_a_generator_function_is_refused():
+    # Its body would run after the call returned, outside the context.
+    def actors():
+        yield Context.get_actor()
+
+    async def async_actors():
+        yield Context.get_actor()
+
+    for function in (actors, async_actors):
+        with pytest.raises(TypeError, match="generator function"):
+            Context.via_actor("bot")(function)
 
 
 # Exceptions and out-of-order exits -------------------------------------------

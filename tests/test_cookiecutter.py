@@ -167,8 +167,8 @@ def project_python(baked):
         fcntl.flock(held, fcntl.LOCK_EX)
         if not stamp.exists():
             if not python.exists():
-                run([sys.executable, "-m", "venv", str(venv)], cwd=REPO_ROOT)
-            run(
+                run_command([sys.executable, "-m", "venv", str(venv)], cwd=REPO_ROOT)
+            run_command(
                 [str(python), "-m", "pip", "install", "--quiet", "-e", str(REPO_ROOT)]
                 + needed,
                 cwd=REPO_ROOT,
@@ -184,7 +184,8 @@ def clean_environment(**extra):
     return {**env, **extra}
 
 
-def run(command, cwd, env=None, timeout=900):
+def run_command(command, cwd, env=None, timeout=900):
+    """Run ``command`` in ``cwd``; fail the test, with its output, if it fails."""
     result = subprocess.run(
         command,
         cwd=cwd,
@@ -273,8 +274,8 @@ def test_the_options_shape_the_project(baked, options):
 def test_ruff_passes_on_the_bake(baked, options):
     project = baked(options)
     ruff = [sys.executable, "-m", "ruff"]
-    run([*ruff, "check", "--no-cache", "."], cwd=project)
-    run([*ruff, "format", "--check", "--no-cache", "."], cwd=project)
+    run_command([*ruff, "check", "--no-cache", "."], cwd=project)
+    run_command([*ruff, "format", "--check", "--no-cache", "."], cwd=project)
 
 
 def test_the_private_revy_version_is_revys():
@@ -337,8 +338,10 @@ def test_django_checks_pass(baked, project_python, options):
     project = baked(options)
     env = clean_environment(DJANGO_SECRET_KEY="check-" + "k" * 50, DJANGO_ENV_FILE="")
     python = str(project_python)
-    run([python, "manage.py", "check", "--fail-level", "WARNING"], cwd=project, env=env)
-    result = run(
+    run_command(
+        [python, "manage.py", "check", "--fail-level", "WARNING"], cwd=project, env=env
+    )
+    result = run_command(
         [python, "manage.py", "makemigrations", "--check", "--dry-run"],
         cwd=project,
         env=env,
@@ -358,7 +361,7 @@ def test_django_checks_pass(baked, project_python, options):
 def test_the_generated_suite_passes(baked, project_python, options):
     project = baked(options)
     extra = {} if DATABASE == "sqlite" else {"DATABASE_URL": scratch_database_url()}
-    result = run(
+    result = run_command(
         [str(project_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=project,
         env=clean_environment(**extra),
@@ -432,7 +435,9 @@ def test_an_unknown_database_is_refused_before_anything_is_written(
 
 def test_a_bake_from_a_git_url(tmp_path, config_file):
     bare = tmp_path / "revy.git"
-    run(["git", "clone", "--quiet", "--bare", str(REPO_ROOT), str(bare)], cwd=tmp_path)
+    run_command(
+        ["git", "clone", "--quiet", "--bare", str(REPO_ROOT), str(bare)], cwd=tmp_path
+    )
     output = tmp_path / "out"
     output.mkdir()
     project = Path(

@@ -11,7 +11,10 @@ Category <- Task, Album -> Photo, Team/Player via Membership):
   each cascaded delta names its cause, and every row SET_NULL, SET_DEFAULT or
   SET changed gets an update delta with its true old foreign key;
 - that a delete of 2,000 rows costs a bounded number of queries;
-- that models using revy's handlers make stable migrations.
+- that what pre_delete and post_delete receivers write is recorded too.
+
+That the handlers are Django's own, and make stable migrations, is tested in
+test_deletion_handlers.py.
 
 History is read through the models in use (``get_object_delta_model()`` and
 its twins), so the suite runs unchanged with REVY_TEST_SWAPPED=1.
@@ -20,27 +23,26 @@ its twins), so the suite runs unchanged with REVY_TEST_SWAPPED=1.
 from contextlib import contextmanager, nullcontext
 
 import pytest
-from django.apps import apps
-from django.db import connection, models, transaction
-from django.db.migrations.autodetector import MigrationAutodetector
-from django.db.migrations.graph import MigrationGraph
-from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
-from django.db.migrations.state import ProjectState
-from django.db.migrations.writer import MigrationWriter
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, pre_delete
 from django.test.utils import CaptureQueriesContext
 
 from revy import Context
 from revy.contrib.django import history
-from revy.contrib.django import models as revy_models
 from tests.helpers import (
     DELETE,
     UPDATE,
     AttributeDelta,
     ObjectDelta,
     Revision,
+    Undo,
     User,
     ct,
+    delta_of,
+    deltas_of,
+    nothing_recorded,
+    stored,
+    warm_content_types,
 )
 from tests.testapp.models import (
     Album,
@@ -50,12 +52,14 @@ from tests.testapp.models import (
     Comment,
     Counter,
     Editor,
+    EveryField,
     Membership,
     Page,
     Photo,
     Player,
     Post,
     Publisher,
+    Restaurant,
     Shelf,
     Tag,
     Task,
@@ -68,34 +72,8 @@ pytestmark = pytest.mark.django_db
 # Helpers ---------------------------------------------------------------------
 
 
-def delta_of(model, pk, action=None):
-    """The one delta of the ``model`` row ``pk`` (of ``action``, if given)."""
-    found = ObjectDelta.objects.for_key(model, pk)
-    if action is not None:
-        found = found.filter(action=action)
-    found = list(found)
-    assert len(found) == 1, f"{model.__name__} {pk}: {found}"
-    return found[0]
-
-
 def has_delta(model, pk):
     return ObjectDelta.objects.for_key(model, pk).exists()
-
-
-def stored(object_delta):
-    """``{field name: (old, new)}`` as stored in the attribute deltas."""
-    return {
-        a.field_name: (a.old_value, a.new_value)
-        for a in object_delta.attribute_deltas.order_by("pk")
-    }
-
-
-def nothing_recorded():
-    return (
-        not Revision.objects.exists()
-        and not ObjectDelta.objects.exists()
-        and not AttributeDelta.objects.exists()
-    )
 
 
 def rows(queryset):
@@ -310,10 +288,6 @@ SCENARIOS = {
 }
 
 
-class _Undo(Exception):
-    pass
-
-
 def outcome(scenario, mode):
     """What ``scenario`` returns and leaves in the database, under ``mode``.
 
@@ -326,8 +300,8 @@ def outcome(scenario, mode):
             with mode():
                 returned = scenario()
             result = (returned, world(), nothing_recorded())
-            raise _Undo
-    except _Undo:
+            raise Undo
+    except Undo:
         pass
     assert nothing_recorded()
     return result
@@ -365,15 +339,6 @@ def test_without_a_context_django_behaves_as_with_one(name):
     # ...and history.
     assert not recorded_empty
     assert returned[0] > 0
-
-
-def test_the_handlers_are_djangos_own():
-    # Django's collector tests `on_delete is CASCADE` to take its fast paths.
-    assert revy_models.CASCADE is models.CASCADE
-    assert revy_models.SET_NULL is models.SET_NULL
-    assert revy_models.SET_DEFAULT is models.SET_DEFAULT
-    assert revy_models.SET is models.SET
-    assert Page._meta.get_field("book").remote_field.on_delete is models.CASCADE
 
 
 def test_nothing_is_recorded_outside_a_context():
@@ -576,6 +541,19 @@ def test_a_cascade_crossing_a_set_null():
     assert not has_delta(Book, library["Sonnets"].pk)
     assert not has_delta(Book, library["Haiku"].pk)
     assert ObjectDelta.objects.count() == 1 + 2 + 3
+
+
+def test_set_null_caused_by_deleting_a_multi_table_child_names_its_cause():
+    restaurant = Restaurant.objects.create(name="Luigi's")
+    row = EveryField.objects.create(one=restaurant.place_ptr)
+    pk = restaurant.pk
+    with Context():
+        restaurant.delete()
+    (delete,) = deltas_of(Restaurant, pk)
+    assert delete.action == DELETE
+    (update,) = deltas_of(EveryField, row.pk)
+    assert stored(update) == {"one": (pk, None)}
+    assert update.cause == delete
 
 
 def test_set_default_records_the_old_and_default_keys():
@@ -809,9 +787,9 @@ def test_a_rolled_back_delete_leaves_no_history():
     library = build_library()
     acme_pk = library["acme"].pk
     with Context():
-        with pytest.raises(_Undo), transaction.atomic():
+        with pytest.raises(Undo), transaction.atomic():
             library["acme"].delete()
-            raise _Undo
+            raise Undo
         library["cy"].delete()
     assert Publisher.objects.filter(pk=acme_pk).exists()
     assert Book.objects.get(title="Emma").editor == library["ann"]
@@ -825,17 +803,12 @@ def test_a_rolled_back_delete_leaves_no_history():
 # Query counts --------------------------------------------------------------------
 
 
-def _warm_content_types():
-    for model in (Album, Photo, Page, Book, Shelf, Editor):
-        ct(model)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_cascade_of_2000_children_takes_at_most_20_queries():
     album = build_album(photos=2000)
     album = Album.objects.get(pk=album.pk)
     album_pk = album.pk
-    _warm_content_types()
+    warm_content_types(Album, Photo, Page, Book, Shelf, Editor)
     with (
         CaptureQueriesContext(connection) as queries,
         Context(),
@@ -854,7 +827,7 @@ def test_cascade_of_2000_children_takes_at_most_20_queries():
 @pytest.mark.django_db(transaction=True)
 def test_queryset_delete_of_2000_rows_takes_at_most_20_queries():
     album = build_album(photos=2000)
-    _warm_content_types()
+    warm_content_types(Album, Photo, Page, Book, Shelf, Editor)
     with CaptureQueriesContext(connection) as queries, Context():
         returned = Photo.objects.filter(album=album).delete()
     assert returned == (2000, {"testapp.Photo": 2000})
@@ -875,7 +848,7 @@ def _build_shelves():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_three_level_cascade_of_4000_rows_costs_a_bounded_number_of_queries():
-    _warm_content_types()
+    warm_content_types(Album, Photo, Page, Book, Shelf, Editor)
     _build_shelves()
     with CaptureQueriesContext(connection) as untracked:
         Shelf.objects.all().delete()
@@ -897,73 +870,7 @@ def test_a_three_level_cascade_of_4000_rows_costs_a_bounded_number_of_queries():
     assert AttributeDelta.objects.count() == 40 + 2000 * 3 + 2000 * 2
 
 
-# Migrations ----------------------------------------------------------------------
-
-
-def _state_without_testapp():
-    """The project's state as if testapp had no migration yet."""
-    state = ProjectState.from_apps(apps)
-    for app_label, model_name in list(state.models):
-        if app_label == "testapp":
-            state.remove_model(app_label, model_name)
-    return state
-
-
-def _makemigrations_testapp(from_state):
-    """The migrations ``makemigrations testapp`` would write, from ``from_state``."""
-    autodetector = MigrationAutodetector(
-        from_state,
-        ProjectState.from_apps(apps),
-        NonInteractiveMigrationQuestioner(specified_apps={"testapp"}, dry_run=True),
-    )
-    changes = autodetector.changes(
-        graph=MigrationGraph(), trim_to_apps={"testapp"}, convert_apps={"testapp"}
-    )
-    return changes.get("testapp", [])
-
-
-def test_models_using_revys_handlers_make_stable_migrations():
-    # First run of makemigrations, for testapp's models from scratch.
-    migrations = _makemigrations_testapp(_state_without_testapp())
-    assert migrations
-    texts = [MigrationWriter(m).as_string() for m in migrations]
-    assert texts == [MigrationWriter(m).as_string() for m in migrations]
-    written = "\n".join(texts)
-    # The handlers are written as Django's: nothing of revy in the migration.
-    assert "revy" not in written
-    assert "on_delete=django.db.models.deletion.CASCADE" in written
-    assert "on_delete=django.db.models.deletion.SET_DEFAULT" in written
-    assert "on_delete=django.db.models.deletion.SET_NULL" in written
-    assert "on_delete=models.SET('archive')" in written
-    assert "on_delete=models.SET(tests.testapp.models.archive_category)" in written
-
-    # Second run, with the migrations of the first applied: no change.
-    state = _state_without_testapp()
-    for migration, text in zip(migrations, texts, strict=True):
-        namespace = {}
-        exec(compile(text, migration.name, "exec"), namespace)
-        for operation in namespace["Migration"].operations:
-            operation.state_forwards("testapp", state)
-    assert _makemigrations_testapp(state) == []
-
-
-@pytest.mark.parametrize(
-    "model, field, path",
-    [
-        (Book, "shelf", "django.db.models.deletion.CASCADE"),
-        (Book, "editor", "django.db.models.deletion.SET_NULL"),
-        (Task, "category", "django.db.models.deletion.SET_DEFAULT"),
-        (Task, "fallback", "models.SET('archive')"),
-        (Task, "sentinel", "models.SET(tests.testapp.models.archive_category)"),
-    ],
-)
-def test_a_handler_serializes_to_djangos_path(model, field, path):
-    field = model._meta.get_field(field)
-    first, imports = MigrationWriter.serialize(field)
-    second, _ = MigrationWriter.serialize(field)
-    assert first == second
-    assert f"on_delete={path}" in first
-    assert not any("revy" in line for line in imports)
+# Writes made by delete signal receivers ------------------------------------------
 
 
 def test_a_post_delete_receiver_s_own_write_is_recorded():

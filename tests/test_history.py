@@ -1,31 +1,37 @@
-"""Reading history back: issue 5, "Point in time and diffs", "Revert and restore".
+"""Reading history back: issue 5, "Point in time and diffs".
 
-Every test reads history through the models in use (``get_revision_model()``
-and its twins), so the suite runs unchanged with swapped history models
+history() lists an object's deltas newest first, a page of them in a bounded
+number of queries; state_at(), snapshot_of(), rows_as_of() and
+members_as_of() read the state at an object delta, a revision or a datetime
+(a naive one in the current time zone), each in one query, as instances of
+the model asked for (a proxy included); diff() and changes() list what
+changed between points.
+
+Undoing is tested in test_revert.py and test_restore.py, rows of multi-table
+models in test_history_multi_table.py. Every test reads history through the
+models in use, so the suite runs unchanged with swapped history models
 (REVY_TEST_SWAPPED=1).
 """
 
 import datetime
 import decimal
-import io
+import time
+import warnings
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.core.management import call_command
 from django.core.paginator import Paginator
-from django.db import IntegrityError, connection
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from revy import Context
 from revy.contrib.django.history import (
     FieldChange,
-    RevertConflict,
     changes,
     diff,
     history,
     members_as_of,
-    restore,
-    revert,
     rows_as_of,
     snapshot_of,
     state_at,
@@ -33,64 +39,33 @@ from revy.contrib.django.history import (
 from revy.contrib.django.models import ObjectSnapshot
 from tests.helpers import (
     CREATE,
-    DELETE,
+    T0,
     UPDATE,
-    AttributeDelta,
     ObjectDelta,
     Revision,
     User,
+    acting,
+    article_ids,
+    flush_history,
+    latest_revision,
+    tag_ids,
 )
 from tests.testapp.models import (
     Article,
-    Book,
+    Category,
     Comment,
     Counter,
-    Editor,
     EveryField,
     Invoice,
-    Page,
-    Publisher,
-    Shelf,
+    SpamComment,
     Tag,
+    Task,
 )
 
 pytestmark = pytest.mark.django_db
 
 
-T0 = datetime.datetime(2024, 1, 1, 12, 0, tzinfo=datetime.UTC)
-
-
 # Helpers -----------------------------------------------------------------------
-
-
-def acting(actor=None, description="", attribute_description=""):
-    """An outermost context: one revision, by ``actor``, described."""
-    values = {"actor": actor, "revision_description": description}
-    if attribute_description:
-        values["attribute_delta_description"] = attribute_description
-    return Context.via(**values)
-
-
-def latest_revision():
-    return Revision.objects.latest("pk")
-
-
-def flush_history():
-    """Write pending history and warm the content type cache, so that query
-    counts below measure the reads only."""
-    ObjectDelta.objects.exists()
-    for model in (Comment, Counter, Article, Tag, EveryField, User):
-        ContentType.objects.get_for_model(model)
-    # Django checks once per connection what the database's JSON can do.
-    list(ObjectDelta.objects.annotate(snapshot=ObjectSnapshot(Counter))[:1])
-
-
-def history_counts():
-    return (
-        Revision.objects.count(),
-        ObjectDelta.objects.count(),
-        AttributeDelta.objects.count(),
-    )
 
 
 def at_hours(revisions):
@@ -101,14 +76,6 @@ def at_hours(revisions):
             created_at=T0 + datetime.timedelta(hours=hours)
         )
         revision.refresh_from_db()
-
-
-def tag_ids(article):
-    return set(article.tags.values_list("pk", flat=True))
-
-
-def article_ids(tag):
-    return set(tag.articles.values_list("pk", flat=True))
 
 
 def as_tuples(found):
@@ -330,6 +297,76 @@ def test_state_at_of_a_point_that_is_not_one_is_a_type_error():
         state_at(Counter, 1, "yesterday")
 
 
+def test_a_naive_point_is_read_in_the_current_time_zone():
+    """docs/history.md: a naive datetime point "is read in the current time
+    zone". With UTC active (the default zone is Europe/Istanbul), a naive UTC
+    time between two revisions is a point between them."""
+    with Context():
+        counter = Counter.objects.create(value=1)
+    time.sleep(0.01)
+    with timezone.override(datetime.UTC):
+        between = timezone.make_naive(timezone.now())
+        time.sleep(0.01)
+        with Context():
+            counter.value = 2
+            counter.save()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            state = state_at(Counter, counter.pk, between)
+    assert state is not None and state.value == 1
+
+
+def test_state_at_before_the_delete_of_a_row_with_only_a_key():
+    """A Category (its key is its only field) created in a context existed
+    until it was deleted: state_at a point before the delete gives it (and
+    the delete has a create to revert to)."""
+    for code in ("general", "archive"):
+        Category.objects.create(code=code)
+    with Context():
+        Category.objects.create(code="x")
+        Task.objects.create(title="t", category_id="x")
+    created = latest_revision()
+    with Context():
+        Category.objects.get(code="x").delete()
+    assert state_at(Category, "x", at=created) is not None
+
+
+def test_a_row_recreated_untracked_does_not_take_values_of_its_previous_life():
+    """A row deleted, then re-created with the same key while tracking was
+    off, then changed: fields history never saw in its new life read the
+    live value, not the one the deleted row had."""
+    with Context():
+        comment = Comment.objects.create(text="old", is_marked_as_spam=True)
+    pk = comment.pk
+    with Context():
+        comment.delete()
+    with Context.as_disabled():
+        comment = Comment.objects.create(pk=pk, text="new", is_marked_as_spam=False)
+    with Context():
+        comment.text = "newer"
+        comment.save()
+
+    state = state_at(Comment, pk)
+    assert (state.text, state.is_marked_as_spam) == ("newer", False)
+
+
+def test_state_at_knows_a_row_deleted_after_a_cascade_touched_it():
+    """History is written in the order it happened: the update a cascade
+    records for a row comes before that row's own delete later in the same
+    revision, so state_at() knows the row is gone."""
+    with Context():
+        article = Article.objects.create(title="a")
+        tag = Tag.objects.create(name="t")
+        article.tags.add(tag)
+    pk = tag.pk
+    with Context():
+        article.delete()  # records an update of the tag, caused by this delete
+        tag.delete()
+    actions = [d.action for d in ObjectDelta.objects.for_key(Tag, pk)]
+    assert actions == ["create", "update", "update", "delete"]
+    assert state_at(Tag, pk) is None
+
+
 def test_snapshot_of_a_delta_in_one_query(counter_history):
     pk, _revisions, _deltas = counter_history
     deltas = ObjectDelta.objects.for_key(Counter, pk).select_related("content_type")
@@ -338,6 +375,19 @@ def test_snapshot_of_a_delta_in_one_query(counter_history):
             snapshot = snapshot_of(delta)
         assert (snapshot.pk, snapshot.value) == (pk, value)
         assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+def test_snapshot_of_takes_one_query():
+    """docs/history.md: snapshot_of() takes one query."""
+    with Context():
+        counter = Counter.objects.create(value=1)
+    delta = ObjectDelta.objects.for_object(counter).get()
+    ContentType.objects.get_for_model(Counter)
+    list(ObjectDelta.objects.annotate(snapshot=ObjectSnapshot(Counter))[:1])
+    with CaptureQueriesContext(connection) as queries:
+        snapshot = snapshot_of(delta)
+    assert snapshot.value == 1
+    assert len(queries) == 1, [q["sql"] for q in queries]
 
 
 # rows_as_of() ------------------------------------------------------------------------
@@ -383,6 +433,16 @@ def test_rows_as_of_a_point_in_one_query():
         assert all(type(row) is Counter for row in rows)
         assert {row.pk: row.value for row in rows} == values, at
         assert len(rows) == len(values)
+
+
+def test_state_at_and_rows_as_of_a_proxy_model_give_proxy_instances():
+    with Context():
+        comment = SpamComment.objects.create(text="buy now")
+    created = latest_revision()
+
+    assert type(SpamComment.objects.get(pk=comment.pk)) is SpamComment
+    assert type(state_at(SpamComment, comment.pk)) is SpamComment
+    assert [type(r) for r in rows_as_of(SpamComment, created)] == [SpamComment]
 
 
 # members_as_of() ---------------------------------------------------------------------
@@ -475,6 +535,13 @@ def test_members_as_of_now_are_the_live_members():
     assert all(type(member) is int for member in members)
 
 
+def test_members_as_of_an_unknown_relation_is_an_error_even_without_members():
+    with Context():
+        article = Article.objects.create(title="a")
+    with pytest.raises(ValueError):
+        members_as_of(article, "tagz")
+
+
 # diff() and changes() ----------------------------------------------------------------
 
 
@@ -535,6 +602,26 @@ def test_diff_costs_the_same_queries_whatever_the_history_length(alice):
     assert counts[0] == counts[1]
 
 
+def test_diff_takes_3_queries_however_many_fields_changed():
+    """docs/history.md: diff() takes 2 queries, and 1 per actor model (here
+    one), however many fields changed."""
+    user = User.objects.create(username="u")
+    with Context.via_actor(user):
+        obj = EveryField.objects.create()
+    start = Revision.objects.latest("pk")
+    with Context.via_actor(user):
+        for name in ("integer", "small", "big", "positive", "floating"):
+            setattr(obj, name, 1)
+        obj.char = obj.text = obj.slug = "x"
+        obj.save()
+    ObjectDelta.objects.exists()
+    list(ObjectDelta.objects.annotate(snapshot=ObjectSnapshot(EveryField))[:1])
+    with CaptureQueriesContext(connection) as queries:
+        found = diff(EveryField, obj.pk, start)
+    assert len(found) == 8
+    assert len(queries) <= 3, len(queries)
+
+
 def test_diff_skips_a_field_changed_and_changed_back(bob):
     with acting():
         comment = Comment.objects.create(text="a")
@@ -567,6 +654,23 @@ def test_diff_across_a_deletion_and_with_decoded_values():
     assert found["amount"] == (decimal.Decimal("10.25"), None)
     assert found["exchange_rate"] == (decimal.Decimal("1.5"), None)
     assert type(found["amount"][0]) is decimal.Decimal
+
+
+def test_diff_takes_a_naive_datetime_as_state_at_does():
+    """diff() takes a naive datetime as state_at() does: read in the current
+    time zone, without the warning Django's lookups give for naive values."""
+    with Context():
+        counter = Counter.objects.create(value=1)
+    with Context():
+        counter.value = 2
+        counter.save()
+    later = timezone.make_naive(timezone.now()) + datetime.timedelta(hours=1)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert state_at(Counter, counter.pk, later).value == 2
+        found = diff(Counter, counter.pk, None, later)
+    assert [(c.field, c.old, c.new) for c in found] == [("value", None, 2)]
 
 
 def test_changes_lists_every_field_change_oldest_first_decoded(alice, bob):
@@ -614,450 +718,3 @@ def test_changes_of_a_many_to_many_relation_are_lists_of_ids():
         ("tags", [], sorted([t1.pk, t2.pk])),
         ("tags", [t2.pk], []),
     ]
-
-
-# restore() ---------------------------------------------------------------------------
-
-
-def test_restore_a_live_object_outside_any_context_records_a_new_revision():
-    with acting(description="Write"):
-        comment = Comment.objects.create(text="a")
-    written = latest_revision()
-    for text in ("b", "c"):
-        with acting():
-            comment.text = text
-            comment.is_marked_as_spam = text == "c"
-            comment.save()
-    revisions = Revision.objects.count()
-
-    restored = restore(Comment, comment.pk, written)
-
-    assert Context.get_current() is None
-    assert isinstance(restored, Comment)
-    assert Comment.objects.values("text", "is_marked_as_spam").get(pk=comment.pk) == {
-        "text": "a",
-        "is_marked_as_spam": False,
-    }
-    assert Revision.objects.count() == revisions + 1
-    delta = ObjectDelta.objects.get(revision=latest_revision())
-    assert (delta.action, delta.content_id) == (UPDATE, str(comment.pk))
-    assert {a.field_name: (a.old(), a.new()) for a in delta.attribute_deltas.all()} == {
-        "text": ("c", "a"),
-        "is_marked_as_spam": (True, False),
-    }
-
-
-def test_restore_inside_a_context_is_recorded_in_that_context(alice):
-    with acting():
-        counter = Counter.objects.create(value=1)
-    first = ObjectDelta.objects.for_object(counter).get()
-    with acting():
-        counter.value = 2
-        counter.save()
-    with acting(alice, "Undo vandalism"):
-        restore(Counter, counter.pk, first)
-        Comment.objects.create(text="in the same revision")
-    revision = latest_revision()
-    assert revision.description == "Undo vandalism"
-    assert revision.object_deltas.count() == 2
-    delta = ObjectDelta.objects.for_object(counter).last()
-    assert (delta.revision, delta.action, delta.actor) == (revision, UPDATE, alice)
-    assert Counter.objects.get(pk=counter.pk).value == 1
-
-
-def test_restore_a_deleted_object_recreates_it_with_its_pk():
-    with acting():
-        obj = EveryField.objects.create(
-            char="x",
-            decimal=decimal.Decimal("1.25"),
-            json={"k": [1, 2]},
-            datetime=T0,
-            binary=b"\x00\x01",
-        )
-    with acting():
-        obj.char = "y"
-        obj.save()
-    updated = ObjectDelta.objects.for_object(obj).last()
-    stored = EveryField.objects.values().get(pk=obj.pk)
-    pk = obj.pk
-    with acting():
-        obj.delete()
-    assert not EveryField.objects.filter(pk=pk).exists()
-
-    restored = restore(EveryField, pk, updated)
-
-    assert restored.pk == pk
-    again = EveryField.objects.values().get(pk=pk)
-    assert bytes(again.pop("binary")) == bytes(stored.pop("binary"))
-    assert again == stored
-    delta = ObjectDelta.objects.for_key(EveryField, pk).last()
-    assert delta.action == CREATE
-    assert delta.revision == latest_revision()
-
-
-def test_restore_keeps_the_live_value_of_fields_history_never_saw():
-    with Context.as_disabled():
-        obj = EveryField.objects.create(char="before tracking", integer=1)
-    with acting():
-        obj.integer = 2
-        obj.save()
-    first = ObjectDelta.objects.for_object(obj).get()
-    with acting():
-        obj.integer = 3
-        obj.save()
-    restore(EveryField, obj.pk, first)
-    assert EveryField.objects.values_list("char", "integer").get(pk=obj.pk) == (
-        "before tracking",
-        2,
-    )
-
-
-def test_restore_to_a_point_where_the_row_did_not_exist_is_a_lookup_error():
-    with acting():
-        Comment.objects.create(text="earlier")
-    earlier = latest_revision()
-    with acting():
-        counter = Counter.objects.create(value=1)
-    with pytest.raises(LookupError):
-        restore(Counter, counter.pk, earlier)
-    assert Counter.objects.get(pk=counter.pk).value == 1
-
-
-# Revision.revert() -------------------------------------------------------------------
-
-
-def test_revert_undoes_updates_in_a_new_revision_naming_the_reverted_one():
-    with acting():
-        comment = Comment.objects.create(text="a")
-        counter = Counter.objects.create(value=1)
-    with acting(description="Edit"):
-        comment.text = "b"
-        comment.is_marked_as_spam = True
-        comment.save()
-        counter.value = 2
-        counter.save()
-    edit = latest_revision()
-
-    reverted = edit.revert()
-
-    assert Comment.objects.values_list("text", "is_marked_as_spam").get(
-        pk=comment.pk
-    ) == ("a", False)
-    assert Counter.objects.get(pk=counter.pk).value == 1
-    assert reverted == latest_revision()
-    assert reverted.pk > edit.pk
-    assert reverted.description == f"Revert of revision {edit.pk}: Edit"
-    assert str(edit.pk) in reverted.description
-    deltas = list(reverted.object_deltas.order_by("pk"))
-    assert {(d.action, d.content_id) for d in deltas} == {
-        (UPDATE, str(comment.pk)),
-        (UPDATE, str(counter.pk)),
-    }
-    undone = {
-        (d.content_id, a.field_name): (a.old(), a.new())
-        for d in deltas
-        for a in d.attribute_deltas.all()
-    }
-    assert undone == {
-        (str(comment.pk), "text"): ("b", "a"),
-        (str(comment.pk), "is_marked_as_spam"): (True, False),
-        (str(counter.pk), "value"): (2, 1),
-    }
-
-
-def test_revert_of_a_revision_without_description_names_it():
-    with acting():
-        counter = Counter.objects.create(value=1)
-    with acting():
-        counter.value = 2
-        counter.save()
-    edit = latest_revision()
-    assert revert(edit).description == f"Revert of revision {edit.pk}"
-
-
-def test_revert_recreates_cascaded_children_parents_first():
-    with acting():
-        shelf = Shelf.objects.create(name="fiction")
-        books = [Book.objects.create(title=f"b{i}", shelf=shelf) for i in range(2)]
-        for book in books:
-            for number in (1, 2):
-                Page.objects.create(book=book, number=number)
-    other = Shelf.objects.create(name="untouched")
-    before = {
-        model: list(model.objects.order_by("pk").values())
-        for model in (Shelf, Book, Page)
-    }
-    with acting(description="Clear the shelf"):
-        shelf.delete()
-    assert not Page.objects.exists()
-    deleted = latest_revision()
-
-    reverted = deleted.revert()
-
-    for model, rows in before.items():
-        assert list(model.objects.order_by("pk").values()) == rows
-    assert Shelf.objects.filter(pk=other.pk).exists()
-    creates = list(reverted.object_deltas.order_by("pk"))
-    assert {d.action for d in creates} == {CREATE}
-    order = [d.content_type.model_class() for d in creates]
-    assert len(order) == 1 + 2 + 4
-    # Parents before the children their cascade took.
-    assert order.index(Shelf) < order.index(Book)
-    assert max(i for i, m in enumerate(order) if m is Book) < min(
-        i for i, m in enumerate(order) if m is Page
-    )
-    connection.check_constraints()
-
-
-def test_revert_restores_foreign_keys_set_to_null():
-    with acting():
-        publisher = Publisher.objects.create(name="p")
-        shelf = Shelf.objects.create(name="s")
-        editor = Editor.objects.create(name="e", publisher=publisher)
-        books = [
-            Book.objects.create(title=f"b{i}", shelf=shelf, editor=editor)
-            for i in range(3)
-        ]
-        comment = Comment.objects.create(text="c")
-        linked = EveryField.objects.create(foreign=comment)
-    publisher_pk, comment_pk = publisher.pk, comment.pk
-    with acting(description="Close the publisher"):
-        publisher.delete()  # cascades to the editor; books.editor set to null
-        comment.delete()  # linked.foreign set to null
-    assert set(Book.objects.values_list("editor", flat=True)) == {None}
-    assert EveryField.objects.get(pk=linked.pk).foreign_id is None
-
-    latest_revision().revert()
-
-    assert Publisher.objects.filter(pk=publisher_pk).exists()
-    assert Editor.objects.get(pk=editor.pk).publisher_id == publisher_pk
-    assert set(Book.objects.values_list("editor", flat=True)) == {editor.pk}
-    assert Book.objects.count() == len(books)
-    assert Comment.objects.get(pk=comment_pk).text == "c"
-    assert EveryField.objects.get(pk=linked.pk).foreign_id == comment_pk
-    connection.check_constraints()
-
-
-def test_revert_deletes_what_the_revision_created():
-    with acting():
-        kept = Counter.objects.create(value=0)
-    with acting(description="Create"):
-        counter = Counter.objects.create(value=1)
-        comment = Comment.objects.create(text="new")
-    created = latest_revision()
-    reverted = created.revert()
-    assert not Counter.objects.filter(pk=counter.pk).exists()
-    assert not Comment.objects.filter(pk=comment.pk).exists()
-    assert Counter.objects.filter(pk=kept.pk).exists()
-    assert {(d.action, d.content_id) for d in reverted.object_deltas.all()} == {
-        (DELETE, str(counter.pk)),
-        (DELETE, str(comment.pk)),
-    }
-
-
-def test_revert_of_an_update_then_delete_brings_back_the_state_before_both():
-    with acting():
-        counter = Counter.objects.create(value=1)
-    pk = counter.pk
-    with acting():
-        counter.value = 2
-        counter.save()
-        counter.delete()
-    latest_revision().revert()
-    assert Counter.objects.get(pk=pk).value == 1
-
-
-def test_revert_undoes_many_to_many_adds_and_removes():
-    with acting():
-        article = Article.objects.create(title="a")
-        t1, t2, t3, t4 = (Tag.objects.create(name=str(i)) for i in range(4))
-        article.tags.add(t1, t2)
-    with acting(description="Retag"):
-        article.tags.remove(t1)
-        article.tags.add(t3)
-        t4.articles.add(article)  # from the reverse side
-    assert tag_ids(article) == {t2.pk, t3.pk, t4.pk}
-    reverted = latest_revision().revert()
-    assert tag_ids(article) == {t1.pk, t2.pk}
-    assert members_as_of(article, "tags") == {t1.pk, t2.pk}
-    assert members_as_of(t4, "articles") == set()
-    # And back again: reverting the revert redoes it.
-    reverted.revert()
-    assert tag_ids(article) == {t2.pk, t3.pk, t4.pk}
-
-
-def test_revert_of_a_delete_gives_back_many_to_many_members_on_both_sides():
-    with acting():
-        article = Article.objects.create(title="a")
-        other = Article.objects.create(title="b")
-        t1, t2 = Tag.objects.create(name="1"), Tag.objects.create(name="2")
-        article.tags.add(t1, t2)
-        other.tags.add(t2)
-    article_pk, t2_pk = article.pk, t2.pk
-    with acting():
-        article.delete()  # the forward side
-    assert article_ids(t2) == {other.pk}
-    latest_revision().revert()
-    assert tag_ids(Article.objects.get(pk=article_pk)) == {t1.pk, t2_pk}
-    with acting():
-        t2.delete()  # the reverse side
-    assert tag_ids(other) == set()
-    latest_revision().revert()
-    assert Tag.objects.get(pk=t2_pk).name == "2"
-    assert tag_ids(Article.objects.get(pk=article_pk)) == {t1.pk, t2_pk}
-    assert tag_ids(other) == {t2_pk}
-    connection.check_constraints()
-
-
-def test_reverting_the_revert_redoes_the_revision():
-    with acting():
-        counter = Counter.objects.create(value=1)
-    with acting():
-        counter.value = 2
-        counter.save()
-    first = latest_revision().revert()
-    assert Counter.objects.get(pk=counter.pk).value == 1
-    second = first.revert()
-    assert Counter.objects.get(pk=counter.pk).value == 2
-    assert second.description.startswith(f"Revert of revision {first.pk}: ")
-
-
-def test_revert_refuses_when_later_revisions_changed_what_it_would_undo():
-    with acting():
-        comment = Comment.objects.create(text="a")
-        other = Comment.objects.create(text="x")
-    with acting(description="Edit"):
-        comment.text = "b"
-        comment.save()
-        other.text = "y"
-        other.save()
-        counter = Counter.objects.create(value=1)
-    edit = latest_revision()
-    with acting(description="Later text"):
-        comment.text = "c"
-        comment.is_marked_as_spam = True  # not touched by "Edit": no conflict
-        comment.save()
-    later_text = latest_revision()
-    with acting(description="Later counter"):
-        counter.value = 2
-        counter.save()
-    later_counter = latest_revision()
-    counts = history_counts()
-
-    with pytest.raises(RevertConflict) as raised:
-        edit.revert()
-
-    conflicts = raised.value.conflicts
-    assert {(c.model, str(c.pk), c.field, c.revision.pk) for c in conflicts} == {
-        (Comment, str(comment.pk), "text", later_text.pk),
-        (Counter, str(counter.pk), "value", later_counter.pk),
-    }
-    assert len(conflicts) == 2
-    message = str(raised.value)
-    for conflict in conflicts:
-        assert str(conflict) in message
-    assert f"revision {later_text.pk}" in message
-    assert "overwrite=True" in message
-    # Nothing of the refused revert happened.
-    assert history_counts() == counts
-    assert Comment.objects.get(pk=comment.pk).text == "c"
-    assert Comment.objects.get(pk=other.pk).text == "y"
-    assert Counter.objects.filter(pk=counter.pk).exists()
-
-    reverted = edit.revert(overwrite=True)
-
-    assert reverted is not None
-    assert Comment.objects.values_list("text", "is_marked_as_spam").get(
-        pk=comment.pk
-    ) == ("a", True)
-    assert Comment.objects.get(pk=other.pk).text == "x"
-    assert not Counter.objects.filter(pk=counter.pk).exists()
-
-
-def test_later_changes_to_other_fields_and_objects_are_no_conflict():
-    with acting():
-        comment = Comment.objects.create(text="a")
-    with acting():
-        comment.text = "b"
-        comment.save()
-    edit = latest_revision()
-    with acting():
-        comment.is_marked_as_spam = True
-        comment.save()
-        Comment.objects.create(text="someone else")
-    edit.revert()
-    assert Comment.objects.values_list("text", "is_marked_as_spam").get(
-        pk=comment.pk
-    ) == ("a", True)
-
-
-def test_a_later_change_to_a_row_the_revision_deleted_is_a_conflict():
-    with acting():
-        counter = Counter.objects.create(value=1)
-    pk = counter.pk
-    with acting():
-        counter.delete()
-    deleted = latest_revision()
-    restore(Counter, pk, ObjectDelta.objects.for_key(Counter, pk).first())
-    restored = latest_revision()
-    with pytest.raises(RevertConflict) as raised:
-        deleted.revert()
-    assert {(c.model, str(c.pk), c.revision.pk) for c in raised.value.conflicts} == {
-        (Counter, str(pk), restored.pk)
-    }
-
-
-def test_reverting_an_empty_revision_returns_none():
-    empty = Revision.objects.create(description="nothing")
-    counts = history_counts()
-    assert empty.revert() is None
-    assert revert(empty) is None
-    assert history_counts() == counts
-
-
-def test_reverting_a_baseline_changes_nothing():
-    with Context.as_disabled():
-        counter = Counter.objects.create(value=7)
-    call_command("revy_baseline", stdout=io.StringIO())
-    baseline = latest_revision()
-    counts = history_counts()
-    assert baseline.revert() is None
-    assert Counter.objects.get(pk=counter.pk).value == 7
-    assert history_counts() == counts
-
-
-def test_revert_is_atomic():
-    with acting():
-        comment = Comment.objects.create(text="a")
-        first = Counter.objects.create(value=1)
-        second = Counter.objects.create(value=2)
-        third = Counter.objects.create(value=3)
-    with acting(description="Tidy up"):
-        comment.text = "b"
-        comment.save()
-        first_pk, second_pk = first.pk, second.pk
-        first.delete()
-        second.delete()
-        third.value = 30
-        third.save()
-    tidy = latest_revision()
-    # Outside history, a row takes the key the revert must re-create.
-    with Context.as_disabled():
-        Counter.objects.create(pk=second_pk, value=99)
-    counts = history_counts()
-
-    with pytest.raises(IntegrityError):
-        tidy.revert()
-
-    # Nothing of the revert remains: the first re-creation, the undone
-    # updates and the history of it all were rolled back together.
-    assert not Counter.objects.filter(pk=first_pk).exists()
-    assert Counter.objects.get(pk=second_pk).value == 99
-    assert Counter.objects.get(pk=third.pk).value == 30
-    assert Comment.objects.get(pk=comment.pk).text == "b"
-    assert history_counts() == counts
-    assert latest_revision() == tidy
-    # And the connection is still usable, recording included.
-    with acting():
-        Counter.objects.create(value=5)
-    assert history_counts()[0] == counts[0] + 1

@@ -1,14 +1,18 @@
 """RevyMiddleware: each request runs in a context whose actor comes from the
-resolvers and whose revision description comes from a request header.
+resolvers and whose revision description comes from a request header (in
+UTF-8, though WSGI and ASGI hand headers over as latin-1); a view that leaves
+a context open fails its own request, not the next ones.
 
 The views and the organisation resolver are in tests/urls_middleware.py.
 """
 
 import asyncio
+import contextvars
 
 import pytest
 from django.test import AsyncClient, Client, RequestFactory, override_settings
 
+from revy import Context
 from revy.contrib.django.middleware import RevyMiddleware
 from tests.helpers import ObjectDelta, Revision, run
 from tests.testapp.models import Comment, Organization
@@ -161,6 +165,16 @@ def test_an_empty_header_setting_turns_descriptions_off(alice):
     assert only_revision().description == ""
 
 
+def test_a_utf8_commit_message_is_not_mojibake():
+    """WSGI and ASGI hand header bytes over decoded as latin-1 (PEP 3333):
+    a UTF-8 commit message must be decoded back."""
+    raw = "Düzeltme: yazım hatası".encode()
+    response = Client().get(
+        "/description/", HTTP_X_COMMIT_MESSAGE=raw.decode("latin-1")
+    )
+    assert response.json()["description"] == "Düzeltme: yazım hatası"
+
+
 # Requests that write nothing -------------------------------------------------
 
 
@@ -187,6 +201,25 @@ def test_logging_in_does_not_record_the_session_or_last_login(alice):
     client = logged_in(alice)
     client.get("/comments/")
     assert Revision.objects.count() == 0
+
+
+def test_a_view_that_leaves_a_context_open_does_not_poison_later_requests(alice, bob):
+    """A view that leaves a context open fails its own request; the next
+    request on the thread starts with a clean stack and its own revision."""
+
+    def scenario():
+        first = Client(raise_request_exception=False)
+        first.force_login(alice)
+        first.get("/leaky/")
+        after_leak = Context.get_current()
+        second = Client()
+        second.force_login(bob)
+        return after_leak, second.post("/write/").json()
+
+    # Run in a copy of the context so that a leak cannot reach other tests.
+    after_leak, answer = contextvars.copy_context().run(scenario)
+    assert Revision.objects.count() == 2  # One per request.
+    assert (after_leak, answer) == (None, {"actor": "bob", "depth": 1})
 
 
 # Resolver chains -------------------------------------------------------------

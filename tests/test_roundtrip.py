@@ -142,7 +142,7 @@ def comparable(value):
     return value
 
 
-def stored(obj, name):
+def read_back(obj, name):
     """The value of field ``name`` as read back from the database."""
     field = EveryField._meta.get_field(name)
     return comparable(getattr(obj, field.attname))
@@ -172,7 +172,7 @@ def test_every_field_round_trips_through_create_and_updates():
     with Context():
         obj.save()
     obj = EveryField.objects.get(pk=obj.pk)
-    before = {name: stored(obj, name) for name in FIELDS}
+    before = {name: read_back(obj, name) for name in FIELDS}
 
     create = ObjectDelta.objects.for_object(obj).get()
     assert create.action == ObjectDelta.ACTION_CREATE
@@ -186,7 +186,7 @@ def test_every_field_round_trips_through_create_and_updates():
             assign(obj, values)
             obj.save()
         obj = EveryField.objects.get(pk=obj.pk)
-        after = {name: stored(obj, name) for name in FIELDS}
+        after = {name: read_back(obj, name) for name in FIELDS}
         update = list(ObjectDelta.objects.for_object(obj))[-1]
         assert update.action == ObjectDelta.ACTION_UPDATE
         recorded = delta_values(update)
@@ -237,7 +237,7 @@ def test_values_loaded_from_the_database_round_trip_as_old_values():
     place = Place.objects.create(name="p")
     obj = EveryField.objects.create(**values_a(comment, place))
     obj = EveryField.objects.get(pk=obj.pk)  # database types: memoryview, UTC...
-    before = {name: stored(obj, name) for name in FIELDS}
+    before = {name: read_back(obj, name) for name in FIELDS}
     with Context():
         assign(obj, values_c())
         obj.save()

@@ -8,12 +8,10 @@ with swapped history models (REVY_TEST_SWAPPED=1).
 
 import datetime
 import decimal
-import io
 import uuid
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.core.management import call_command
 from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.test.utils import CaptureQueriesContext
@@ -25,7 +23,14 @@ from revy.contrib.django.models import ObjectSnapshot
 # The seed imports ObjectDelta from revy.contrib.django.models; with swapped
 # history models that one is not in use, so the seed's name is bound to the
 # model that is.
-from tests.helpers import AttributeDelta, ObjectDelta, Revision, User
+from tests.helpers import (
+    AttributeDelta,
+    ObjectDelta,
+    Revision,
+    User,
+    history_counts,
+    run_baseline,
+)
 from tests.testapp.models import Comment, Counter, EveryField, Place
 
 pytestmark = pytest.mark.django_db
@@ -38,13 +43,14 @@ EVERY_FIELD_ATTNAMES = [
 ]
 
 
-def flush_history():
-    """Write pending history now, so query counts below measure reads only."""
+def flush_every_field_history():
+    """Write pending history and cache the content type of EveryField, so
+    that query counts below measure the reads only."""
     ObjectDelta.objects.exists()
     ContentType.objects.get_for_model(EveryField)
 
 
-def comparable(instance):
+def comparable_values(instance):
     """``{attname: value}`` of an EveryField, in types that compare by value."""
     values = {}
     for attname in EVERY_FIELD_ATTNAMES:
@@ -211,7 +217,7 @@ def test_the_seed_readme_rollback_example_runs_as_written():
 def test_the_snapshot_of_one_delta_takes_one_query():
     with Context():
         obj = EveryField.objects.create(**FULL_VALUES)
-    flush_history()
+    flush_every_field_history()
     queryset = ObjectDelta.objects.filter(
         content_type=ContentType.objects.get_for_model(EveryField),
         content_id=obj.pk,
@@ -219,9 +225,9 @@ def test_the_snapshot_of_one_delta_takes_one_query():
     with CaptureQueriesContext(connection) as queries:
         delta = queryset.get()
         snapshot = delta.snapshot
-        values = comparable(snapshot)
+        values = comparable_values(snapshot)
     assert len(queries) == 1, [q["sql"] for q in queries]
-    assert values == comparable(EveryField.objects.get(pk=obj.pk))
+    assert values == comparable_values(EveryField.objects.get(pk=obj.pk))
 
 
 def test_snapshots_of_a_whole_queryset_of_deltas_take_one_query():
@@ -231,9 +237,9 @@ def test_snapshots_of_a_whole_queryset_of_deltas_take_one_query():
             EveryField.objects.create(integer=i, char=f"row {i}", json={"i": i})
             for i in range(40)
         ]
-    flush_history()
+    flush_every_field_history()
     for obj in objects:
-        expected[ObjectDelta.objects.for_object(obj).get().pk] = comparable(
+        expected[ObjectDelta.objects.for_object(obj).get().pk] = comparable_values(
             EveryField.objects.get(pk=obj.pk)
         )
     for i, obj in enumerate(objects[:20]):
@@ -241,15 +247,15 @@ def test_snapshots_of_a_whole_queryset_of_deltas_take_one_query():
             obj.integer = -i
             obj.decimal = decimal.Decimal(i) / 8
             obj.save()
-        flush_history()
-        expected[ObjectDelta.objects.for_object(obj).last().pk] = comparable(
+        flush_every_field_history()
+        expected[ObjectDelta.objects.for_object(obj).last().pk] = comparable_values(
             EveryField.objects.get(pk=obj.pk)
         )
     for obj in objects[30:]:
-        before = comparable(EveryField.objects.get(pk=obj.pk))
+        before = comparable_values(EveryField.objects.get(pk=obj.pk))
         with Context():
             obj.delete()
-        flush_history()
+        flush_every_field_history()
         delta = ObjectDelta.objects.filter(
             action=ObjectDelta.ACTION_DELETE,
             content_type=ContentType.objects.get_for_model(EveryField),
@@ -261,7 +267,7 @@ def test_snapshots_of_a_whole_queryset_of_deltas_take_one_query():
         content_type=ContentType.objects.get_for_model(EveryField)
     ).annotate(snapshot=ObjectSnapshot(EveryField))
     with CaptureQueriesContext(connection) as queries:
-        found = {delta.pk: comparable(delta.snapshot) for delta in queryset}
+        found = {delta.pk: comparable_values(delta.snapshot) for delta in queryset}
     assert len(queries) == 1, [q["sql"] for q in queries]
     assert found == expected
 
@@ -298,7 +304,7 @@ def test_every_field_comes_back_equal_to_what_was_saved(values):
     assert type(snapshot) is EveryField
     assert snapshot.pk == obj.pk
     assert snapshot.get_deferred_fields() == set()
-    assert comparable(snapshot) == comparable(saved)
+    assert comparable_values(snapshot) == comparable_values(saved)
     assert snapshot.foreign_id == comment.pk
     assert snapshot.one_id == place.pk
     # Python types, not their JSON encodings.
@@ -336,19 +342,19 @@ def test_each_delta_gives_the_state_right_after_it():
     observed = []
     with Context():
         obj = EveryField.objects.create(**FULL_VALUES)
-    observed.append(comparable(EveryField.objects.get(pk=obj.pk)))
+    observed.append(comparable_values(EveryField.objects.get(pk=obj.pk)))
     for field, value in NEGATIVE_VALUES.items():
         with Context():
             setattr(obj, field, value)
             obj.save()
-        observed.append(comparable(EveryField.objects.get(pk=obj.pk)))
+        observed.append(comparable_values(EveryField.objects.get(pk=obj.pk)))
     with Context():
         obj.char = "partly"
         obj.save(update_fields=["char"])
-    observed.append(comparable(EveryField.objects.get(pk=obj.pk)))
+    observed.append(comparable_values(EveryField.objects.get(pk=obj.pk)))
     deltas = snapshots_of(EveryField, obj)
     assert len(deltas) == len(observed)
-    assert [comparable(d.snapshot) for d in deltas] == observed
+    assert [comparable_values(d.snapshot) for d in deltas] == observed
 
 
 def test_a_snapshot_of_a_delete_delta_is_the_state_right_before_the_delete():
@@ -358,7 +364,7 @@ def test_a_snapshot_of_a_delete_delta_is_the_state_right_before_the_delete():
         obj.integer = 7
         obj.json = ["changed"]
         obj.save()
-    before = comparable(EveryField.objects.get(pk=obj.pk))
+    before = comparable_values(EveryField.objects.get(pk=obj.pk))
     pk = obj.pk
     with Context():
         obj.delete()
@@ -368,7 +374,7 @@ def test_a_snapshot_of_a_delete_delta_is_the_state_right_before_the_delete():
         )
     )
     assert [d.action for d in deltas] == ["create", "update", "delete"]
-    assert comparable(deltas[-1].snapshot) == before
+    assert comparable_values(deltas[-1].snapshot) == before
     assert deltas[-1].snapshot.pk == pk
     assert deltas[-1].snapshot.integer == 7
 
@@ -437,7 +443,7 @@ def test_snapshots_tell_a_value_set_to_none_from_a_value_never_recorded():
 def test_a_snapshot_is_unsaved_and_saving_it_restores_the_row_with_its_pk():
     with Context():
         obj = EveryField.objects.create(**FULL_VALUES)
-    saved = comparable(EveryField.objects.get(pk=obj.pk))
+    saved = comparable_values(EveryField.objects.get(pk=obj.pk))
     pk = obj.pk
     with Context():
         obj.delete()
@@ -450,7 +456,7 @@ def test_a_snapshot_is_unsaved_and_saving_it_restores_the_row_with_its_pk():
     assert delta.snapshot._state.adding is True
     with Context.via_revision_description("Undelete"):
         delta.snapshot.save()
-    assert comparable(EveryField.objects.get(pk=pk)) == saved
+    assert comparable_values(EveryField.objects.get(pk=pk)) == saved
     latest = ObjectDelta.objects.for_key(EveryField, pk).last()
     assert latest.action == ObjectDelta.ACTION_CREATE
     assert latest.revision.description == "Undelete"
@@ -549,7 +555,7 @@ def test_fields_history_never_saw_are_deferred_and_read_live():
 
 def test_a_delete_records_every_field_even_of_rows_history_never_saw():
     obj = untracked_row()
-    saved = comparable(EveryField.objects.get(pk=obj.pk))
+    saved = comparable_values(EveryField.objects.get(pk=obj.pk))
     pk = obj.pk
     with Context():
         obj.delete()
@@ -558,29 +564,15 @@ def test_a_delete_records_every_field_even_of_rows_history_never_saw():
     )
     assert delta.action == ObjectDelta.ACTION_DELETE
     assert delta.snapshot.get_deferred_fields() == set()
-    assert comparable(delta.snapshot) == saved
+    assert comparable_values(delta.snapshot) == saved
 
 
-# revy_baseline -------------------------------------------------------------------
-
-
-def history_counts():
-    return (
-        Revision.objects.count(),
-        ObjectDelta.objects.count(),
-        AttributeDelta.objects.count(),
-    )
-
-
-def run_baseline(*args):
-    out = io.StringIO()
-    call_command("revy_baseline", *args, stdout=out)
-    return out.getvalue()
+# Snapshots after revy_baseline --------------------------------------------------
 
 
 def test_after_revy_baseline_every_field_is_known():
     obj = untracked_row()
-    saved = comparable(EveryField.objects.get(pk=obj.pk))
+    saved = comparable_values(EveryField.objects.get(pk=obj.pk))
     output = run_baseline()
     assert "testapp.EveryField: 1 rows recorded" in output
 
@@ -589,14 +581,14 @@ def test_after_revy_baseline_every_field_is_known():
     assert baseline.revision.description != ""
     snapshot = state_at(EveryField, obj.pk)
     assert snapshot.get_deferred_fields() == set()
-    assert comparable(snapshot) == saved
+    assert comparable_values(snapshot) == saved
 
     with Context():
         obj.integer = 42
         obj.save()
     (_, update) = snapshots_of(EveryField, obj)
     assert update.snapshot.get_deferred_fields() == set()
-    assert comparable(update.snapshot) == {**saved, "integer": 42}
+    assert comparable_values(update.snapshot) == {**saved, "integer": 42}
 
 
 def test_revy_baseline_leaves_rows_with_history_alone():

@@ -1,11 +1,15 @@
 """History and data share one transaction.
 
 A rollback, a savepoint rollback included, leaves no history of what was
-undone; a commit never leaves data without its history; an exception inside
-a context reaches the caller unchanged; a failure to write history fails the
-write. Most tests here need real transactions (``transaction=True``) and
-count rows with raw SQL, some from a second connection that only sees what
-was committed.
+undone, even of history already written inside it, and instances forget what
+the undone work taught them: a save undone is recorded when saved again, each
+field credited to whoever assigned it. A commit never leaves data without its
+history; an exception inside a context reaches the caller unchanged; a
+failure to write history fails the write.
+
+Most tests here need real transactions (``transaction=True``) and count rows
+with raw SQL, some from a second connection that only sees what was
+committed.
 """
 
 import math
@@ -27,7 +31,15 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from revy import Context
-from tests.helpers import CREATE, UPDATE, AttributeDelta, ObjectDelta, Revision, User
+from tests.helpers import (
+    CREATE,
+    UPDATE,
+    AttributeDelta,
+    ObjectDelta,
+    Revision,
+    User,
+    decoded,
+)
 from tests.testapp.models import CodeItem, Comment, EveryField, Post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,21 +93,18 @@ def assert_uncommitted(models, counts):
     assert committed_counts(*models) == counts
 
 
-def history_counts():
+def raw_history_counts():
+    """Revisions, object deltas and attribute deltas, counted with raw SQL:
+    what the tables hold, without writing pending history first."""
     return [raw_count(Revision), raw_count(ObjectDelta), raw_count(AttributeDelta)]
 
 
-def changes(object_delta):
-    return {
-        a.field_name: (a.old(), a.new())
-        for a in object_delta.attribute_deltas.order_by("pk")
-    }
-
-
-@pytest.fixture
-def comment():
-    created = Comment.objects.create(text="first")
-    return Comment.objects.get(pk=created.pk)
+def raw_text(pk):
+    """The text of comment ``pk``, read with raw SQL."""
+    table = connection.ops.quote_name(Comment._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT text FROM {table} WHERE id = %s", [pk])
+        return cursor.fetchone()[0]
 
 
 # Rollback --------------------------------------------------------------------
@@ -111,7 +120,7 @@ def test_rollback_of_the_outer_transaction_leaves_no_history(comment):
         assert ObjectDelta.objects.count() == 3
         raise Boom
     assert raw_count(Comment) == 1
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
 
 
 def test_set_rollback_leaves_no_history(comment):
@@ -119,7 +128,7 @@ def test_set_rollback_leaves_no_history(comment):
         comment.text = "changed"
         comment.save()
         transaction.set_rollback(True)
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
     comment.refresh_from_db()
     assert comment.text == "first"
 
@@ -161,6 +170,18 @@ def test_savepoint_rollback_drops_only_the_inner_history(comment):
         str(after.pk),
     }
     assert committed_counts(Comment, Revision, ObjectDelta) == [3, 1, 2]
+
+
+def test_savepoint_rollback_after_history_was_flushed_inside_it():
+    with transaction.atomic(), Context():
+        kept = Comment.objects.create(text="kept")
+        with pytest.raises(Boom), transaction.atomic():
+            Comment.objects.create(text="undone")
+            assert ObjectDelta.objects.count() == 2  # flushed inside the savepoint
+            raise Boom
+        assert ObjectDelta.objects.count() == 1
+    [delta] = ObjectDelta.objects.all()
+    assert delta.content_id == str(kept.pk)
 
 
 def test_revision_created_in_a_rolled_back_savepoint_is_created_again():
@@ -214,6 +235,41 @@ def test_revision_created_in_autocommit_survives_a_later_rollback():
     ]
 
 
+def test_an_unsaved_revision_given_to_the_context_survives_a_savepoint_rollback():
+    revision = Revision(description="mine")
+    with transaction.atomic(), Context.via_revision(revision):
+        with pytest.raises(Boom), transaction.atomic():
+            Comment.objects.create(text="undone")
+            raise Boom
+        assert revision.pk is None, "its row was rolled back with the savepoint"
+        kept = Comment.objects.create(text="kept")
+    assert Revision.objects.get().description == "mine"
+    [delta] = ObjectDelta.objects.all()
+    assert (delta.revision, delta.content_id) == (revision, str(kept.pk))
+
+
+def test_unsaved_via_revision_saved_in_a_rolled_back_savepoint():
+    revision = Revision(description="prepared")
+    with transaction.atomic(), Context.via_revision(revision):
+        with pytest.raises(Boom), transaction.atomic():
+            Comment.objects.create(text="undone")  # saves the revision
+            raise Boom
+        kept = Comment.objects.create(text="kept")
+    [delta] = ObjectDelta.objects.all()
+    assert delta.content_id == str(kept.pk)
+    assert Revision.objects.get().description == "prepared"
+
+
+def test_unsaved_via_revision_saved_in_a_rolled_back_transaction_reused():
+    revision = Revision(description="prepared")
+    with pytest.raises(Boom), transaction.atomic(), Context.via_revision(revision):
+        Comment.objects.create(text="undone")
+        raise Boom
+    with Context.via_revision(revision):
+        Comment.objects.create(text="kept")
+    assert ObjectDelta.objects.count() == 1
+
+
 # Exceptions ------------------------------------------------------------------
 
 
@@ -236,7 +292,7 @@ def test_an_exception_inside_a_transaction_and_a_context_reaches_the_caller():
         Comment.objects.create(text="x")
         raise error
     assert info.value is error
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
 
 
 def test_a_database_error_inside_a_context_is_djangos_own():
@@ -245,7 +301,7 @@ def test_a_database_error_inside_a_context_is_djangos_own():
         CodeItem.objects.create(code="free", name="b")
         CodeItem.objects.create(code="taken", name="c")
     assert raw_count(CodeItem) == 1
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
 
 
 # Reading history before the commit -------------------------------------------
@@ -285,7 +341,7 @@ def test_reads_between_changes_see_every_change_so_far(comment):
             comment.save()
             found = list(ObjectDelta.objects.for_object(comment))
             assert len(found) == i + 1
-            assert changes(found[-1])["text"][1] == f"v{i}"
+            assert decoded(found[-1])["text"][1] == f"v{i}"
         assert Context.get_revision().actors() == [None]
 
 
@@ -307,7 +363,7 @@ def test_commit_writes_data_and_history_together(comment):
         5,
         9,
     ]
-    assert history_counts() == [1, 5, 9]
+    assert raw_history_counts() == [1, 5, 9]
     assert ObjectDelta.objects.for_actor(user).count() == 5
 
 
@@ -337,7 +393,7 @@ def test_failure_after_the_row_was_written_undoes_a_single_save(comment):
         comment.save()
     comment.refresh_from_db()
     assert comment.text == "first"
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
 
 
 def test_failure_after_the_row_was_written_fails_the_callers_transaction(comment):
@@ -372,7 +428,7 @@ def test_history_that_cannot_be_inserted_at_commit_fails_the_commit(comment):
     comment.refresh_from_db()
     assert comment.text == "first"
     assert raw_count(Comment) == 1
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
 
 
 def test_a_failed_flush_on_read_fails_the_transaction(comment):
@@ -389,7 +445,7 @@ def test_a_failed_flush_on_read_fails_the_transaction(comment):
         list(ObjectDelta.objects.all())  # flushes: fails now or at commit
     comment.refresh_from_db()
     assert comment.text == "first"
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
 
 
 # Queries ---------------------------------------------------------------------
@@ -464,7 +520,7 @@ def test_a_single_save_costs_the_write_and_one_history_statement(comment):
     assert len(data) == 1 and data[0].startswith("update")
     assert len(history) == HISTORY_STATEMENTS
     assert all(sql.startswith(("insert", "with")) for sql in history)
-    assert history_counts() == [1, 1, 1]
+    assert raw_history_counts() == [1, 1, 1]
     [delta] = ObjectDelta.objects.all()
     assert delta.revision == Revision.objects.get()
     assert delta.attribute_deltas.get().new() == "changed"
@@ -508,11 +564,11 @@ def test_a_history_statement_that_fails_fails_the_save(comment):
             )
     comment.refresh_from_db()  # The connection is usable.
     assert comment.text == "first"
-    assert history_counts() == [0, 0, 0]
+    assert raw_history_counts() == [0, 0, 0]
     with Context():  # And records again.
         comment.text = "again"
         comment.save()
-    assert history_counts() == [1, 1, 1]
+    assert raw_history_counts() == [1, 1, 1]
 
 
 def test_loading_tracked_rows_costs_no_extra_query():
@@ -535,26 +591,6 @@ def test_deleting_many_rows_costs_a_bounded_number_of_queries():
     # The SET_NULL on EveryField.foreign is recorded as an update.
     [update] = ObjectDelta.objects.filter(action=UPDATE)
     assert update.attribute_deltas.get().field_name == "foreign"
-
-
-def test_an_unsaved_revision_given_to_the_context_survives_a_savepoint_rollback():
-    revision = Revision(description="mine")
-    with transaction.atomic(), Context.via_revision(revision):
-        with pytest.raises(Boom), transaction.atomic():
-            Comment.objects.create(text="undone")
-            raise Boom
-        assert revision.pk is None, "its row was rolled back with the savepoint"
-        kept = Comment.objects.create(text="kept")
-    assert Revision.objects.get().description == "mine"
-    [delta] = ObjectDelta.objects.all()
-    assert (delta.revision, delta.content_id) == (revision, str(kept.pk))
-
-
-def raw_text(pk):
-    table = connection.ops.quote_name(Comment._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT text FROM {table} WHERE id = %s", [pk])
-        return cursor.fetchone()[0]
 
 
 # Savepoints made with transaction.savepoint() --------------------------------
@@ -719,7 +755,7 @@ def test_failed_flush_in_a_savepoint_keeps_the_history_recorded_before_it(commen
     assert raw_text(comment.pk) == "changed"
     # Data committed: its history must be there too.
     [delta] = ObjectDelta.objects.all()
-    assert changes(delta) == {"text": ("first", "changed")}
+    assert decoded(delta) == {"text": ("first", "changed")}
 
 
 # What an instance learnt in a transaction that was rolled back -------------
@@ -739,7 +775,59 @@ def test_a_refresh_in_a_rolled_back_transaction_is_forgotten(comment, assigned):
     saved = assigned or "second"
     assert raw_text(comment.pk) == saved
     [delta] = ObjectDelta.objects.filter(content_id=str(comment.pk))
-    assert changes(delta) == {"text": ("first", saved)}
+    assert decoded(delta) == {"text": ("first", saved)}
+
+
+def test_save_undone_by_a_savepoint_rollback_is_recorded_when_saved_again():
+    comment = Comment.objects.create(text="first")
+    comment = Comment.objects.get(pk=comment.pk)
+    with transaction.atomic(), Context():
+        comment.text = "second"
+        with pytest.raises(Boom), transaction.atomic():
+            comment.save()
+            raise Boom
+        # The row still holds "first"; the instance holds "second".
+        comment.save()
+    comment.refresh_from_db()
+    assert comment.text == "second"
+    [delta] = ObjectDelta.objects.all()
+    assert {a.field_name: (a.old(), a.new()) for a in delta.attribute_deltas.all()} == {
+        "text": ("first", "second")
+    }
+
+
+def test_save_undone_by_a_full_rollback_is_recorded_when_saved_again():
+    comment = Comment.objects.create(text="first")
+    comment = Comment.objects.get(pk=comment.pk)
+    with pytest.raises(Boom), transaction.atomic(), Context():
+        comment.text = "second"
+        comment.save()
+        raise Boom
+    with Context():
+        comment.save()
+    comment.refresh_from_db()
+    assert comment.text == "second"
+    assert ObjectDelta.objects.count() == 1
+
+
+def test_a_rolled_back_save_keeps_who_assigned_each_attribute(alice, bob):
+    """docs/context.md: the actor of an attribute delta is taken when the
+    attribute is assigned. A save undone by a (savepoint) rollback must
+    not lose that: saving again records the assignment by its assigner."""
+    comment = Comment.objects.create(text="first")
+    comment.refresh_from_db()
+    with Context.via_actor(alice):
+        comment.text = "by alice"
+    with Context.via_actor(bob), transaction.atomic():
+        with pytest.raises(Boom), transaction.atomic():
+            comment.save()
+            raise Boom
+        comment.save()  # retried
+    [delta] = ObjectDelta.objects.for_object(comment)
+    assert delta.actor == bob
+    [attribute] = delta.attribute_deltas.all()
+    assert attribute.new() == "by alice"
+    assert attribute.actor == alice
 
 
 @pytest.mark.skipif(

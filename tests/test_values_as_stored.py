@@ -1,5 +1,7 @@
-"""Values given in another type than the field's read back from history as the
-database holds them."""
+"""Values given in another type than the field's, or finer than its column
+holds, are recorded and read back from history as the database holds them,
+whether written by save(), QuerySet.update(), bulk_create() or bulk_update();
+a value the column rounds to what it held already is no change."""
 
 import datetime
 import decimal
@@ -14,8 +16,8 @@ from django.utils.translation import gettext_lazy
 
 from revy import Context
 from revy.contrib.django.history import history, state_at
-from tests.helpers import ObjectDelta, Revision
-from tests.testapp.models import EveryField, UUIDItem
+from tests.helpers import ObjectDelta, Revision, deltas_of, stored
+from tests.testapp.models import EveryField, Invoice, UUIDItem
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +51,37 @@ def test_decimal_field_assigned_a_float_or_string_reads_back_as_rounded(value):
     obj.refresh_from_db()
     assert new_value(obj, "decimal") == obj.decimal
     assert state_at(EveryField, obj.pk).decimal == obj.decimal
+
+
+def test_decimal_that_the_column_rounds_to_the_stored_value_is_a_no_op():
+    inv = Invoice.objects.create(amount=decimal.Decimal("10.50"), exchange_rate=1)
+    inv = Invoice.objects.get(pk=inv.pk)
+    with Context():
+        inv.amount = decimal.Decimal("10.501")
+        inv.save(update_fields=["amount"])
+    inv.refresh_from_db()
+    assert inv.amount == decimal.Decimal("10.50")
+    assert list(Revision.objects.all()) == []
+
+
+def test_decimal_tie_recorded_as_the_column_rounds_it():
+    inv = Invoice.objects.create(amount=decimal.Decimal("1"), exchange_rate=1)
+    with Context():
+        inv.local_amount = decimal.Decimal("5.025")
+        inv.save()
+    inv.refresh_from_db()
+    d = ObjectDelta.objects.get()
+    local = d.attribute_deltas.get(field_name="local_amount")
+    assert local.new() == inv.local_amount
+
+
+@pytest.mark.parametrize("value", ["-12345.0123456789", "0.00000000005"])
+def test_decimal_new_value_is_what_the_database_holds(value):
+    with Context():
+        obj = EveryField.objects.create(decimal=decimal.Decimal(value))
+    obj.refresh_from_db()
+    d = ObjectDelta.objects.get()
+    assert d.attribute_deltas.get(field_name="decimal").new() == obj.decimal
 
 
 # DateTimeField given a naive datetime --------------------------------------
@@ -205,3 +238,44 @@ def test_bulk_update_values_read_back_as_stored():
         EveryField.objects.bulk_update([obj], ["decimal"])
     obj.refresh_from_db()
     assert state_at(EveryField, obj.pk).decimal == obj.decimal
+
+
+# Decimals given as float or text, which each database rounds its own way ----
+
+VALUES = pytest.mark.parametrize("value", [0.125, "0.125"], ids=["float", "text"])
+
+
+@VALUES
+def test_update_of_a_decimal_given_as_float_or_text_records_what_the_column_holds(
+    value,
+):
+    invoice = Invoice.objects.create(amount=1, exchange_rate=1)
+    with Context():
+        Invoice.objects.filter(pk=invoice.pk).update(amount=value)
+    held = Invoice.objects.get(pk=invoice.pk).amount
+    (delta,) = deltas_of(Invoice, invoice.pk)
+    assert stored(delta)["amount"] == ("1.00", str(held))
+
+
+@VALUES
+def test_bulk_create_of_a_decimal_given_as_float_or_text_records_what_the_column_holds(
+    value,
+):
+    with Context():
+        (invoice,) = Invoice.objects.bulk_create(
+            [Invoice(amount=value, exchange_rate=1)]
+        )
+    held = Invoice.objects.get(pk=invoice.pk).amount
+    (delta,) = deltas_of(Invoice, invoice.pk)
+    assert stored(delta)["amount"] == (None, str(held))
+
+
+@VALUES
+def test_save_of_a_decimal_given_as_float_or_text_records_what_the_column_holds(
+    value,
+):
+    with Context():
+        invoice = Invoice.objects.create(amount=value, exchange_rate=1)
+    held = Invoice.objects.get(pk=invoice.pk).amount
+    (delta,) = deltas_of(Invoice, invoice.pk)
+    assert stored(delta)["amount"] == (None, str(held))

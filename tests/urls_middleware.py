@@ -8,6 +8,7 @@ from django.http import JsonResponse
 from django.urls import path
 
 from revy import Context
+from revy.context import current_frame
 from tests.testapp.models import Comment, Organization
 
 
@@ -43,6 +44,37 @@ async def acomments(request):
     return JsonResponse({"count": await Comment.objects.acount(), **context_values()})
 
 
+def description(request):
+    """The revision description of the request's context."""
+    return JsonResponse({"description": Context.get_revision_description()})
+
+
+def leaky(request):
+    """A view that enters a context and does not leave it (a bug of the
+    view, or a half-consumed generator holding a ``with Context...``)."""
+    Comment.objects.create(text="by the first user")
+    Context().activate()
+    return JsonResponse({})
+
+
+def write(request):
+    """Creates a comment; the actor, as text, and how deep the context stack is."""
+    Comment.objects.create(text="w")
+    return JsonResponse(
+        {
+            "actor": str(Context.get_actor()),
+            "depth": _depth(),
+        }
+    )
+
+
+def _depth():
+    frame, depth = current_frame(), 0
+    while frame is not None:
+        frame, depth = frame.parent, depth + 1
+    return depth
+
+
 def organization(request):
     """Act for the organisation named in X-Perform-As-Organization, if the
     user is one of its members (docs/actors.md)."""
@@ -67,4 +99,7 @@ urlpatterns = [
     path("comments/", comments),
     path("comments/<int:pk>/touch/", touch),
     path("acomments/", acomments),
+    path("description/", description),
+    path("leaky/", leaky),
+    path("write/", write),
 ]

@@ -1,32 +1,34 @@
-"""revy_baseline with multi-table models, labels and routers; tracking turned
-on by override_settings; checks of proxy patterns and encoders."""
+"""manage.py revy_baseline records, once, the state of every live row that
+history does not know yet: rows with history are left alone, the parent row
+of a multi-table child too (the child's history holds it), while a row made
+again after its recorded delete gets a baseline. Labels name the models to
+record (a proxy records its concrete model; a misspelt or untracked label is
+an error); models the database routers keep off the database are skipped.
 
-import io
+That a baselined row's snapshot knows every field, that rows with history
+are left alone and that a second run adds nothing are tested in
+test_snapshot.py, on the rows of every field type kept there; that reverting
+a baseline changes nothing, in test_revert.py.
+"""
 
 import pytest
-from django.core import checks
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
 from revy import Context
 from revy.contrib.django import history
-from tests.helpers import ObjectDelta, ct
+from tests.helpers import ObjectDelta, ct, history_counts, run_baseline
 from tests.testapp.models import (
     Comment,
     Counter,
+    EveryField,
     Place,
     Restaurant,
     Untracked,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def run_baseline(*args):
-    out = io.StringIO()
-    call_command("revy_baseline", *args, stdout=out)
-    return out.getvalue()
 
 
 # revy_baseline and multi-table inheritance -----------------------------------
@@ -59,6 +61,23 @@ def test_deleting_a_baselined_child_leaves_no_live_parent_in_history():
 
 
 # revy_baseline labels --------------------------------------------------------
+
+
+def test_revy_baseline_of_one_model_records_only_that_model():
+    """A label limits the baseline to the model it names."""
+    with Context.as_disabled():
+        EveryField.objects.create()
+        counter = Counter.objects.create(value=3)
+    output = run_baseline("testapp.EveryField")
+    assert "EveryField" in output
+    assert "Counter" not in output
+    assert not ObjectDelta.objects.for_object(counter).exists()
+
+
+def test_revy_baseline_of_an_unknown_label_is_an_error():
+    with pytest.raises(CommandError, match="nonexistent"):
+        run_baseline("nonexistent")
+    assert history_counts() == (0, 0, 0)
 
 
 def test_baseline_with_a_misspelt_label_among_good_ones_is_an_error():
@@ -107,59 +126,10 @@ def test_baseline_skips_models_the_router_keeps_off_the_database():
     assert not ObjectDelta.objects.filter(content_type=ct(Counter)).exists()
 
 
-# Settings read at call time ---------------------------------------------------
-
-
-def test_a_model_tracked_later_records_the_actor_of_each_assignment():
-    """docs/capture.md: every setting is read when needed, so a model
-    tracked only from an override_settings on records the actor current at
-    each assignment, as one tracked at startup does."""
-    with Context.as_disabled():
-        obj = Untracked.objects.create(name="a")
-    with override_settings(REVY_UNTRACKED_MODELS=[]):
-        user_like = Counter.objects.create(value=7)
-        with Context.via_actor(user_like):
-            obj = Untracked.objects.get(pk=obj.pk)
-            with Context.via_actor(None):
-                obj.name = "b"  # assigned by the system
-            obj.save()
-        delta = ObjectDelta.objects.for_object(obj).get()
-        [attribute] = delta.attribute_deltas.all()
-        assert attribute.actor_id is None
-
-
 # Checks ----------------------------------------------------------------------
 
 
-def revy_errors():
-    return [m for m in checks.run_checks(tags=["revy"]) if m.level >= checks.ERROR]
-
-
-@override_settings(REVY_TRACKED_MODELS=["testapp.SpamComment"])
-def test_a_tracking_pattern_naming_only_a_proxy_is_reported():
-    """is_tracked matches patterns against concrete models' labels: a
-    pattern naming only a proxy tracks nothing, and check says so."""
-    from revy.contrib.django import conf
-
-    assert conf.is_tracked(Comment) or revy_errors()
-
-
-class NeedsArgument:
-    def __init__(self, strictness):
-        self.strictness = strictness
-
-    def encode(self, field, value):
-        return value
-
-    def decode(self, field, stored):
-        return stored
-
-
-@override_settings(REVY_VALUE_ENCODER=f"{__name__}.NeedsArgument")
-def test_a_value_encoder_that_cannot_be_made_fails_check():
-    """revy makes the encoder with no arguments: check reports a class it
-    cannot make, before the first recorded change would fail."""
-    assert revy_errors()
+# Rows whose history ended with their delete ---------------------------------
 
 
 def test_revy_baseline_records_a_row_recreated_after_its_recorded_delete():
