@@ -14,7 +14,7 @@ EXTRAS := test$(if $(findstring postgresql,$(DATABASES)),$(comma)postgresql)$(if
 # The stamp names what was installed, so a change of extras or Django reinstalls.
 STAMP := $(VENV)/.installed-$(shell printf '%s' '$(EXTRAS) $(DJANGO)' | cksum | cut -d' ' -f1)
 
-.PHONY: test lint pytest install bench clean architecture
+.PHONY: test lint pytest install bench bench-compare clean architecture
 
 test: lint pytest
 
@@ -51,6 +51,13 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt $(if $(BENCH_DRIVER),"$(BENCH_DRIVER)")
 	$(BIN)/python -m benchmarks.context_depth
 	DB=$(DB) QUICK=$(QUICK) BASELINE=$(BASELINE) ONLY=$(ONLY) LIBRARIES=$(LIBRARIES) $(BIN)/python -m benchmarks
+
+# make bench-compare BEFORE=<commit> [DB=..] [ROUNDS=5] [ONLY=..] [QUICK=1]:
+# revy at BEFORE against this checkout, in turns (benchmarks/compare.py).
+ROUNDS ?= 5
+bench-compare: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt $(if $(BENCH_DRIVER),"$(BENCH_DRIVER)")
+	DB=$(DB) ROUNDS=$(ROUNDS) ONLY=$(ONLY) QUICK=$(QUICK) $(BIN)/python -m benchmarks.compare $(BEFORE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache dist build
