@@ -36,14 +36,16 @@ def run(tree: Path, db: str, only: str, quick: str) -> dict[str, float]:
         "LIBRARIES": "revy",
         "BASELINE": "",
     }
-    output = subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "benchmarks"],
         cwd=tree,
         env=env,
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
+    )
+    if result.returncode:
+        raise SystemExit(f"The benchmarks failed in {tree}:\n{result.stderr[-3000:]}")
+    output = result.stdout
     table = output.split("### Median time (ms)", 1)[1].split("###", 1)[0]
     ratios = {}
     for line in table.splitlines():

@@ -98,6 +98,10 @@ _CONVERSIONS = (
 )
 
 
+# Values JSON holds as they are (a bool is an int's subclass: both listed).
+_JSON_AS_IS = frozenset((str, int, bool))
+
+
 class ValueEncoder:
     """The default ``REVY_VALUE_ENCODER``. Subclass it to store other types."""
 
@@ -113,10 +117,11 @@ class ValueEncoder:
             as_is is datetime.datetime and value.tzinfo is None
         ):
             value = field.get_prep_value(value)
-        if value is None or (
-            # Every backend stores a blank address as NULL.
-            value == "" and isinstance(field, models.GenericIPAddressField)
-        ):
+        if type(value) in _JSON_AS_IS:
+            if value == "" and isinstance(field, models.GenericIPAddressField):
+                return None  # Every backend stores a blank address as NULL.
+            return value
+        if value is None:
             return None
         if isinstance(value, decimal.Decimal) and isinstance(
             field, models.DecimalField
@@ -129,10 +134,11 @@ class ValueEncoder:
                     decimal.Decimal(1).scaleb(-field.decimal_places),
                     context=decimal.Context(prec=field.max_digits),
                 )
-        base_field = getattr(field, "base_field", None)
-        if base_field is not None and isinstance(value, list | tuple):
-            # An array: each item as its own field stores it.
-            return [self.encode(base_field, item) for item in value]
+        if isinstance(value, list | tuple):
+            base_field = getattr(field, "base_field", None)
+            if base_field is not None:
+                # An array: each item as its own field stores it.
+                return [self.encode(base_field, item) for item in value]
         return self.plain(value)
 
     def plain(self, value: Any) -> Any:

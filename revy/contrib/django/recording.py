@@ -27,13 +27,13 @@ from revy.contrib.django.models import AbstractObjectDelta
 from revy.contrib.django.pending import AttributeRow, PendingObjectDelta
 from revy.contrib.django.tracking import Assignment
 
-__all__ = ["Attribution", "Recorder"]
+__all__ = ["Attribution", "Recorder", "may_be_large"]
 
 # Texts shorter than this fit in any statement, however they are escaped.
 _SHORT = 4096
 
 
-def _may_be_large(value: Any) -> bool:
+def may_be_large(value: Any) -> bool:
     """Whether ``value`` may be too large for a row of history: only long
     texts, binary data and JSON values are looked at closer."""
     if type(value) is str:
@@ -108,7 +108,7 @@ class Recorder:
     them with :meth:`add`.
     """
 
-    __slots__ = ("frame", "using", "encoder", "_connection", "_revision")
+    __slots__ = ("frame", "using", "encoder", "_connection", "_revision", "_who")
 
     def __init__(self, frame: Frame, using: str) -> None:
         self.frame = frame
@@ -116,11 +116,14 @@ class Recorder:
         self.encoder = conf.value_encoder()
         self._connection = connections[using]
         self._revision: Any = None
+        self._who: Attribution | None = None
 
     @property
     def who(self) -> Attribution:
         """Who acts: resolved when the first change is recorded."""
-        return Attribution.of(self.frame)
+        if self._who is None:
+            self._who = Attribution.of(self.frame)
+        return self._who
 
     @property
     def revision(self) -> Any:
@@ -138,7 +141,7 @@ class Recorder:
     ) -> None:
         """Refuse, before the data is written, a change whose attribute delta
         (``old`` and ``new`` as stored) would not fit in one statement."""
-        if not (_may_be_large(old) or _may_be_large(new)):
+        if not (may_be_large(old) or may_be_large(new)):
             return
         backend = backends.of(self.using)
         texts = [
@@ -165,7 +168,7 @@ class Recorder:
     ) -> None:
         """:meth:`check_fits` for the values of ``field`` before and after a
         change, as the row holds them; encoded only when they may be large."""
-        if _may_be_large(old) or _may_be_large(new):
+        if may_be_large(old) or may_be_large(new):
             self.check_fits(
                 model,
                 field.name,

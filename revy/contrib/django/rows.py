@@ -277,6 +277,13 @@ def locked_rows(
 ) -> dict[Any, Row]:
     """The rows with keys ``pks`` that still exist, locked as
     :func:`locked_batches` locks them, read in batches by key."""
+    if len(pks) == 1:  # One row, as a write of one instance locks it.
+        attnames = _attnames(model, fields)
+        if not _odd_names(attnames):
+            row = backends.of(using).locked_row(model, attnames, pks[0], for_delete)
+            return (
+                {} if row is None else {row[0]: dict(zip(attnames, row, strict=True))}
+            )
     size = conf.batch_size()
     rows: dict[Any, Row] = {}
     base = model._base_manager.all()
@@ -293,19 +300,30 @@ def values_of(
     """The values of ``attnames`` of each row of ``queryset``, as tuples: by
     ``values_list()``, or for a field whose name Django refuses as a column
     alias there (``it's``: ``add_to_class`` takes any name), by instances."""
-    if not any(FORBIDDEN_ALIAS_PATTERN.search(name) for name in attnames):
+    if not _odd_names(tuple(attnames)):
         rows = queryset.values_list(*attnames)
         return rows.iterator(chunk_size) if chunk_size else iter(rows)
     instances = queryset.iterator(chunk_size) if chunk_size else iter(queryset)
     return (tuple(obj.__dict__[name] for name in attnames) for obj in instances)
 
 
+@functools.cache
+def _odd_names(attnames: tuple[str, ...]) -> bool:
+    """Whether Django refuses one of ``attnames`` as a column alias."""
+    return any(FORBIDDEN_ALIAS_PATTERN.search(name) for name in attnames)
+
+
 def _attnames(
     model: type[models.Model], fields: Sequence[models.Field] | None
-) -> list[str]:
+) -> tuple[str, ...]:
     """The primary key's attname first, then those of ``fields`` (default:
     every concrete field)."""
     if fields is None:
-        fields = model._meta.concrete_fields
+        return _all_attnames(model)
     pk_attname = model._meta.pk.attname
-    return [pk_attname] + [f.attname for f in fields if f.attname != pk_attname]
+    return (pk_attname, *(f.attname for f in fields if f.attname != pk_attname))
+
+
+@functools.cache
+def _all_attnames(model: type[models.Model]) -> tuple[str, ...]:
+    return _attnames(model, model._meta.concrete_fields)

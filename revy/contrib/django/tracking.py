@@ -40,6 +40,8 @@ class Assignment(NamedTuple):
 
 
 _installed: set[type[models.Model]] = set()
+# A frame's memo holds this where nothing is recorded (a disabled context).
+_NOT_RECORDED = object()
 
 
 @functools.cache
@@ -169,10 +171,18 @@ def _note(instance: models.Model, attname: str) -> None:
             originals[attname] = data.get(attname, DEFERRED)
     frame = current_frame()
     found = known.get("revy_attributions")
-    if frame is not None and frame.is_enabled:
+    assignment = None if frame is None else frame.memo.get("assignment")
+    if assignment is None and frame is not None:
+        # One per frame: its values never change.
+        assignment = frame.memo["assignment"] = (
+            Assignment(frame.actor, frame.attribute_delta_description)
+            if frame.is_enabled
+            else _NOT_RECORDED
+        )
+    if assignment is not None and assignment is not _NOT_RECORDED:
         if found is None:
             found = state.revy_attributions = {}
-        found[attname] = Assignment(frame.actor, frame.attribute_delta_description)
+        found[attname] = assignment
     elif found:
         found.pop(attname, None)
 

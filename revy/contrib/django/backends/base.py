@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import NotSupportedError
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -54,15 +54,27 @@ class Linked:
         return cls(model, attnames_of(model), instance_rows(model, objs))
 
 
+class _Reader(NamedTuple):
+    """A compiled read of one row by key, and how its values are converted."""
+
+    sql: str
+    compiler: Any
+    converters: dict[int, Any]
+
+
 class Backend:
     """History SQL for one database connection. Subclasses override what
     their database does differently; :func:`backends.of` picks one."""
 
     plan_class: type[Plan] = Plan
+    # Whether the database lets one connection write at a time, so that
+    # between a read and a write of one transaction no other can commit.
+    writes_alone = False
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
         self._plans: dict[tuple[Any, ...], Plan | None] = {}
+        self._readers: dict[tuple[Any, ...], _Reader] = {}
 
     # Inserting history rows ---------------------------------------------------
 
@@ -230,6 +242,46 @@ class Backend:
 
     def locking(self, queryset: QuerySet, for_delete: bool) -> QuerySet:
         return queryset.select_for_update()
+
+    def locked_row(
+        self,
+        model: type[Model],
+        attnames: tuple[str, ...],
+        pk: Any,
+        for_delete: bool = False,
+    ) -> tuple[Any, ...] | None:
+        """The values of ``attnames`` of the row ``pk`` (None if there is
+        none), read with :meth:`lock`'s lock. The query is compiled once per
+        model and columns: one write of one row pays a round trip, not the
+        ORM's compilation."""
+        key = (model, attnames, for_delete)
+        reader = self._readers.get(key)
+        connection = self.connection
+        pk_field = model._meta.pk
+        if reader is None:
+            queryset = model._base_manager.using(connection.alias).filter(pk=pk)
+            compiler = (
+                self.lock(queryset, for_delete)
+                .values_list(*attnames)
+                .query.get_compiler(connection.alias)
+            )
+            sql, params = compiler.as_sql()
+            if len(params) != 1:  # Only the key: anything else is read anew.
+                rows = list(self.lock(queryset, for_delete).values_list(*attnames))
+                return rows[0] if rows else None
+            converters = compiler.get_converters(
+                [column for column, _sql, _alias in compiler.select]
+            )
+            reader = self._readers[key] = _Reader(sql, compiler, converters)
+        param = pk_field.get_db_prep_value(pk, connection, prepared=False)
+        with connection.cursor() as cursor:
+            cursor.execute(reader.sql, [param])
+            rows = cursor.fetchall()
+        if not rows:
+            return None
+        if reader.converters:
+            rows = list(reader.compiler.apply_converters(rows, reader.converters))
+        return tuple(rows[0])
 
     # Snapshot SQL (see snapshot.py) -------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
+    CharField,
     DateField,
     DateTimeField,
     Field,
@@ -70,6 +71,14 @@ class Plan:
         self.attnames = [f.attname for f in fields]
         self.row_sql = "(" + ", ".join(self.placeholders) + ")"
         self.max_rows = max(1, backend.max_parameters() // len(fields))
+        # Columns whose values may be long; the others take at most this
+        # many bytes a row (numbers, keys, short text).
+        self.wide = [_is_wide(field) for field in fields]
+        self.narrow_bytes = sum(
+            24 + 4 * (getattr(field, "max_length", None) or 0)
+            for field, wide in zip(fields, self.wide, strict=True)
+            if not wide
+        )
         self.columns: list[Column] = []
         for field in fields:
             as_is, prepare = _preparer(field, backend.connection)
@@ -105,7 +114,7 @@ class Plan:
         """``columns`` cut into statements the database accepts: each part's
         parameters take at most ``Backend.max_statement_bytes()``."""
         backend = self.backend
-        if not backend.may_exceed(itertools.chain.from_iterable(columns)):
+        if not self.may_exceed(columns):
             yield columns
             return
         budget = backend.max_statement_bytes()
@@ -122,6 +131,24 @@ class Plan:
                 start, total = index, 0
             total += size
         yield [column[start:] for column in columns]
+
+    def may_exceed(self, columns: list[list[Any]]) -> bool:
+        """Whether ``columns`` might not fit in one statement: a quick upper
+        bound, measuring only the columns that may hold long values."""
+        backend = self.backend
+        characters = sum(
+            sum(map(len, filter(None, column)))
+            for column, wide in zip(columns, self.wide, strict=True)
+            if wide
+        )
+        bound = (
+            characters * backend.bytes_per_character
+            + len(columns[0]) * self.narrow_bytes
+        )
+        return (
+            bound > backend.fits_without_asking
+            and bound > backend.max_statement_bytes()
+        )
 
     def batch_size(self) -> int:
         """Rows per statement when many rows go in."""
@@ -208,6 +235,40 @@ def attnames_of(model: type[Model]) -> tuple[str, ...]:
 
 
 # Preparing values -------------------------------------------------------------
+
+
+def _is_wide(field: Field) -> bool:
+    """Whether values of ``field`` may be long: text, JSON, binary data."""
+    if isinstance(field, CharField) and field.max_length:
+        return False
+    return field.get_internal_type() not in _NARROW
+
+
+# Column types whose values are short, whatever they hold.
+_NARROW = frozenset(
+    (
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "BigIntegerField",
+        "IntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+        "SmallIntegerField",
+        "BooleanField",
+        "FloatField",
+        "DecimalField",
+        "DateField",
+        "DateTimeField",
+        "TimeField",
+        "DurationField",
+        "UUIDField",
+        "GenericIPAddressField",
+        "ForeignKey",
+        "OneToOneField",
+    )
+)
 
 
 def computes_on_save(field: Field) -> bool:

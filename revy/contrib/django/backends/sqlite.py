@@ -34,6 +34,9 @@ class SQLitePlan(Plan):
 
 class SQLiteBackend(Backend):
     plan_class = SQLitePlan
+    # A transaction that has read and then writes fails ("database is
+    # locked") if another connection wrote in between.
+    writes_alone = True
 
     def max_parameters(self) -> int:
         self.connection.ensure_connection()

@@ -19,7 +19,7 @@ from revy.contrib.django.capture import relations
 from revy.contrib.django.capture.saves import remember_saved
 from revy.contrib.django.capture.scope import frame_for, nested_writes_recorded
 from revy.contrib.django.exceptions import NotRecordable
-from revy.contrib.django.recording import Recorder
+from revy.contrib.django.recording import Recorder, may_be_large
 from revy.contrib.django.rows import (
     is_expression,
     locked_batches,
@@ -210,9 +210,9 @@ def _fail_early(
             if not is_expression(value := data.get(attname := field.attname))
         }
         for field in fields:
-            if field.attname in values:
-                new = values[field.attname][1]
-                recorder.check_fits(field.model, field.name, None, new)
+            stored = values.get(field.attname)
+            if stored is not None and may_be_large(stored[1]):
+                recorder.check_fits(field.model, field.name, None, stored[1])
     return encoded
 
 

@@ -19,7 +19,7 @@ from django.db.models import signals
 from django.db.models.deletion import Collector
 
 from revy.context import Frame
-from revy.contrib.django import conf, transactions, wrapping
+from revy.contrib.django import backends, conf, transactions, wrapping
 from revy.contrib.django.capture import relations
 from revy.contrib.django.capture.scope import (
     nested_writes_recorded,
@@ -29,7 +29,13 @@ from revy.contrib.django.capture.scope import (
 from revy.contrib.django.models import AbstractObjectDelta
 from revy.contrib.django.pending import PendingObjectDelta
 from revy.contrib.django.recording import Recorder
-from revy.contrib.django.rows import Row, locked_batches, locked_rows, saved_fields
+from revy.contrib.django.rows import (
+    Row,
+    locked_batches,
+    locked_rows,
+    read_rows,
+    saved_fields,
+)
 
 _DELETE = AbstractObjectDelta.ACTION_DELETE
 _UPDATE = AbstractObjectDelta.ACTION_UPDATE
@@ -48,10 +54,17 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
         pks = [obj.pk for obj in instances]
         rows = locked_rows(concrete, using, pks, for_delete=True)
         deleted.setdefault(concrete, {}).update(rows)
+    alone = backends.of(using).writes_alone
     fast_deletes = []
     for queryset in collector.fast_deletes:
         concrete = queryset.model._meta.concrete_model
         if queryset.model._meta.auto_created or not conf.is_tracked(concrete):
+            fast_deletes.append(queryset)
+            continue
+        if alone:  # No other writer can commit before the delete: by filter.
+            deleted.setdefault(concrete, {}).update(
+                read_rows(concrete, using, queryset)
+            )
             fast_deletes.append(queryset)
             continue
         # Deleted by the keys read, not by the filter: a row that came to
@@ -283,8 +296,14 @@ def _field_values(
     so that the update changes exactly those."""
     pairs = []
     by_key = []
+    alone = backends.of(using).writes_alone
     for target in targets:
         if isinstance(target, models.QuerySet) and target._result_cache is None:
+            if alone:  # No other writer can commit before the update: by filter.
+                rows = read_rows(model, using, target, fields=[field])
+                pairs.extend((pk, row[field.attname]) for pk, row in rows.items())
+                by_key.append(target)
+                continue
             for rows in locked_batches(model, using, target, [field]):
                 pairs.extend((pk, row[field.attname]) for pk, row in rows.items())
                 by_key.append(_by_keys(model, using, rows))
