@@ -34,6 +34,7 @@ _EXPORTS = {
     "get_revision_model": "models",
     "members_as_of": "reading",
     "restore": "undoing",
+    "restore_deleted": "undoing",
     "revert": "undoing",
     "rows_as_of": "reading",
     "snapshot_of": "reading",
@@ -59,6 +60,7 @@ __all__ = [
     "get_revision_model",
     "members_as_of",
     "restore",
+    "restore_deleted",
     "revert",
     "rows_as_of",
     "snapshot_of",
@@ -104,4 +106,4 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
         state_at,
     )
     from revy.contrib.django.snapshot import ObjectSnapshot
-    from revy.contrib.django.undoing import restore, revert
+    from revy.contrib.django.undoing import restore, restore_deleted, revert
