@@ -175,3 +175,56 @@ def test_uuid_and_string_keys_and_many_to_many_members():
 
 def test_it_is_one_of_the_documented_history_functions():
     assert history.restore_deleted is restore_deleted
+
+
+def test_deletions_are_the_rows_whose_history_ends_with_their_delete(
+    closed_publisher,
+):
+    publisher, editor, books = closed_publisher
+    with Context():
+        kept = Publisher.objects.create(name="kept")
+        gone = Publisher.objects.create(name="gone")
+    gone_pk = gone.pk
+    with Context():
+        gone.delete()
+    found = [delta.content_id for delta in history.deletions(Publisher)]
+    assert found == [str(gone_pk), str(publisher.pk)]  # newest first
+    assert str(kept.pk) not in found
+    restore_deleted(Publisher, gone_pk)
+    assert [d.content_id for d in history.deletions(Publisher)] == [str(publisher.pk)]
+    assert [d.content_id for d in history.deletions(Editor)] == [str(editor.pk)]
+
+
+def test_effects_of_a_delete_are_every_delta_it_caused_at_any_depth():
+    with Context():
+        shelf = Shelf.objects.create(name="s")
+        book = Book.objects.create(title="b", shelf=shelf)
+        Page.objects.create(book=book, number=1)
+    with Context():
+        shelf.delete()
+    [delete] = history.deletions(Shelf)
+    effects = history.effects_of(delete)
+    assert [(d.content_type.model, d.action) for d in effects] == [
+        ("book", "delete"),
+        ("page", "delete"),
+    ]
+    assert effects[1].cause_id == effects[0].pk
+
+
+def test_revert_conflicts_lists_what_revert_would_refuse(closed_publisher):
+    publisher, editor, books = closed_publisher
+    delete_revision = Revision.objects.get(description="Close the publisher")
+    assert history.revert_conflicts(delete_revision) == []
+    with Context():
+        book = Book.objects.get(pk=books[0].pk)
+        book.title = "renamed"
+        book.save()  # another field: no conflict
+    assert history.revert_conflicts(delete_revision) == []
+    with Context():
+        book.editor = Editor.objects.create(name="new")
+        book.save()
+    [conflict] = history.revert_conflicts(delete_revision)
+    assert (conflict.model, conflict.field) == (Book, "editor")
+    with pytest.raises(RevertConflict) as raised:
+        delete_revision.revert()
+    assert raised.value.conflicts == [conflict]

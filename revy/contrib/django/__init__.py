@@ -28,7 +28,9 @@ _EXPORTS = {
     "ValueEncoder": "encoding",
     "authenticated_user": "actors",
     "changes": "reading",
+    "deletions": "reading",
     "diff": "reading",
+    "effects_of": "reading",
     "get_attribute_delta_model": "models",
     "get_object_delta_model": "models",
     "get_revision_model": "models",
@@ -36,6 +38,7 @@ _EXPORTS = {
     "restore": "undoing",
     "restore_deleted": "undoing",
     "revert": "undoing",
+    "revert_conflicts": "undoing",
     "rows_as_of": "reading",
     "snapshot_of": "reading",
     "state_at": "reading",
@@ -54,7 +57,9 @@ __all__ = [
     "ValueEncoder",
     "authenticated_user",
     "changes",
+    "deletions",
     "diff",
+    "effects_of",
     "get_attribute_delta_model",
     "get_object_delta_model",
     "get_revision_model",
@@ -62,6 +67,7 @@ __all__ = [
     "restore",
     "restore_deleted",
     "revert",
+    "revert_conflicts",
     "rows_as_of",
     "snapshot_of",
     "state_at",
@@ -99,11 +105,18 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
     from revy.contrib.django.reading import (
         FieldChange,
         changes,
+        deletions,
         diff,
+        effects_of,
         members_as_of,
         rows_as_of,
         snapshot_of,
         state_at,
     )
     from revy.contrib.django.snapshot import ObjectSnapshot
-    from revy.contrib.django.undoing import restore, restore_deleted, revert
+    from revy.contrib.django.undoing import (
+        restore,
+        restore_deleted,
+        revert,
+        revert_conflicts,
+    )

@@ -11,26 +11,36 @@ from revy.contrib.django.exceptions import Conflict, RevertConflict
 from revy.contrib.django.reading import (
     FieldChange,
     changes,
+    deletions,
     diff,
+    effects_of,
     history,
     members_as_of,
     rows_as_of,
     snapshot_of,
     state_at,
 )
-from revy.contrib.django.undoing import restore, restore_deleted, revert
+from revy.contrib.django.undoing import (
+    restore,
+    restore_deleted,
+    revert,
+    revert_conflicts,
+)
 
 __all__ = [
     "Conflict",
     "FieldChange",
     "RevertConflict",
     "changes",
+    "deletions",
     "diff",
+    "effects_of",
     "history",
     "members_as_of",
     "restore",
     "restore_deleted",
     "revert",
+    "revert_conflicts",
     "rows_as_of",
     "snapshot_of",
     "state_at",

@@ -21,9 +21,9 @@ from revy.contrib.django import conf
 from revy.contrib.django.encoding import key_text
 from revy.contrib.django.exceptions import Conflict, RevertConflict
 from revy.contrib.django.inheritance import content_types_of_row, parent_content_types
-from revy.contrib.django.reading import Point, snapshot_of, state_at
+from revy.contrib.django.reading import Point, effects_of, snapshot_of, state_at
 
-__all__ = ["restore", "restore_deleted", "revert"]
+__all__ = ["restore", "restore_deleted", "revert", "revert_conflicts"]
 
 
 class Row(NamedTuple):
@@ -95,7 +95,7 @@ def restore_deleted(
         raise LookupError(f"{model._meta.label} {pk!r} has no recorded delete to undo.")
     if model._base_manager.filter(pk=pk).exists():
         raise LookupError(f"{model._meta.label} {pk!r} exists: nothing to restore.")
-    deltas = [latest, *(_effects_of(latest) if cascade else [])]
+    deltas = [latest, *(effects_of(latest) if cascade else [])]
     deltas.sort(key=lambda delta: delta.pk)
     by_object: dict[tuple[int, str], list[Any]] = {}
     for delta in deltas:
@@ -116,23 +116,6 @@ def restore_deleted(
     ):
         _undo(deltas, by_object, using, overwrite=True)
     return new_revision
-
-
-def _effects_of(delete: Any) -> list[Any]:
-    """The deltas ``delete`` caused (cascaded deletes, keys set to null or a
-    default), and theirs in turn: a query per level of the cascade."""
-    object_delta_model = type(delete)
-    found: list[Any] = []
-    causes = [delete.pk]
-    while causes:
-        level = list(
-            object_delta_model.objects.filter(cause__in=causes)
-            .prefetch_related("attribute_deltas")
-            .order_by("pk")
-        )
-        found += level
-        causes = [delta.pk for delta in level if delta.action == delta.ACTION_DELETE]
-    return found
 
 
 # Reverting a revision -----------------------------------------------------------
@@ -183,6 +166,17 @@ def revert(revision: models.Model, overwrite: bool = False) -> Any:
             ]
         ) from None
     return new_revision if not new_revision._state.adding else None
+
+
+def revert_conflicts(revision: models.Model) -> list[Conflict]:
+    """The later changes that make reverting ``revision`` a conflict, as
+    :func:`revert` would list them; empty if there are none. Rows that
+    deleting what the revision created would take with them are found by
+    :func:`revert` alone, as it does the deletes."""
+    deltas = list(
+        revision.object_deltas.order_by("pk").prefetch_related("attribute_deltas")
+    )
+    return _conflicts(revision, deltas) if deltas else []
 
 
 def _undo(
