@@ -20,6 +20,7 @@ from django.contrib.admin.sites import AdminSite
 from django.contrib.admin.utils import display_for_field, quote
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
+from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -27,6 +28,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from revy.contrib.django import conf
+from revy.contrib.django.admin.permissions import may
 from revy.contrib.django.encoding import key_text
 
 __all__ = [
@@ -141,8 +143,11 @@ class Values:
         admin_site: AdminSite,
         masked: Callable[[type[models.Model], str], bool],
         empty: str = "-",
+        request: HttpRequest | None = None,
     ) -> None:
         self.admin_site = admin_site
+        self.request = request
+        self._viewable: dict[type[models.Model], bool] = {}
         self.masked = masked
         self.empty = empty
         self.encoder = conf.value_encoder()
@@ -162,9 +167,10 @@ class Values:
             keys = [stored]
         else:
             return
-        self._wanted.setdefault(field_.related_model, set()).update(
-            key for key in keys if key is not None
-        )
+        if self.viewable(field_.related_model):
+            self._wanted.setdefault(field_.related_model, set()).update(
+                key for key in keys if key is not None
+            )
 
     def want_instance(self, instance: models.Model) -> None:
         """Note the related keys held by ``instance``'s foreign keys."""
@@ -176,6 +182,11 @@ class Values:
                 if value is not None:
                     self._wanted.setdefault(field_.related_model, set()).add(value)
 
+    def know(self, obj: models.Model) -> None:
+        """Take ``obj`` as loaded (the page's own object, which its inlines
+        point at): no query for it."""
+        self._loaded[obj._meta.model, key_text(obj._meta.model, obj.pk)] = obj
+
     def want_keys(self, model: type[models.Model], keys: Iterable[Any]) -> None:
         self._wanted.setdefault(model, set()).update(keys)
 
@@ -185,7 +196,8 @@ class Values:
             cleaned = set()
             for key in keys:
                 try:
-                    cleaned.add(model._meta.pk.to_python(key))
+                    if (model, key_text(model, key)) not in self._loaded:
+                        cleaned.add(model._meta.pk.to_python(key))
                 except ValidationError:
                     continue
             found = model._base_manager.filter(pk__in=cleaned) if cleaned else []
@@ -193,9 +205,20 @@ class Values:
                 self._loaded[model, key_text(model, obj.pk)] = obj
         self._wanted = {}
 
+    def viewable(self, model: type[models.Model]) -> bool:
+        """Whether the user may see ``model``'s rows (any, without a request)."""
+        if self.request is None:
+            return True
+        if model not in self._viewable:
+            self._viewable[model] = may(self.request, self.admin_site, model, "view")
+        return self._viewable[model]
+
     def link(self, model: type[models.Model], key: Any) -> SafeString:
-        """The related object ``key`` of ``model``, linked to its admin page."""
+        """The related object ``key`` of ``model``, linked to its admin page;
+        named by its model and key alone for a user who may not view it."""
         text = key_text(model, key) if key is not None else ""
+        if not self.viewable(model):
+            return format_html("{} {}", model._meta.verbose_name, text)
         obj = self._loaded.get((model, text))
         if obj is None:
             return format_html(

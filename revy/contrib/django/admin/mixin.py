@@ -96,8 +96,16 @@ class RevyAdminMixin:
         return self.has_view_or_change_permission(request, obj)
 
     def revy_is_masked(self, model: type[models.Model], field_name: str) -> bool:
-        """Whether the values of ``model.field_name`` are never shown."""
-        return is_masked(field_name, self.history_masked_fields)
+        """Whether the values of ``model.field_name`` are never shown: by
+        this admin's ``history_masked_fields`` for its own model, by the rule
+        of the admin registered for any other model (an inline's, a foreign
+        key's), or by the default rule."""
+        if model is self.model:
+            patterns = self.history_masked_fields
+        else:
+            other = self.admin_site._registry.get(model)
+            patterns = getattr(other, "history_masked_fields", DEFAULT_MASKED_FIELDS)
+        return is_masked(field_name, patterns)
 
     def revy_inline_models(self) -> list[type[models.Model]]:
         """The models of this admin's inlines, whose changes made in the same
@@ -171,9 +179,13 @@ class RevyAdminMixin:
             raise Http404(_("No such revision."))
         return revision
 
-    def revy_values(self) -> Values:
+    def revy_values(self, request: HttpRequest | None = None) -> Values:
+        """Shows values on a page for ``request``'s user."""
         return Values(
-            self.admin_site, self.revy_is_masked, self.get_empty_value_display()
+            self.admin_site,
+            self.revy_is_masked,
+            self.get_empty_value_display(),
+            request,
         )
 
     def revy_check_history(self, request: HttpRequest, obj: Any) -> None:
@@ -225,9 +237,10 @@ class RevyAdminMixin:
         page = paginator.get_page(request.GET.get(PAGE_VAR))
         if obj is None and not paginator.count:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        rows = by_revision(
-            entries(page.object_list, self.revy_values(), self.revy_inline_models())
-        )
+        values = self.revy_values(request)
+        if obj is not None:
+            values.know(obj)
+        rows = by_revision(entries(page.object_list, values, self.revy_inline_models()))
         may_restore = (
             self.has_change_permission(request, obj)
             if obj is not None
@@ -277,7 +290,7 @@ class RevyAdminMixin:
         obj, key = self.revy_subject(request, object_id)
         self.revy_check_history(request, obj)
         revision = self.revy_revision(revision_id)
-        values = self.revy_values()
+        values = self.revy_values(request)
         state = history.state_at(self.model, key, at=revision)
         members = {}
         if state is not None:
@@ -333,7 +346,7 @@ class RevyAdminMixin:
         )
         if second is not None and second.pk < first.pk:
             first, second = second, first
-        values = self.revy_values()
+        values = self.revy_values(request)
         changes = history.diff(self.model, key, start=first, end=second)
         fields = {field.name: field for field in self.model._meta.concrete_fields}
         for change in changes:

@@ -23,7 +23,7 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -68,9 +68,13 @@ class ReadOnlyHistoryAdmin(admin.ModelAdmin):
         patterns = getattr(model_admin, "history_masked_fields", None)
         return is_masked(field_name, patterns or self.history_masked_fields)
 
-    def revy_values(self) -> Values:
+    def revy_values(self, request: HttpRequest | None = None) -> Values:
+        """Shows values on a page for ``request``'s user."""
         return Values(
-            self.admin_site, self.revy_is_masked, self.get_empty_value_display()
+            self.admin_site,
+            self.revy_is_masked,
+            self.get_empty_value_display(),
+            request,
         )
 
 
@@ -138,7 +142,7 @@ class RevisionAdmin(ReadOnlyHistoryAdmin):
             if (model := model_of(delta.content_type_id)) is not None
             and may(request, self.admin_site, model, "view")
         ]
-        rows = entries(shown, self.revy_values())
+        rows = entries(shown, self.revy_values(request))
         for row in rows:
             row.actor_labels = [actor_label(actor) for actor in row.actors]
             for change in row.changes:
@@ -223,16 +227,17 @@ class ObjectDeltaAdmin(ReadOnlyHistoryAdmin):
             return "-"
         return format_html(
             "<ul>{}</ul>",
-            format_html(
-                "".join(
-                    format_html(
-                        "<li>{}: {} → {}</li>",
+            format_html_join(
+                "",
+                "<li>{}: {} → {}</li>",
+                (
+                    (
                         change.label,
                         change.old if change.old is not None else "",
                         change.new if change.new is not None else "",
                     )
                     for change in row.changes
-                )
+                ),
             ),
         )
 

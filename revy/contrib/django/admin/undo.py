@@ -117,7 +117,7 @@ def restore_view(
         return HttpResponseRedirect(
             admin_url(model_admin.admin_site, model, "change", key) or back
         )
-    values = model_admin.revy_values()
+    values = model_admin.revy_values(request)
     fields = {field.name: field for field in model._meta.concrete_fields}
     changes = history.diff(model, key, start=revision, end=None)
     for change in changes:
@@ -206,7 +206,7 @@ def revert_page(
     context = {
         **context,
         "revision": revision,
-        "entries": _labelled(entries(visible, model_admin.revy_values())),
+        "entries": _labelled(entries(visible, model_admin.revy_values(request))),
         "hidden": len(deltas) - len(visible),
         "more": revision.object_deltas.count() - len(deltas)
         if len(deltas) == SHOWN
@@ -411,7 +411,7 @@ def recover_view(
                 % {"object": _shown(restored, model, key)},
             )
             return HttpResponseRedirect(admin_url(site, model, "change", key) or back)
-    values = model_admin.revy_values()
+    values = model_admin.revy_values(request)
     shown = _labelled(entries([delete, *effects[: SHOWN - 1]], values))
     context = {
         **site.each_context(request),
