@@ -70,7 +70,8 @@ def by_revision(rows: list[Entry]) -> list[Entry]:
         if last is not None and last.delta.revision_id == row.delta.revision_id:
             last.changes = row.changes + last.changes
             last.actors += [actor for actor in row.actors if actor not in last.actors]
-            last.actions.insert(0, row.delta.get_action_display())
+            if row.delta.get_action_display() not in last.actions:
+                last.actions.insert(0, row.delta.get_action_display())
             last.others += [o for o in row.others if o not in last.others]
             last.delta = row.delta if row.action != "update" else last.delta
             for name in ("cause", "cause_model", "cause_url"):
