@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,11 @@ def actor_label(actor: Any) -> str:
 
 def is_masked(field_name: str, patterns: Sequence[str]) -> bool:
     """Whether ``field_name`` matches one of the masking ``patterns``."""
+    return _is_masked(field_name, tuple(patterns))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_masked(field_name: str, patterns: tuple[str, ...]) -> bool:
     name = field_name.lower()
     return any(fnmatch.fnmatchcase(name, pattern.lower()) for pattern in patterns)
 
@@ -83,6 +89,7 @@ class Change:
     masked: bool = False
     unknown: bool = False
     actor: Any = None
+    actor_text: str = ""
     description: str = ""
 
 

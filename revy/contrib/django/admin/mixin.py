@@ -34,7 +34,8 @@ from revy.contrib.django.admin.display import (
     actor_label,
     is_masked,
 )
-from revy.contrib.django.admin.pages import admin_url, by_revision, entries
+from revy.contrib.django.admin.html import entries_html
+from revy.contrib.django.admin.pages import admin_url, by_revision, entries, texts
 from revy.contrib.django.models import get_revision_model
 
 __all__ = ["RevyAdminMixin", "RevyModelAdmin"]
@@ -247,11 +248,6 @@ class RevyAdminMixin:
             else self.has_add_permission(request)
         )
         for row in rows:
-            row.actor_labels = [actor_label(actor) for actor in row.actors]
-            for change in row.changes:
-                change.actor_text = actor_label(change.actor)
-            for other in row.others:
-                other.actor_labels = [actor_label(actor) for actor in other.actors]
             row.as_of_url = self.revy_url("as_of", key, row.revision.pk)
             row.restore_url = (
                 self.revy_url("restore", key, row.revision.pk)
@@ -273,6 +269,7 @@ class RevyAdminMixin:
             page_var=PAGE_VAR,
             pagination_required=paginator.num_pages > 1,
             deleted=obj is None,
+            entries_html=entries_html(rows, texts(), pick=True, links=True),
             recover_object_url=self.revy_url("recover_object", key)
             if obj is None and self.has_add_permission(request)
             else None,

@@ -10,21 +10,52 @@ inline models in the same revisions; never one per delta.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote as url_quote
 
 from django.contrib.admin.sites import AdminSite
 from django.contrib.admin.utils import quote
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.translation import gettext as _
 
 from revy.contrib.django.actors import ActorRef, resolve_actors
-from revy.contrib.django.admin.display import Change, Values
+from revy.contrib.django.admin.display import Change, Values, actor_label
 from revy.contrib.django.models import get_object_delta_model
 
-__all__ = ["Entry", "admin_url", "by_revision", "entries", "model_of"]
+__all__ = ["Entry", "admin_url", "by_revision", "entries", "model_of", "texts"]
+
+
+def texts() -> dict[str, str]:
+    """The words of an entry (revy/admin/entry.html), translated once per
+    page rather than once per entry."""
+    return {
+        "revision": _("Revision"),
+        "compare_from": _("compare from"),
+        "to": _("to"),
+        "by": _("By"),
+        "object": _("Object"),
+        "deletion": _("Deletion"),
+        "caused_by": _("Caused by"),
+        "of": _("of"),
+        "field": _("Field"),
+        "old_value": _("Old value"),
+        "new_value": _("New value"),
+        "description": _("Description"),
+        "no_longer_a_field": _("no longer a field"),
+        "added": _("added"),
+        "removed": _("removed"),
+        "show_the_change": _("Show the change"),
+        "also_in_this_revision": _("Also in this revision"),
+        "view_as_of": _("View as of this revision"),
+        "restore": _("Restore to this revision"),
+        "revert": _("Revert this revision"),
+    }
 
 
 @dataclass
@@ -42,6 +73,8 @@ class Entry:
     others: list[Entry] = field(default_factory=list)
 
     actions: list[str] = field(default_factory=list)
+    actor_labels: list[str] = field(default_factory=list)
+    action_label: str = ""
 
     @property
     def revision(self) -> Any:
@@ -69,15 +102,18 @@ def by_revision(rows: list[Entry]) -> list[Entry]:
         last = merged[-1] if merged else None
         if last is not None and last.delta.revision_id == row.delta.revision_id:
             last.changes = row.changes + last.changes
-            last.actors += [actor for actor in row.actors if actor not in last.actors]
-            if row.delta.get_action_display() not in last.actions:
-                last.actions.insert(0, row.delta.get_action_display())
+            for actor, label in zip(row.actors, row.actor_labels, strict=True):
+                if actor not in last.actors:
+                    last.actors.append(actor)
+                    last.actor_labels.append(label)
+            if row.action_label not in last.actions:
+                last.actions.insert(0, row.action_label)
             last.others += [o for o in row.others if o not in last.others]
             last.delta = row.delta if row.action != "update" else last.delta
             for name in ("cause", "cause_model", "cause_url"):
                 setattr(last, name, getattr(last, name) or getattr(row, name))
             continue
-        row.actions = [row.delta.get_action_display()]
+        row.actions = [row.action_label]
         merged.append(row)
     return merged
 
@@ -90,25 +126,43 @@ def model_of(content_type_id: int) -> type[models.Model] | None:
 def admin_url(
     admin_site: AdminSite, model: type[models.Model] | None, view: str, *args: Any
 ) -> str | None:
-    """The URL of ``view`` of ``model``'s admin, or None if it has none."""
+    """The URL of ``view`` of ``model``'s admin, or None if it has none.
+
+    Reversed once per view and urlconf, then filled with each key: a page
+    holds hundreds of these links."""
     if model is None or not admin_site.is_registered(model):
         return None
     opts = model._meta
+    pattern = _pattern(
+        f"{admin_site.name}:{opts.app_label}_{opts.model_name}_{view}",
+        len(args),
+        get_urlconf(),
+        get_script_prefix(),
+    )
+    if pattern is None:
+        return None
+    for index, arg in enumerate(args):
+        text = url_quote(quote(str(arg)), safe=RFC3986_SUBDELIMS + "/~:@")
+        pattern = pattern.replace(_SENTINEL.format(index), text, 1)
+    return pattern
+
+
+_SENTINEL = "revy{}sentinel"
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern(name: str, count: int, urlconf: Any, prefix: str) -> str | None:
     try:
         return reverse(
-            f"{admin_site.name}:{opts.app_label}_{opts.model_name}_{view}",
-            args=[quote(arg) for arg in args],
+            name, args=[_SENTINEL.format(i) for i in range(count)], urlconf=urlconf
         )
     except NoReverseMatch:
         return None
 
 
-def _refs(delta: Any) -> list[ActorRef]:
+def _refs(delta: Any, attributes: list[Any]) -> list[ActorRef]:
     refs = [ActorRef(delta.actor_content_type_id, delta.actor_id)]
-    refs += [
-        ActorRef(a.actor_content_type_id, a.actor_id)
-        for a in delta.attribute_deltas.all()
-    ]
+    refs += [ActorRef(a.actor_content_type_id, a.actor_id) for a in attributes]
     return refs
 
 
@@ -139,24 +193,33 @@ def entries(
             others.setdefault(other.revision_id, []).append(other)
     every = deltas + [other for found in others.values() for other in found]
     known = {delta.pk: delta for delta in every}
-    refs = list(dict.fromkeys(ref for delta in every for ref in _refs(delta)))
+    attributes = {delta.pk: list(delta.attribute_deltas.all()) for delta in every}
+    refs = list(
+        dict.fromkeys(
+            ref for delta in every for ref in _refs(delta, attributes[delta.pk])
+        )
+    )
     actors = dict(zip(refs, resolve_actors(refs), strict=True))
+    labels = {ref: actor_label(actor) for ref, actor in actors.items()}
+    actions = {
+        action: str(label) for action, label in get_object_delta_model().ACTION_CHOICES
+    }
     for delta in every:
         model = model_of(delta.content_type_id)
         if model is None:
             continue
-        for attribute in delta.attribute_deltas.all():
+        for attribute in attributes[delta.pk]:
             values.want(model, attribute.field_name, attribute.old_value)
             values.want(model, attribute.field_name, attribute.new_value)
     values.load()
 
-    def entry(delta: Any) -> Entry | None:
+    def entry(delta: Any, other: bool = False) -> Entry | None:
         model = model_of(delta.content_type_id)
         if model is None:
             return None
-        own = actors[ActorRef(delta.actor_content_type_id, delta.actor_id)]
-        found, changes = [own], []
-        for attribute in delta.attribute_deltas.all():
+        ref = ActorRef(delta.actor_content_type_id, delta.actor_id)
+        found, changes, found_labels = [actors[ref]], [], [labels[ref]]
+        for attribute in attributes[delta.pk]:
             change = values.change(
                 model,
                 attribute.field_name,
@@ -164,20 +227,25 @@ def entries(
                 attribute.new_value,
                 delta.action,
             )
-            actor = actors[
-                ActorRef(attribute.actor_content_type_id, attribute.actor_id)
-            ]
+            ref = ActorRef(attribute.actor_content_type_id, attribute.actor_id)
+            actor = actors[ref]
             change.actor = actor
+            change.actor_text = labels[ref]
             change.description = attribute.description
             if actor not in found:
                 found.append(actor)
+                found_labels.append(labels[ref])
             changes.append(change)
         result = Entry(
             delta,
             model,
             found,
             changes,
-            object_url=admin_url(admin_site, model, "history", delta.content_id),
+            object_url=admin_url(admin_site, model, "history", delta.content_id)
+            if other
+            else None,
+            actor_labels=found_labels,
+            action_label=actions.get(delta.action, delta.action),
         )
         cause = None
         if delta.cause_id:
@@ -202,7 +270,9 @@ def entries(
             continue
         made.others = [
             other
-            for other in map(entry, others.get(delta.revision_id, []))
+            for other in (
+                entry(d, other=True) for d in others.get(delta.revision_id, [])
+            )
             if other is not None
         ]
         built.append(made)

@@ -36,7 +36,8 @@ from revy.contrib.django.admin.display import (
     actor_label,
     is_masked,
 )
-from revy.contrib.django.admin.pages import admin_url, entries, model_of
+from revy.contrib.django.admin.html import entries_html
+from revy.contrib.django.admin.pages import admin_url, entries, model_of, texts
 from revy.contrib.django.admin.permissions import may, missing_permissions
 
 __all__ = [
@@ -143,10 +144,6 @@ class RevisionAdmin(ReadOnlyHistoryAdmin):
             and may(request, self.admin_site, model, "view")
         ]
         rows = entries(shown, self.revy_values(request))
-        for row in rows:
-            row.actor_labels = [actor_label(actor) for actor in row.actors]
-            for change in row.changes:
-                change.actor_text = actor_label(change.actor)
         context = {
             **self.admin_site.each_context(request),
             "title": str(revision),
@@ -162,7 +159,7 @@ class RevisionAdmin(ReadOnlyHistoryAdmin):
                 )
                 for name in self.revision_fields
             ],  # fmt: skip
-            "entries": rows,
+            "entries_html": entries_html(rows, texts(), show_object=True),
             "hidden": len(page.object_list) - len(shown),
             "page": page,
             "page_range": paginator.get_elided_page_range(page.number),

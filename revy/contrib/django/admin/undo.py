@@ -27,7 +27,8 @@ from revy.context import Context
 from revy.contrib.django import history
 from revy.contrib.django.actors import ActorRef, resolve_actors
 from revy.contrib.django.admin.display import actor_label
-from revy.contrib.django.admin.pages import admin_url, entries, model_of
+from revy.contrib.django.admin.html import entries_html
+from revy.contrib.django.admin.pages import admin_url, entries, model_of, texts
 from revy.contrib.django.admin.permissions import may, missing_permissions, undo_needs
 from revy.contrib.django.encoding import key_text
 from revy.contrib.django.exceptions import RevertConflict
@@ -65,14 +66,6 @@ def conflict_rows(model_admin: Any, conflicts: list[Any]) -> list[dict[str, Any]
         }
         for conflict in conflicts
     ]
-
-
-def _labelled(rows: list[Any]) -> list[Any]:
-    for row in rows:
-        row.actor_labels = [actor_label(actor) for actor in row.actors]
-        for change in row.changes:
-            change.actor_text = actor_label(change.actor)
-    return rows
 
 
 # Restore one object to a revision -----------------------------------------------
@@ -206,7 +199,11 @@ def revert_page(
     context = {
         **context,
         "revision": revision,
-        "entries": _labelled(entries(visible, model_admin.revy_values(request))),
+        "entries_html": entries_html(
+            entries(visible, model_admin.revy_values(request)),
+            texts(),
+            show_object=True,
+        ),
         "hidden": len(deltas) - len(visible),
         "more": revision.object_deltas.count() - len(deltas)
         if len(deltas) == SHOWN
@@ -412,7 +409,7 @@ def recover_view(
             )
             return HttpResponseRedirect(admin_url(site, model, "change", key) or back)
     values = model_admin.revy_values(request)
-    shown = _labelled(entries([delete, *effects[: SHOWN - 1]], values))
+    shown = entries([delete, *effects[: SHOWN - 1]], values)
     context = {
         **site.each_context(request),
         "title": _("Recover %(object)s")
@@ -421,7 +418,7 @@ def recover_view(
         "opts": model._meta,
         "module_name": str(capfirst(model._meta.verbose_name_plural)),
         "delete": delete,
-        "entries": shown,
+        "entries_html": entries_html(shown, texts(), show_object=True),
         "effect_count": len(effects),
         "more": max(0, len(effects) - (SHOWN - 1)),
         "missing": missing,
