@@ -108,11 +108,16 @@ def entry_html(
         action = f"{capfirst(entry.model_name)} {delta.content_id} · {action}"
     number = esc(revision.pk)
     word = esc(t["revision"])
-    parts = [
-        f'<h2 id="{anchor}"><span>{word} {number}</span> '
-        f'<span class="revy-when">{_when(revision.created_at)}</span> '
-        f'<span class="revy-action">{esc(action)}</span></h2>'
-    ]
+    if show_object:  # On a page of one revision, which says when and why.
+        parts = [
+            f'<h2 id="{anchor}"><span class="revy-action">{esc(action)}</span></h2>'
+        ]
+    else:
+        parts = [
+            f'<h2 id="{anchor}"><span>{word} {number}</span> '
+            f'<span class="revy-when">{_when(revision.created_at)}</span> '
+            f'<span class="revy-action">{esc(action)}</span></h2>'
+        ]
     if pick:
         parts.append(
             '<div class="revy-links revy-pick">'
@@ -126,7 +131,7 @@ def entry_html(
     by = ", ".join(esc(label) for label in entry.actor_labels)
     meta = [f"<p><strong>{esc(t['by'])}:</strong> {by}</p>"]
     for key, text in (
-        ("revision", revision.description),
+        ("revision", "" if show_object else revision.description),
         ("object", delta.description),
         ("deletion", delta.deletion_description),
     ):

@@ -28,7 +28,15 @@ from revy.contrib.django.actors import ActorRef, resolve_actors
 from revy.contrib.django.admin.display import Change, Values, actor_label
 from revy.contrib.django.models import get_object_delta_model
 
-__all__ = ["Entry", "admin_url", "by_revision", "entries", "model_of", "texts"]
+__all__ = [
+    "Entry",
+    "admin_url",
+    "by_object",
+    "by_revision",
+    "entries",
+    "model_of",
+    "texts",
+]
 
 
 def texts() -> dict[str, str]:
@@ -97,17 +105,36 @@ def by_revision(rows: list[Entry]) -> list[Entry]:
     """Entries of one object, newest first, with the deltas that one
     revision recorded for it (a create, then its many-to-many members) made
     one entry, its changes in the order recorded."""
+    return _merged(rows, lambda delta: delta.revision_id, newest_first=True)
+
+
+def by_object(rows: list[Entry]) -> list[Entry]:
+    """Entries of one revision, in the order recorded, with the deltas in a
+    row of one object made one entry."""
+    return _merged(
+        rows,
+        lambda delta: (delta.content_type_id, delta.content_id),
+        newest_first=False,
+    )
+
+
+def _merged(rows: list[Entry], key: Any, newest_first: bool) -> list[Entry]:
     merged: list[Entry] = []
     for row in rows:
         last = merged[-1] if merged else None
-        if last is not None and last.delta.revision_id == row.delta.revision_id:
-            last.changes = row.changes + last.changes
+        if last is not None and key(last.delta) == key(row.delta):
+            if newest_first:
+                last.changes = row.changes + last.changes
+            else:
+                last.changes = last.changes + row.changes
             for actor, label in zip(row.actors, row.actor_labels, strict=True):
                 if actor not in last.actors:
                     last.actors.append(actor)
                     last.actor_labels.append(label)
             if row.action_label not in last.actions:
-                last.actions.insert(0, row.action_label)
+                last.actions.insert(
+                    0 if newest_first else len(last.actions), row.action_label
+                )
             last.others += [o for o in row.others if o not in last.others]
             last.delta = row.delta if row.action != "update" else last.delta
             for name in ("cause", "cause_model", "cause_url"):

@@ -37,7 +37,13 @@ from revy.contrib.django.admin.display import (
     is_masked,
 )
 from revy.contrib.django.admin.html import entries_html
-from revy.contrib.django.admin.pages import admin_url, entries, model_of, texts
+from revy.contrib.django.admin.pages import (
+    admin_url,
+    by_object,
+    entries,
+    model_of,
+    texts,
+)
 from revy.contrib.django.admin.permissions import may, missing_permissions
 
 __all__ = [
@@ -143,7 +149,7 @@ class RevisionAdmin(ReadOnlyHistoryAdmin):
             if (model := model_of(delta.content_type_id)) is not None
             and may(request, self.admin_site, model, "view")
         ]
-        rows = entries(shown, self.revy_values(request))
+        rows = by_object(entries(shown, self.revy_values(request)))
         context = {
             **self.admin_site.each_context(request),
             "title": str(revision),

@@ -28,7 +28,13 @@ from revy.contrib.django import history
 from revy.contrib.django.actors import ActorRef, resolve_actors
 from revy.contrib.django.admin.display import actor_label
 from revy.contrib.django.admin.html import entries_html
-from revy.contrib.django.admin.pages import admin_url, entries, model_of, texts
+from revy.contrib.django.admin.pages import (
+    admin_url,
+    by_object,
+    entries,
+    model_of,
+    texts,
+)
 from revy.contrib.django.admin.permissions import may, missing_permissions, undo_needs
 from revy.contrib.django.encoding import key_text
 from revy.contrib.django.exceptions import RevertConflict
@@ -200,7 +206,7 @@ def revert_page(
         **context,
         "revision": revision,
         "entries_html": entries_html(
-            entries(visible, model_admin.revy_values(request)),
+            by_object(entries(visible, model_admin.revy_values(request))),
             texts(),
             show_object=True,
         ),
@@ -409,7 +415,7 @@ def recover_view(
             )
             return HttpResponseRedirect(admin_url(site, model, "change", key) or back)
     values = model_admin.revy_values(request)
-    shown = entries([delete, *effects[: SHOWN - 1]], values)
+    shown = by_object(entries([delete, *effects[: SHOWN - 1]], values))
     context = {
         **site.each_context(request),
         "title": _("Recover %(object)s")
