@@ -14,7 +14,7 @@ EXTRAS := test$(if $(findstring postgresql,$(DATABASES)),$(comma)postgresql)$(if
 # The stamp names what was installed, so a change of extras or Django reinstalls.
 STAMP := $(VENV)/.installed-$(shell printf '%s' '$(EXTRAS) $(DJANGO)' | cksum | cut -d' ' -f1)
 
-.PHONY: test lint pytest install bench bench-compare clean architecture
+.PHONY: test lint pytest install bench bench-compare clean architecture screenshots
 
 test: lint pytest
 
@@ -35,9 +35,19 @@ lint: $(STAMP)
 architecture: $(STAMP)
 	$(BIN)/python -m scripts.architecture
 
+# axe-core, which the browser tests (tests/test_admin_browser.py, SQLite
+# only) inject into each page, from npm into .axe/ (git-ignored). Without npm,
+# Chromium or chromedriver those tests are skipped, unless
+# REVY_REQUIRE_BROWSER=1 (.ci/run) makes them fail.
+AXE := .axe/node_modules/axe-core/axe.min.js
+$(AXE):
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --silent --no-audit --no-fund --prefix .axe "axe-core@4"; \
+	else echo "npm not found: the browser tests will be skipped"; fi
+
 # Every database runs the suite twice: with revy's own history models, then
 # with the swapped ones of tests/swapped (REVY_TEST_SWAPPED=1).
-pytest: $(STAMP)
+pytest: $(STAMP) | $(AXE)
 	@for db in $(DATABASES); do for swapped in 0 1; do \
 	  echo "== pytest on $$db, swapped history models: $$swapped"; \
 	  REVY_TEST_DATABASE=$$db REVY_TEST_SWAPPED=$$swapped \
@@ -59,8 +69,13 @@ bench-compare: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt $(if $(BENCH_DRIVER),"$(BENCH_DRIVER)")
 	DB=$(DB) ROUNDS=$(ROUNDS) ONLY=$(ONLY) QUICK=$(QUICK) $(BIN)/python -m benchmarks.compare $(BEFORE)
 
+# The screenshots of docs/admin.md, taken by the browser tests.
+screenshots: $(STAMP) | $(AXE)
+	REVY_TEST_DATABASE=sqlite REVY_REQUIRE_BROWSER=1 REVY_SCREENSHOTS=docs/admin \
+	  $(BIN)/pytest -q tests/test_admin_browser.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache dist build
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist build .axe
 
 # make demo [SERVE=0]: bake the starter project with its defaults into demo/
 # (git-ignored), install it with this checkout's revy in demo/.venv, migrate

@@ -14,7 +14,12 @@ import reversion
 from auditlog.models import LogEntry
 from django.apps import apps
 from django.conf import settings
+from django.contrib.admin.models import CHANGE
+from django.contrib.admin.models import LogEntry as AdminLogEntry
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.urls import reverse
 from reversion.models import Revision, Version
 
 import revy
@@ -27,6 +32,17 @@ from revy.contrib.django.models import (
 from revy.contrib.django.snapshot import ObjectSnapshot
 
 NOT_YET = "not yet"
+NO_ADMIN_PAGE = "not measured (no admin history page)"
+
+
+def admin_client() -> Client:
+    """A client signed in as a superuser, for the admin's pages."""
+    user, _created = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 class Library:
@@ -67,10 +83,40 @@ class Library:
         """The newest ``count`` entries of ``obj``'s history, with their times."""
         return list(self.item.objects.order_by("-pk")[:count])
 
+    def admin_history_ready(self, obj: Any, count: int) -> None:
+        """What the admin history page of the untracked twin shows: Django's
+        own log, one entry per change, as the admin writes them."""
+        admin_client()
+        user = get_user_model().objects.get(username="bench-admin")
+        AdminLogEntry.objects.bulk_create(
+            AdminLogEntry(
+                user=user,
+                content_type=ContentType.objects.get_for_model(self.item),
+                object_id=str(obj.pk),
+                object_repr=str(obj),
+                action_flag=CHANGE,
+                change_message='[{"changed": {"fields": ["Number"]}}]',
+            )
+            for _ in range(count)
+        )
+
+    def admin_history(self, client: Client, obj: Any) -> bytes:
+        """The first page of ``obj``'s history in the admin, rendered."""
+        opts = self.item._meta
+        url = reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_history", args=[obj.pk]
+        )
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        return response.content
+
 
 class Revy(Library):
     key = label = "revy"
     prefix = "Revy"
+
+    def admin_history_ready(self, obj: Any, count: int) -> None:
+        pass
 
     def revision(self) -> Any:
         return revy.Context()
@@ -102,6 +148,9 @@ class Reversion(Library):
     label = "django-reversion"
     prefix = "Reversion"
 
+    def admin_history_ready(self, obj: Any, count: int) -> None:
+        pass
+
     def revision(self) -> Any:
         return reversion.create_revision()
 
@@ -126,6 +175,9 @@ class SimpleHistory(Library):
     label = "django-simple-history"
     prefix = "History"
 
+    def admin_history_ready(self, obj: Any, count: int) -> None:
+        pass
+
     def history_models(self) -> list[Any]:
         return [model.history.model for model in self.models]
 
@@ -147,6 +199,7 @@ class Auditlog(Library):
     cannot = {
         "state": "cannot (logs changes, rebuilds no object)",
         "snapshots": "cannot (logs changes, rebuilds no object)",
+        "admin_history": NO_ADMIN_PAGE,
     }
 
     def history_models(self) -> list[Any]:
@@ -160,6 +213,7 @@ class PgHistoryRow(Library):
     key = "pghistory_row"
     label = "django-pghistory (row triggers)"
     prefix = "PgRow"
+    cannot = {"admin_history": NO_ADMIN_PAGE}
 
     def history_models(self) -> list[Any]:
         return [apps.get_model("benchmarks", m.__name__ + "Event") for m in self.models]

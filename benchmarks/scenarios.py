@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
-from benchmarks.libraries import Library
+from benchmarks.libraries import Library, admin_client
 
 LONG_TEXT = "A paragraph of long text, as a description field holds. " * 6
 MOMENT = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -203,6 +203,18 @@ def history(library: Library, prepared: tuple[Any, int]) -> list[Any]:
     return library.history(obj, n)
 
 
+def admin_page(library: Library, n: int) -> tuple[Any, Any]:
+    """An object with n revisions, and a client signed in to the admin."""
+    obj, _n = long_history(library, n)
+    library.admin_history_ready(obj, n - 1)
+    return admin_client(), obj
+
+
+def admin_history(library: Library, prepared: tuple[Any, Any]) -> bytes:
+    client, obj = prepared
+    return library.admin_history(client, obj)
+
+
 EACH = (1000, 50)  # objects: (in a full run, with QUICK=1)
 MANY = (2000, 100)
 LOAD = (20000, 2000)
@@ -266,6 +278,14 @@ SCENARIOS = [
         READ,
         long_history,
         history,
+        "read",
+    ),
+    Scenario(
+        "admin_history",
+        "admin history page of an object with n revisions",
+        READ,
+        admin_page,
+        admin_history,
         "read",
     ),
 ]

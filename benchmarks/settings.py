@@ -20,8 +20,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PGHISTORY = DB == "postgresql"
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
     "revy.contrib.django",
     "reversion",
     "simple_history",
@@ -34,6 +37,30 @@ INSTALLED_APPS = [
 # run_syncdb, while every library's own migrations run as shipped.
 MIGRATION_MODULES = {"benchmarks": None}
 PGTRIGGER_INSTALL_ON_MIGRATE = True
+
+# The admin history pages of the "admin_history" scenario (benchmarks/admin.py).
+ROOT_URLCONF = "benchmarks.urls"
+ALLOWED_HOSTS = ["testserver"]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+STATIC_URL = "/static/"
+SILENCED_SYSTEM_CHECKS = ["admin.E403", "admin.E408", "admin.E409", "admin.E410"]
 
 # Only the revy twins are tracked by revy.
 REVY_TRACKED_MODELS = ["benchmarks.revy*"]

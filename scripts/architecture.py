@@ -21,7 +21,7 @@ BEGIN = "<!-- architecture:begin (python -m scripts.architecture) -->"
 END = "<!-- architecture:end -->"
 PREFIX = "revy.contrib.django."
 # Subpackages drawn as one box: what is inside them is theirs alone.
-COLLAPSED = ("capture", "backends", "management", "migrations")
+COLLAPSED = ("admin", "capture", "backends", "management", "migrations")
 
 
 def _name(module: str) -> str | None:

@@ -18,8 +18,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.admin",
     "django.contrib.messages",
+    "django.contrib.staticfiles",
     "revy.contrib.django",
     "tests.testapp",
+    "tests.adminapp",
 ]
 
 # REVY_TEST_SWAPPED=1 runs the suite against the history models of
@@ -38,6 +40,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "tests.urls"
+STATIC_URL = "/static/"
 
 TEMPLATES = [
     {

@@ -1,7 +1,8 @@
 """Reading and undoing history: the functions the documentation names.
 
 ``from revy.contrib.django import history`` then ``history.state_at(...)``,
-``history.revert(revision)``. They live in ``reading.py`` (an object's
+``history.revert(revision)``, ``history.restore_deleted(Model, pk,
+cascade=True)``. They live in ``reading.py`` (an object's
 history, past states, diffs) and ``undoing.py`` (restore, revert); this
 module gathers them under the one name users import.
 """
@@ -10,25 +11,36 @@ from revy.contrib.django.exceptions import Conflict, RevertConflict
 from revy.contrib.django.reading import (
     FieldChange,
     changes,
+    deletions,
     diff,
+    effects_of,
     history,
     members_as_of,
     rows_as_of,
     snapshot_of,
     state_at,
 )
-from revy.contrib.django.undoing import restore, revert
+from revy.contrib.django.undoing import (
+    restore,
+    restore_deleted,
+    revert,
+    revert_conflicts,
+)
 
 __all__ = [
     "Conflict",
     "FieldChange",
     "RevertConflict",
     "changes",
+    "deletions",
     "diff",
+    "effects_of",
     "history",
     "members_as_of",
     "restore",
+    "restore_deleted",
     "revert",
+    "revert_conflicts",
     "rows_as_of",
     "snapshot_of",
     "state_at",

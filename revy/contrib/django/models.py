@@ -247,7 +247,9 @@ class AbstractAttributeDelta(TargetFields, ActorFields):
         ]
 
     def __str__(self) -> str:
-        return f"{self.field_name}: {self.old_value!r} -> {self.new_value!r}"
+        # Its name only: pages and logs that show a row by its str() (the
+        # admin's titles and breadcrumbs) must not show a secret's value.
+        return f"{self.field_name} of {self.content_id}"
 
     def _field(self) -> models.Field:
         model = self.object_delta.content_type.model_class()

@@ -33,7 +33,9 @@ Point = models.Model | datetime.datetime
 __all__ = [
     "FieldChange",
     "changes",
+    "deletions",
     "diff",
+    "effects_of",
     "history",
     "members_as_of",
     "rows_as_of",
@@ -336,3 +338,38 @@ def changes(obj: models.Model) -> list[FieldChange]:
             )
         )
     return found
+
+
+def deletions(model: type[models.Model]) -> QuerySet:
+    """The delete delta of each ``model`` row whose history ends with its
+    delete, newest first, with its revision: the rows that can be restored
+    (one query; a row made again while nothing was recorded is included,
+    since history cannot know of it)."""
+    object_delta_model = conf.history_models().object_delta
+    concrete = model._meta.concrete_model
+    deltas = object_delta_model.objects.for_rows_of(concrete)
+    latest = deltas.values("content_id").annotate(latest=Max("pk")).values("latest")
+    return (
+        _with_row_action(object_delta_model.objects.filter(pk__in=latest), concrete)
+        .filter(row_action=object_delta_model.ACTION_DELETE)
+        .select_related("revision")
+        .order_by("-pk")
+    )
+
+
+def effects_of(object_delta: models.Model) -> list[Any]:
+    """The deltas a delete caused (cascaded deletes, keys set to null or to
+    a default), and theirs in turn, oldest first, with their attribute
+    deltas: a query per level of the cascade."""
+    found: list[Any] = []
+    causes = [object_delta.pk]
+    while causes:
+        level = list(
+            type(object_delta)
+            .objects.filter(cause__in=causes)
+            .prefetch_related("attribute_deltas")
+            .order_by("pk")
+        )
+        found += level
+        causes = [delta.pk for delta in level if delta.action == delta.ACTION_DELETE]
+    return sorted(found, key=lambda delta: delta.pk)

@@ -1,6 +1,7 @@
-"""Undoing history: restoring one row to a point, reverting a revision.
+"""Undoing history: restoring one row to a point, bringing a deleted row
+back with what its delete took, reverting a revision.
 
-Both write through the ORM inside a revy context, so what they change is
+All three write through the ORM inside a revy context, so what they change is
 recorded like any other write: a restore or a revert is a new revision,
 never a rewrite of the old ones (decision 0010).
 """
@@ -20,9 +21,9 @@ from revy.contrib.django import conf
 from revy.contrib.django.encoding import key_text
 from revy.contrib.django.exceptions import Conflict, RevertConflict
 from revy.contrib.django.inheritance import content_types_of_row, parent_content_types
-from revy.contrib.django.reading import Point, snapshot_of, state_at
+from revy.contrib.django.reading import Point, effects_of, snapshot_of, state_at
 
-__all__ = ["restore", "revert"]
+__all__ = ["restore", "restore_deleted", "revert", "revert_conflicts"]
 
 
 class Row(NamedTuple):
@@ -61,6 +62,60 @@ def _fill_defaults(instance: models.Model) -> None:
     for field in instance._meta.concrete_fields:
         if field.attname in deferred:
             setattr(instance, field.attname, field.get_default())
+
+
+# Restoring a deleted row with its cascade ----------------------------------------
+
+
+def restore_deleted(
+    model: type[models.Model],
+    pk: Any,
+    cascade: bool = False,
+    overwrite: bool = False,
+) -> Any:
+    """Bring the deleted ``model`` row ``pk`` back, with its key, as it stood
+    right before its latest delete; recorded as a new revision.
+
+    With ``cascade``, also what that delete did to other rows, at any depth:
+    the rows it deleted come back (parents first) and the foreign keys it
+    set to null or to a default point at the row again. If a later revision
+    changed one of those, raises :class:`RevertConflict` listing each,
+    unless ``overwrite`` is True. Raises LookupError if the row exists or
+    its history does not end with a delete. Returns the new revision.
+    """
+    object_delta_model = conf.history_models().object_delta
+    latest = (
+        object_delta_model.objects.for_key(model, pk)
+        .select_related("revision")
+        .prefetch_related("attribute_deltas")
+        .order_by("-pk")
+        .first()
+    )
+    if latest is None or latest.action != latest.ACTION_DELETE:
+        raise LookupError(f"{model._meta.label} {pk!r} has no recorded delete to undo.")
+    if model._base_manager.filter(pk=pk).exists():
+        raise LookupError(f"{model._meta.label} {pk!r} exists: nothing to restore.")
+    deltas = [latest, *(effects_of(latest) if cascade else [])]
+    deltas.sort(key=lambda delta: delta.pk)
+    by_object: dict[tuple[int, str], list[Any]] = {}
+    for delta in deltas:
+        by_object.setdefault((delta.content_type_id, delta.content_id), []).append(
+            delta
+        )
+    if not overwrite and (conflicts := _conflicts(latest.revision, deltas)):
+        raise RevertConflict(conflicts)
+    description = (
+        f"Restore of {model._meta.verbose_name} {pk}, deleted in revision "
+        f"{latest.revision_id}"
+    )
+    new_revision = type(latest.revision)(description=description)
+    using = latest._state.db or router.db_for_write(model)
+    with (
+        transaction.atomic(using=using),
+        Context.via(revision=new_revision, revision_description=description),
+    ):
+        _undo(deltas, by_object, using, overwrite=True)
+    return new_revision
 
 
 # Reverting a revision -----------------------------------------------------------
@@ -111,6 +166,17 @@ def revert(revision: models.Model, overwrite: bool = False) -> Any:
             ]
         ) from None
     return new_revision if not new_revision._state.adding else None
+
+
+def revert_conflicts(revision: models.Model) -> list[Conflict]:
+    """The later changes that make reverting ``revision`` a conflict, as
+    :func:`revert` would list them; empty if there are none. Rows that
+    deleting what the revision created would take with them are found by
+    :func:`revert` alone, as it does the deletes."""
+    deltas = list(
+        revision.object_deltas.order_by("pk").prefetch_related("attribute_deltas")
+    )
+    return _conflicts(revision, deltas) if deltas else []
 
 
 def _undo(

@@ -131,3 +131,67 @@ def test_a_key_the_model_cannot_have_is_not_found(staff_client):
     assert staff_client.get(url).status_code == 404
     with pytest.raises(CommandError, match="'abc' is no key of accounts.Organization"):
         history("accounts.Organization", "abc")
+
+
+@pytest.fixture
+def plain_staff(bob):
+    """A staff user with no permission at all."""
+    bob.is_staff = True
+    bob.save()
+    client = Client()
+    client.force_login(bob)
+    return client
+
+
+def test_a_staff_user_without_the_view_permission_is_refused(renamed, plain_staff, bob):
+    url = reverse("revisions:object", args=["accounts.Organization", renamed.pk])
+    assert plain_staff.get(url).status_code == 403
+    recent = plain_staff.get(reverse("revisions:recent")).content.decode()
+    assert "Rename Acme." not in recent and "not shown" in recent
+    admin_history = reverse("admin:accounts_organization_history", args=[renamed.pk])
+    assert plain_staff.get(admin_history).status_code == 403
+    from django.contrib.auth.models import Permission
+
+    bob.user_permissions.add(Permission.objects.get(codename="view_organization"))
+    assert plain_staff.get(url).status_code == 200
+    assert "Rename Acme." in plain_staff.get(reverse("revisions:recent")).content.decode()
+    assert plain_staff.get(admin_history).status_code == 200
+
+
+def test_the_object_page_is_a_page_that_links_to_the_admin(renamed, staff_client):
+    url = reverse("revisions:object", args=["accounts.Organization", renamed.pk])
+    page = staff_client.get(url).content.decode()
+    assert "<table>" in page and "<pre>" not in page
+    assert reverse("admin:accounts_organization_history", args=[renamed.pk]) in page
+    assert reverse("admin:accounts_organization_change", args=[renamed.pk]) in page
+    assert page.index("Rename Acme.") < page.index("Create Acme.")  # newest first
+
+
+def test_every_tracked_model_has_revys_history_pages_in_the_admin(renamed, staff_client):
+    from django.contrib import admin
+    from revy.contrib.django import conf
+    from revy.contrib.django.admin import RevyAdminMixin
+
+    for model, model_admin in admin.site._registry.items():
+        if conf.is_tracked(model):
+            assert isinstance(model_admin, RevyAdminMixin), model
+    page = staff_client.get(reverse("admin:accounts_organization_history", args=[renamed.pk]))
+    assert page.status_code == 200
+    assert b"Rename Acme." in page.content and b"Acme Ltd" in page.content
+    revision = Revision.objects.order_by("pk").first()
+    assert (
+        staff_client.get(reverse("admin:revisions_revision_change", args=[revision.pk])).status_code
+        == 200
+    )
+    assert staff_client.get(reverse("admin:accounts_organization_revy_recover")).status_code == 200
+
+
+def test_a_deleted_objects_page_links_to_its_recovery(renamed, staff_client):
+    pk = renamed.pk
+    with Context.via(actor=None, revision_description="Close Acme."):
+        renamed.delete()
+    page = staff_client.get(reverse("revisions:object", args=["accounts.Organization", pk]))
+    assert page.status_code == 200
+    assert reverse("admin:accounts_organization_revy_recover_object", args=[pk]) in (
+        page.content.decode()
+    )

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from revy.contrib.django.admin import RevyAdminMixin
 
 from {{ cookiecutter.project }}.blog.models import Comment, Post
 
@@ -11,7 +12,7 @@ class CommentInline(admin.TabularInline):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(RevyAdminMixin, admin.ModelAdmin):
     list_display = ["title", "author", "created_at"]
     search_fields = ["title", "body"]
     autocomplete_fields = ["author"]
@@ -19,7 +20,7 @@ class PostAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(RevyAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "post", "author", "is_marked_as_spam"]
     list_filter = ["is_marked_as_spam"]
     search_fields = ["text"]

@@ -1,10 +1,11 @@
 from django.contrib import admin
+from revy.contrib.django.admin import RevyAdminMixin
 
 from {{ cookiecutter.project }}.invoices.models import Invoice
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(RevyAdminMixin, admin.ModelAdmin):
     list_display = ["number", "organization", "amount", "currency", "local_amount", "is_paid"]
     list_filter = ["is_paid", "currency"]
     search_fields = ["number"]

@@ -1,11 +1,11 @@
-"""The history in the admin: read-only, since history is never edited by hand."""
-
-from typing import Any
+"""The history in the admin: revy's revision admin and read-only delta
+admins, on this project's own history models. History is never edited by
+hand; the history of each object is on its own admin's History page (every
+tracked model's admin uses revy's mixin)."""
 
 from django.contrib import admin
-from django.http import HttpRequest
+from revy.contrib.django.admin import AttributeDeltaAdmin, ObjectDeltaAdmin, RevisionAdmin
 
-from {{ cookiecutter.project }}.revisions import table
 from {{ cookiecutter.project }}.revisions.models import (
     AttributeDelta,
     ObjectDelta,
@@ -13,53 +13,19 @@ from {{ cookiecutter.project }}.revisions.models import (
 )
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ObjectDeltaInline(ReadOnlyMixin, admin.TabularInline):
-    model = ObjectDelta
-    fields = ["action", "content_type", "content_id", "actor", "description"]
-    readonly_fields = fields
-    show_change_link = True
-    extra = 0
-
-
-class AttributeDeltaInline(ReadOnlyMixin, admin.TabularInline):
-    model = AttributeDelta
-    fields = ["field_name", "old", "new", "actor", "description"]
-    readonly_fields = fields
-    extra = 0
-
-    @admin.display(description="old value")
-    def old(self, attribute: AttributeDelta) -> Any:
-        return table.masked(attribute.field_name, attribute.old_value)
-
-    @admin.display(description="new value")
-    def new(self, attribute: AttributeDelta) -> Any:
-        return table.masked(attribute.field_name, attribute.new_value)
-
-
 @admin.register(Revision)
-class RevisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["pk", "created_at", "description", "method", "path", "client_ip"]
-    list_filter = ["created_at"]
+class ProjectRevisionAdmin(RevisionAdmin):
+    list_display = ["__str__", "created_at", "change_count", "method", "path", "client_ip"]
     search_fields = ["description", "request_id", "path"]
-    date_hierarchy = "created_at"
-    inlines = [ObjectDeltaInline]
+    # What the request a revision came from said (middleware.py).
+    revision_fields = ["request_id", "method", "path", "client_ip", "user_agent"]
 
 
 @admin.register(ObjectDelta)
-class ObjectDeltaAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["pk", "revision", "action", "content_type", "content_id", "actor"]
-    list_filter = ["action", "content_type"]
-    search_fields = ["content_id", "description", "deletion_description"]
-    list_select_related = ["revision", "content_type"]
-    inlines = [AttributeDeltaInline]
+class ProjectObjectDeltaAdmin(ObjectDeltaAdmin):
+    pass
+
+
+@admin.register(AttributeDelta)
+class ProjectAttributeDeltaAdmin(AttributeDeltaAdmin):
+    pass
