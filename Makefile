@@ -14,7 +14,7 @@ EXTRAS := test$(if $(findstring postgresql,$(DATABASES)),$(comma)postgresql)$(if
 # The stamp names what was installed, so a change of extras or Django reinstalls.
 STAMP := $(VENV)/.installed-$(shell printf '%s' '$(EXTRAS) $(DJANGO)' | cksum | cut -d' ' -f1)
 
-.PHONY: test lint pytest install bench clean architecture
+.PHONY: test lint pytest install bench clean architecture dist
 
 test: lint pytest
 
@@ -53,7 +53,23 @@ bench: $(STAMP)
 	DB=$(DB) QUICK=$(QUICK) BASELINE=$(BASELINE) ONLY=$(ONLY) LIBRARIES=$(LIBRARIES) $(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache dist build
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist build site
+
+# make dist: the sdist and the wheel in dist/, checked by twine; then the
+# wheel alone, installed into a fresh virtual environment (build/venv-dist),
+# runs the seed README's examples (scripts/seed_readme) and refuses a revy
+# imported from anywhere but that environment. dist/ is what gets uploaded.
+DIST_VENV := build/venv-dist
+dist: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dist]"
+	rm -rf dist $(DIST_VENV)
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	$(PYTHON) -m venv $(DIST_VENV)
+	$(DIST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DIST_VENV)/bin/python -m pip install --quiet dist/*.whl
+	cd scripts && ../$(DIST_VENV)/bin/python -m seed_readme --installed
+	@echo "dist/ holds:" && ls dist
 
 # make demo [SERVE=0]: bake the starter project with its defaults into demo/
 # (git-ignored), install it with this checkout's revy in demo/.venv, migrate
