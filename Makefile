@@ -71,11 +71,21 @@ dist: $(STAMP)
 	cd scripts && ../$(DIST_VENV)/bin/python -m seed_readme --installed
 	@echo "dist/ holds:" && ls dist
 
+# make bake [OUTPUT=..] [ARGS="--no-input project_name='Acme Ledger'"]: bake
+# the starter project from this working copy, beside it by default. Only the
+# template's files are copied, as git lists them (scripts/bake.py), and the
+# project's revy is this checkout.
+OUTPUT ?= ..
+.PHONY: bake
+bake: $(STAMP)
+	$(BIN)/python -m scripts.bake --output-dir $(OUTPUT) $(ARGS)
+
 # make demo [SERVE=0]: bake the starter project with its defaults into demo/
-# (git-ignored), install it with this checkout's revy in demo/.venv, migrate
-# its SQLite database, run the examples' scenario and print the history they
-# recorded; then serve it on 127.0.0.1:8000 until Ctrl-C. SERVE=0 stops after
-# the table (for scripts and CI). The bake starts afresh each time.
+# (git-ignored) as make bake does, install it with this checkout's revy in
+# demo/.venv, migrate its SQLite database, run the examples' scenario and
+# print the history they recorded; then serve it on 127.0.0.1:8000 until
+# Ctrl-C. SERVE=0 stops after the table (for scripts and CI). The bake starts
+# afresh each time.
 SERVE ?= 1
 DEMO_DIR ?= demo
 DEMO_PROJECT := $(DEMO_DIR)/my_project
@@ -85,13 +95,12 @@ demo:
 	test -x $(DEMO_BIN)/python || $(PYTHON) -m venv $(DEMO_DIR)/.venv
 	$(DEMO_BIN)/python -m pip install --quiet --upgrade pip "cookiecutter>=2.6"
 	rm -rf $(DEMO_DIR)/template $(DEMO_PROJECT)
-	mkdir -p $(DEMO_DIR)/template
-	cp -R cookiecutter.json hooks template $(DEMO_DIR)/template/
-	$(DEMO_BIN)/cookiecutter --no-input --output-dir $(DEMO_DIR) $(DEMO_DIR)/template
-	$(DEMO_BIN)/python -m pip install --quiet -e . -e $(DEMO_PROJECT)
+	$(DEMO_BIN)/python -m scripts.bake --no-input --output-dir $(DEMO_DIR)
+	$(DEMO_BIN)/python -m pip install --quiet -e $(DEMO_PROJECT)
 	cp $(DEMO_PROJECT)/.env.example $(DEMO_PROJECT)/.env
 	cd $(DEMO_PROJECT) && ../.venv/bin/python manage.py migrate --noinput -v 0
 	cd $(DEMO_PROJECT) && ../.venv/bin/python manage.py demo
+	@echo "Next, to work on the project with its own .venv: cd $(DEMO_PROJECT) && make run   (then: make test)"
 	@if [ "$(SERVE)" != 0 ]; then \
 	  echo "Serving http://127.0.0.1:8000/ (sign in with the admin login above); Ctrl-C stops."; \
 	  cd $(DEMO_PROJECT) && ../.venv/bin/python manage.py runserver 127.0.0.1:8000; \

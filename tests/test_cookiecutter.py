@@ -4,13 +4,13 @@ For each combination the bake must render completely, pass ruff, pass
 ``manage.py check`` and ``makemigrations --check``, and pass its own test
 suite, run in a subprocess, in a virtualenv that has this checkout's revy
 installed (editable) with the project's declared dependencies. Bad answers
-must fail with one clear line and leave nothing behind, and a bake from a
-git URL (a bare clone of this repository) must work.
+must fail with one clear line and leave nothing behind. Where the baked
+project's revy comes from is tested in test_cookiecutter_source.py.
 
-Bakes use a copy of cookiecutter.json, hooks/ and template/: cookiecutter
-copies the whole template folder before running hooks/pre_prompt.py, and in
-a working tree that would be .venv and every other ignored folder too. The
-git URL test bakes from the repository itself, as committed.
+Bakes use the export of ``make bake`` (scripts/bake.py: the files git lists
+under cookiecutter.json, hooks/ and template/): cookiecutter copies the
+whole template folder before running hooks/pre_prompt.py, and in a working
+tree that would be .venv and every other ignored folder too.
 
 The expensive checks (Django's checks, the generated test suites) run only
 when REVY_TEST_SWAPPED is not "1": swapping the history models of *this*
@@ -24,23 +24,19 @@ import itertools
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import tomllib
 import uuid
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
-from cookiecutter.main import cookiecutter
 from django.conf import settings
 
 import revy
+from tests.baking import REPO_ROOT, bake, clean_environment, run
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SWAPPED = os.environ.get("REVY_TEST_SWAPPED", "0") == "1"
 # The database of this test run: the generated suites run on it too.
 DATABASE = settings.DATABASE_NAME
@@ -78,43 +74,6 @@ def package_for(options):
 
 
 # Baking ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def template_copy(tmp_path_factory):
-    """cookiecutter.json, hooks/ and template/, as the repository lays them out."""
-    root = tmp_path_factory.mktemp("template") / "revy"
-    root.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "db.sqlite3", ".env")
-    shutil.copy2(REPO_ROOT / "cookiecutter.json", root)
-    for folder in ("hooks", "template"):
-        shutil.copytree(REPO_ROOT / folder, root / folder, ignore=ignore)
-    return root
-
-
-@pytest.fixture(scope="session")
-def config_file(tmp_path_factory):
-    """A cookiecutter config that keeps clones and replays out of $HOME."""
-    home = tmp_path_factory.mktemp("cookiecutter-home")
-    path = home / "config.yaml"
-    path.write_text(
-        f"cookiecutters_dir: {json.dumps(str(home / 'cookiecutters'))}\n"
-        f"replay_dir: {json.dumps(str(home / 'replay'))}\n"
-    )
-    return str(path)
-
-
-def bake(template, output_dir, config_file, **context):
-    output_dir.mkdir(parents=True, exist_ok=True)
-    return Path(
-        cookiecutter(
-            str(template),
-            no_input=True,
-            extra_context=context,
-            output_dir=str(output_dir),
-            config_file=config_file,
-        )
-    )
 
 
 @pytest.fixture(scope="session")
@@ -177,30 +136,6 @@ def project_python(baked):
     return python
 
 
-def clean_environment(**extra):
-    """This process's environment without what configures its own Django."""
-    drop = ("DJANGO_", "REVY_", "DATABASE_URL", "PYTHONPATH", "VIRTUAL_ENV")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    return {**env, **extra}
-
-
-def run(command, cwd, env=None, timeout=900):
-    result = subprocess.run(
-        command,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(map(str, command))} exited {result.returncode} in {cwd}:\n"
-        f"{result.stdout}\n{result.stderr}"
-    )
-    return result
-
-
 def scratch_database_url():
     """A DATABASE_URL on this run's server; the generated suite creates and
     drops its test_* database there."""
@@ -242,7 +177,8 @@ def test_the_options_shape_the_project(baked, options):
     package = project / package_for(options)
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     dependencies = pyproject["project"]["dependencies"]
-    assert f"revy=={revy.__version__}" in dependencies
+    # Baked from an export of this checkout (make bake): pinned to the checkout.
+    assert f"revy @ {REPO_ROOT.as_uri()}" in dependencies
     assert any(d.startswith("dj-database-url") for d in dependencies)
     drivers = {d.split("[")[0].split(">")[0] for d in dependencies} & {
         "psycopg",
@@ -425,26 +361,3 @@ def test_an_unknown_database_is_refused_before_anything_is_written(
     with pytest.raises(ValueError, match="oracle provided for choice variable"):
         bake(template_copy, tmp_path / "out", config_file, database="oracle")
     assert list((tmp_path / "out").iterdir()) == []
-
-
-# From a git URL --------------------------------------------------------------------
-
-
-def test_a_bake_from_a_git_url(tmp_path, config_file):
-    bare = tmp_path / "revy.git"
-    run(["git", "clone", "--quiet", "--bare", str(REPO_ROOT), str(bare)], cwd=tmp_path)
-    output = tmp_path / "out"
-    output.mkdir()
-    project = Path(
-        cookiecutter(
-            f"git+file://{bare}",
-            no_input=True,
-            extra_context={"project_name": "From Git"},
-            output_dir=str(output),
-            config_file=config_file,
-        )
-    )
-    assert project == output / "from_git"
-    assert (project / "from_git" / "revisions" / "models.py").is_file()
-    assert (project / "tests" / "test_invoices.py").is_file()
-    assert not UNRENDERED.search((project / "from_git" / "settings.py").read_text())
