@@ -1,4 +1,9 @@
-"""The history in the admin: read-only, since history is never edited by hand."""
+"""The history in the admin: read-only, since history is never edited by hand.
+
+Actors are shown as the history pages and ``manage.py history`` show them
+(table.actor_label): "system" for None, the actor, or a deleted actor as
+"user #3 (deleted)"; never the raw type and id columns.
+"""
 
 from typing import Any
 
@@ -11,6 +16,11 @@ from {{ cookiecutter.project }}.revisions.models import (
     ObjectDelta,
     Revision,
 )
+
+
+@admin.display(description="actor")
+def actor(delta: Any) -> str:
+    return table.actor_label(delta)
 
 
 class ReadOnlyMixin:
@@ -26,7 +36,7 @@ class ReadOnlyMixin:
 
 class ObjectDeltaInline(ReadOnlyMixin, admin.TabularInline):
     model = ObjectDelta
-    fields = ["action", "content_type", "content_id", "actor", "description"]
+    fields = ["action", "content_type", "content_id", actor, "description"]
     readonly_fields = fields
     show_change_link = True
     extra = 0
@@ -34,7 +44,7 @@ class ObjectDeltaInline(ReadOnlyMixin, admin.TabularInline):
 
 class AttributeDeltaInline(ReadOnlyMixin, admin.TabularInline):
     model = AttributeDelta
-    fields = ["field_name", "old", "new", "actor", "description"]
+    fields = ["field_name", "old", "new", actor, "description"]
     readonly_fields = fields
     extra = 0
 
@@ -58,7 +68,18 @@ class RevisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(ObjectDelta)
 class ObjectDeltaAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["pk", "revision", "action", "content_type", "content_id", "actor"]
+    list_display = ["pk", "revision", "action", "content_type", "content_id", actor]
+    fields = [
+        "revision",
+        "action",
+        "content_type",
+        "content_id",
+        actor,
+        "description",
+        "deletion_description",
+        "cause",
+    ]
+    readonly_fields = fields
     list_filter = ["action", "content_type"]
     search_fields = ["content_id", "description", "deletion_description"]
     list_select_related = ["revision", "content_type"]
