@@ -1,12 +1,15 @@
-# The two commands of README.md: `make demo` and `make test`.
+# The commands of README.md: make test, make demo, make docs, make dist, make bake.
 #   make test                                        SQLite only
 #   make test DATABASES="sqlite postgresql mariadb"  also the server databases
 #   make test PYTHON=python3.13 DJANGO="django>=6,<7" VENV=.venv-313
+#   make pytest DATABASES=postgresql SWAPPED=0 PYTEST_ARGS="tests/test_m2m.py -x"
 PYTHON ?= python3
 VENV ?= .venv
 DATABASES ?= sqlite
 DJANGO ?= django>=5.2,<7
 PYTEST_ARGS ?=
+# The history models each pytest run uses: 0 revy's own, 1 swapped ones.
+SWAPPED ?= 0 1
 
 BIN := $(VENV)/bin
 comma := ,
@@ -14,7 +17,7 @@ EXTRAS := test$(if $(findstring postgresql,$(DATABASES)),$(comma)postgresql)$(if
 # The stamp names what was installed, so a change of extras or Django reinstalls.
 STAMP := $(VENV)/.installed-$(shell printf '%s' '$(EXTRAS) $(DJANGO)' | cksum | cut -d' ' -f1)
 
-.PHONY: test lint pytest install bench clean architecture dist
+.PHONY: test lint pytest install bench clean architecture dist docs docs-serve
 
 test: lint pytest
 
@@ -36,9 +39,10 @@ architecture: $(STAMP)
 	$(BIN)/python -m scripts.architecture
 
 # Every database runs the suite twice: with revy's own history models, then
-# with the swapped ones of tests/swapped (REVY_TEST_SWAPPED=1).
+# with the swapped ones of tests/swapped (REVY_TEST_SWAPPED=1). One of them:
+# make pytest SWAPPED=0; one file: make pytest PYTEST_ARGS=tests/test_m2m.py
 pytest: $(STAMP)
-	@for db in $(DATABASES); do for swapped in 0 1; do \
+	@for db in $(DATABASES); do for swapped in $(SWAPPED); do \
 	  echo "== pytest on $$db, swapped history models: $$swapped"; \
 	  REVY_TEST_DATABASE=$$db REVY_TEST_SWAPPED=$$swapped \
 	    $(BIN)/pytest $(PYTEST_ARGS) || exit 1; \
@@ -54,6 +58,19 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache dist build site
+
+# make docs: docs/ as a static site in site/ (MkDocs with Material and
+# mkdocstrings, decision 0012), strict: a broken link or anchor, a page left
+# out of the navigation or an API name that does not exist fails the build.
+# make docs-serve: the same, served with live reload on 127.0.0.1:8001.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+docs-serve: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8001
 
 # make dist: the sdist and the wheel in dist/, checked by twine; then the
 # wheel alone, installed into a fresh virtual environment (build/venv-dist),
