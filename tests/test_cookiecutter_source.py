@@ -107,10 +107,11 @@ def pin_line(project):
 # Where the pin comes from ----------------------------------------------------------
 
 
+@pytest.mark.parametrize("prefix", ["git+", ""])
 def test_a_bake_from_a_git_url_pins_that_repository_at_the_commit_baked(
-    snapshot, config_file, tmp_path, capfd
+    snapshot, config_file, tmp_path, capfd, prefix
 ):
-    project = bake(f"git+{snapshot.url}", tmp_path, config_file)
+    project = bake(f"{prefix}{snapshot.url}", tmp_path, config_file)
     assert pin(project) == f"revy @ git+{snapshot.url}@{snapshot.head}"
     assert (project / "my_project" / "revisions" / "models.py").is_file()
     told = capfd.readouterr().out
@@ -177,6 +178,33 @@ def test_a_working_copy_export_pins_the_working_copy(
     assert (
         not (template_copy / ".venv").exists() and not (template_copy / "demo").exists()
     )
+
+
+def test_make_bake_bakes_the_working_copy_without_its_ignored_folders(
+    config_file, tmp_path
+):
+    """``make bake`` runs ``python -m scripts.bake``: cookiecutter's CLI on an
+    export of the template's files, with the working copy as revy."""
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "scripts.bake",
+            "--no-input",
+            "--config-file",
+            config_file,
+        ]
+        + ["--output-dir", str(tmp_path), "project_name=Baked Here"],
+        cwd=REPO_ROOT,
+        env=clean_environment(PWD=str(REPO_ROOT)),
+    )
+    project = tmp_path / "baked_here"
+    assert pin(project) == f"revy @ {REPO_ROOT.as_uri()}"
+    assert f"Next: cd {project} && make run" in result.stdout
+    exported = export(tmp_path / "export")
+    names = {p.relative_to(exported).parts[0] for p in exported.rglob("*")}
+    assert names == {"cookiecutter.json", "hooks", "template"}
+    assert not [p for p in exported.rglob("*") if "__pycache__" in p.parts]
 
 
 def test_a_folder_without_revy_pins_the_release_and_says_so(
