@@ -111,7 +111,7 @@ DEMO_BIN := $(DEMO_DIR)/.venv/bin
 demo:
 	test -x $(DEMO_BIN)/python || $(PYTHON) -m venv $(DEMO_DIR)/.venv
 	$(DEMO_BIN)/python -m pip install --quiet --upgrade pip "cookiecutter>=2.6"
-	rm -rf $(DEMO_DIR)/template $(DEMO_PROJECT)
+	rm -rf $(DEMO_PROJECT)
 	$(DEMO_BIN)/python -m scripts.bake --no-input --output-dir $(DEMO_DIR)
 	$(DEMO_BIN)/python -m pip install --quiet -e $(DEMO_PROJECT)
 	cp $(DEMO_PROJECT)/.env.example $(DEMO_PROJECT)/.env

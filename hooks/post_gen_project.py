@@ -123,7 +123,7 @@ def pin_revy() -> str:
     told = f"revy: {requirement}, {origin}" + (f" ({note})" if note else "") + "."
     if "file:" in requirement:
         told += (
-            "\nThat folder exists on this machine only: before the project leaves it, "
+            "\nThat path exists on this machine only: before the project leaves it, "
             "pin a git URL or a release with make pin-revy TO=... "
             '(README.md, "Where revy comes from").'
         )
