@@ -41,12 +41,21 @@ def write_config(folder, **extra):
     return str(path)
 
 
+# The variables of a baked project's Makefile. The make that runs these tests
+# exports those given on its command line (make test VENV=.venv-313): a baked
+# project must not read them.
+MAKE_VARIABLES = ("PYTHON", "VENV", "REVY", "TO", "HOST", "PORT", "MFLAGS")
+
+
 def clean_environment(**extra):
     """This process's environment without what configures its own Django,
     its database, its virtualenv or the make that started it."""
     drop = ("DJANGO_", "REVY_", "DATABASE_URL", "PYTHONPATH", "VIRTUAL_ENV", "MAKE")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    env.pop("MFLAGS", None)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(drop) and k not in MAKE_VARIABLES
+    }
     return {**env, **extra}
 
 
