@@ -1,12 +1,15 @@
-# The two commands of README.md: `make demo` and `make test`.
+# The commands of README.md: make test, make demo, make docs, make dist, make bake.
 #   make test                                        SQLite only
 #   make test DATABASES="sqlite postgresql mariadb"  also the server databases
 #   make test PYTHON=python3.13 DJANGO="django>=6,<7" VENV=.venv-313
+#   make pytest DATABASES=postgresql SWAPPED=0 PYTEST_ARGS="tests/test_m2m.py -x"
 PYTHON ?= python3
 VENV ?= .venv
 DATABASES ?= sqlite
 DJANGO ?= django>=5.2,<7
 PYTEST_ARGS ?=
+# The history models each pytest run uses: 0 revy's own, 1 swapped ones.
+SWAPPED ?= 0 1
 
 BIN := $(VENV)/bin
 comma := ,
@@ -14,7 +17,7 @@ EXTRAS := test$(if $(findstring postgresql,$(DATABASES)),$(comma)postgresql)$(if
 # The stamp names what was installed, so a change of extras or Django reinstalls.
 STAMP := $(VENV)/.installed-$(shell printf '%s' '$(EXTRAS) $(DJANGO)' | cksum | cut -d' ' -f1)
 
-.PHONY: test lint pytest install bench bench-compare clean architecture screenshots
+.PHONY: test lint pytest install bench bench-compare clean architecture screenshots dist docs docs-serve
 
 test: lint pytest
 
@@ -46,9 +49,10 @@ $(AXE):
 	else echo "npm not found: the browser tests will be skipped"; fi
 
 # Every database runs the suite twice: with revy's own history models, then
-# with the swapped ones of tests/swapped (REVY_TEST_SWAPPED=1).
+# with the swapped ones of tests/swapped (REVY_TEST_SWAPPED=1). One of them:
+# make pytest SWAPPED=0; one file: make pytest PYTEST_ARGS=tests/test_m2m.py
 pytest: $(STAMP) | $(AXE)
-	@for db in $(DATABASES); do for swapped in 0 1; do \
+	@for db in $(DATABASES); do for swapped in $(SWAPPED); do \
 	  echo "== pytest on $$db, swapped history models: $$swapped"; \
 	  REVY_TEST_DATABASE=$$db REVY_TEST_SWAPPED=$$swapped \
 	    $(BIN)/pytest $(PYTEST_ARGS) || exit 1; \
@@ -75,13 +79,52 @@ screenshots: $(STAMP) | $(AXE)
 	  $(BIN)/pytest -q tests/test_admin_browser.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache dist build .axe
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist build site .axe
+
+# make docs: docs/ as a static site in site/ (MkDocs with Material and
+# mkdocstrings, decision 0013), strict: a broken link or anchor, a page left
+# out of the navigation or an API name that does not exist fails the build.
+# make docs-serve: the same, served with live reload on 127.0.0.1:8001.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+docs-serve: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8001
+
+# make dist: the sdist and the wheel in dist/, checked by twine; then the
+# wheel alone, installed into a fresh virtual environment (build/venv-dist),
+# runs the seed README's examples (scripts/seed_readme) and refuses a revy
+# imported from anywhere but that environment. dist/ is what gets uploaded.
+DIST_VENV := build/venv-dist
+dist: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dist]"
+	rm -rf dist $(DIST_VENV)
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	$(PYTHON) -m venv $(DIST_VENV)
+	$(DIST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DIST_VENV)/bin/python -m pip install --quiet dist/*.whl
+	cd scripts && ../$(DIST_VENV)/bin/python -m seed_readme --installed
+	@echo "dist/ holds:" && ls dist
+
+# make bake [OUTPUT=..] [ARGS="--no-input project_name='Acme Ledger'"]: bake
+# the starter project from this working copy, beside it by default. Only the
+# template's files are copied, as git lists them (scripts/bake.py), and the
+# project's revy is this checkout.
+OUTPUT ?= ..
+.PHONY: bake
+bake: $(STAMP)
+	$(BIN)/python -m scripts.bake --output-dir $(OUTPUT) $(ARGS)
 
 # make demo [SERVE=0]: bake the starter project with its defaults into demo/
-# (git-ignored), install it with this checkout's revy in demo/.venv, migrate
-# its SQLite database, run the examples' scenario and print the history they
-# recorded; then serve it on 127.0.0.1:8000 until Ctrl-C. SERVE=0 stops after
-# the table (for scripts and CI). The bake starts afresh each time.
+# (git-ignored) as make bake does, install it with this checkout's revy in
+# demo/.venv, migrate its SQLite database, run the examples' scenario and
+# print the history they recorded; then serve it on 127.0.0.1:8000 until
+# Ctrl-C. SERVE=0 stops after the table (for scripts and CI). The bake starts
+# afresh each time.
 SERVE ?= 1
 DEMO_DIR ?= demo
 DEMO_PROJECT := $(DEMO_DIR)/my_project
@@ -90,14 +133,13 @@ DEMO_BIN := $(DEMO_DIR)/.venv/bin
 demo:
 	test -x $(DEMO_BIN)/python || $(PYTHON) -m venv $(DEMO_DIR)/.venv
 	$(DEMO_BIN)/python -m pip install --quiet --upgrade pip "cookiecutter>=2.6"
-	rm -rf $(DEMO_DIR)/template $(DEMO_PROJECT)
-	mkdir -p $(DEMO_DIR)/template
-	cp -R cookiecutter.json hooks template $(DEMO_DIR)/template/
-	$(DEMO_BIN)/cookiecutter --no-input --output-dir $(DEMO_DIR) $(DEMO_DIR)/template
-	$(DEMO_BIN)/python -m pip install --quiet -e . -e $(DEMO_PROJECT)
+	rm -rf $(DEMO_PROJECT)
+	$(DEMO_BIN)/python -m scripts.bake --no-input --output-dir $(DEMO_DIR)
+	$(DEMO_BIN)/python -m pip install --quiet -e $(DEMO_PROJECT)
 	cp $(DEMO_PROJECT)/.env.example $(DEMO_PROJECT)/.env
 	cd $(DEMO_PROJECT) && ../.venv/bin/python manage.py migrate --noinput -v 0
 	cd $(DEMO_PROJECT) && ../.venv/bin/python manage.py demo
+	@echo "Next, to work on the project with its own .venv: cd $(DEMO_PROJECT) && make run   (then: make test)"
 	@if [ "$(SERVE)" != 0 ]; then \
 	  echo "Serving http://127.0.0.1:8000/ (sign in with the admin login above); Ctrl-C stops."; \
 	  cd $(DEMO_PROJECT) && ../.venv/bin/python manage.py runserver 127.0.0.1:8000; \

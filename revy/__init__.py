@@ -2,6 +2,6 @@
 
 from revy.context import Context, NoActiveContext
 
-__version__ = "0.1.0"
+__version__ = "2.0.0a1"
 
 __all__ = ["Context", "NoActiveContext", "__version__"]

@@ -47,3 +47,24 @@ def comment():
 
     created = Comment.objects.create(text="first")
     return Comment.objects.get(pk=created.pk)
+
+
+# The cookiecutter tests (tests/baking.py has their helpers) ------------------------
+
+
+@pytest.fixture(scope="session")
+def template_copy(tmp_path_factory):
+    """The template as ``make bake`` exports it from this working copy: the
+    files git lists under cookiecutter.json, hooks/ and template/, with this
+    checkout named as the baked projects' revy."""
+    from scripts.bake import export
+
+    return export(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def config_file(tmp_path_factory):
+    """A cookiecutter config that keeps clones and replays out of $HOME."""
+    from tests.baking import write_config
+
+    return write_config(tmp_path_factory.mktemp("cookiecutter-home"))

@@ -4,13 +4,13 @@ For each combination the bake must render completely, pass ruff, pass
 ``manage.py check`` and ``makemigrations --check``, and pass its own test
 suite, run in a subprocess, in a virtualenv that has this checkout's revy
 installed (editable) with the project's declared dependencies. Bad answers
-must fail with one clear line and leave nothing behind, and a bake from a
-git URL (a bare clone of this repository) must work.
+must fail with one clear line and leave nothing behind. Where the baked
+project's revy comes from is tested in test_cookiecutter_source.py.
 
-Bakes use a copy of cookiecutter.json, hooks/ and template/: cookiecutter
-copies the whole template folder before running hooks/pre_prompt.py, and in
-a working tree that would be .venv and every other ignored folder too. The
-git URL test bakes from the repository itself, as committed.
+Bakes use the export of ``make bake`` (scripts/bake.py: the files git lists
+under cookiecutter.json, hooks/ and template/): cookiecutter copies the
+whole template folder before running hooks/pre_prompt.py, and in a working
+tree that would be .venv and every other ignored folder too.
 
 The expensive checks (Django's checks, the generated test suites) run only
 when REVY_TEST_SWAPPED is not "1": swapping the history models of *this*
@@ -24,23 +24,20 @@ import itertools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import tomllib
 import uuid
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
-from cookiecutter.main import cookiecutter
 from django.conf import settings
 
 import revy
+from tests.baking import REPO_ROOT, bake, clean_environment, run
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SWAPPED = os.environ.get("REVY_TEST_SWAPPED", "0") == "1"
 # The database of this test run: the generated suites run on it too.
 DATABASE = settings.DATABASE_NAME
@@ -78,43 +75,6 @@ def package_for(options):
 
 
 # Baking ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def template_copy(tmp_path_factory):
-    """cookiecutter.json, hooks/ and template/, as the repository lays them out."""
-    root = tmp_path_factory.mktemp("template") / "revy"
-    root.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "db.sqlite3", ".env")
-    shutil.copy2(REPO_ROOT / "cookiecutter.json", root)
-    for folder in ("hooks", "template"):
-        shutil.copytree(REPO_ROOT / folder, root / folder, ignore=ignore)
-    return root
-
-
-@pytest.fixture(scope="session")
-def config_file(tmp_path_factory):
-    """A cookiecutter config that keeps clones and replays out of $HOME."""
-    home = tmp_path_factory.mktemp("cookiecutter-home")
-    path = home / "config.yaml"
-    path.write_text(
-        f"cookiecutters_dir: {json.dumps(str(home / 'cookiecutters'))}\n"
-        f"replay_dir: {json.dumps(str(home / 'replay'))}\n"
-    )
-    return str(path)
-
-
-def bake(template, output_dir, config_file, **context):
-    output_dir.mkdir(parents=True, exist_ok=True)
-    return Path(
-        cookiecutter(
-            str(template),
-            no_input=True,
-            extra_context=context,
-            output_dir=str(output_dir),
-            config_file=config_file,
-        )
-    )
 
 
 @pytest.fixture(scope="session")
@@ -167,39 +127,14 @@ def project_python(baked):
         fcntl.flock(held, fcntl.LOCK_EX)
         if not stamp.exists():
             if not python.exists():
-                run_command([sys.executable, "-m", "venv", str(venv)], cwd=REPO_ROOT)
-            run_command(
+                run([sys.executable, "-m", "venv", str(venv)], cwd=REPO_ROOT)
+            run(
                 [str(python), "-m", "pip", "install", "--quiet", "-e", str(REPO_ROOT)]
                 + needed,
                 cwd=REPO_ROOT,
             )
             stamp.touch()
     return python
-
-
-def clean_environment(**extra):
-    """This process's environment without what configures its own Django."""
-    drop = ("DJANGO_", "REVY_", "DATABASE_URL", "PYTHONPATH", "VIRTUAL_ENV")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    return {**env, **extra}
-
-
-def run_command(command, cwd, env=None, timeout=900):
-    """Run ``command`` in ``cwd``; fail the test, with its output, if it fails."""
-    result = subprocess.run(
-        command,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(map(str, command))} exited {result.returncode} in {cwd}:\n"
-        f"{result.stdout}\n{result.stderr}"
-    )
-    return result
 
 
 def scratch_database_url():
@@ -243,7 +178,8 @@ def test_the_options_shape_the_project(baked, options):
     package = project / package_for(options)
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     dependencies = pyproject["project"]["dependencies"]
-    assert f"revy=={revy.__version__}" in dependencies
+    # Baked from an export of this checkout (make bake): pinned to the checkout.
+    assert f"revy @ {REPO_ROOT.as_uri()}" in dependencies
     assert any(d.startswith("dj-database-url") for d in dependencies)
     drivers = {d.split("[")[0].split(">")[0] for d in dependencies} & {
         "psycopg",
@@ -274,8 +210,8 @@ def test_the_options_shape_the_project(baked, options):
 def test_ruff_passes_on_the_bake(baked, options):
     project = baked(options)
     ruff = [sys.executable, "-m", "ruff"]
-    run_command([*ruff, "check", "--no-cache", "."], cwd=project)
-    run_command([*ruff, "format", "--check", "--no-cache", "."], cwd=project)
+    run([*ruff, "check", "--no-cache", "."], cwd=project)
+    run([*ruff, "format", "--check", "--no-cache", "."], cwd=project)
 
 
 def test_the_private_revy_version_is_revys():
@@ -338,10 +274,8 @@ def test_django_checks_pass(baked, project_python, options):
     project = baked(options)
     env = clean_environment(DJANGO_SECRET_KEY="check-" + "k" * 50, DJANGO_ENV_FILE="")
     python = str(project_python)
-    run_command(
-        [python, "manage.py", "check", "--fail-level", "WARNING"], cwd=project, env=env
-    )
-    result = run_command(
+    run([python, "manage.py", "check", "--fail-level", "WARNING"], cwd=project, env=env)
+    result = run(
         [python, "manage.py", "makemigrations", "--check", "--dry-run"],
         cwd=project,
         env=env,
@@ -361,7 +295,7 @@ def test_django_checks_pass(baked, project_python, options):
 def test_the_generated_suite_passes(baked, project_python, options):
     project = baked(options)
     extra = {} if DATABASE == "sqlite" else {"DATABASE_URL": scratch_database_url()}
-    result = run_command(
+    result = run(
         [str(project_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=project,
         env=clean_environment(**extra),
@@ -430,26 +364,56 @@ def test_an_unknown_database_is_refused_before_anything_is_written(
     assert list((tmp_path / "out").iterdir()) == []
 
 
-# From a git URL --------------------------------------------------------------------
+# The documented extension path: a field added to Revision, then makemigrations ------
+
+NEW_FIELD = '    ticket = models.CharField(max_length=32, blank=True, default="")\n'
 
 
-def test_a_bake_from_a_git_url(tmp_path, config_file):
-    bare = tmp_path / "revy.git"
-    run_command(
-        ["git", "clone", "--quiet", "--bare", str(REPO_ROOT), str(bare)], cwd=tmp_path
+@expensive
+def test_a_field_added_to_revision_and_its_migration_keep_the_project_green(
+    template_copy, config_file, project_python, tmp_path
+):
+    project = bake(template_copy, tmp_path, config_file, project="extended")
+    models = project / "extended" / "revisions" / "models.py"
+    anchor = '    path = models.CharField(max_length=2048, blank=True, default="")\n'
+    assert anchor in models.read_text()
+    models.write_text(models.read_text().replace(anchor, anchor + NEW_FIELD))
+    env = clean_environment(DJANGO_ENV_FILE="", DJANGO_SECRET_KEY="k" * 50)
+    python = str(project_python)
+
+    # What Django writes by itself is not what the project's lint accepts...
+    raw = run(
+        [python, "manage.py", "makemigrations", "--dry-run", "-v", "3"],
+        cwd=project,
+        env=env,
+    ).stdout
+    raw_migration = tmp_path / "raw_migration.py"
+    raw_migration.write_text(raw[raw.index("# Generated by Django") :])
+    formatted = subprocess.run(
+        [python, "-m", "ruff", "format", "--check", "--no-cache", str(raw_migration)],
+        cwd=project,
+        capture_output=True,
     )
-    output = tmp_path / "out"
-    output.mkdir()
-    project = Path(
-        cookiecutter(
-            f"git+file://{bare}",
-            no_input=True,
-            extra_context={"project_name": "From Git"},
-            output_dir=str(output),
-            config_file=config_file,
-        )
+    assert formatted.returncode == 1
+
+    # ... while the project's makemigrations leaves lint, checks and suite green.
+    run([python, "manage.py", "makemigrations"], cwd=project, env=env)
+    written = (
+        project / "extended" / "revisions" / "migrations" / "0002_revision_ticket.py"
     )
-    assert project == output / "from_git"
-    assert (project / "from_git" / "revisions" / "models.py").is_file()
-    assert (project / "tests" / "test_invoices.py").is_file()
-    assert not UNRENDERED.search((project / "from_git" / "settings.py").read_text())
+    assert '"ticket"' in written.read_text()
+    run([python, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
+    run([python, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
+    result = run(
+        [python, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=project,
+        env=env,
+    )
+    assert "No changes detected" in result.stdout
+    extra = {} if DATABASE == "sqlite" else {"DATABASE_URL": scratch_database_url()}
+    result = run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=clean_environment(**extra),
+    )
+    assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout

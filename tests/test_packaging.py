@@ -1,4 +1,7 @@
-"""The wheel and the sdist hold revy and nothing of the starter kit.
+"""The wheel and the sdist hold revy and nothing of the starter kit; pip
+prefers this version to the index's earlier alphas (decision 0012); the seed
+README's examples, which ``make dist`` runs against the wheel, run here
+against the checkout.
 
 Both are built once per module straight through the PEP 517 hooks of the
 backend named in pyproject.toml, installed from PyPI into a temporary folder
@@ -6,7 +9,9 @@ backend named in pyproject.toml, installed from PyPI into a temporary folder
 """
 
 import email
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -95,4 +100,74 @@ def test_sdist_holds_the_package_and_no_starter_kit(dists):
     assert all(n.startswith(prefix) for n in names), names
     names = {n.removeprefix(prefix) for n in names}
     assert {"pyproject.toml", "revy/__init__.py", "revy/py.typed"} <= names
+    assert {"README.md", "LICENSE", "CHANGELOG.md"} <= names
     assert [n for n in names if n.startswith(STARTER_KIT)] == []
+
+
+# The version line (decision 0012) ------------------------------------------------
+
+
+def stub_wheel(folder, version):
+    """A wheel named revy at ``version`` with nothing in it but its metadata,
+    standing for the index's earlier releases."""
+    dist_info = f"revy-{version}.dist-info"
+    files = {
+        f"{dist_info}/METADATA": (
+            f"Metadata-Version: 2.1\nName: revy\nVersion: {version}\n"
+        ),
+        f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\n"
+        "Root-Is-Purelib: true\nTag: py2-none-any\nTag: py3-none-any\n",
+    }
+    files[f"{dist_info}/RECORD"] = "".join(f"{name},,\n" for name in files) + (
+        f"{dist_info}/RECORD,,\n"
+    )
+    with zipfile.ZipFile(folder / f"revy-{version}-py2.py3-none-any.whl", "w") as wheel:
+        for name, text in files.items():
+            wheel.writestr(name, text)
+
+
+def chosen_by_pip(links, tmp_path):
+    """The version ``pip install revy`` installs from the wheels in ``links``."""
+    report = tmp_path / "report.json"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--isolated", "install", "--quiet"]
+        + ["--dry-run", "--ignore-installed", "--no-deps", "--no-index"]
+        + ["--find-links", str(links), "--report", str(report), "revy"],
+        check=True,
+    )
+    installs = json.loads(report.read_text())["install"]
+    return [item["metadata"]["version"] for item in installs]
+
+
+def test_pip_install_revy_selects_this_version_over_the_index_alphas(dists, tmp_path):
+    links = tmp_path / "links"
+    links.mkdir()
+    for old in ("1.0.0a12", "1.0.0a17"):
+        stub_wheel(links, old)
+    # Without this version, pip takes the newest alpha: no final release exists.
+    assert chosen_by_pip(links, tmp_path) == ["1.0.0a17"]
+    shutil.copy(dists[0], links)
+    assert chosen_by_pip(links, tmp_path) == [revy.__version__]
+
+
+def test_the_changelog_has_a_section_for_this_version():
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    unreleased = changelog.split("## [Unreleased]", 1)[-1].split("\n## ", 1)[0]
+    assert f"released as {revy.__version__}" in unreleased or (
+        f"## [{revy.__version__}]" in changelog
+    )
+
+
+def test_the_seed_readme_examples_run_against_the_checkout():
+    """The script ``make dist`` runs against the wheel, run here on the checkout."""
+    result = subprocess.run(
+        [sys.executable, "-m", "seed_readme"],
+        cwd=ROOT / "scripts",
+        env={k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"revy {revy.__version__} from {ROOT / 'revy'}" in result.stdout
+    assert result.stdout.count("ok: ") >= 10
+    assert result.stdout.rstrip().endswith("The seed README's examples ran as written.")

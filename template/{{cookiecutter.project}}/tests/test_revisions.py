@@ -1,6 +1,7 @@
 """The swapped history models, their admin, their pages and the history command."""
 
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -99,6 +100,36 @@ def test_the_history_is_read_only_in_the_admin(renamed, staff_client):
     ):
         assert staff_client.get(url).status_code == 200, url
     assert staff_client.get(reverse("admin:revisions_revision_add")).status_code == 403
+
+
+def actors_shown(html: str) -> list[str]:
+    """The text of each actor cell and field of an admin page."""
+    shown = []
+    for chunk in html.split('field-actor">')[1:]:
+        cell = chunk.split("</td>")[0]
+        if "<label" in cell:  # a field of a change form
+            cell = re.search(r'class="readonly">(.*?)</div>', chunk, re.S).group(1)
+        shown.append(re.sub(r"<[^>]+>", "", cell).strip())
+    return shown
+
+
+def test_the_admin_shows_actors_as_the_history_pages_do(renamed, staff_client, alice):
+    by_alice = ObjectDelta.objects.get(revision__description="Create Acme.")
+    by_system = ObjectDelta.objects.get(revision__description="Rename Acme.")
+    pages = {
+        "revision": reverse("admin:revisions_revision_change", args=[by_system.revision_id]),
+        "object delta": reverse("admin:revisions_objectdelta_change", args=[by_system.pk]),
+        "alice's object delta": reverse("admin:revisions_objectdelta_change", args=[by_alice.pk]),
+        "object deltas": reverse("admin:revisions_objectdelta_changelist"),
+    }
+    shown = {
+        name: actors_shown(staff_client.get(url).content.decode()) for name, url in pages.items()
+    }
+    # The revision's inline, the delta's field and its attribute's inline, the list.
+    assert shown["revision"] == ["system"]
+    assert shown["object delta"] == ["system", "system"]
+    assert set(shown["alice's object delta"]) == {f"user {alice}"}
+    assert sorted(shown["object deltas"]) == ["system", f"user {alice}"]
 
 
 def test_passwords_never_show_in_the_admin(db, staff_client):

@@ -1,0 +1,76 @@
+"""Helpers of the cookiecutter tests: baking, running a command, and the
+environment a baked project runs in (this test run's Django settings, database
+and make variables left out)."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def bake(template, output_dir, config_file, **context):
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return Path(
+        cookiecutter(
+            str(template),
+            no_input=True,
+            extra_context=context,
+            output_dir=str(output_dir),
+            config_file=config_file,
+        )
+    )
+
+
+def write_config(folder, **extra):
+    """A cookiecutter config in ``folder`` that keeps clones and replays there."""
+    path = folder / "config.yaml"
+    lines = [
+        f"cookiecutters_dir: {json.dumps(str(folder / 'cookiecutters'))}",
+        f"replay_dir: {json.dumps(str(folder / 'replay'))}",
+    ]
+    for key, mapping in extra.items():
+        lines.append(f"{key}:")
+        lines.extend(
+            f"  {name}: {json.dumps(value)}" for name, value in mapping.items()
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+# The variables of a baked project's Makefile. The make that runs these tests
+# exports those given on its command line (make test VENV=.venv-313): a baked
+# project must not read them.
+MAKE_VARIABLES = ("PYTHON", "VENV", "REVY", "TO", "HOST", "PORT", "MFLAGS")
+
+
+def clean_environment(**extra):
+    """This process's environment without what configures its own Django,
+    its database, its virtualenv or the make that started it."""
+    drop = ("DJANGO_", "REVY_", "DATABASE_URL", "PYTHONPATH", "VIRTUAL_ENV", "MAKE")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(drop) and k not in MAKE_VARIABLES
+    }
+    return {**env, **extra}
+
+
+def run(command, cwd, env=None, timeout=900):
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, command))} exited {result.returncode} in {cwd}:\n"
+        f"{result.stdout}\n{result.stderr}"
+    )
+    return result
