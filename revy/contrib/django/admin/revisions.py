@@ -202,7 +202,14 @@ class RevisionAdmin(ReadOnlyHistoryAdmin):
 class ObjectDeltaAdmin(ReadOnlyHistoryAdmin):
     """Object deltas, read-only, filterable by action and model."""
 
-    list_display = ["pk", "action", "content_type", "content_id", "revision"]
+    list_display = [
+        "pk",
+        "action",
+        "content_type",
+        "content_id",
+        "actor_text",
+        "revision",
+    ]
     list_filter = ["action", "content_type"]
     search_fields = ["content_id", "description", "deletion_description"]
     list_select_related = ["revision", "content_type"]
@@ -218,6 +225,10 @@ class ObjectDeltaAdmin(ReadOnlyHistoryAdmin):
         "cause",
         "changes",
     ]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # Each page's actors in a query per actor model.
+        return super().get_queryset(request).prefetch_related("actor")
 
     @admin.display(description=gettext_lazy("actor"))
     def actor_text(self, delta: Any) -> str:
