@@ -29,8 +29,10 @@ files merged, so committing the update records it and abandoning it
 (``git reset --merge``) leaves the record as it was. Questions that a later
 starter asks and .cruft.json has no answer for are asked when the input is a
 terminal (``--ask`` always, ``--no-input`` never) and otherwise take their
-defaults. It exits 0 when the merge is clean, 1 when files hold conflicts, 2
-when nothing was written.
+defaults. Paths that .cruft.json's ``skip`` names (paths or glob patterns
+from the project's folder, as cruft reads them) keep the project's version.
+It exits 0 when the merge is clean, 1 when files hold conflicts, 2 when
+nothing was written.
 
 Standard library and git only, except that ``update`` renders with
 cookiecutter (a dev dependency, which ``make update`` installs if missing).
@@ -39,9 +41,11 @@ cookiecutter (a dev dependency, which ``make update`` installs if missing).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -62,11 +66,11 @@ SHOWN = 20  # commits that check lists before "and N more"
 CONFLICTS = {
     "UU": "changed here and in the starter: both between conflict markers",
     "AA": "added here and in the starter: both between conflict markers",
-    "DU": "deleted here, changed in the starter: the starter's version is back",
-    "UD": "changed here, deleted in the starter: yours is kept",
+    "DU": "deleted here, changed in the starter: its version is back (git rm or git add it)",
+    "UD": "changed here, deleted in the starter: yours is kept (git add or git rm it)",
     "AU": "added here, and by the starter's changes",
     "UA": "added by the starter, and here",
-    "DD": "deleted on both sides",
+    "DD": "deleted on both sides (git rm it)",
 }
 # cookiecutter renders the starter in a process of its own, so that the
 # messages of its hooks are kept for when something fails.
@@ -370,6 +374,23 @@ def render(source: Path, answers: dict, location: str, commit: str, output: Path
     return Path(result.stdout.strip().splitlines()[-1])
 
 
+def keep_skipped(patterns: list[str], base: Path, theirs: Path) -> None:
+    """Leave the paths that .cruft.json's ``skip`` names (paths or glob
+    patterns, as cruft reads them) as the project has them: on the starter's
+    side, they are made what they were at the bake."""
+    for pattern in patterns:
+        for name in {p.relative_to(side) for side in (base, theirs) for p in side.glob(pattern)}:
+            if (theirs / name).is_dir() and not (theirs / name).is_symlink():
+                shutil.rmtree(theirs / name)
+            elif (theirs / name).exists() or (theirs / name).is_symlink():
+                (theirs / name).unlink()
+            if (base / name).is_dir():
+                shutil.copytree(base / name, theirs / name, symlinks=True)
+            elif (base / name).exists():
+                (theirs / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(base / name, theirs / name, follow_symlinks=False)
+
+
 def tree_of(folder: Path, top: Path, prefix: str, index: Path) -> str:
     """The git tree of the project's repository with ``folder``'s files as the
     project's: the files git would add there, at ``prefix``. ``index`` names a
@@ -425,6 +446,11 @@ def update(ref: str | None, location: str | None, ask: bool) -> int:
     baked_from = state["template"]
     location = location or baked_from
     top, prefix = project_repository()
+    if importlib.util.find_spec("cookiecutter") is None:
+        raise StarterError(
+            f"update bakes the starter with cookiecutter, which {sys.executable} lacks: "
+            f"make update installs it, or pip install '{requirement()}'."
+        )
     recorded = state["commit"]
     with tempfile.TemporaryDirectory(prefix="starter-") as name:
         scratch = Path(name)
@@ -451,6 +477,7 @@ def update(ref: str | None, location: str | None, ask: bool) -> int:
         # starter would bake it now from the same answers.
         base = render(sources["old"], answers_of(state), baked_from, recorded, scratch / "base")
         theirs = render(sources["new"], given, location, target, scratch / "theirs")
+        keep_skipped(state.get("skip") or [], base, theirs)
         rendered = theirs / ".cruft.json"
         answers = answers_of(read(rendered)) if rendered.is_file() else given
         new_state = {**state, **provenance(location, target, checkout, answers)}
@@ -496,8 +523,8 @@ def report(state: dict, new_state: dict, newer: list[str], conflicts: list, pref
     for status, path in conflicts:
         print(f"  {path.removeprefix(prefix)}: {CONFLICTS[status]}")
     print(
-        "Edit them (search for <<<<<<<), git add them, run make test, and commit with "
-        ".cruft.json. To drop the update instead: git reset --merge."
+        "Resolve them (edit the conflict markers away, then git add), run make test, "
+        "and commit with .cruft.json. To drop the whole update instead: git reset --merge."
     )
 
 
