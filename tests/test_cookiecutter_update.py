@@ -545,6 +545,24 @@ def test_an_update_that_fails_writes_nothing_and_keeps_the_recorded_commit(
     assert record(project)["commit"] == starter.baked
 
 
+def test_update_without_cookiecutter_says_how_to_get_it(project, tmp_path):
+    venv = tmp_path / "bare-venv"
+    run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path)
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "tools/starter.py", "update"],
+        cwd=project,
+        env=clean_environment(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "make update installs it, or pip install 'cookiecutter>=2.6,<3'" in (
+        result.stderr
+    )
+    assert status(project) == ""
+
+
 def test_update_outside_git_says_how_to_start(starter, config_file, tmp_path):
     project = bake_at(starter, tmp_path, config_file)
     (project / ".git").rename(tmp_path / "elsewhere.git")
@@ -582,6 +600,21 @@ def test_update_to_a_named_commit_then_to_the_newest(project, starter):
     assert status(project) == ""
     # A project ahead of what it is compared with is not behind it.
     assert tool(project, "check", "baked").returncode == 0
+
+
+def test_paths_cruft_json_skips_stay_as_the_project_has_them(project, starter):
+    """cruft's ``skip``: paths or glob patterns, from the project's folder."""
+    skip = ["docs", "*.txt", f"{project.name}/{PAGE.as_posix()}"]
+    (project / ".cruft.json").write_text(json.dumps(record(project) | {"skip": skip}))
+    git("commit", "--quiet", "--all", "--message=Skip", cwd=project)
+    result = tool(project, "update")
+    assert result.returncode == 0, result.stdout + result.stderr  # no conflict
+    assert not (project / "docs").exists() and not (project / "LICENSE.txt").exists()
+    page = (project / project.name / PAGE).read_text()
+    assert PROJECTS_TITLE in page and STARTERS_TITLE not in page
+    assert SESSION_LINE in (project / project.name / "settings.py").read_text()
+    assert record(project)["skip"] == skip
+    assert record(project)["commit"] == starter.newest
 
 
 def test_a_new_question_is_asked_when_asked_for(project, starter):
