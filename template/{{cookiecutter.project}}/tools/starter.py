@@ -175,14 +175,14 @@ def clone(location: str, into: Path, blobs: bool = True) -> Path:
     try:
         git(*arguments, "--", location, str(into))
     except StarterError as error:
-        advice = (
-            "That folder is on the machine that baked the project: "
-            if not re.match(r"^[\w+.-]+://|^[\w.-]+@[\w.-]+:", location)
-            else ""
-        )
+        if re.match(r"^[\w+.-]+://|^[\w.-]+@[\w.-]+:", location):
+            advice = "check the URL, or name another with FROM=<URL>"
+        else:
+            advice = (
+                "a folder of the machine that baked the project? Name its git URL with FROM=<URL>"
+            )
         raise StarterError(
-            f"The starter could not be read from {location}. {advice}"
-            f"Name its git URL with FROM=<URL> ({README}).\n{error}"
+            f"The starter could not be read from {location}: {advice} ({README}).\n{error}"
         ) from None
     return into
 
