@@ -617,6 +617,22 @@ def test_paths_cruft_json_skips_stay_as_the_project_has_them(project, starter):
     assert record(project)["commit"] == starter.newest
 
 
+def test_update_from_another_location_records_it(project, starter, tmp_path):
+    missing = tool(project, "check", "--from", str(tmp_path / "gone"))
+    assert missing.returncode == 2
+    assert "a folder of the machine that baked the project? Name its git URL" in (
+        missing.stderr
+    )
+    moved = tool(project, "update", "--from", str(starter.work))
+    assert moved.returncode == 1, moved.stderr  # the page's conflict
+    assert record(project)["template"] == str(starter.work)
+    assert record(project)["commit"] == starter.newest
+    # The hooks pinned revy as a bake from that folder does.
+    assert (
+        f'"revy @ {starter.work.as_uri()}",' in (project / "pyproject.toml").read_text()
+    )
+
+
 def test_a_new_question_is_asked_when_asked_for(project, starter):
     result = tool(project, "update", "--ask", input="2\n", stdin=None)
     assert result.returncode == 1, result.stderr  # the page's conflict
