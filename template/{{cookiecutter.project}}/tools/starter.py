@@ -73,10 +73,12 @@ CONFLICTS = {
     "DD": "deleted on both sides (git rm it)",
 }
 # cookiecutter renders the starter in a process of its own, so that the
-# messages of its hooks are kept for when something fails.
+# messages of its hooks are kept for when something fails (its own log, which
+# repeats them with a traceback, is left out).
 RENDER = """\
-import json, sys
+import json, logging, sys
 from cookiecutter.main import cookiecutter
+logging.disable(logging.CRITICAL)
 try:
     print(cookiecutter(**json.loads(sys.stdin.read())))
 except Exception as error:
