@@ -95,14 +95,9 @@ def starter(tmp_path_factory):
     changed = git("rev-parse", "HEAD", cwd=work)
 
     context_file = work / "cookiecutter.json"
-    context = json.loads(context_file.read_text())
-    keys = list(context)
-    at = keys.index("use_async") + 1
-    context = dict(
-        [*context.items()][:at]
-        + [("license", ["MIT", "Proprietary"])]
-        + [*context.items()][at:]
-    )
+    items = list(json.loads(context_file.read_text()).items())
+    at = [key for key, _ in items].index("use_async") + 1
+    context = dict(items[:at] + [("license", ["MIT", "Proprietary"])] + items[at:])
     context["__prompts__"]["license"] = "License of the code"
     context_file.write_text(json.dumps(context, indent=2) + "\n")
     (work / TEMPLATE / "LICENSE.txt").write_text(
