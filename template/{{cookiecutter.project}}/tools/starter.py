@@ -50,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVENANCE = ROOT / ".cruft.json"
@@ -61,7 +62,7 @@ IDENTITY = {
     "GIT_COMMITTER_NAME": "starter",
     "GIT_COMMITTER_EMAIL": "starter@localhost",
 }
-SHOWN = 20  # commits that check lists before "and N more"
+SHOWN = 20  # commits that print_commits lists before "and N more"
 # What git status --porcelain says of a path left unmerged, as update reports it.
 CONFLICTS = {
     "UU": "changed here and in the starter: both between conflict markers",
@@ -84,6 +85,19 @@ try:
 except Exception as error:
     sys.exit(f"{type(error).__name__}: {error}")
 """
+
+
+class Conflict(NamedTuple):
+    """A path git left unmerged: its status (a key of CONFLICTS) and the path
+    from the repository's top folder."""
+
+    status: str
+    path: str
+
+    @property
+    def meaning(self) -> str:
+        """What the status says, and what to do about it."""
+        return CONFLICTS[self.status]
 
 
 class StarterError(Exception):
@@ -228,6 +242,14 @@ def commits_between(repository: Path, older: str, newer: str) -> list[str]:
     return log.splitlines()
 
 
+def print_commits(commits: list[str]) -> None:
+    """The first of ``commits`` (from commits_between), one a line, and how many more."""
+    for line in commits[:SHOWN]:
+        print(f"  {line}")
+    if len(commits) > SHOWN:
+        print(f"  ... and {len(commits) - SHOWN} more")
+
+
 # check -------------------------------------------------------------------------
 
 
@@ -256,10 +278,7 @@ def check(ref: str | None, location: str | None) -> int:
             + ("" if contained else f" (and without {recorded[:12]}, the project's)")
             + ":"
         )
-        for line in missing[:SHOWN]:
-            print(f"  {line}")
-        if count > SHOWN:
-            print(f"  ... and {count - SHOWN} more")
+        print_commits(missing)
         print(f"make update merges them into the project ({README}).")
         return 1
 
@@ -411,8 +430,8 @@ def tree_of(folder: Path, top: Path, prefix: str, index: Path) -> str:
     return git("write-tree", cwd=top, env=whole)
 
 
-def unmerged_paths(top: Path) -> list[tuple[str, str]]:
-    """(status, path from the top folder) of each path git left unmerged."""
+def unmerged_paths(top: Path) -> list[Conflict]:
+    """Each path git left unmerged in the repository at ``top``."""
     fields = iter(run_git("status", "--porcelain", "-z", cwd=top).stdout.split("\0"))
     found = []
     for field in fields:
@@ -422,13 +441,13 @@ def unmerged_paths(top: Path) -> list[tuple[str, str]]:
         if status[0] in "RC":
             next(fields, None)  # a rename or copy: its source follows
         elif status in CONFLICTS:
-            found.append((status, path))
+            found.append(Conflict(status, path))
     return found
 
 
-def merge(top: Path, base_tree: str, theirs_tree: str, label: str) -> list[tuple[str, str]]:
+def merge(top: Path, base_tree: str, theirs_tree: str, label: str) -> list[Conflict]:
     """Apply the change from ``base_tree`` to ``theirs_tree`` onto the working
-    tree and index as a cherry-pick does; return the conflicts (status, path)."""
+    tree and index as a cherry-pick does; return the conflicts."""
     base = git("commit-tree", base_tree, "-m", "the starter as baked", cwd=top, env=IDENTITY)
     theirs = git("commit-tree", theirs_tree, "-p", base, "-m", label, cwd=top, env=IDENTITY)
     result = run_git("cherry-pick", "--no-commit", theirs, cwd=top)
@@ -499,7 +518,9 @@ def update(ref: str | None, location: str | None, ask: bool) -> int:
     return 1 if conflicts else 0
 
 
-def report(state: dict, new_state: dict, newer: list[str], conflicts: list, prefix: str) -> None:
+def report(
+    state: dict, new_state: dict, newer: list[str], conflicts: list[Conflict], prefix: str
+) -> None:
     old, new = answers_of(state), answers_of(new_state)
     count = len(newer)
     print(
@@ -507,10 +528,7 @@ def report(state: dict, new_state: dict, newer: list[str], conflicts: list, pref
         f"{new_state['commit'][:12]} of {new_state['template']} into the project "
         f"({count} commit{'s' if count != 1 else ''}):"
     )
-    for line in newer[:SHOWN]:
-        print(f"  {line}")
-    if count > SHOWN:
-        print(f"  ... and {count - SHOWN} more")
+    print_commits(newer)
     for key in [key for key in new if key not in old]:
         print(f"New question {key}: {new[key]!r} (recorded in .cruft.json).")
     for key in [key for key in old if key not in new]:
@@ -522,8 +540,8 @@ def report(state: dict, new_state: dict, newer: list[str], conflicts: list, pref
         )
         return
     print(f"{len(conflicts)} file{'s' if len(conflicts) != 1 else ''} to resolve:")
-    for status, path in conflicts:
-        print(f"  {path.removeprefix(prefix)}: {CONFLICTS[status]}")
+    for conflict in conflicts:
+        print(f"  {conflict.path.removeprefix(prefix)}: {conflict.meaning}")
     print(
         "Resolve them (edit the conflict markers away, then git add), run make test, "
         "and commit with .cruft.json. To drop the whole update instead: git reset --merge."
