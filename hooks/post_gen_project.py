@@ -13,11 +13,11 @@ The pin (the revy line of pyproject.toml) is, in this order:
 tools/revy_pin.py of the project writes it, as it does later for
 ``make pin-revy``.
 
-.cruft.json (written by the project's tools/starter.py, in the format cruft
-reads) records the starter: where it is (the git URL cloned, or the folder
-baked from, when that folder is a git checkout), the commit baked, the branch
-or tag named with --checkout, and the answers. ``make check-starter`` and
-``make update`` read it. When tools/starter.py renders a version of the
+.cruft.json (written by the project's tools/starter/record.py, in the format
+cruft reads) records the starter: where it is (the git URL cloned, or the
+folder baked from, when that folder is a git checkout), the commit baked, the
+branch or tag named with --checkout, and the answers. ``make check-starter``
+and ``make update`` read it. When tools/starter renders a version of the
 starter for ``make update``, it names the location recorded in
 ``_revy_template``: the pin and the record are then made as if the bake had
 been from there. Without a commit (a zip, a copy without git) nothing is
@@ -165,7 +165,7 @@ def starter_location() -> str | None:
 
 def record_the_starter() -> str:
     """Write .cruft.json; return what to tell the user."""
-    import starter  # tools/starter.py, on sys.path since pin_revy()
+    from starter.record import dumps, provenance  # tools/starter/, on sys.path since pin_revy()
 
     location = starter_location()
     if location is None or not COMMIT:
@@ -175,8 +175,8 @@ def record_the_starter() -> str:
         )
     # --checkout of a branch or tag is followed by make update; a commit is not.
     checkout = "" if re.fullmatch(r"[0-9a-f]{7,40}", CHECKOUT) else CHECKOUT
-    record = starter.provenance(location, COMMIT, checkout, ANSWERS)
-    Path(".cruft.json").write_text(starter.dumps(record), encoding="utf-8")
+    record = provenance(location, COMMIT, checkout, ANSWERS)
+    Path(".cruft.json").write_text(dumps(record), encoding="utf-8")
     return f"Starter: {location} at {COMMIT[:12]}, in .cruft.json (make check-starter, make update)."
 
 

@@ -1,5 +1,5 @@
 """A baked project keeps up with its starter: .cruft.json, make check-starter
-and make update (the project's tools/starter.py and Makefile; decision 0014).
+and make update (the project's tools/starter/ and Makefile; decision 0014).
 
 The starter is a repository made from a snapshot of this working copy (every
 file git lists, as in test_cookiecutter_source.py), with a bare clone to bake
@@ -241,10 +241,10 @@ def make(project, *args, timeout=600):
 
 
 def tool(project, *args, **kwargs):
-    """tools/starter.py of the project, under this test run's Python (which
+    """tools/starter of the project, under this test run's Python (which
     has cookiecutter), without make."""
     return subprocess.run(
-        [sys.executable, "tools/starter.py", *args],
+        [sys.executable, "tools/starter", *args],
         cwd=project,
         env=clean_environment(),
         capture_output=True,
@@ -544,7 +544,7 @@ def test_update_without_cookiecutter_says_how_to_get_it(project, tmp_path):
     venv = tmp_path / "bare-venv"
     run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path)
     result = subprocess.run(
-        [str(venv / "bin" / "python"), "tools/starter.py", "update"],
+        [str(venv / "bin" / "python"), "tools/starter", "update"],
         cwd=project,
         env=clean_environment(),
         stdin=subprocess.DEVNULL,
