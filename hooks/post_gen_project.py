@@ -1,5 +1,5 @@
 """Remove what the chosen options do not need, pin revy to where the
-template came from, then say what to do next.
+template came from, record that in .cruft.json, then say what to do next.
 
 The pin (the revy line of pyproject.toml) is, in this order:
 - ``_revy_source`` when the bake names it (scripts/bake.py does: the
@@ -13,10 +13,21 @@ The pin (the revy line of pyproject.toml) is, in this order:
 tools/revy_pin.py of the project writes it, as it does later for
 ``make pin-revy``.
 
+.cruft.json (written by the project's tools/starter/record.py, in the format
+cruft reads) records the starter: where it is (the git URL cloned, or the
+folder baked from, when that folder is a git checkout), the commit baked, the
+branch or tag named with --checkout, and the answers. ``make check-starter``
+and ``make update`` read it. When tools/starter renders a version of the
+starter for ``make update``, it names the location recorded in
+``_revy_template``: the pin and the record are then made as if the bake had
+been from there. Without a commit (a zip, a copy without git) nothing is
+recorded, and the message says so.
+
 Runs in the generated project under cookiecutter's own Python: standard
 library only (no Django here: the project's dependencies are not installed).
 """
 
+import json
 import os
 import re
 import shutil
@@ -27,11 +38,19 @@ from pathlib import Path
 PROJECT = {{ cookiecutter.project|jsonify }}
 INCLUDE_EXAMPLE_APPS = {{ "True" if cookiecutter.include_example_apps else "False" }}
 USE_ASYNC = {{ "True" if cookiecutter.use_async else "False" }}
-TEMPLATE = {{ cookiecutter._template|jsonify }}
+# Where the bake is from: as typed, or as make update names it.
+TEMPLATE = {{ (cookiecutter._revy_template or cookiecutter._template)|jsonify }}
+CHECKOUT = {{ (cookiecutter.get("_checkout") or "")|jsonify }}
 SOURCE = {{ cookiecutter._revy_source|jsonify }}
 COMMIT = {{ cookiecutter._revy_commit|jsonify }}
 ORIGIN = {{ cookiecutter._revy_origin|jsonify }}
 VERSION = {{ cookiecutter._revy_version|jsonify }}
+# The answers, in the order of the questions.
+ANSWERS = {
+{%- for key, value in cookiecutter.items() if not key.startswith("_") %}
+    {{ key|jsonify }}: json.loads({{ value|jsonify|jsonify }}),
+{%- endfor %}
+}
 # What cookiecutter clones rather than reads from disk: a URL, user@host,
 # or an abbreviation such as gh:owner/name.
 REPOSITORY = re.compile(r"^(((git|hg)\+)?(git|ssh|file|https?):|\w+@[\w.]+|\w+:(?!//))")
@@ -130,6 +149,37 @@ def pin_revy() -> str:
     return told
 
 
+def starter_location() -> str | None:
+    """Where make update finds the starter again: a git URL, or a folder that
+    is a git checkout; None if it is neither."""
+    if SOURCE:
+        folder = Path(SOURCE)
+    else:
+        folder = folder_baked_from()
+    if folder is not None:
+        return str(folder) if (folder / ".git").exists() else None
+    if REPOSITORY.match(TEMPLATE):
+        return ORIGIN or TEMPLATE.removeprefix("git+")
+    return None
+
+
+def record_the_starter() -> str:
+    """Write .cruft.json; return what to tell the user."""
+    from starter.record import dumps, provenance  # tools/starter/, on sys.path since pin_revy()
+
+    location = starter_location()
+    if location is None or not COMMIT:
+        return (
+            f"No record of the starter: {TEMPLATE} is not a git repository, so make "
+            "update cannot bring its later versions in."
+        )
+    # --checkout of a branch or tag is followed by make update; a commit is not.
+    checkout = "" if re.fullmatch(r"[0-9a-f]{7,40}", CHECKOUT) else CHECKOUT
+    record = provenance(location, COMMIT, checkout, ANSWERS)
+    Path(".cruft.json").write_text(dumps(record), encoding="utf-8")
+    return f"Starter: {location} at {COMMIT[:12]}, in .cruft.json (make check-starter, make update)."
+
+
 def next_step() -> str:
     project = Path.cwd()
     shell = where_the_shell_is()
@@ -144,8 +194,9 @@ def main() -> None:
         remove(EXAMPLES)
     if not USE_ASYNC:
         remove(ASYNC)
+    pinned = pin_revy()
     print(
-        f"\nCreated {Path.cwd()}.\n{pin_revy()}\n"
+        f"\nCreated {Path.cwd()}.\n{pinned}\n{record_the_starter()}\n"
         f"Next: {next_step()} && make run   (then: make test)\n"
     )
 

@@ -6,7 +6,9 @@ files the template is made of (cookiecutter.json, hooks/, template/), as
 demo/, no caches), into a temporary folder, and runs cookiecutter on it.
 The export's cookiecutter.json names this checkout as the project's revy
 (``_revy_source``), so the baked project installs the revy of this working
-copy. Baking the checkout itself (``cookiecutter .``) also works, but
+copy, and the checkout's commit (``_revy_commit``), which the project's
+.cruft.json records as the starter's (``make update`` there reads the
+checkout). Baking the checkout itself (``cookiecutter .``) also works, but
 cookiecutter first copies the whole folder, virtual environments included.
 
 ``export(folder)`` is what ``make demo`` and the tests bake from.
@@ -49,6 +51,11 @@ def export(folder: Path, root: Path = ROOT) -> Path:
     context_file = target / "cookiecutter.json"
     context = json.loads(context_file.read_text(encoding="utf-8"))
     context["_revy_source"] = str(root)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True
+    )
+    if head.returncode == 0:
+        context["_revy_commit"] = head.stdout.strip()
     context_file.write_text(json.dumps(context, indent=2, ensure_ascii=False) + "\n")
     return target
 

@@ -1,9 +1,10 @@
-"""Helpers of the cookiecutter tests: baking, running a command, and the
+"""Helpers of the cookiecutter tests: baking, running a command, the
 environment a baked project runs in (this test run's Django settings, database
-and make variables left out)."""
+and make variables left out), and git."""
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def write_config(folder, **extra):
 # The variables of a baked project's Makefile. The make that runs these tests
 # exports those given on its command line (make test VENV=.venv-313): a baked
 # project must not read them.
-MAKE_VARIABLES = ("PYTHON", "VENV", "REVY", "TO", "HOST", "PORT", "MFLAGS")
+MAKE_VARIABLES = ("PYTHON", "VENV", "REVY", "TO", "FROM", "HOST", "PORT", "MFLAGS")
 
 
 def clean_environment(**extra):
@@ -74,3 +75,30 @@ def run(command, cwd, env=None, timeout=900):
         f"{result.stdout}\n{result.stderr}"
     )
     return result
+
+
+def git(*args, cwd):
+    """``git args`` in ``cwd``, as the tests' own author; what it prints."""
+    author = ["-c", "user.name=revy tests", "-c", "user.email=tests@revy.invalid"]
+    return run(["git", *author, *args], cwd=cwd).stdout.strip()
+
+
+def commit_working_copy(checkout):
+    """Copy the files git lists in this working copy (committed or not, never
+    ignored) into ``checkout``, a new repository, and commit them there.
+    Return the commit."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        if (REPO_ROOT / name).is_file():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, checkout / name)
+    git("init", "--quiet", "--initial-branch=main", cwd=checkout)
+    git("add", "--all", cwd=checkout)
+    git("commit", "--quiet", "--message=This working copy, under test", cwd=checkout)
+    return git("rev-parse", "HEAD", cwd=checkout)

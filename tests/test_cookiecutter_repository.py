@@ -63,7 +63,7 @@ def lint_commands(project):
 def workflow(project):
     data = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     # YAML 1.1 reads the key `on` as True.
-    assert set(data.get("on", data.get(True))) == {"push", "pull_request"}
+    assert set(data.get("on", data.get(True))) == {"push", "pull_request", "schedule"}
     return data
 
 
@@ -92,6 +92,23 @@ def test_the_ci_workflow_runs_make_test_against_the_chosen_database(projects, da
     assert "test" in make_targets(project)
     uses = [step["uses"].split("@")[0] for step in job["steps"] if "uses" in step]
     assert uses == ["actions/checkout", "actions/setup-python"]
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_the_ci_workflow_checks_the_starter_weekly_without_blocking(projects, database):
+    project = projects[database]
+    data = workflow(project)
+    schedule = data.get("on", data.get(True))["schedule"]
+    assert len(schedule) == 1
+    minute, hour, day, month, weekday = schedule[0]["cron"].split()
+    assert (day, month) == ("*", "*") and weekday.isdigit()  # once a week
+    job = data["jobs"]["starter"]
+    assert job["continue-on-error"] is True
+    assert "services" not in job and "needs" not in job
+    runs = [step["run"] for step in job["steps"] if "run" in step]
+    assert runs == ["make check-starter"]
+    assert {"check-starter", "update"} <= make_targets(project)
+    assert {"make check-starter", "make update"} <= readme_commands(project)
 
 
 @pytest.mark.parametrize("database", DATABASES)
