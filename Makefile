@@ -17,7 +17,7 @@ EXTRAS := test$(if $(findstring postgresql,$(DATABASES)),$(comma)postgresql)$(if
 # The stamp names what was installed, so a change of extras or Django reinstalls.
 STAMP := $(VENV)/.installed-$(shell printf '%s' '$(EXTRAS) $(DJANGO)' | cksum | cut -d' ' -f1)
 
-.PHONY: test lint pytest install bench bench-compare clean architecture screenshots dist docs docs-serve
+.PHONY: test lint pytest install bench bench-compare clean architecture screenshots dist docs docs-serve compat
 
 test: lint pytest
 
@@ -57,6 +57,15 @@ pytest: $(STAMP) | $(AXE)
 	  REVY_TEST_DATABASE=$$db REVY_TEST_SWAPPED=$$swapped \
 	    $(BIN)/pytest $(PYTEST_ARGS) || exit 1; \
 	done; done
+
+# make compat [DB=sqlite|postgresql|mariadb]: Django's own test suite for the
+# apps revy's capture touches, without revy and with revy recording outside
+# contexts; a failure new with revy and not in scripts/compat_expected.txt, or
+# a test kept from running, fails (scripts/compat.py). tblib lets Django's
+# parallel runner report failures.
+compat: $(STAMP)
+	$(BIN)/python -m pip install --quiet tblib $(if $(BENCH_DRIVER),"$(BENCH_DRIVER)")
+	$(BIN)/python -m scripts.compat --database $(DB)
 
 # make bench [DB=sqlite|postgresql|mariadb] [QUICK=1] [BASELINE=1] [ONLY=..] [LIBRARIES=..]: see benchmarks/README.md
 DB ?= sqlite
