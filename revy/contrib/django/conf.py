@@ -93,6 +93,20 @@ def record_outside_context() -> bool:
     return _setting("REVY_RECORD_OUTSIDE_CONTEXT", False)
 
 
+def read_before_save() -> bool:
+    """``REVY_READ_BEFORE_SAVE``: a save reads the row it overwrites.
+
+    Default True: each save of an existing row reads the fields it writes,
+    locked until the transaction ends, so history holds what the row held
+    even when the instance is stale (the row was changed by a
+    ``QuerySet.update()``, another instance or another connection since it
+    was loaded). False trusts what the instance remembers from loading:
+    one query fewer per save, and a stale instance's save may be recorded
+    wrongly or not at all (decision 0017).
+    """
+    return _setting("REVY_READ_BEFORE_SAVE", True)
+
+
 def value_encoder() -> Any:
     """``REVY_VALUE_ENCODER``: dotted path of the value encoder class.
 

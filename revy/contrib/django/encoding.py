@@ -17,6 +17,7 @@ import base64
 import contextlib
 import datetime
 import decimal
+import functools
 import json
 import math
 import uuid
@@ -209,11 +210,41 @@ def key_text(model: type[models.Model], pk: Any) -> str:
     return str(model._meta.pk.to_python(pk))
 
 
-def encode(encoder: ValueEncoder, field: models.Field, value: Any) -> Any:
+def prepares_for_database(field: models.Field) -> bool:
+    """Whether a field (or the field a foreign key refers to) is of a class
+    of a project or a library that converts values in ``get_db_prep_save``
+    or ``get_db_prep_value``: what the column receives is then known only
+    from those."""
+    target = getattr(field, "target_field", None) if field.is_relation else None
+    return _converts_for_database(type(field)) or (
+        target is not None and _converts_for_database(type(target))
+    )
+
+
+@functools.cache
+def _converts_for_database(field_class: type[models.Field]) -> bool:
+    for klass in field_class.__mro__:
+        if klass.__module__.startswith("django."):
+            return False
+        if "get_db_prep_save" in vars(klass) or "get_db_prep_value" in vars(klass):
+            return True
+    return False
+
+
+def encode(
+    encoder: ValueEncoder, field: models.Field, value: Any, connection: Any = None
+) -> Any:
     """``encoder.encode``, with an error that names the model and the field,
-    and ``JSON_NULL`` for None."""
+    and ``JSON_NULL`` for None. A field that converts in ``get_db_prep_save``
+    is stored as it hands its value to ``connection``'s column; a model
+    instance given to a foreign key, as the key Django writes for it."""
     try:
-        encoded = encoder.encode(field, value)
+        if isinstance(value, models.Model) and field.remote_field is not None:
+            value = value.prepare_database_save(field)
+        if connection is not None and prepares_for_database(field):
+            encoded = encoder.plain(field.get_db_prep_save(value, connection))
+        else:
+            encoded = encoder.encode(field, value)
     except (TypeError, ValueError, ArithmeticError) as error:
         raise EncodingError(
             f"revy cannot record {field.model._meta.label}.{field.name} = "

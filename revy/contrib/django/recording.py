@@ -16,13 +16,14 @@ import json
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import connections, models
 
 from revy.context import Frame
 from revy.contrib.django import backends, conf, transactions
 from revy.contrib.django.actors import ActorRef, actor_reference
 from revy.contrib.django.encoding import JSON_NULL, clean_text, encode, key_text
-from revy.contrib.django.exceptions import HistoryRowTooLarge
+from revy.contrib.django.exceptions import HistoryRowTooLarge, NotRecordable
 from revy.contrib.django.models import AbstractObjectDelta
 from revy.contrib.django.pending import AttributeRow, PendingObjectDelta
 from revy.contrib.django.tracking import Assignment
@@ -134,7 +135,7 @@ class Recorder:
 
     def encode(self, field: models.Field, value: Any) -> Any:
         """``value`` of ``field`` as history stores it."""
-        return encode(self.encoder, field, value)
+        return encode(self.encoder, field, value, self._connection)
 
     def check_fits(
         self, model: type[models.Model], name: str, old: Any, new: Any
@@ -207,7 +208,7 @@ class Recorder:
             self.revision,
             action,
             who.content_type_id(model, self.using),
-            key_text(model, pk),
+            recordable_key(model, pk),
             *who.actor_ref,
             who.object_description,
             who.deletion_description if deleting else "",
@@ -265,3 +266,17 @@ class Recorder:
         """Member keys as a many-to-many attribute delta stores them: sorted."""
         field = model._meta.pk
         return sorted(self.encoder.encode(field, pk) for pk in pks)
+
+
+def recordable_key(model: type[models.Model], pk: Any) -> str:
+    """``key_text``, refusing a key its own field cannot read back: history
+    could not find the row again."""
+    try:
+        return key_text(model, pk)
+    except (TypeError, ValueError, ValidationError) as error:
+        raise NotRecordable(
+            f"revy cannot record {model._meta.label} row {pk!r}: its primary "
+            f"key field cannot read the key back ({type(error).__name__}). Give "
+            "the key field a to_python() that accepts the values it holds, or "
+            "leave the model untracked (REVY_UNTRACKED_MODELS)."
+        ) from error

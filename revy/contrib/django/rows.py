@@ -138,19 +138,25 @@ def old_values(
     using: str,
     fields: Sequence[models.Field],
     force_insert: bool,
+    read_row: bool = False,
 ) -> dict[str, Any] | None:
-    """The stored values of ``fields`` before this save; None for a new row."""
+    """The stored values of ``fields`` before this save; None for a new row.
+
+    With ``read_row`` (``REVY_READ_BEFORE_SAVE``) they are read from the row,
+    locked until the transaction ends, whatever the instance remembers."""
     pk = instance.pk
     if pk is None:
         return None  # A new row, a copy made by clearing the key included.
     known = tracking.is_known(instance)
     if known and tracking.stored_value(instance, model._meta.pk.attname) != pk:
         known = False  # The key changed since loading: another row.
-    if not known:
+    if read_row or not known:
         if force_insert:
             return None
         if instance._state.adding and model._meta.pk.has_default():
             return None  # Django inserts such rows without looking.
+        if read_row:
+            return next(iter(locked_rows(model, using, [pk], fields).values()), None)
         return fetch_values(model, using, pk, fields)
     data = instance.__dict__
     originals = tracking.originals(instance)

@@ -41,9 +41,16 @@ def inserts_directly(model: type[Model]) -> bool:
         not model._meta.parents
         and model.save is Model.save
         and model.save_base is Model.save_base
-        and not signals.pre_save.has_listeners(model)
-        and not signals.post_save.has_listeners(model)
+        and not _receivers_for(signals.pre_save, model)
+        and not _receivers_for(signals.post_save, model)
     )
+
+
+def _receivers_for(signal: signals.ModelSignal, model: type[Model]) -> bool:
+    """Whether a receiver was connected with ``sender=model``: receivers
+    connected without a sender are not sent revy's own rows."""
+    sender = id(model)
+    return any(lookup_key[1] == sender for lookup_key, *_ in signal.receivers)
 
 
 def insert_revisions(revisions: Sequence[Any], using: str, inserted: Inserted) -> None:

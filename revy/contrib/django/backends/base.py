@@ -70,6 +70,9 @@ class Backend:
     # Whether the database lets one connection write at a time, so that
     # between a read and a write of one transaction no other can commit.
     writes_alone = False
+    # Whether an insert that skips or updates conflicting rows can return
+    # exactly the rows it inserted (ON CONFLICT DO NOTHING RETURNING).
+    returns_rows_inserted_despite_conflicts = True
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection

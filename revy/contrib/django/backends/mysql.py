@@ -17,6 +17,8 @@ _HEAD_ROOM = 64 * 1024
 class MySQLBackend(Backend):
     # UTF-8, then a backslash before every byte the client escapes.
     bytes_per_character = 8
+    # INSERT IGNORE and ON DUPLICATE KEY UPDATE do not say which rows they wrote.
+    returns_rows_inserted_despite_conflicts = False
     # Smaller statements are sent without asking the server for its limit
     # (one query per connection): max_allowed_packet is 16 MiB by default
     # and revy takes it to be at least 1 MiB.

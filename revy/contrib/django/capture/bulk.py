@@ -14,15 +14,16 @@ from typing import Any
 
 from django.db import connections, models, transaction
 
-from revy.contrib.django import tracking, transactions, wrapping
-from revy.contrib.django.capture import relations
+from revy.contrib.django import conf, tracking, transactions, wrapping
+from revy.contrib.django.capture import conflicts, relations
 from revy.contrib.django.capture.saves import remember_saved
 from revy.contrib.django.capture.scope import frame_for, nested_writes_recorded
 from revy.contrib.django.exceptions import NotRecordable
-from revy.contrib.django.recording import Recorder, may_be_large
+from revy.contrib.django.recording import Recorder, may_be_large, recordable_key
 from revy.contrib.django.rows import (
     is_expression,
     locked_batches,
+    locked_rows,
     read_back,
     read_rows,
     same_value,
@@ -75,6 +76,8 @@ def _wrap_update(original: Any) -> Any:
         # Keyed by field: Django takes a field's name or its column's.
         values = dict(zip(_fields_by_name(model, kwargs), kwargs.values(), strict=True))
         fields = list(values)
+        if any(not field.concrete or field.many_to_many for field in fields):
+            return original(self, **kwargs)  # Django refuses them itself.
         if any(field.primary_key for field in fields):
             raise NotRecordable(
                 f"revy cannot record QuerySet.update() of {model._meta.label}'s "
@@ -85,6 +88,7 @@ def _wrap_update(original: Any) -> Any:
         using = self.db
         recorder = Recorder(frame, using)
         count = 0
+        written = False
         with transactions.atomic(using, inside_yours=False):
             # Locked a batch at a time and written by key: the rows recorded
             # are the rows written, with the values they held (decision 0002).
@@ -98,6 +102,7 @@ def _wrap_update(original: Any) -> Any:
                                 model, field, row[field.attname], value
                             )
                 count += original(self.filter(pk__in=list(old_rows)), **kwargs)
+                written = True
                 with transaction.mark_for_rollback_on_error(using):
                     new_rows = {pk: dict(row) for pk, row in old_rows.items()}
                     for field, value in values.items():
@@ -107,6 +112,10 @@ def _wrap_update(original: Any) -> Any:
                             row[field.attname] = value
                     _read_back_stored(model, using, fields, new_rows)
                     record_updates(recorder, model, fields, old_rows, new_rows)
+            if not written:
+                # No row matched: Django still refuses what it cannot update,
+                # and writes nothing.
+                original(self.filter(pk__in=[]), **kwargs)
         return count
 
     return update
@@ -122,15 +131,19 @@ def _wrap_bulk_create(original: Any) -> Any:
         model = self.model._meta.concrete_model
         objs = list(objs)
         using = self.db
-        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
-            raise NotRecordable(
-                "revy cannot record bulk_create(ignore_conflicts=...) or "
-                "bulk_create(update_conflicts=...): the database does not say "
-                "which rows it inserted. Save those rows one by one, or run the "
-                "call inside Context.as_disabled()."
-            )
         fields = saved_fields(model, None)
         recorder = Recorder(frame, using)
+        if objs and (kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts")):
+            options = conflicts.ConflictOptions(self, {"batch_size": None, **kwargs})
+            with transactions.atomic(using, inside_yours=False):
+                return conflicts.bulk_create_with_conflicts(
+                    self,
+                    objs,
+                    options,
+                    recorder,
+                    lambda rows: _record_created(recorder, model, fields, rows),
+                    lambda: original(self, objs, *args, **kwargs),
+                )
         encoded = _fail_early(recorder, objs, fields)
         with transactions.atomic(using, inside_yours=False):
             created = original(self, objs, *args, **kwargs)
@@ -141,7 +154,12 @@ def _wrap_bulk_create(original: Any) -> Any:
                         f"revy cannot record bulk_create on {using}: the database "
                         "did not return the primary keys of the new rows."
                     )
-                rows = {obj.pk: _values(obj, fields) for obj in created}
+                try:
+                    rows = {obj.pk: _values(obj, fields) for obj in created}
+                except TypeError:  # An unhashable key: say which, and why.
+                    for obj in created:
+                        recordable_key(model, obj.pk)
+                    raise
                 _read_back_stored(model, using, fields, rows)
                 connection = connections[using]
                 for obj in created:
@@ -174,6 +192,25 @@ def _wrap_bulk_create(original: Any) -> Any:
         return created
 
     return bulk_create
+
+
+def _record_created(
+    recorder: Recorder,
+    model: type[models.Model],
+    fields: Sequence[models.Field],
+    rows: dict[Any, dict[str, Any]],
+) -> None:
+    """Record rows inserted as the database returned them, by key."""
+    for pk, row in rows.items():
+        attributes = [
+            recorder.attribute(f.name, None, recorder.encode(f, row[f.attname]))
+            for f in fields
+        ]
+        recorder.created(model, pk, attributes)
+    if rows and relations.is_through(model):
+        relations.record_through_rows(
+            recorder, model, [{**row, "pk": pk} for pk, row in rows.items()], added=True
+        )
 
 
 def _read_back_stored(
@@ -233,12 +270,16 @@ def _wrap_bulk_update(original: Any) -> Any:
             return original(self, objs, fields, *args, **kwargs)
         model = self.model._meta.concrete_model
         objs = list(objs)
+        original(self, [], fields, *args, **kwargs)  # Django's checks of fields.
         using = self.db
         targets = _fields_by_name(model, fields)
         recorder = Recorder(frame, using)
         _fail_early(recorder, objs, targets)
         with transactions.atomic(using, inside_yours=False):
-            old_rows = stored_rows(model, using, objs, targets)
+            if conf.read_before_save():
+                old_rows = locked_rows(model, using, [obj.pk for obj in objs], targets)
+            else:
+                old_rows = stored_rows(model, using, objs, targets)
             for obj in objs:
                 old = old_rows.get(obj.pk)
                 for field in targets:

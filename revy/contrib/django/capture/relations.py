@@ -42,13 +42,27 @@ def _current_members(
     using: str,
     source: str,
     target: str,
-    pk: Any,
+    instance: models.Model,
     among: Any = None,
 ) -> set[Any]:
-    queryset = sender._base_manager.using(using).filter(**{source: pk})
+    """The primary keys of ``instance``'s members (of those ``among``)."""
+    queryset = sender._base_manager.using(using).filter(**{source: instance})
     if among is not None:
         queryset = queryset.filter(**{f"{target}__in": among})
-    return set(queryset.values_list(target, flat=True))
+    # A foreign key's __pk is its own column when it refers to the key.
+    return set(queryset.values_list(f"{target}__pk", flat=True))
+
+
+def keys_of(foreign_key: Any, values: Any, using: str) -> dict[Any, Any]:
+    """``{value of foreign_key's column: primary key of the row it refers
+    to}`` for ``values``: the same unless the key refers to a ``to_field``."""
+    target = foreign_key.target_field
+    if target.primary_key:
+        return {value: value for value in values}
+    rows = foreign_key.related_model._base_manager.using(using).filter(
+        **{f"{target.attname}__in": values}
+    )
+    return dict(rows.values_list(target.attname, "pk"))
 
 
 def on_m2m_changed(
@@ -82,12 +96,13 @@ def on_m2m_changed(
             using,
             source,
             target,
-            instance.pk,
+            instance,
             pk_set if action == "pre_remove" else None,
         )
         return
     if action == "post_add":
-        added, removed = set(pk_set or ()), set()
+        foreign_key = sender._meta.get_field(target)
+        added, removed = set(keys_of(foreign_key, pk_set or (), using).values()), set()
     else:
         added, removed = set(), instance._state.__dict__.pop(_MEMBERS, set())
     if not added and not removed:
@@ -136,8 +151,10 @@ def record_through_rows(
     if transactions.is_managed(recorder.using, through):
         return  # A related manager's add(), remove() or clear(): recorded there.
     for field in _through_fields(through):
-        source = through._meta.get_field(field.m2m_field_name()).attname
-        target = through._meta.get_field(field.m2m_reverse_field_name()).attname
+        source_key = through._meta.get_field(field.m2m_field_name())
+        target_key = through._meta.get_field(field.m2m_reverse_field_name())
+        source, target = source_key.attname, target_key.attname
+        rows = _by_primary_keys(rows, source_key, target_key, recorder.using)
         owners: dict[Any, set[Any]] = {}
         members: dict[Any, set[Any]] = {}
         gone_owners = (deleted or {}).get(field.model._meta.concrete_model, ())
@@ -159,6 +176,20 @@ def record_through_rows(
         for pk, ids in members.items():
             change = (set(), ids) if added else (ids, set())
             _change(recorder, member_model, pk, reverse_name, owner_model, *change)
+
+
+def _by_primary_keys(
+    rows: list[dict[str, Any]], source_key: Any, target_key: Any, using: str
+) -> list[dict[str, Any]]:
+    """``rows`` with the ends that refer to a ``to_field`` replaced by the
+    primary keys of the rows they refer to."""
+    for key in (source_key, target_key):
+        if not key.target_field.primary_key:
+            attname = key.attname
+            values = {row[attname] for row in rows if row[attname] is not None}
+            keys = keys_of(key, values, using)
+            rows = [{**row, attname: keys.get(row[attname])} for row in rows]
+    return rows
 
 
 def record_through_updates(
@@ -209,11 +240,17 @@ def _ends(through: type[models.Model]) -> tuple[str, ...]:
 def _through_fields(through: type[models.Model]) -> list[Any]:
     if through._meta.auto_created:
         return []
+    # A relation whose ends are multi-column ForeignObjects has no member
+    # keys to record; its through rows' own deltas still are.
     return [
         field
         for model in apps.get_models()
         for field in model._meta.local_many_to_many
         if field.remote_field.through is through
+        and all(
+            through._meta.get_field(name).concrete
+            for name in (field.m2m_field_name(), field.m2m_reverse_field_name())
+        )
     ]
 
 

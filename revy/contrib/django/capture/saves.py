@@ -20,6 +20,7 @@ from revy.context import Frame
 from revy.contrib.django import conf, tracking, transactions, wrapping
 from revy.contrib.django.capture import relations
 from revy.contrib.django.capture.scope import recording_frame
+from revy.contrib.django.exceptions import EncodingError
 from revy.contrib.django.recording import Recorder
 from revy.contrib.django.rows import (
     fetch_values,
@@ -44,26 +45,37 @@ def _record_save(
     using = connection.alias
     recorder = Recorder(frame, using)
     force_insert = save_args[1]
-    fields = may_differ(instance, model, saved_fields(model, update_fields))
-    old = old_values(instance, model, using, fields, bool(force_insert))
+    fields = saved_fields(model, update_fields)
+    read_row = conf.read_before_save()
+    if not read_row:
+        fields = may_differ(instance, model, fields)
+    old = old_values(instance, model, using, fields, bool(force_insert), read_row)
     data = instance.__dict__
-    # Encode before writing, so a value revy cannot store, or one too large
-    # for a row of history, fails the save before anything reaches the
-    # database.
+    # Encode before writing, so a value too large for a row of history
+    # fails the save before anything reaches the database. A value revy
+    # cannot encode is Django's to refuse first, with its own error; if
+    # Django writes it, revy's error undoes the write.
     before = {}
     encoded = {}
+    unencodable = None
     for field in fields:
         attname = field.attname
         value = before[attname] = data.get(attname, DEFERRED)
         if value is DEFERRED or is_expression(value):
             continue
         if old is None or not same_value(field, old[attname], value):
-            encoded[attname] = recorder.encode(field, value)
+            try:
+                encoded[attname] = recorder.encode(field, value)
+            except EncodingError as error:
+                unencodable = unencodable or error
+                continue
             recorder.check_change(
                 model, field, None if old is None else old[attname], value
             )
     original(instance, *save_args, update_fields=update_fields)
     try:
+        if unencodable is not None:
+            raise unencodable
         stored = {}
         computed = []
         for field in fields:
