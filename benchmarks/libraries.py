@@ -18,7 +18,7 @@ from django.contrib.admin.models import CHANGE
 from django.contrib.admin.models import LogEntry as AdminLogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from reversion.models import Revision, Version
 
@@ -50,6 +50,8 @@ class Library:
     label = "untracked"
     prefix = "Plain"
     cannot: dict[str, str] = {}
+    # The scenarios a variant of another library runs (None: all of them).
+    only: frozenset[str] | None = None
 
     def __init__(self) -> None:
         self.item, self.parent, self.child = (
@@ -63,6 +65,10 @@ class Library:
 
     def revision(self) -> Any:
         """What groups changes into one revision: nothing for most libraries."""
+        return nullcontext()
+
+    def configured(self) -> Any:
+        """The settings the library runs with, around each of its runs."""
         return nullcontext()
 
     def history_models(self) -> list[Any]:
@@ -242,9 +248,21 @@ class PgHistoryStatement(PgHistoryRow):
     prefix = "PgStatement"
 
 
+class RevyTrusting(Revy):
+    """revy with ``REVY_READ_BEFORE_SAVE = False``: saves trust what the
+    instance remembers instead of reading the row they overwrite."""
+
+    key = "revy_trusting"
+    label = "revy, REVY_READ_BEFORE_SAVE=False"
+    only = frozenset({"update_each", "update_all"})
+
+    def configured(self) -> Any:
+        return override_settings(REVY_READ_BEFORE_SAVE=False)
+
+
 def available() -> list[Library]:
     """The libraries of this database, the untracked twin first."""
-    kinds = [Library, Revy, Reversion, SimpleHistory, Auditlog]
+    kinds = [Library, Revy, RevyTrusting, Reversion, SimpleHistory, Auditlog]
     if settings.PGHISTORY:
         kinds += [PgHistoryRow, PgHistoryStatement]
     return [kind() for kind in kinds]

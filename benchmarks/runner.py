@@ -64,6 +64,8 @@ def measure(scenario: Scenario, available: list[Library], n: int, repetitions: i
     for library in available:
         if scenario.key in library.cannot:
             results[library.key] = {"status": library.cannot[scenario.key]}
+        elif library.only is not None and scenario.key not in library.only:
+            results[library.key] = {"status": "not measured"}
         else:
             runnable.append(library)
 
@@ -79,17 +81,19 @@ def measure(scenario: Scenario, available: list[Library], n: int, repetitions: i
         return prepared[library.key]
 
     for library in runnable:  # warm-up
-        scenario.run(library, prepare(library))
+        ready = prepare(library)
+        with library.configured():
+            scenario.run(library, ready)
     for library in runnable:  # counting queries and history rows, untimed
         ready = prepare(library)
         before = library.history_rows()
-        with CaptureQueriesContext(connection) as queries:
+        with library.configured(), CaptureQueriesContext(connection) as queries:
             scenario.run(library, ready)
         written = library.history_rows() - before
         statements = [q["sql"] for q in queries.captured_queries]
         status = "ok"
         if scenario.writes and library.key != "untracked" and not written:
-            status = NOT_YET if library.key == "revy" else "not recorded"
+            status = NOT_YET if library.key.startswith("revy") else "not recorded"
         results[library.key] = {
             "status": status,
             "queries": sum(not is_transaction_control(sql) for sql in statements)
@@ -102,10 +106,11 @@ def measure(scenario: Scenario, available: list[Library], n: int, repetitions: i
         shift = repetition % len(runnable)
         for library in runnable[shift:] + runnable[:shift]:
             ready = prepare(library)
-            gc.collect()
-            start = time.perf_counter()
-            scenario.run(library, ready)
-            results[library.key]["times"].append(time.perf_counter() - start)
+            with library.configured():
+                gc.collect()
+                start = time.perf_counter()
+                scenario.run(library, ready)
+                results[library.key]["times"].append(time.perf_counter() - start)
 
     untracked = statistics.median(results["untracked"]["times"])
     for library in runnable:

@@ -8,12 +8,13 @@ Fixtures (``alice``, ``bob``, ``comment``) are in tests/conftest.py.
 import asyncio
 import datetime
 import io
+import threading
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
-from django.db import connections
+from django.db import connection, connections
 
 from revy import Context
 from revy.contrib.django.models import (
@@ -188,3 +189,28 @@ def forget_field(model, pk, field_name):
     AttributeDelta.objects.filter(
         content_type=ct(model), content_id=str(pk), field_name=field_name
     ).delete()
+
+
+def run_in_other_connection(work):
+    """Run ``work()`` in a thread with a connection of its own that waits at
+    most a second for a lock; return the error it raised, or None."""
+    errors = []
+
+    def target():
+        try:
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute("SET lock_timeout = '1s'")
+                else:
+                    cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+            work()
+        except Exception as error:  # reported to the test's thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the other connection did not finish"
+    return errors[0] if errors else None

@@ -12,7 +12,14 @@ from django.db import DatabaseError, connection
 
 from revy import Context
 from revy.contrib.django.deltas import NotRecordable
-from tests.helpers import CREATE, UPDATE, deltas_of, nothing_recorded, stored
+from tests.helpers import (
+    CREATE,
+    UPDATE,
+    deltas_of,
+    nothing_recorded,
+    run_in_other_connection,
+    stored,
+)
 from tests.testapp.models import CodeItem, Counter
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -105,6 +112,37 @@ def test_update_conflicts_with_a_field_that_does_not_exist_get_djangos_error():
             update_fields=["nope"],
         )
     assert nothing_recorded()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite lets one connection write at a time; MariaDB refuses upserts",
+)
+def test_an_upsert_whose_conflicting_row_is_deleted_meanwhile_inserts_it_again():
+    CodeItem.objects.create(code="A", name="old")
+    table = CodeItem._meta.db_table
+    outcome = []
+
+    def delete_it():
+        CodeItem.objects.filter(code="A").delete()
+
+    def before_the_locked_read(execute, sql, params, many, context):
+        if not outcome and "FOR UPDATE" in sql.upper() and table in sql:
+            outcome.append(run_in_other_connection(delete_it))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(before_the_locked_read), Context():
+        CodeItem.objects.bulk_create(
+            [CodeItem(code="A", name="upserted")],
+            update_conflicts=True,
+            unique_fields=["code"],
+            update_fields=["name"],
+        )
+    assert outcome == [None]  # The other connection deleted the row.
+    assert list(CodeItem.objects.values_list("code", "name")) == [("A", "upserted")]
+    [created] = deltas_of(CodeItem, "A")
+    assert created.action == CREATE
+    assert stored(created) == {"name": (None, "upserted")}
 
 
 @pytest.mark.skipif(not on_mariadb, reason="PostgreSQL and SQLite record these")

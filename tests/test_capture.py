@@ -36,11 +36,14 @@ from tests.helpers import (
     ct,
     decoded,
     deltas,
+    deltas_of,
     make_user,
     revisions,
     run,
+    stored,
 )
 from tests.testapp.models import (
+    Annotated,
     CodeItem,
     Comment,
     Counter,
@@ -50,6 +53,7 @@ from tests.testapp.models import (
     Post,
     Restaurant,
     SpamComment,
+    Tag,
     UUIDItem,
 )
 
@@ -657,3 +661,16 @@ def test_async_adelete_returns_what_django_returns(comment):
 
     assert run(work()) == (1, {"testapp.Comment": 1})
     assert [d.action for d in all_deltas()] == [DELETE]
+
+
+def test_a_base_manager_that_groups_by_does_not_stop_the_locked_read():
+    with Context():
+        annotated = Annotated.objects.create(name="a")
+        annotated.tags.add(Tag.objects.create(name="t"))
+        annotated.name = "b"
+        annotated.save()
+        Annotated.objects.filter(pk=annotated.pk).update(name="c")
+    assert [stored(d) for d in deltas_of(Annotated, annotated.pk)][-2:] == [
+        {"name": ("a", "b")},
+        {"name": ("b", "c")},
+    ]

@@ -13,15 +13,20 @@ cannot happen.
 """
 
 import contextlib
-import threading
 
 import pytest
-from django.db import OperationalError, connection, connections, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.db.models.signals import pre_delete
 
 from revy import Context
-from tests.helpers import DELETE, UPDATE, ObjectDelta, deltas_of
+from tests.helpers import (
+    DELETE,
+    UPDATE,
+    ObjectDelta,
+    deltas_of,
+    run_in_other_connection,
+)
 from tests.testapp.models import Album, Book, Comment, Counter, Editor, Photo, Shelf
 
 pytestmark = [
@@ -37,31 +42,6 @@ IN_TRANSACTION = pytest.mark.parametrize(
     [contextlib.nullcontext, transaction.atomic],
     ids=["autocommit", "atomic"],
 )
-
-
-def run_in_other_connection(work):
-    """Run ``work()`` in a thread with a connection of its own that waits at
-    most a second for a lock; return the error it raised, or None."""
-    errors = []
-
-    def target():
-        try:
-            with connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
-                    cursor.execute("SET lock_timeout = '1s'")
-                else:
-                    cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
-            work()
-        except Exception as error:  # reported to the test's thread
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(timeout=30)
-    assert not thread.is_alive(), "the other connection did not finish"
-    return errors[0] if errors else None
 
 
 @contextlib.contextmanager

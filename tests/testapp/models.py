@@ -280,3 +280,20 @@ class OddNames(models.Model):
 
 
 OddNames.add_to_class("it's", models.CharField(max_length=20, default=""))
+
+
+class CountingTagsManager(models.Manager):
+    """A base manager that annotates an aggregate: its queries GROUP BY."""
+
+    def get_queryset(self):
+        return super().get_queryset().annotate(tag_count=models.Count("tags"))
+
+
+class Annotated(models.Model):
+    name = models.CharField(max_length=50)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="+")
+
+    objects = CountingTagsManager()
+
+    class Meta:
+        base_manager_name = "objects"

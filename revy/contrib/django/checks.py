@@ -156,15 +156,19 @@ def _model_patterns(name: str, wrong_type_id: str) -> Messages:
 
 def check_record_outside_context(**kwargs: Any) -> Messages:
     """revy.E003: ``REVY_RECORD_OUTSIDE_CONTEXT`` is True or False."""
-    value = _setting("REVY_RECORD_OUTSIDE_CONTEXT")
+    return _boolean("REVY_RECORD_OUTSIDE_CONTEXT", "revy.E003")
+
+
+def check_read_before_save(**kwargs: Any) -> Messages:
+    """revy.E016: ``REVY_READ_BEFORE_SAVE`` is True or False."""
+    return _boolean("REVY_READ_BEFORE_SAVE", "revy.E016")
+
+
+def _boolean(name: str, check_id: str) -> Messages:
+    value = _setting(name)
     if value is _MISSING or isinstance(value, bool):
         return []
-    return [
-        checks.Error(
-            f"REVY_RECORD_OUTSIDE_CONTEXT must be True or False, not {value!r}.",
-            id="revy.E003",
-        )
-    ]
+    return [checks.Error(f"{name} must be True or False, not {value!r}.", id=check_id)]
 
 
 def check_batch_size(**kwargs: Any) -> Messages:
@@ -316,6 +320,7 @@ CHECKS = (
     check_tracked_models,
     check_untracked_models,
     check_record_outside_context,
+    check_read_before_save,
     check_batch_size,
     check_description_max_length,
     check_description_header,

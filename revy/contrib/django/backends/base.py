@@ -238,9 +238,8 @@ class Backend:
         if query.distinct or query.group_by is not None or query.combinator:
             # FOR UPDATE refuses these: lock the rows they select, by key.
             keys = queryset.order_by().values("pk")
-            queryset = queryset.model._base_manager.using(queryset.db).filter(
-                pk__in=keys
-            )
+            # A plain queryset: a base manager may annotate (GROUP BY) too.
+            queryset = QuerySet(queryset.model, using=queryset.db).filter(pk__in=keys)
         return self.locking(queryset, for_delete)
 
     def locking(self, queryset: QuerySet, for_delete: bool) -> QuerySet:
@@ -262,7 +261,8 @@ class Backend:
         connection = self.connection
         pk_field = model._meta.pk
         if reader is None:
-            queryset = model._base_manager.using(connection.alias).filter(pk=pk)
+            # The row itself, whatever the base manager annotates.
+            queryset = QuerySet(model, using=connection.alias).filter(pk=pk)
             compiler = (
                 self.lock(queryset, for_delete)
                 .values_list(*attnames)
