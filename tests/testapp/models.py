@@ -297,3 +297,121 @@ class Annotated(models.Model):
 
     class Meta:
         base_manager_name = "objects"
+
+
+# Django's own kinds of models that revy must record as Django writes them ---
+
+
+class Musician(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+
+class Band(models.Model):
+    name = models.CharField(max_length=50)
+    members = models.ManyToManyField(
+        Musician, through="BandMember", related_name="bands", blank=True
+    )
+
+
+class BandMember(models.Model):
+    """A through model whose member end refers to a ``to_field``."""
+
+    band = models.ForeignKey(Band, on_delete=CASCADE)
+    musician = models.ForeignKey(Musician, on_delete=CASCADE, to_field="name")
+
+
+class Country(models.Model):
+    name = models.CharField(max_length=50)
+
+
+class Citizen(models.Model):
+    country = models.ForeignKey(Country, on_delete=CASCADE)
+    name = models.CharField(max_length=50)
+
+
+class Club(models.Model):
+    country = models.ForeignKey(Country, on_delete=CASCADE)
+    citizens = models.ManyToManyField(
+        Citizen, through="ClubMembership", through_fields=("club", "citizen")
+    )
+
+
+class ClubMembership(models.Model):
+    """A through model whose ends are multi-column ForeignObjects."""
+
+    country = models.ForeignKey(Country, on_delete=CASCADE)
+    club_id = models.IntegerField()
+    citizen_id = models.IntegerField()
+    club = models.ForeignObject(
+        Club,
+        on_delete=CASCADE,
+        from_fields=["country", "club_id"],
+        to_fields=["country", "id"],
+        related_name="+",
+    )
+    citizen = models.ForeignObject(
+        Citizen,
+        on_delete=CASCADE,
+        from_fields=["country", "citizen_id"],
+        to_fields=["country", "id"],
+        related_name="+",
+    )
+
+
+class Team:
+    """A value that is not a string: its field converts it on the way in."""
+
+    def __init__(self, title):
+        self.title = title
+
+    def __eq__(self, other):
+        return isinstance(other, Team) and other.title == self.title
+
+    def __hash__(self):
+        return hash(self.title)
+
+
+class TeamField(models.CharField):
+    """Converts in get_db_prep_save, as Django's own serializers tests do."""
+
+    revy_encodable = True
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 100)
+        super().__init__(*args, **kwargs)
+
+    def get_db_prep_save(self, value, connection):
+        return None if value is None else value.title
+
+    def to_python(self, value):
+        return value if value is None or isinstance(value, Team) else Team(value)
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else Team(value)
+
+
+class TeamPlayer(models.Model):
+    name = models.CharField(max_length=50)
+    team = TeamField(null=True)
+
+
+class WrappedKey:
+    def __init__(self, value):
+        self.value = value
+
+
+class WrappedKeyField(models.BigAutoField):
+    """A key whose to_python refuses what its from_db_value returns."""
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else WrappedKey(value)
+
+    def get_prep_value(self, value):
+        if isinstance(value, WrappedKey):
+            value = value.value
+        return super().get_prep_value(value)
+
+
+class WrappedKeyRow(models.Model):
+    id = WrappedKeyField(primary_key=True)
+    name = models.CharField(max_length=20, default="")

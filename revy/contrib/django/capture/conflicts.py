@@ -22,7 +22,7 @@ from django.db import connections, models
 from django.db.models import AutoField, Q
 from django.db.models.constants import OnConflict
 
-from revy.contrib.django import backends
+from revy.contrib.django import backends, conf
 from revy.contrib.django.exceptions import NotRecordable
 from revy.contrib.django.recording import Recorder
 
@@ -120,30 +120,30 @@ def _insert_ignoring(
 ) -> dict[Any, dict[str, Any]]:
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING`` every column, in
     batches, as Django's ``bulk_create`` batches: the rows written."""
-    model = queryset.model
-    meta = model._meta
+    meta = queryset.model._meta
     connection = connections[queryset.db]
     queryset._prepare_for_bulk_create(objs)
     columns = [f for f in meta.concrete_fields if not f.generated]
     attnames = [f.attname for f in meta.concrete_fields]
-    with_pk = [obj for obj in objs if obj.pk is not None]
-    without_pk = [obj for obj in objs if obj.pk is None]
     inserted: dict[Any, dict[str, Any]] = {}
     for group, fields in (
-        (with_pk, columns),
-        (without_pk, [f for f in columns if not isinstance(f, AutoField)]),
+        ([obj for obj in objs if obj.pk is not None], columns),
+        (
+            [obj for obj in objs if obj.pk is None],
+            [f for f in columns if not isinstance(f, AutoField)],
+        ),
     ):
-        size = batch_size or connection.ops.bulk_batch_size(fields, group) or 1
-        for start in range(0, len(group), max(size, 1)):
-            rows = queryset._insert(
-                group[start : start + size],
+        size = max(batch_size or connection.ops.bulk_batch_size(fields, group), 1)
+        for start in range(0, len(group), size):
+            batch = group[start : start + size]
+            returned = queryset._insert(
+                batch,
                 fields=fields,
                 returning_fields=meta.concrete_fields,
                 using=queryset.db,
                 on_conflict=OnConflict.IGNORE,
             )
-            batch = group[start : start + size]
-            rows = [row for row in rows if row is not None]  # None: skipped.
+            rows = [row for row in returned if row is not None]  # None: skipped.
             for position, row in enumerate(rows):
                 values = dict(zip(attnames, row, strict=True))
                 inserted[values[meta.pk.attname]] = values
@@ -163,35 +163,40 @@ def _update_existing(
     """Give the objects inserted their keys, update by key the rows the
     others conflicted with, and return those whose row is gone."""
     unique = options.unique_fields
+    attnames = [f.attname for f in unique]
 
-    def identity(values: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(f.to_python(values[f.attname]) for f in unique)
+    def identity(values: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(f.to_python(v) for f, v in zip(unique, values, strict=True))
 
-    by_identity = {identity(row): pk for pk, row in inserted.items()}
+    def identity_of(obj: models.Model) -> tuple[Any, ...]:
+        return identity([obj.__dict__[attname] for attname in attnames])
+
+    inserted_keys = {
+        identity([row[attname] for attname in attnames]): pk
+        for pk, row in inserted.items()
+    }
     existing = []
     for obj in objs:
         if obj.pk in inserted:
             continue
-        pk = by_identity.get(identity(obj.__dict__))
+        pk = inserted_keys.get(identity_of(obj))
         if pk is None:
             existing.append(obj)
         else:
             obj.pk = pk
-    if not existing:
-        return []
-    match = Q()
-    for obj in existing:
-        match |= Q(**{f.attname: obj.__dict__[f.attname] for f in unique})
-    rows = queryset.model._base_manager.using(queryset.db).select_for_update()
-    found = {
-        identity(
-            dict(zip([f.attname for f in unique], values[1:], strict=True))
-        ): values[0]
-        for values in rows.filter(match).values_list("pk", *[f.attname for f in unique])
-    }
+    found = {}
+    lock = backends.of(queryset.db).lock
+    size = conf.batch_size()
+    for start in range(0, len(existing), size):
+        match = Q()
+        for obj in existing[start : start + size]:
+            match |= Q(**{attname: obj.__dict__[attname] for attname in attnames})
+        rows = lock(models.QuerySet(queryset.model, using=queryset.db).filter(match))
+        for pk, *values in rows.values_list("pk", *attnames):
+            found[identity(values)] = pk
     updated, gone = [], []
     for obj in existing:
-        pk = found.get(identity(obj.__dict__))
+        pk = found.get(identity_of(obj))
         if pk is None:
             gone.append(obj)
         else:

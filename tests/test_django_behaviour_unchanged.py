@@ -1,0 +1,179 @@
+"""Installing revy does not change what Django does.
+
+Each test here is a kind of model or call from Django's own test suite that
+revy once crashed on, refused, or answered with an error of its own
+(``make compat`` runs that suite itself); each now works as it does without
+revy, and is recorded.
+"""
+
+import pytest
+from django.core.exceptions import FieldError
+from django.db.models.signals import post_save, pre_save
+
+from revy import Context
+from revy.contrib.django import history
+from revy.contrib.django.deltas import NotRecordable
+from tests.helpers import (
+    CREATE,
+    Revision,
+    decoded,
+    delta_of,
+    deltas_of,
+    nothing_recorded,
+    stored,
+)
+from tests.testapp.models import (
+    Article,
+    Band,
+    BandMember,
+    Book,
+    Citizen,
+    Club,
+    ClubMembership,
+    Comment,
+    Counter,
+    Country,
+    Musician,
+    Place,
+    Shelf,
+    Team,
+    TeamPlayer,
+    WrappedKeyRow,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+# Relations as Django resolves them ---------------------------------------------
+
+
+def test_members_through_a_to_field_are_recorded_by_primary_key():
+    band = Band.objects.create(name="b")
+    jean, ringo = (
+        Musician.objects.create(name="Jean"),
+        Musician.objects.create(name="Ringo"),
+    )
+    with Context():
+        band.members.add(jean, ringo)
+        band.members.remove(ringo)
+    assert history.members_as_of(band, "members") == {jean.pk}
+    assert history.members_as_of(jean, "bands") == {band.pk}
+    assert history.members_as_of(ringo, "bands") == set()
+
+
+def test_through_rows_saved_directly_through_a_to_field_are_recorded_by_key():
+    band = Band.objects.create(name="b")
+    jean = Musician.objects.create(name="Jean")
+    with Context():
+        membership = BandMember.objects.create(band=band, musician=jean)
+    assert history.members_as_of(band, "members") == {jean.pk}
+    with Context():
+        membership.delete()
+    assert history.members_as_of(band, "members") == set()
+
+
+def test_through_rows_whose_ends_are_multi_column_foreign_objects_are_recorded():
+    country = Country.objects.create(name="c")
+    club = Club.objects.create(country=country)
+    citizen = Citizen.objects.create(country=country, name="n")
+    with Context():
+        row = ClubMembership.objects.create(
+            country=country, club_id=club.pk, citizen_id=citizen.pk
+        )
+    assert list(club.citizens.all()) == [citizen]
+    assert delta_of(ClubMembership, row.pk).action == CREATE
+
+
+# Values as the column receives them ---------------------------------------------
+
+
+def test_a_field_that_converts_in_get_db_prep_save_is_recorded_as_converted():
+    with Context():
+        player = TeamPlayer.objects.create(name="p", team=Team("Spartak"))
+        player.team = Team("Dynamo")
+        player.save()
+    first, second = deltas_of(TeamPlayer, player.pk)
+    assert stored(first)["team"] == (None, "Spartak")
+    assert decoded(second)["team"] == (Team("Spartak"), Team("Dynamo"))
+
+
+def test_a_model_instance_given_to_a_foreign_keys_attname_is_recorded_as_its_key():
+    book = Book.objects.create(title="t", shelf=Shelf.objects.create(name="a"))
+    other = Shelf.objects.create(name="b")
+    with Context():
+        Book.objects.update_or_create(pk=book.pk, defaults={"shelf_id": other})
+    assert stored(deltas_of(Book, book.pk)[-1])["shelf"][1] == other.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_its_own_field_cannot_read_back_is_refused_by_name():
+    with (
+        Context(),
+        pytest.raises(NotRecordable, match=r"testapp\.WrappedKeyRow row"),
+    ):
+        WrappedKeyRow.objects.create(name="x")
+    assert not WrappedKeyRow.objects.exists()
+    assert nothing_recorded()
+
+
+# Django's errors first ----------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_value_django_refuses_gets_djangos_own_error():
+    with Context(), pytest.raises(TypeError, match="expected a number"):
+        Counter.objects.create(value=[])
+    assert nothing_recorded()
+
+
+def test_updating_a_many_to_many_field_gets_djangos_field_error_even_with_no_rows():
+    with Context(), pytest.raises(FieldError, match="Cannot update model field"):
+        Article.objects.update(tags=None)
+
+
+def test_bulk_update_of_a_reverse_relation_gets_djangos_value_error():
+    place = Place.objects.create(name="p")
+    with Context(), pytest.raises(ValueError, match="concrete fields"):
+        Place.objects.bulk_update([place], ["restaurant"])
+    assert nothing_recorded()
+
+
+def test_an_update_of_a_sliced_queryset_gets_djangos_own_error():
+    with Context(), pytest.raises(TypeError, match="Cannot update a query once"):
+        Comment.objects.all()[:1].update(text="x")
+
+
+# revy's rows stay revy's --------------------------------------------------------
+
+
+def test_receivers_connected_without_a_sender_are_not_sent_revisions():
+    received = []
+
+    def receiver(sender, instance, **kwargs):
+        received.append(sender)
+
+    pre_save.connect(receiver)
+    post_save.connect(receiver)
+    try:
+        with Context():
+            Comment.objects.create(text="t")
+    finally:
+        pre_save.disconnect(receiver)
+        post_save.disconnect(receiver)
+    assert received == [Comment, Comment]
+    assert Revision.objects.count() == 1
+
+
+def test_receivers_connected_to_the_revision_model_are_sent_its_rows():
+    received = []
+
+    def receiver(sender, instance, **kwargs):
+        received.append(instance)
+
+    post_save.connect(receiver, sender=Revision)
+    try:
+        with Context():
+            Comment.objects.create(text="t")
+    finally:
+        post_save.disconnect(receiver, sender=Revision)
+    assert received == [Revision.objects.get()]
