@@ -6,13 +6,18 @@ revy once crashed on, refused, or answered with an error of its own
 revy, and is recorded.
 """
 
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import FieldError
+from django.db import models
+from django.db.models import expressions
 from django.db.models.signals import post_save, pre_save
 
 from revy import Context
 from revy.contrib.django import history
 from revy.contrib.django.deltas import NotRecordable
+from revy.contrib.django.encoding import ValueEncoder
 from tests.helpers import (
     CREATE,
     Revision,
@@ -33,6 +38,7 @@ from tests.testapp.models import (
     Comment,
     Counter,
     Country,
+    EveryField,
     Musician,
     Place,
     Shelf,
@@ -114,6 +120,22 @@ def test_a_key_its_own_field_cannot_read_back_is_refused_by_name():
         WrappedKeyRow.objects.create(name="x")
     assert not WrappedKeyRow.objects.exists()
     assert nothing_recorded()
+
+
+def test_a_decimal_field_without_places_is_recorded_as_given():
+    # Django 6.1 allows DecimalField() without max_digits and decimal_places.
+    assert ValueEncoder().encode(models.DecimalField(), Decimal("0.990")) == "0.990"
+
+
+@pytest.mark.skipif(
+    not hasattr(expressions, "JSONNull"), reason="JSONNull is new in Django 6.1"
+)
+def test_bulk_update_to_json_null_records_the_null_stored():
+    obj = EveryField.objects.create(json={"k": 1})
+    obj.json = expressions.JSONNull()
+    with Context():
+        EveryField.objects.bulk_update([obj], ["json"])
+    assert decoded(deltas_of(EveryField, obj.pk)[-1])["json"] == ({"k": 1}, None)
 
 
 # Django's errors first ----------------------------------------------------------

@@ -124,8 +124,10 @@ class ValueEncoder:
             return value
         if value is None:
             return None
-        if isinstance(value, decimal.Decimal) and isinstance(
-            field, models.DecimalField
+        if (
+            isinstance(value, decimal.Decimal)
+            and isinstance(field, models.DecimalField)
+            and field.decimal_places is not None  # Unbounded (Django 6.1+).
         ):
             # What the column stores: rounded to the field's places. A value
             # with too many digits for it is kept as given: the database
@@ -133,7 +135,9 @@ class ValueEncoder:
             with contextlib.suppress(decimal.InvalidOperation):
                 value = value.quantize(
                     decimal.Decimal(1).scaleb(-field.decimal_places),
-                    context=decimal.Context(prec=field.max_digits),
+                    context=decimal.Context(prec=field.max_digits)
+                    if field.max_digits
+                    else None,
                 )
         if isinstance(value, list | tuple):
             base_field = getattr(field, "base_field", None)

@@ -283,12 +283,14 @@ def _wrap_bulk_update(original: Any) -> Any:
             for obj in objs:
                 old = old_rows.get(obj.pk)
                 for field in targets:
-                    recorder.check_change(
-                        model,
-                        field,
-                        None if old is None else old[field.attname],
-                        obj.__dict__.get(field.attname),
-                    )
+                    new = obj.__dict__.get(field.attname)
+                    if not is_expression(new):  # Read back after the write.
+                        recorder.check_change(
+                            model,
+                            field,
+                            None if old is None else old[field.attname],
+                            new,
+                        )
             with nested_writes_recorded():
                 count = original(self, objs, fields, *args, **kwargs)
             with transaction.mark_for_rollback_on_error(using):
