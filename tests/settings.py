@@ -7,6 +7,8 @@ local ports and can be moved with REVY_PG_* and REVY_MARIADB_* variables.
 
 import os
 
+import django
+
 SECRET_KEY = "revy-tests"
 USE_TZ = True
 TIME_ZONE = "Europe/Istanbul"
@@ -100,5 +102,9 @@ DATABASES = {"default": _DATABASES[DATABASE_NAME]}
 # PostgreSQL's own field types (ArrayField, HStoreField) are tracked too.
 if DATABASE_NAME == "postgresql":
     INSTALLED_APPS += ["django.contrib.postgres", "tests.pgapp"]
+
+# Models of features new in Django 6.1: database-level on_delete.
+if django.VERSION >= (6, 1):
+    INSTALLED_APPS += ["tests.django61app"]
 
 REVY_UNTRACKED_MODELS = ["testapp.Untracked"]

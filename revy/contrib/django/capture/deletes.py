@@ -21,6 +21,7 @@ from django.db.models.deletion import Collector
 from revy.context import Frame
 from revy.contrib.django import backends, conf, transactions, wrapping
 from revy.contrib.django.capture import relations
+from revy.contrib.django.capture.database_on_delete import database_effects
 from revy.contrib.django.capture.scope import (
     nested_writes_recorded,
     receivers_recorded,
@@ -73,12 +74,18 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
             deleted.setdefault(concrete, {}).update(rows)
             fast_deletes.append(_by_keys(concrete, using, rows))
     collector.fast_deletes = fast_deletes
+    # What the database deletes and sets itself (on_delete=DB_*).
+    effects = database_effects(deleted, using)
+    for model, rows in effects.deleted.items():
+        deleted.setdefault(model, {}).update(rows)
+    # Django's own lists: _field_values() leaves them holding rows by key.
+    field_updates = [*collector.field_updates.items(), *effects.field_updates.items()]
     _drop_parent_rows(deleted)
     for model, rows in deleted.items():
         relations.record_through_rows(
             recorder, model, list(rows.values()), added=False, deleted=deleted
         )
-    if not deleted and not collector.field_updates:
+    if not deleted and not field_updates:
         return
 
     # {model: {pk: its delete delta}}
@@ -140,7 +147,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
                     )
                 )
 
-    for (field, value), targets in collector.field_updates.items():
+    for (field, value), targets in field_updates:
         model = field.model._meta.concrete_model
         if not conf.is_tracked(model):
             continue
