@@ -66,3 +66,13 @@ def test_rows_the_database_sets_to_null_are_recorded_as_updated(models):
     [updated] = deltas_of(models.DatabaseSetNull, child.pk)
     assert updated.action == UPDATE
     assert stored(updated) == {"parent": (parent_pk, None)}
+
+
+def test_rows_the_database_sets_to_their_default_are_recorded_as_updated(models):
+    parent = models.Parent.objects.create()
+    child = models.DatabaseSetDefault.objects.create(parent=parent)
+    parent_pk = parent.pk
+    with Context():
+        parent.delete()
+    [updated] = deltas_of(models.DatabaseSetDefault, child.pk)
+    assert stored(updated) == {"parent": (parent_pk, None)}

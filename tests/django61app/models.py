@@ -24,3 +24,12 @@ class DatabaseCascadedTwice(models.Model):
     """Deleted by the database when the row its parent's delete took goes."""
 
     parent = models.ForeignKey(DatabaseCascaded, on_delete=models.DB_CASCADE)
+
+
+class DatabaseSetDefault(models.Model):
+    """Set to its db_default by the database when its parent is deleted."""
+
+    parent = models.ForeignKey(
+        Parent, on_delete=models.DB_SET_DEFAULT, null=True, db_default=None
+    )
+    number = models.IntegerField(default=0)

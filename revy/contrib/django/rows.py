@@ -81,7 +81,11 @@ def read_back(field: models.Field, value: Any) -> bool:
         return True
     if type(value) is float and math.isnan(value):
         return True  # SQLite stores NaN as NULL.
-    if value is None or not isinstance(field, models.DecimalField):
+    if (
+        value is None
+        or not isinstance(field, models.DecimalField)
+        or field.decimal_places is None  # Unbounded (Django 6.1+): kept as is.
+    ):
         return False
     if not isinstance(value, decimal.Decimal):
         try:
@@ -142,8 +146,9 @@ def old_values(
 ) -> dict[str, Any] | None:
     """The stored values of ``fields`` before this save; None for a new row.
 
-    With ``read_row`` (``REVY_READ_BEFORE_SAVE``) they are read from the row,
-    locked until the transaction ends, whatever the instance remembers."""
+    They are read from the row, locked until the transaction ends, when the
+    instance does not know them or ``read_row`` (``REVY_READ_BEFORE_SAVE``)
+    says not to trust what it remembers."""
     pk = instance.pk
     if pk is None:
         return None  # A new row, a copy made by clearing the key included.
@@ -155,9 +160,8 @@ def old_values(
             return None
         if instance._state.adding and model._meta.pk.has_default():
             return None  # Django inserts such rows without looking.
-        if read_row:
-            return next(iter(locked_rows(model, using, [pk], fields).values()), None)
-        return fetch_values(model, using, pk, fields)
+        # Locked: the row holds these values until the write.
+        return next(iter(locked_rows(model, using, [pk], fields).values()), None)
     data = instance.__dict__
     originals = tracking.originals(instance)
     old = {

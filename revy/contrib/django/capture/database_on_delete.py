@@ -79,6 +79,8 @@ def _value_set(field: models.Field, on_delete: Any) -> Any:
     default = field.db_default
     if isinstance(default, Value):
         return default.value
+    if not hasattr(default, "resolve_expression"):
+        return default  # A constant, as Django wraps it in Value().
     raise NotRecordable(
         f"revy cannot record the delete that sets {field.model._meta.label}."
         f"{field.name} to its db_default: {default!r} is computed by the "
