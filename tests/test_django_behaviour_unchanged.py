@@ -43,7 +43,7 @@ from tests.testapp.models import (
     Musician,
     Place,
     Shelf,
-    Team,
+    TeamName,
     TeamPlayer,
     WrappedKeyRow,
 )
@@ -96,12 +96,12 @@ def test_through_rows_whose_ends_are_multi_column_foreign_objects_are_recorded()
 
 def test_a_field_that_converts_in_get_db_prep_save_is_recorded_as_converted():
     with Context():
-        player = TeamPlayer.objects.create(name="p", team=Team("Spartak"))
-        player.team = Team("Dynamo")
+        player = TeamPlayer.objects.create(name="p", team=TeamName("Spartak"))
+        player.team = TeamName("Dynamo")
         player.save()
     first, second = deltas_of(TeamPlayer, player.pk)
     assert stored(first)["team"] == (None, "Spartak")
-    assert decoded(second)["team"] == (Team("Spartak"), Team("Dynamo"))
+    assert decoded(second)["team"] == (TeamName("Spartak"), TeamName("Dynamo"))
 
 
 def test_a_model_instance_given_to_a_foreign_keys_attname_is_recorded_as_its_key():

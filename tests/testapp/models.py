@@ -358,20 +358,20 @@ class ClubMembership(models.Model):
     )
 
 
-class Team:
+class TeamName:
     """A value that is not a string: its field converts it on the way in."""
 
     def __init__(self, title):
         self.title = title
 
     def __eq__(self, other):
-        return isinstance(other, Team) and other.title == self.title
+        return isinstance(other, TeamName) and other.title == self.title
 
     def __hash__(self):
         return hash(self.title)
 
 
-class TeamField(models.CharField):
+class TeamNameField(models.CharField):
     """Converts in get_db_prep_save, as Django's own serializers tests do."""
 
     revy_encodable = True
@@ -384,15 +384,17 @@ class TeamField(models.CharField):
         return None if value is None else value.title
 
     def to_python(self, value):
-        return value if value is None or isinstance(value, Team) else Team(value)
+        return (
+            value if value is None or isinstance(value, TeamName) else TeamName(value)
+        )
 
     def from_db_value(self, value, expression, connection):
-        return None if value is None else Team(value)
+        return None if value is None else TeamName(value)
 
 
 class TeamPlayer(models.Model):
     name = models.CharField(max_length=50)
-    team = TeamField(null=True)
+    team = TeamNameField(null=True)
 
 
 class WrappedKey:

@@ -99,7 +99,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("name", models.CharField(max_length=50)),
-                ("team", tests.testapp.models.TeamField(max_length=100, null=True)),
+                ("team", tests.testapp.models.TeamNameField(max_length=100, null=True)),
             ],
         ),
         migrations.CreateModel(
