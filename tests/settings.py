@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "revy.contrib.django",
     "tests.testapp",
     "tests.adminapp",
+    "tests.proposalapp",
 ]
 
 # REVY_TEST_SWAPPED=1 runs the suite against the history models of
@@ -32,6 +33,7 @@ if SWAPPED_HISTORY_MODELS:
     REVY_REVISION_MODEL = "swapped.Revision"
     REVY_OBJECT_DELTA_MODEL = "swapped.ObjectDelta"
     REVY_ATTRIBUTE_DELTA_MODEL = "swapped.AttributeDelta"
+    REVY_PROPOSAL_MODEL = "swapped.Proposal"
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
