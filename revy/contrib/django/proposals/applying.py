@@ -204,6 +204,7 @@ def write_changes(
     actors = _actors(loaded)
     keys: KeyMap = {}
     created = loaded.created_keys()
+    due: list[tuple[Any, Delta, Any]] = []
     for delta in loaded.roots:
         if delta.model is None:
             continue
@@ -227,13 +228,17 @@ def write_changes(
                 keys[concrete, delta.key] = instance.pk
             elif assigned:
                 instance.save(update_fields=assigned, using=loaded.using)
-            for model_field, removed, added, actor in members:
-                with Context.via_actor(actor):
-                    manager = getattr(instance, model_field.name)
-                    if removed:
-                        manager.remove(*removed)
-                    if added:
-                        manager.add(*added)
+            due.extend((instance, delta, change) for change in members)
+    # Members last: a row the proposal adds as a member may be made later.
+    for instance, delta, (model_field, removed, added, actor) in due:
+        with _acting(actors[delta.actor], delta), Context.via_actor(actor):
+            manager = getattr(instance, model_field.name)
+            if removed:
+                manager.remove(
+                    *[_key(model_field.related_model, k, keys) for k in removed]
+                )
+            if added:
+                manager.add(*[_key(model_field.related_model, k, keys) for k in added])
     return keys
 
 
@@ -255,12 +260,11 @@ def _assign(
         if model_field is None or model_field.primary_key:
             continue
         if model_field.many_to_many:
-            target = model_field.related_model
             members.append(
                 (
                     model_field,
-                    [_key(target, k, keys) for k in attribute.base or []],
-                    [_key(target, k, keys) for k in attribute.proposed or []],
+                    list(attribute.base or []),
+                    list(attribute.proposed or []),
                     actors[attribute.actor],
                 )
             )
