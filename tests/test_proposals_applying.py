@@ -47,16 +47,12 @@ def test_apply_makes_every_change_as_one_revision_crediting_the_proposers():
     assert proposal.decided_at is not None
     assert proposal.revision == revision
 
-    deltas = {
-        (d.content_type.model, d.action): d for d in revision.object_deltas.all()
-    }
+    deltas = {(d.content_type.model, d.action): d for d in revision.object_deltas.all()}
     updates = revision.object_deltas.filter(
         action="update", content_type=ct(Book), content_id=first.pk
     )
     assert {update.actor for update in updates} == {alice}
-    actors = {
-        a.field_name: a.actor for u in updates for a in u.attribute_deltas.all()
-    }
+    actors = {a.field_name: a.actor for u in updates for a in u.attribute_deltas.all()}
     assert actors == {"title": alice, "pages": bob, "labels": alice}
     assert deltas[("book", "create")].actor == alice
     assert deltas[("review", "delete")].cause == deltas[("book", "delete")]
@@ -158,9 +154,10 @@ def test_rebase_takes_current_values_as_base_where_nothing_conflicts():
         first.save()
     Book.objects.filter(pk=first.pk).update(title="Changed", pages=150)
     left = proposal.rebase()
-    assert [c.field for c in left] == ["pages", "title"] or [
-        c.field for c in left
-    ] == ["title", "pages"]
+    assert [c.field for c in left] == ["pages", "title"] or [c.field for c in left] == [
+        "title",
+        "pages",
+    ]
     Book.objects.filter(pk=first.pk).update(title="Proposed")
     assert [c.field for c in proposal.rebase()] == ["pages"]
     (change,) = proposal.changes()
