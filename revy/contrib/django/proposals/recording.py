@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connections, router, transaction
 
 from revy.context import Activation, Context, Frame, current_frame, restore_frame
-from revy.contrib.django import conf, transactions
+from revy.contrib.django import conf
 from revy.contrib.django.actors import actor_reference
 from revy.contrib.django.proposals import folding
 from revy.contrib.django.proposals.applying import write_changes
@@ -145,7 +145,7 @@ class propose:  # noqa: N801 (used as a function: with propose(...) as proposal)
         """The history the block recorded, read before it is rolled back."""
         using = self.using
         assert using is not None
-        transactions.flush(using)
+        # Reading the history models writes the history still queued first.
         connection = connections[using]
         recorded = folding.read(self._context.activation, using)
         if connection.vendor == "sqlite":
