@@ -15,9 +15,11 @@ def run_check():
 
 @pytest.mark.parametrize("value", ["nope.Proposal", "testapp.Comment", "no-dot"])
 def test_a_proposal_model_that_is_not_one_fails_check(value):
-    with override_settings(REVY_PROPOSAL_MODEL=value):
-        with pytest.raises(SystemCheckError) as info:
-            run_check()
+    with (
+        override_settings(REVY_PROPOSAL_MODEL=value),
+        pytest.raises(SystemCheckError) as info,
+    ):
+        run_check()
     message = str(info.value)
     assert "revy.E030" in message
     assert repr(value) in message
