@@ -14,10 +14,10 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any
 
-from django.db import connections, router, transaction
+from django.db import router, transaction
 
 from revy.context import Activation, Context, Frame, current_frame, restore_frame
-from revy.contrib.django import conf
+from revy.contrib.django import backends, conf
 from revy.contrib.django.actors import actor_reference
 from revy.contrib.django.proposals import folding
 from revy.contrib.django.proposals.applying import write_changes
@@ -99,11 +99,7 @@ class propose:  # noqa: N801 (used as a function: with propose(...) as proposal)
         self._atomic.__enter__()
         self._token: Token = _proposing.set(proposal)
         try:
-            connection = connections[using]
-            if connection.vendor == "postgresql":
-                # Foreign keys are checked at once, as on the other databases.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            backends.of(using).check_foreign_keys_at_once()
             self._earlier = None
             self._keys: dict[Any, Any] = {}
             if proposal.pk is not None:
@@ -146,9 +142,6 @@ class propose:  # noqa: N801 (used as a function: with propose(...) as proposal)
         using = self.using
         assert using is not None
         # Reading the history models writes the history still queued first.
-        connection = connections[using]
         recorded = folding.read(self._context.activation, using)
-        if connection.vendor == "sqlite":
-            # SQLite checks foreign keys only at the commit: check them now.
-            connection.check_constraints(table_names=recorded.tables())
+        backends.of(using).check_foreign_keys(recorded.tables())
         return recorded
