@@ -252,3 +252,25 @@ def test_foreign_keys_are_deferred_again_after_the_block():
         review = Review.objects.create(book_id=first.pk + 1000, text="early")
         Book.objects.create(pk=first.pk + 1000, title="Late", author=author)
     assert Review.objects.get(pk=review.pk).book.title == "Late"
+
+
+def test_a_multi_table_child_cannot_be_proposed_and_nothing_is_kept():
+    from revy.contrib.django.proposals import NotProposable
+    from tests.testapp.models import Restaurant
+
+    count = Proposal().objects.count()
+    with pytest.raises(NotProposable, match="testapp.Restaurant"), propose():
+        Restaurant.objects.create(name="Chez", serves_pizza=True)
+    assert not Restaurant.objects.exists()
+    assert Proposal().objects.count() == count
+
+
+def test_apply_inside_a_disabled_context_is_recorded_all_the_same():
+    _author, first, *_ = library()
+    with propose() as proposal:
+        first.title = "Recorded"
+        first.save()
+    with Context.as_disabled():
+        revision = proposal.apply()
+    assert revision is not None
+    assert ObjectDelta.objects.filter(revision=revision).count() == 1

@@ -17,6 +17,7 @@ _EXPORTS = {
     "ABSENT": "loading",
     "AbstractProposal": "models",
     "FieldValues": "review",
+    "NotProposable": "exceptions",
     "ObjectChange": "review",
     "Proposal": "models",
     "ProposalConflict": "review",
@@ -34,6 +35,7 @@ __all__ = [
     "ABSENT",
     "AbstractProposal",
     "FieldValues",
+    "NotProposable",
     "ObjectChange",
     "Proposal",
     "ProposalConflict",
@@ -62,7 +64,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # What the names are, for type checkers and editors.
-    from revy.contrib.django.proposals.exceptions import ProposalStateError
+    from revy.contrib.django.proposals.exceptions import (
+        NotProposable,
+        ProposalStateError,
+    )
     from revy.contrib.django.proposals.loading import ABSENT
     from revy.contrib.django.proposals.models import (
         AbstractProposal,

@@ -52,7 +52,13 @@ def apply(proposal: Any, resolutions: Mapping[Any, str] | None = None) -> Any:
     """
     chosen = _resolutions(resolutions)
     using = _using(proposal)
-    own = Context() if Context.get_current() is None else nullcontext()
+    # Applied changes are always recorded, inside a disabled context too.
+    if Context.get_current() is None:
+        own: Any = Context()
+    elif Context.is_disabled():
+        own = Context.as_enabled()
+    else:
+        own = nullcontext()
     with own, transaction.atomic(using=using):
         locked = _locked(proposal, using)
         loaded = load(locked, lock=True)

@@ -58,6 +58,15 @@ class Recorded:
     deltas: list[dict[str, Any]]
     attributes: dict[Any, list[dict[str, Any]]]
 
+    def models(self) -> list[type[models.Model]]:
+        """The models of the rows recorded, in the order first recorded."""
+        found: dict[Any, None] = {}
+        for delta in self.deltas:
+            model = ContentType.objects.get_for_id(delta["content_type_id"])
+            if (model_class := model.model_class()) is not None:
+                found.setdefault(model_class, None)
+        return list(found)
+
     def tables(self) -> list[str]:
         found = set()
         for delta in self.deltas:

@@ -21,7 +21,10 @@ from revy.contrib.django import backends, conf
 from revy.contrib.django.actors import actor_reference
 from revy.contrib.django.proposals import folding
 from revy.contrib.django.proposals.applying import write_changes
-from revy.contrib.django.proposals.exceptions import ProposalStateError
+from revy.contrib.django.proposals.exceptions import (
+    NotProposable,
+    ProposalStateError,
+)
 from revy.contrib.django.proposals.loading import load
 from revy.contrib.django.proposals.review import ProposalConflict, find_conflicts
 
@@ -144,4 +147,11 @@ class propose:  # noqa: N801 (used as a function: with propose(...) as proposal)
         # Reading the history models writes the history still queued first.
         recorded = folding.read(self._context.activation, using)
         backends.of(using).check_foreign_keys(recorded.tables())
+        for model in recorded.models():
+            if model._meta.parents:
+                raise NotProposable(
+                    f"A proposal cannot hold changes to {model._meta.label}, a "
+                    "model of multi-table inheritance; the block's changes were "
+                    "undone and no proposal was written."
+                )
         return recorded
