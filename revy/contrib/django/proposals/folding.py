@@ -32,7 +32,7 @@ class _Attribute:
     description: str
 
 
-@dataclass
+@dataclass(eq=False)  # Entries are told apart by identity.
 class _Entry:
     """One row's folded change."""
 
@@ -321,7 +321,13 @@ def store(
         pending = entries
         while pending:  # Causes first: one insert per depth of cascade.
             ready = [e for e in pending if e.cause is None or id(e.cause) in rows]
-            later = [e for e in pending if e not in ready]
+            if not ready:  # A cause that is no change of its own: none.
+                for entry in pending:
+                    entry.cause = None
+                ready = pending
+            later = [
+                e for e in pending if e.cause is not None and id(e.cause) not in rows
+            ]
             made = [
                 object_model(
                     proposal=proposal,

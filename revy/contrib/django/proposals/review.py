@@ -33,7 +33,6 @@ __all__ = [
     "BASE",
     "CURRENT",
     "PROPOSED",
-    "ConflictKey",
     "FieldValues",
     "ObjectChange",
     "ProposalConflict",
@@ -81,12 +80,6 @@ class ObjectChange:
     cascades: list[ObjectChange]
     exists: bool  # Whether the row exists now.
     description: str
-
-
-class ConflictKey(tuple):
-    """(model label, key, field name): how a resolution names a conflict."""
-
-    __slots__ = ()
 
 
 @dataclass(frozen=True)
