@@ -157,3 +157,31 @@ def test_a_change_committed_between_review_and_apply_is_a_conflict():
         proposal.apply()
     assert fresh(first).title == "Committed meanwhile"
     assert fresh(proposal).status == "open"
+
+
+@server_only
+def test_a_unique_value_taken_between_the_check_and_the_insert_is_a_conflict():
+    from tests.proposalapp.models import Author
+
+    with propose() as proposal:
+        Author.objects.create(name="Bo", email="bo@example.com")
+    table = Author._meta.db_table
+
+    def take_it_first(execute, sql, params, many, context):
+        if sql.startswith("INSERT") and table in sql:
+            # Another connection commits the same e-mail address just now.
+            thread, outcome = in_thread(
+                lambda: Author.objects.create(name="Other", email="bo@example.com")
+            )
+            thread.join()
+            assert "error" not in outcome, outcome
+        return execute(sql, params, many, context)
+
+    with (
+        connection.execute_wrapper(take_it_first),
+        pytest.raises(ProposalConflict, match="refused") as raised,
+    ):
+        proposal.apply()
+    assert [c.kind for c in raised.value.conflicts] == ["unique"]
+    assert list(Author.objects.values_list("name", flat=True)) == ["Other"]
+    assert fresh(proposal).status == "open"
