@@ -176,8 +176,6 @@ def rebase(proposal: Any) -> list[ProposalConflictItem]:
     """Take the current values as the base of the fields that do not
     conflict; return the conflicts left, which keep their base."""
     using = _using(proposal)
-    attribute_model = type(proposal).deltas.rel.related_model
-    attribute_model = attribute_model.attribute_deltas.rel.related_model
     with transaction.atomic(using=using):
         locked = _locked(proposal, using)
         loaded = load(locked, lock=True)
@@ -193,7 +191,9 @@ def rebase(proposal: Any) -> list[ProposalConflictItem]:
                 if current != attribute.base:
                     attribute.row.base_value = [current]
                     changed.append(attribute.row)
-        attribute_model._base_manager.using(using).bulk_update(changed, ["base_value"])
+        if changed:
+            manager = type(changed[0])._base_manager.using(using)
+            manager.bulk_update(changed, ["base_value"])
     return found
 
 
