@@ -73,6 +73,7 @@ BENCH_DRIVER := $(if $(filter postgresql,$(DB)),psycopg[binary]>=3.1)$(if $(filt
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt $(if $(BENCH_DRIVER),"$(BENCH_DRIVER)")
 	$(BIN)/python -m benchmarks.context_depth
+	DB=$(DB) $(BIN)/python -m benchmarks.proposals
 	DB=$(DB) QUICK=$(QUICK) BASELINE=$(BASELINE) ONLY=$(ONLY) LIBRARIES=$(LIBRARIES) $(BIN)/python -m benchmarks
 
 # make bench-compare BEFORE=<commit> [DB=..] [ROUNDS=5] [ONLY=..] [QUICK=1]:

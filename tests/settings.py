@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "revy.contrib.django",
     "tests.testapp",
     "tests.adminapp",
+    "tests.proposalapp",
 ]
 
 # REVY_TEST_SWAPPED=1 runs the suite against the history models of
@@ -34,6 +35,7 @@ if SWAPPED_HISTORY_MODELS:
     REVY_REVISION_MODEL = "swapped.Revision"
     REVY_OBJECT_DELTA_MODEL = "swapped.ObjectDelta"
     REVY_ATTRIBUTE_DELTA_MODEL = "swapped.AttributeDelta"
+    REVY_PROPOSAL_MODEL = "swapped.Proposal"
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -20,6 +20,7 @@ from revy.contrib.django.models import (
     AbstractObjectDelta,
     AbstractRevision,
 )
+from revy.contrib.django.proposals.models import AbstractProposal
 
 
 class Revision(AbstractRevision):
@@ -43,3 +44,9 @@ class ObjectDelta(AbstractObjectDelta):
 
 class AttributeDelta(AbstractAttributeDelta):
     sensitive = models.BooleanField(default=False)
+
+
+class Proposal(AbstractProposal):
+    """A team's own proposal model, with a field it adds (REVY_PROPOSAL_MODEL)."""
+
+    ticket = models.CharField(max_length=32, blank=True, default="")

@@ -1,6 +1,7 @@
 """The app config: ``INSTALLED_APPS = [..., "revy.contrib.django"]``."""
 
 import contextlib
+import importlib
 from typing import Any
 
 from django.apps import AppConfig, apps
@@ -14,6 +15,12 @@ class RevyConfig(AppConfig):
     label = "revy"
     verbose_name = "Revy revision history"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def import_models(self) -> None:
+        super().import_models()
+        # The proposal models live with the rest of proposals (their own
+        # package), and belong to this app like the history models.
+        importlib.import_module(f"{self.name}.proposals.models")
 
     def ready(self) -> None:
         # Imported here, as Django's apps do: these modules import models,

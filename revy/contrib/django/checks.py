@@ -21,6 +21,7 @@ from revy.contrib.django.models import (
     AbstractObjectDelta,
     AbstractRevision,
 )
+from revy.contrib.django.proposals.models import AbstractProposal
 from revy.contrib.django.rows import saved_fields
 
 __all__ = ["register"]
@@ -305,6 +306,39 @@ def check_swapped_models_named_together(**kwargs: Any) -> Messages:
     return errors
 
 
+def check_proposal_model(**kwargs: Any) -> Messages:
+    """revy.E030, revy.E031: ``REVY_PROPOSAL_MODEL`` names an installed
+    model that subclasses ``AbstractProposal``; a swapped proposal model's
+    revision key names ``REVY_REVISION_MODEL``, so makemigrations needs it."""
+    value = _setting("REVY_PROPOSAL_MODEL")
+    if value is _MISSING:
+        return []
+    try:
+        model = apps.get_model(value, require_ready=False)
+    except (LookupError, ValueError, AttributeError, TypeError):
+        model = None
+    if model is None or not issubclass(model, AbstractProposal):
+        what = (
+            "which is not an installed model ('app_label.ModelName')"
+            if model is None
+            else "which does not subclass revy's AbstractProposal"
+        )
+        return [
+            checks.Error(
+                f"REVY_PROPOSAL_MODEL refers to {value!r}, {what}.", id="revy.E030"
+            )
+        ]
+    if not hasattr(settings, "REVY_REVISION_MODEL"):
+        return [
+            checks.Error(
+                "REVY_PROPOSAL_MODEL is set but REVY_REVISION_MODEL is not: set "
+                "REVY_REVISION_MODEL too (to its default if you keep revy's model).",
+                id="revy.E031",
+            )
+        ]
+    return []
+
+
 def _import(path: Any) -> Any:
     if not isinstance(path, str):
         return None
@@ -328,6 +362,7 @@ CHECKS = (
     check_actor_resolvers,
     check_history_models,
     check_swapped_models_named_together,
+    check_proposal_model,
 )
 
 

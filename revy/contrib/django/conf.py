@@ -23,6 +23,7 @@ from django.utils.module_loading import import_string
 DEFAULT_REVISION_MODEL = "revy.Revision"
 DEFAULT_OBJECT_DELTA_MODEL = "revy.ObjectDelta"
 DEFAULT_ATTRIBUTE_DELTA_MODEL = "revy.AttributeDelta"
+DEFAULT_PROPOSAL_MODEL = "revy.Proposal"
 
 # Every setting revy reads; ``check`` warns of other REVY_ names.
 SETTINGS = (
@@ -38,6 +39,7 @@ SETTINGS = (
     "REVY_ACTOR_RESOLVERS",
     "REVY_REVISION_DESCRIPTION_HEADER",
     "REVY_REVISION_DESCRIPTION_MAX_LENGTH",
+    "REVY_PROPOSAL_MODEL",
 )
 
 # Django's own bookkeeping, never tracked whatever REVY_TRACKED_MODELS says.
@@ -64,6 +66,16 @@ def object_delta_model_label() -> str:
 def attribute_delta_model_label() -> str:
     """``REVY_ATTRIBUTE_DELTA_MODEL``: the AttributeDelta model."""
     return _setting("REVY_ATTRIBUTE_DELTA_MODEL", DEFAULT_ATTRIBUTE_DELTA_MODEL)
+
+
+def proposal_model_label() -> str:
+    """``REVY_PROPOSAL_MODEL``: the Proposal model (proposals.md)."""
+    return _setting("REVY_PROPOSAL_MODEL", DEFAULT_PROPOSAL_MODEL)
+
+
+def proposal_model() -> Any:
+    """The Proposal model class ``REVY_PROPOSAL_MODEL`` names."""
+    return _model(proposal_model_label())
 
 
 def tracked_models() -> Sequence[str]:
@@ -211,6 +223,7 @@ def history_model_labels() -> frozenset[str]:
             revision_model_label(),
             object_delta_model_label(),
             attribute_delta_model_label(),
+            proposal_model_label(),
         )
     )
 

@@ -36,14 +36,17 @@ from revy.contrib.django.admin.display import (
 )
 from revy.contrib.django.admin.html import entries_html
 from revy.contrib.django.admin.pages import admin_url, by_revision, entries, texts
+from revy.contrib.django.admin.proposing import ProposeAdminMixin
 from revy.contrib.django.models import get_revision_model
 
 __all__ = ["RevyAdminMixin", "RevyModelAdmin"]
 
 
-class RevyAdminMixin:
+class RevyAdminMixin(ProposeAdminMixin):
     """revy's history, as-of, compare, restore, revert and recover pages for
     a ``ModelAdmin``: ``class BookAdmin(RevyAdminMixin, admin.ModelAdmin)``.
+    Users who may propose changes but not make them save proposals
+    (``ProposeAdminMixin``).
 
     Override :meth:`has_view_history_permission` for object-level rules, and
     set ``history_masked_fields`` (fnmatch patterns of field names) to

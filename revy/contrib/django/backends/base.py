@@ -79,6 +79,16 @@ class Backend:
         self._plans: dict[tuple[Any, ...], Plan | None] = {}
         self._readers: dict[tuple[Any, ...], _Reader] = {}
 
+    # Foreign keys checked at once (a propose() block) ----------------------
+
+    def check_foreign_keys_at_once(self) -> None:
+        """Check foreign keys at each statement until the transaction (or
+        the savepoint) ends; most databases do already."""
+
+    def check_foreign_keys(self, tables: list[str]) -> None:
+        """Raise IntegrityError now for a broken foreign key in ``tables``
+        that the database would only report at the commit."""
+
     # Inserting history rows ---------------------------------------------------
 
     def insert(

@@ -42,6 +42,10 @@ class SQLiteBackend(Backend):
         self.connection.ensure_connection()
         return self.connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
+    def check_foreign_keys(self, tables: list[str]) -> None:
+        # Django's foreign keys are deferred here, and cannot be made not to.
+        self.connection.check_constraints(table_names=tables)
+
     def locking(self, queryset: QuerySet, for_delete: bool) -> QuerySet:
         # One writer at a time: a transaction that has read and then writes
         # fails ("database is locked") if another wrote in between, rather
