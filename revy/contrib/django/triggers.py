@@ -1,0 +1,61 @@
+"""Optional database triggers that keep history append-only below the ORM.
+
+``manage.py revy_triggers`` (or :func:`install`) puts triggers on every
+history table, revy's integrity records included, that refuse ``UPDATE``
+and ``DELETE`` (on PostgreSQL also ``TRUNCATE``) unless the database session
+declared an allowed operation, as revy's redaction, pruning and
+``manage.py flush`` do (``appendonly.declared``). They stop mistakes,
+application code and ordinary database users; not a database superuser or
+the tables' owner, who can drop them (docs/integrity.md).
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+from revy.contrib.django import conf
+from revy.contrib.django.backends import guards
+from revy.contrib.django.ledger import AppendOnly
+
+__all__ = ["history_tables", "install", "installed", "remove"]
+
+
+def history_tables() -> list[str]:
+    """The tables the triggers guard: the history models in use and revy's
+    records (amendments, retired actors, seals, checkpoints)."""
+    models = list(conf.history_models())
+    models += [
+        model
+        for model in apps.get_app_config("revy").get_models()
+        if issubclass(model, AppendOnly) and model not in models
+    ]
+    return [model._meta.db_table for model in models]
+
+
+def install(using: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """Install the triggers on ``using``; the tables guarded."""
+    connection = connections[using]
+    tables = history_tables()
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        for table in tables:
+            for statement in guards.install_statements(connection, table):
+                cursor.execute(statement)
+    return tables
+
+
+def remove(using: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """Remove the triggers from ``using``; the tables that had them."""
+    connection = connections[using]
+    tables = history_tables()
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        for table in tables:
+            for statement in guards.drop_statements(connection, table):
+                cursor.execute(statement)
+    return tables
+
+
+def installed(using: str = DEFAULT_DB_ALIAS) -> dict[str, bool]:
+    """``{table: whether its triggers are installed}``."""
+    connection = connections[using]
+    return {table: guards.triggers_on(connection, table) for table in history_tables()}
