@@ -22,8 +22,8 @@ from django.apps import apps
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import OuterRef, Subquery
-from django.db.models.functions import Cast
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Concat
 from django.http import HttpRequest
 
 from revy.contrib.django.encoding import key_text
@@ -147,7 +147,9 @@ def retirement_subquery(model: type[models.Model], type_id: int) -> Any:
     """The latest retirement mark of the ``model`` row's key, for annotate()."""
     key: Any = OuterRef("pk")
     if not isinstance(model._meta.pk, models.CharField):
-        key = Cast(key, output_field=models.CharField(max_length=255))
+        # Concatenated, not cast: a cast to text takes the connection's
+        # collation, which MariaDB refuses to compare with the column's.
+        key = Concat(key, Value(""), output_field=models.CharField(max_length=255))
     return Subquery(
         apps.get_model("revy", "RetiredActor")
         .objects.filter(content_type_id=type_id, actor_id=key)
