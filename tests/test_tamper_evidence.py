@@ -240,3 +240,52 @@ def test_pruning_keeps_the_history_verifiable():
     write("later")
     assert checkpoint().count == 1
     assert verify().ok
+
+
+def test_concurrent_commits_in_another_order_than_their_keys_still_chain():
+    # Writer A takes the lower keys and inserts its seal, then waits before
+    # its COMMIT while writer B commits and a checkpoint is made: seals take
+    # no lock, so B does not wait for A, and A's seal, invisible to the
+    # first checkpoint, is chained by the next.
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite lets one transaction write at a time: nothing overlaps")
+    import threading
+
+    from django.db import connections
+
+    sealed = threading.Event()
+    go_on = threading.Event()
+    errors = []
+
+    def pause_after_seal(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if Seal._meta.db_table in sql and sql.lstrip().upper().startswith("INSERT"):
+            sealed.set()
+            assert go_on.wait(30), "writer B never finished"
+        return result
+
+    def writer_a():
+        try:
+            with connections["default"].execute_wrapper(pause_after_seal):
+                write("A")
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+            sealed.set()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=writer_a)
+    thread.start()
+    assert sealed.wait(30)
+    write("B")
+    first = checkpoint()
+    go_on.set()
+    thread.join(30)
+    assert not errors, errors
+
+    a_revision, b_revision = Revision.objects.order_by("pk")
+    assert a_revision.description == "Write A"
+    assert [revision for _seal, revision in first.seals] == [b_revision.pk]
+    second = checkpoint()
+    assert [revision for _seal, revision in second.seals] == [a_revision.pk]
+    assert verify().ok
