@@ -136,3 +136,18 @@ def test_an_actor_still_there_is_credited_as_before(alice, bob):
 
     assert Revision.objects.get().actors() == [alice]
     assert ObjectDelta.objects.for_actor(alice).count() == 1
+
+
+def test_the_admin_history_page_shows_the_deleted_actor_not_the_newcomer(alice):
+    from tests.admin_support import staff, url, written_novel
+    from tests.adminapp.models import Novel
+
+    novel = written_novel(alice)
+    key = alice.pk
+    alice.delete()
+    User.objects.create(pk=key, username="newcomer")
+    client, _user = staff("reader", "adminapp.view_novel")
+
+    page = client.get(url(Novel, "history", novel.pk)).content.decode()
+    assert f"deleted {User._meta.label} {key}" in page
+    assert "newcomer" not in page
