@@ -18,7 +18,7 @@ from django.contrib.admin.models import CHANGE
 from django.contrib.admin.models import LogEntry as AdminLogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from reversion.models import Revision, Version
 
@@ -63,6 +63,10 @@ class Library:
 
     def revision(self) -> Any:
         """What groups changes into one revision: nothing for most libraries."""
+        return nullcontext()
+
+    def active(self) -> Any:
+        """The settings a run of this library is made under."""
         return nullcontext()
 
     def history_models(self) -> list[Any]:
@@ -141,6 +145,34 @@ class Revy(Library):
 
     def history(self, obj: Any, count: int) -> list[Any]:
         return list(history.history(obj)[:count])
+
+
+class RevySealed(Revy):
+    """revy with tamper evidence on: each commit also seals what it wrote
+    (docs/integrity.md). The same models as revy's, run in turn with it."""
+
+    key = "revy_sealed"
+    label = "revy, tamper evidence on"
+    # Reads are revy's own: sealing costs only at commits.
+    cannot = dict.fromkeys(
+        (
+            "load_outside",
+            "load_inside",
+            "state",
+            "snapshots",
+            "history",
+            "admin_history",
+        ),
+        "reads as revy does",
+    )
+
+    def active(self) -> Any:
+        return override_settings(
+            REVY_TAMPER_EVIDENCE=True, REVY_INTEGRITY_KEY="bench-" + "k" * 40
+        )
+
+    def history_models(self) -> list[Any]:
+        return [*super().history_models(), apps.get_model("revy", "Seal")]
 
 
 class Reversion(Library):
@@ -244,7 +276,7 @@ class PgHistoryStatement(PgHistoryRow):
 
 def available() -> list[Library]:
     """The libraries of this database, the untracked twin first."""
-    kinds = [Library, Revy, Reversion, SimpleHistory, Auditlog]
+    kinds = [Library, Revy, RevySealed, Reversion, SimpleHistory, Auditlog]
     if settings.PGHISTORY:
         kinds += [PgHistoryRow, PgHistoryStatement]
     return [kind() for kind in kinds]

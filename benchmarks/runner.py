@@ -79,17 +79,19 @@ def measure(scenario: Scenario, available: list[Library], n: int, repetitions: i
         return prepared[library.key]
 
     for library in runnable:  # warm-up
-        scenario.run(library, prepare(library))
+        with library.active():
+            scenario.run(library, prepare(library))
     for library in runnable:  # counting queries and history rows, untimed
-        ready = prepare(library)
-        before = library.history_rows()
-        with CaptureQueriesContext(connection) as queries:
-            scenario.run(library, ready)
-        written = library.history_rows() - before
+        with library.active():
+            ready = prepare(library)
+            before = library.history_rows()
+            with CaptureQueriesContext(connection) as queries:
+                scenario.run(library, ready)
+            written = library.history_rows() - before
         statements = [q["sql"] for q in queries.captured_queries]
         status = "ok"
         if scenario.writes and library.key != "untracked" and not written:
-            status = NOT_YET if library.key == "revy" else "not recorded"
+            status = NOT_YET if library.key.startswith("revy") else "not recorded"
         results[library.key] = {
             "status": status,
             "queries": sum(not is_transaction_control(sql) for sql in statements)
@@ -101,11 +103,12 @@ def measure(scenario: Scenario, available: list[Library], n: int, repetitions: i
     for repetition in range(repetitions):
         shift = repetition % len(runnable)
         for library in runnable[shift:] + runnable[:shift]:
-            ready = prepare(library)
-            gc.collect()
-            start = time.perf_counter()
-            scenario.run(library, ready)
-            results[library.key]["times"].append(time.perf_counter() - start)
+            with library.active():
+                ready = prepare(library)
+                gc.collect()
+                start = time.perf_counter()
+                scenario.run(library, ready)
+                results[library.key]["times"].append(time.perf_counter() - start)
 
     untracked = statistics.median(results["untracked"]["times"])
     for library in runnable:
