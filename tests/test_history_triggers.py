@@ -124,3 +124,17 @@ def test_a_long_table_name_gives_a_trigger_name_the_databases_accept():
     name = guards._name("x" * 80, "DELETE")
     assert len(name) <= 63
     assert name != guards._name("x" * 79 + "y", "DELETE")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_operation_installs_them_and_removes_them_backwards():
+    operation = triggers.InstallHistoryTriggers()
+    assert operation.deconstruct() == ("InstallHistoryTriggers", [], {})
+    with connection.schema_editor() as editor:
+        operation.database_forwards("revy", editor, None, None)
+    try:
+        assert set(triggers.installed().values()) == {True}
+    finally:
+        with connection.schema_editor() as editor:
+            operation.database_backwards("revy", editor, None, None)
+    assert set(triggers.installed().values()) == {False}

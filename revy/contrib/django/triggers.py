@@ -11,14 +11,23 @@ the tables' owner, who can drop them (docs/integrity.md).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.migrations.operations.base import Operation
 
 from revy.contrib.django import conf
 from revy.contrib.django.backends import guards
 from revy.contrib.django.ledger import AppendOnly
 
-__all__ = ["history_tables", "install", "installed", "remove"]
+__all__ = [
+    "InstallHistoryTriggers",
+    "history_tables",
+    "install",
+    "installed",
+    "remove",
+]
 
 
 def history_tables() -> list[str]:
@@ -59,3 +68,32 @@ def installed(using: str = DEFAULT_DB_ALIAS) -> dict[str, bool]:
     """``{table: whether its triggers are installed}``."""
     connection = connections[using]
     return {table: guards.triggers_on(connection, table) for table in history_tables()}
+
+
+class InstallHistoryTriggers(Operation):
+    """A migration operation that installs the triggers (and removes them
+    when migrated back). Put it in a migration of the app that holds the
+    history models, after the migrations that create their tables and
+    revy's ``0002``."""
+
+    reversible = True
+    reduces_to_sql = False
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass  # No model changes.
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        install(schema_editor.connection.alias)
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        remove(schema_editor.connection.alias)
+
+    def describe(self) -> str:
+        return "Install revy's triggers that keep history append-only"
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (self.__class__.__qualname__, [], {})
