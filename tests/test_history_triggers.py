@@ -11,9 +11,12 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import TransactionTestCase
 
-from revy.contrib.django import triggers
+from revy.contrib.django import REDACTED, state_at, triggers
 from revy.contrib.django.appendonly import declared
 from revy.contrib.django.backends import guards
+from revy.contrib.django.ledger import Amendment
+from revy.contrib.django.pruning import prune_revisions
+from revy.contrib.django.redaction import redact
 from tests.helpers import (
     AttributeDelta,
     ObjectDelta,
@@ -91,6 +94,14 @@ class TestGuardedHistory(TransactionTestCase):
         }
         with pytest.raises(DatabaseError):
             run_sql(f"UPDATE {table(AttributeDelta)} SET description = 'again'")
+
+    def test_redaction_and_pruning_pass_them_as_declared_operations(self):
+        comment = self.record()
+        redact(Comment, [comment.pk], ["text"])
+        assert state_at(Comment, comment.pk).text is REDACTED
+        prune_revisions(Revision.objects.all())
+        assert history_counts() == (0, 0, 0)
+        assert Amendment.objects.count() == 2
 
     def test_z_the_runners_flush_emptied_the_guarded_tables_between_tests(self):
         # Earlier tests recorded history; the flush after each one passed.
