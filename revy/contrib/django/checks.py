@@ -348,6 +348,14 @@ def check_tamper_evidence(**kwargs: Any) -> Messages:
     return []
 
 
+def _installed_model(label: Any) -> Any:
+    """The installed model ``label`` names, or None."""
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError, TypeError, AttributeError):
+        return None
+
+
 def check_actor_models(**kwargs: Any) -> Messages:
     """revy.E022: ``REVY_ACTOR_MODELS`` lists installed models."""
     value = _setting("REVY_ACTOR_MODELS")
@@ -363,9 +371,7 @@ def check_actor_models(**kwargs: Any) -> Messages:
         ]
     errors: Messages = []
     for label in value:
-        try:
-            apps.get_model(label)
-        except (LookupError, ValueError, TypeError, AttributeError):
+        if _installed_model(label) is None:
             errors.append(
                 checks.Error(
                     f"REVY_ACTOR_MODELS names {label!r}, which is not an "
@@ -395,9 +401,8 @@ def check_personal_data(**kwargs: Any) -> Messages:
         ]
     errors: Messages = []
     for label, names in value.items():
-        try:
-            model = apps.get_model(label)
-        except (LookupError, ValueError, TypeError, AttributeError):
+        model = _installed_model(label)
+        if model is None:
             errors.append(
                 checks.Error(
                     f"REVY_PERSONAL_DATA names {label!r}, which is not an "

@@ -11,6 +11,7 @@ the tables' owner, who can drop them (docs/integrity.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -44,22 +45,20 @@ def history_tables() -> list[str]:
 
 def install(using: str = DEFAULT_DB_ALIAS) -> list[str]:
     """Install the triggers on ``using``; the tables guarded."""
-    connection = connections[using]
-    tables = history_tables()
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        for table in tables:
-            for statement in guards.install_statements(connection, table):
-                cursor.execute(statement)
-    return tables
+    return _run(using, guards.install_statements)
 
 
 def remove(using: str = DEFAULT_DB_ALIAS) -> list[str]:
     """Remove the triggers from ``using``; the tables that had them."""
+    return _run(using, guards.drop_statements)
+
+
+def _run(using: str, statements: Callable[[Any, str], list[str]]) -> list[str]:
     connection = connections[using]
     tables = history_tables()
     with transaction.atomic(using=using), connection.cursor() as cursor:
         for table in tables:
-            for statement in guards.drop_statements(connection, table):
+            for statement in statements(connection, table):
                 cursor.execute(statement)
     return tables
 
