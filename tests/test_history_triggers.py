@@ -149,3 +149,19 @@ def test_the_migration_operation_installs_them_and_removes_them_backwards():
         with connection.schema_editor() as editor:
             operation.database_backwards("revy", editor, None, None)
     assert set(triggers.installed().values()) == {False}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_triggers_a_migration_dropped_with_its_table_come_back_after_migrate():
+    # SQLite rebuilds a table to alter it, and the triggers go with it.
+    triggers.install()
+    try:
+        dropped = Revision._meta.db_table
+        with connection.cursor() as cursor:
+            for statement in guards.drop_statements(connection, dropped):
+                cursor.execute(statement)
+        assert triggers.installed()[dropped] is False
+        call_command("migrate", verbosity=0)
+        assert set(triggers.installed().values()) == {True}
+    finally:
+        triggers.remove()

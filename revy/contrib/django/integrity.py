@@ -6,7 +6,10 @@
 - the rows of the models of ``REVY_ACTOR_MODELS`` are retired when deleted
   (``retirement.py``);
 - each SQLite connection gets the SQL function ``revy_operation()`` that
-  revy's triggers ask (``triggers.py``).
+  revy's triggers ask (``backends/guards.py``);
+- after ``migrate``, triggers a migration dropped with the table it rebuilt
+  (SQLite rebuilds tables to alter them) are installed again, when the other
+  history tables still have theirs.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ from typing import Any
 
 from django.apps import apps
 from django.core.signals import setting_changed
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.signals import connection_created
 from django.db.models import signals
 
-from revy.contrib.django import appendonly, conf, retirement
+from revy.contrib.django import appendonly, conf, retirement, triggers
 from revy.contrib.django.backends import guards
 from revy.contrib.django.ledger import AppendOnly, refuse_deletion
 
@@ -40,6 +43,7 @@ def install() -> None:
     for connection in connections.all(initialized_only=True):
         _sqlite_function(connection)
     setting_changed.connect(_actor_models_changed, dispatch_uid="revy.actor-models")
+    signals.post_migrate.connect(_triggers_kept, dispatch_uid="revy.triggers-kept")
 
 
 def _connect_actor_models() -> None:
@@ -66,3 +70,11 @@ def _actor_models_changed(setting: str, **kwargs: Any) -> None:
 
 def _sqlite_function(connection: Any, **kwargs: Any) -> None:
     guards.register_sqlite_function(connection, appendonly.sqlite_declared_operation)
+
+
+def _triggers_kept(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    if getattr(sender, "label", None) != "revy":
+        return  # Sent for each app: once is enough.
+    guarded = set(triggers.installed(using).values())
+    if guarded == {True, False}:
+        triggers.install(using)

@@ -133,7 +133,7 @@ def triggers_on(connection: BaseDatabaseWrapper, table: str) -> bool:
         if vendor == "postgresql":
             cursor.execute(
                 "SELECT count(*) FROM pg_trigger WHERE tgname = ANY(%s) "
-                "AND tgrelid = %s::regclass",
+                "AND tgrelid = to_regclass(%s)",
                 [names, connection.ops.quote_name(table)],
             )
         elif vendor == "mysql":
