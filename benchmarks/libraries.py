@@ -67,8 +67,8 @@ class Library:
         """What groups changes into one revision: nothing for most libraries."""
         return nullcontext()
 
-    def configured(self) -> Any:
-        """The settings the library runs with, around each of its runs."""
+    def active(self) -> Any:
+        """The settings a run of this library is made under."""
         return nullcontext()
 
     def history_models(self) -> list[Any]:
@@ -147,6 +147,46 @@ class Revy(Library):
 
     def history(self, obj: Any, count: int) -> list[Any]:
         return list(history.history(obj)[:count])
+
+
+class RevySealed(Revy):
+    """revy with tamper evidence on: each commit also seals what it wrote
+    (docs/integrity.md). The same models as revy's, run in turn with it."""
+
+    key = "revy_sealed"
+    label = "revy, tamper evidence on"
+    # Reads are revy's own: sealing costs only at commits.
+    cannot = dict.fromkeys(
+        (
+            "load_outside",
+            "load_inside",
+            "state",
+            "snapshots",
+            "history",
+            "admin_history",
+        ),
+        "reads as revy does",
+    )
+
+    def active(self) -> Any:
+        return override_settings(
+            REVY_TAMPER_EVIDENCE=True, REVY_INTEGRITY_KEY="bench-" + "k" * 40
+        )
+
+    def history_models(self) -> list[Any]:
+        return [*super().history_models(), apps.get_model("revy", "Seal")]
+
+
+class RevyTrusting(Revy):
+    """revy with ``REVY_READ_BEFORE_SAVE = False``: saves trust what the
+    instance remembers instead of reading the row they overwrite."""
+
+    key = "revy_trusting"
+    label = "revy, REVY_READ_BEFORE_SAVE=False"
+    only = frozenset({"update_each", "update_all"})
+
+    def active(self) -> Any:
+        return override_settings(REVY_READ_BEFORE_SAVE=False)
 
 
 class Reversion(Library):
@@ -248,21 +288,17 @@ class PgHistoryStatement(PgHistoryRow):
     prefix = "PgStatement"
 
 
-class RevyTrusting(Revy):
-    """revy with ``REVY_READ_BEFORE_SAVE = False``: saves trust what the
-    instance remembers instead of reading the row they overwrite."""
-
-    key = "revy_trusting"
-    label = "revy, REVY_READ_BEFORE_SAVE=False"
-    only = frozenset({"update_each", "update_all"})
-
-    def configured(self) -> Any:
-        return override_settings(REVY_READ_BEFORE_SAVE=False)
-
-
 def available() -> list[Library]:
     """The libraries of this database, the untracked twin first."""
-    kinds = [Library, Revy, RevyTrusting, Reversion, SimpleHistory, Auditlog]
+    kinds = [
+        Library,
+        Revy,
+        RevyTrusting,
+        RevySealed,
+        Reversion,
+        SimpleHistory,
+        Auditlog,
+    ]
     if settings.PGHISTORY:
         kinds += [PgHistoryRow, PgHistoryStatement]
     return [kind() for kind in kinds]

@@ -81,15 +81,15 @@ def measure(scenario: Scenario, available: list[Library], n: int, repetitions: i
         return prepared[library.key]
 
     for library in runnable:  # warm-up
-        ready = prepare(library)
-        with library.configured():
-            scenario.run(library, ready)
+        with library.active():
+            scenario.run(library, prepare(library))
     for library in runnable:  # counting queries and history rows, untimed
-        ready = prepare(library)
-        before = library.history_rows()
-        with library.configured(), CaptureQueriesContext(connection) as queries:
-            scenario.run(library, ready)
-        written = library.history_rows() - before
+        with library.active():
+            ready = prepare(library)
+            before = library.history_rows()
+            with CaptureQueriesContext(connection) as queries:
+                scenario.run(library, ready)
+            written = library.history_rows() - before
         statements = [q["sql"] for q in queries.captured_queries]
         status = "ok"
         if scenario.writes and library.key != "untracked" and not written:
@@ -105,8 +105,8 @@ def measure(scenario: Scenario, available: list[Library], n: int, repetitions: i
     for repetition in range(repetitions):
         shift = repetition % len(runnable)
         for library in runnable[shift:] + runnable[:shift]:
-            ready = prepare(library)
-            with library.configured():
+            with library.active():
+                ready = prepare(library)
                 gc.collect()
                 start = time.perf_counter()
                 scenario.run(library, ready)

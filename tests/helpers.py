@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.db import connection, connections
 
 from revy import Context
+from revy.contrib.django.appendonly import declared
 from revy.contrib.django.models import (
     ObjectSnapshot,
     get_attribute_delta_model,
@@ -183,12 +184,20 @@ def article_ids(tag):
     return set(tag.articles.values_list("pk", flat=True))
 
 
+def rewriting_history(using="default"):
+    """A block that may change committed history, as a schema migration's
+    conversion of it does (history is append-only otherwise): to set up the
+    history an older version of a project would have left."""
+    return declared("migrate", using)
+
+
 def forget_field(model, pk, field_name):
     """History as it stands for a field added to the model after it was
     written: no attribute delta of that field."""
-    AttributeDelta.objects.filter(
-        content_type=ct(model), content_id=str(pk), field_name=field_name
-    ).delete()
+    with rewriting_history():
+        AttributeDelta.objects.filter(
+            content_type=ct(model), content_id=str(pk), field_name=field_name
+        ).delete()
 
 
 def run_in_other_connection(work):

@@ -399,7 +399,7 @@ def test_a_field_added_to_revision_and_its_migration_keep_the_project_green(
     # ... while the project's makemigrations leaves lint, checks and suite green.
     run([python, "manage.py", "makemigrations"], cwd=project, env=env)
     written = (
-        project / "extended" / "revisions" / "migrations" / "0002_revision_ticket.py"
+        project / "extended" / "revisions" / "migrations" / "0003_revision_ticket.py"
     )
     assert '"ticket"' in written.read_text()
     run([python, "-m", "ruff", "check", "--no-cache", "."], cwd=project)

@@ -48,6 +48,7 @@ from tests.helpers import (
     article_ids,
     flush_history,
     latest_revision,
+    rewriting_history,
     tag_ids,
 )
 from tests.testapp.models import (
@@ -72,9 +73,10 @@ def at_hours(revisions):
     """Give ``revisions`` the times T0, T0 + 1h, T0 + 2h...: points in time
     that are exact whatever the clock's resolution."""
     for hours, revision in enumerate(revisions):
-        Revision.objects.filter(pk=revision.pk).update(
-            created_at=T0 + datetime.timedelta(hours=hours)
-        )
+        with rewriting_history():
+            Revision.objects.filter(pk=revision.pk).update(
+                created_at=T0 + datetime.timedelta(hours=hours)
+            )
         revision.refresh_from_db()
 
 

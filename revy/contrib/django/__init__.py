@@ -21,8 +21,10 @@ _EXPORTS = {
     "DeletedActor": "actors",
     "EncodingError": "exceptions",
     "FieldChange": "reading",
+    "HistoryIsAppendOnly": "exceptions",
     "NotRecordable": "exceptions",
     "ObjectSnapshot": "snapshot",
+    "REDACTED": "encoding",
     "RevertConflict": "exceptions",
     "RevyMiddleware": "middleware",
     "ValueEncoder": "encoding",
@@ -35,6 +37,9 @@ _EXPORTS = {
     "get_object_delta_model": "models",
     "get_revision_model": "models",
     "members_as_of": "reading",
+    "prune_revisions": "pruning",
+    "redact": "redaction",
+    "redact_actor": "redaction",
     "restore": "undoing",
     "restore_deleted": "undoing",
     "revert": "undoing",
@@ -42,6 +47,7 @@ _EXPORTS = {
     "rows_as_of": "reading",
     "snapshot_of": "reading",
     "state_at": "reading",
+    "verify": "verifying",
 }
 
 __all__ = [
@@ -50,8 +56,10 @@ __all__ = [
     "DeletedActor",
     "EncodingError",
     "FieldChange",
+    "HistoryIsAppendOnly",
     "NotRecordable",
     "ObjectSnapshot",
+    "REDACTED",
     "RevertConflict",
     "RevyMiddleware",
     "ValueEncoder",
@@ -64,6 +72,9 @@ __all__ = [
     "get_object_delta_model",
     "get_revision_model",
     "members_as_of",
+    "prune_revisions",
+    "redact",
+    "redact_actor",
     "restore",
     "restore_deleted",
     "revert",
@@ -71,6 +82,7 @@ __all__ = [
     "rows_as_of",
     "snapshot_of",
     "state_at",
+    "verify",
 ]
 
 
@@ -89,10 +101,11 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # What the names are, for type checkers and editors.
     from revy.contrib.django.actors import ActorRef, DeletedActor, authenticated_user
-    from revy.contrib.django.encoding import ValueEncoder
+    from revy.contrib.django.encoding import REDACTED, ValueEncoder
     from revy.contrib.django.exceptions import (
         Conflict,
         EncodingError,
+        HistoryIsAppendOnly,
         NotRecordable,
         RevertConflict,
     )
@@ -102,6 +115,7 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
         get_object_delta_model,
         get_revision_model,
     )
+    from revy.contrib.django.pruning import prune_revisions
     from revy.contrib.django.reading import (
         FieldChange,
         changes,
@@ -113,6 +127,7 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
         snapshot_of,
         state_at,
     )
+    from revy.contrib.django.redaction import redact, redact_actor
     from revy.contrib.django.snapshot import ObjectSnapshot
     from revy.contrib.django.undoing import (
         restore,
@@ -120,3 +135,4 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
         revert,
         revert_conflicts,
     )
+    from revy.contrib.django.verifying import verify

@@ -18,13 +18,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from django.apps import apps
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Concat
 from django.http import HttpRequest
 
 from revy.contrib.django.encoding import key_text
+from revy.contrib.django.retirement import retirement_marks
 
-__all__ = ["ActorRef", "DeletedActor", "actor_reference", "authenticated_user"]
+__all__ = [
+    "ActorForeignKey",
+    "ActorRef",
+    "DeletedActor",
+    "actor_reference",
+    "authenticated_user",
+    "history_position",
+]
 
 
 def authenticated_user(request: HttpRequest) -> Any:
@@ -72,27 +84,154 @@ class DeletedActor:
         return f"deleted {label} {self.pk}"
 
 
-def resolve_actors(refs: Iterable[ActorRef]) -> list[Any]:
+def resolve_actors(
+    refs: Iterable[ActorRef], positions: Iterable[int] | None = None
+) -> list[Any]:
     """The actors ``refs`` name, in order: a query per actor model; None for
-    the system, a :class:`DeletedActor` for a row that is gone."""
+    the system, a :class:`DeletedActor` for a row that is gone. With
+    ``positions`` (the object delta key each ref was recorded in), also for
+    a row deleted after that and made again with its key."""
     refs = list(refs)
+    positions = None if positions is None else list(positions)
     by_type: dict[Any, list[Any]] = {}
     for type_id, actor_id in refs:
         if type_id is not None:
             by_type.setdefault(type_id, []).append(actor_id)
     loaded: dict[tuple[Any, str], Any] = {}
+    marks: dict[tuple[Any, str], int] = {}
+    unmarked: list[tuple[Any, str]] = []
     for type_id, ids in by_type.items():
         model = ContentType.objects.get_for_id(type_id).model_class()
-        for obj in model._base_manager.filter(pk__in=ids):
-            loaded[type_id, key_text(type(obj), obj.pk)] = obj
-    return [
-        None
-        if type_id is None
-        else loaded.get(
-            (type_id, actor_id),
-            DeletedActor(
+        rows = model._base_manager.filter(pk__in=ids)
+        annotated = positions is not None and _can_annotate(model)
+        if annotated:
+            rows = rows.annotate(**{_MARK: retirement_subquery(model, type_id)})
+        for obj in rows:
+            key = (type_id, key_text(type(obj), obj.pk))
+            loaded[key] = obj
+            if annotated and getattr(obj, _MARK) is not None:
+                marks[key] = getattr(obj, _MARK)
+            elif not annotated:
+                unmarked.append(key)
+    if positions is not None and unmarked:
+        marks.update(retirement_marks(unmarked))
+    found = []
+    for index, (type_id, actor_id) in enumerate(refs):
+        actor = None if type_id is None else loaded.get((type_id, actor_id))
+        if type_id is not None and (
+            actor is None
+            or (
+                positions is not None
+                and marks.get((type_id, actor_id), -1) >= positions[index]
+            )
+        ):
+            actor = DeletedActor(
                 ContentType.objects.get_for_id(type_id).model_class(), actor_id
-            ),
+            )
+        found.append(actor)
+    return found
+
+
+# The annotation on an actor's row: the last retirement of its key.
+_MARK = "revy_retired_after"
+
+
+def _can_annotate(model: type[models.Model]) -> bool:
+    """Whether the database can match ``model``'s keys to ``actor_id`` text
+    in SQL: integer and text keys, not UUIDs (stored without dashes)."""
+    field = model._meta.pk
+    return isinstance(field, (models.IntegerField | models.AutoField, models.CharField))
+
+
+def retirement_subquery(model: type[models.Model], type_id: int) -> Any:
+    """The latest retirement mark of the ``model`` row's key, for annotate()."""
+    key: Any = OuterRef("pk")
+    if not isinstance(model._meta.pk, models.CharField):
+        # Concatenated, not cast: a cast to text takes the connection's
+        # collation, which MariaDB refuses to compare with the column's.
+        key = Concat(key, Value(""), output_field=models.CharField(max_length=255))
+    return Subquery(
+        apps.get_model("revy", "RetiredActor")
+        .objects.filter(content_type_id=type_id, actor_id=key)
+        .order_by("-last_object_delta")
+        .values("last_object_delta")[:1]
+    )
+
+
+def history_position(row: models.Model) -> int:
+    """Where a history row stands in key order: its object delta's key."""
+    return getattr(row, "object_delta_id", None) or row.pk
+
+
+class ActorForeignKey(GenericForeignKey):
+    """A history row's ``actor``: the row that acted, a :class:`DeletedActor`
+    once it is gone (also when another row has its key since), None for the
+    system. ``prefetch_related("actor")`` reads the actors' retirements in
+    one query more."""
+
+    def __get__(self, instance: Any, cls: Any = None) -> Any:
+        if instance is None:
+            return self
+        cached = self.get_cached_value(instance, default=None)
+        if isinstance(cached, DeletedActor):
+            return cached
+        checked = self.is_cached(instance)
+        actor = super().__get__(instance, cls)
+        type_id = getattr(instance, self.ct_field + "_id", None)
+        actor_id = getattr(instance, self.fk_field)
+        if type_id is None or actor_id is None:
+            return actor
+        if actor is not None and not checked:
+            marks = retirement_marks([(type_id, actor_id)], instance._state.db)
+            if marks.get((type_id, actor_id), -1) < history_position(instance):
+                return actor
+        elif actor is not None:
+            return actor
+        model = ContentType.objects.db_manager(instance._state.db).get_for_id(type_id)
+        gone = DeletedActor(model.model_class(), actor_id)
+        self.set_cached_value(instance, gone)
+        return gone
+
+    def get_prefetch_querysets(self, instances: Any, querysets: Any = None) -> Any:
+        # Each actor model's query also reads the retirements of its keys.
+        type_field = self.ct_field + "_id"
+        types = {getattr(row, type_field) for row in instances} - {None}
+        given = {qs.model for qs in querysets or ()}
+        own = []
+        for type_id in types:
+            model = ContentType.objects.get_for_id(type_id).model_class()
+            if model is not None and model not in given and _can_annotate(model):
+                own.append(
+                    model._base_manager.annotate(
+                        **{_MARK: retirement_subquery(model, type_id)}
+                    )
+                )
+        found = super().get_prefetch_querysets(
+            instances, [*(querysets or ()), *own] or None
         )
-        for type_id, actor_id in refs
-    ]
+        ret_val, key_func, instance_key_func, *rest = found
+        retired = {
+            key_func(actor): getattr(actor, _MARK)
+            for actor in ret_val
+            if getattr(actor, _MARK, None) is not None
+        }
+        annotated = {qs.model for qs in own}
+        rest_marks = retirement_marks(
+            (getattr(row, type_field), getattr(row, self.fk_field))
+            for row in instances
+            if getattr(row, type_field) is not None
+            and ContentType.objects.get_for_id(getattr(row, type_field)).model_class()
+            not in annotated
+        )
+        if not retired and not rest_marks:
+            return found
+
+        def instance_key(row: Any) -> Any:
+            key = instance_key_func(row)
+            pair = (getattr(row, type_field), getattr(row, self.fk_field))
+            mark = retired.get(key, rest_marks.get(pair, -1))
+            if mark >= history_position(row):
+                return None  # Matches no actor: the row that acted is gone.
+            return key
+
+        return (ret_val, key_func, instance_key, *rest)

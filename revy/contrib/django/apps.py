@@ -25,11 +25,12 @@ class RevyConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, as Django's apps do: these modules import models,
         # which cannot be imported while the app registry is loading.
-        from revy.contrib.django import capture, checks, transactions
+        from revy.contrib.django import capture, checks, integrity, transactions
 
         checks.register()
         transactions.install()
         capture.install()
+        integrity.install()
         install_tracking()
         setting_changed.connect(_tracking_changed, dispatch_uid="revy.apps")
 

@@ -348,6 +348,120 @@ def _import(path: Any) -> Any:
         return None
 
 
+# Integrity: tamper evidence, actors, personal data (docs/integrity.md) ----------
+
+
+def check_tamper_evidence(**kwargs: Any) -> Messages:
+    """revy.E020, revy.E021, revy.W010: ``REVY_TAMPER_EVIDENCE`` is True or
+    False, and when True, ``REVY_INTEGRITY_KEY`` is a secret long enough."""
+    value = _setting("REVY_TAMPER_EVIDENCE")
+    if value is _MISSING or value is False:
+        return []
+    if not isinstance(value, bool):
+        return [
+            checks.Error(
+                f"REVY_TAMPER_EVIDENCE must be True or False, not {value!r}.",
+                id="revy.E020",
+            )
+        ]
+    key = _setting("REVY_INTEGRITY_KEY")
+    if key is _MISSING or not key or not isinstance(key, str | bytes):
+        return [
+            checks.Error(
+                "REVY_TAMPER_EVIDENCE is on but REVY_INTEGRITY_KEY is not a "
+                "secret (text or bytes): every commit that writes history "
+                "would fail.",
+                hint="Read it from the environment, never from the database.",
+                id="revy.E021",
+            )
+        ]
+    if len(key) < 32:
+        return [
+            checks.Warning(
+                f"REVY_INTEGRITY_KEY has {len(key)} characters; a key shorter "
+                "than 32 can be guessed, and digests forged with it.",
+                id="revy.W010",
+            )
+        ]
+    return []
+
+
+def _installed_model(label: Any) -> Any:
+    """The installed model ``label`` names, or None."""
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def check_actor_models(**kwargs: Any) -> Messages:
+    """revy.E022: ``REVY_ACTOR_MODELS`` lists installed models."""
+    value = _setting("REVY_ACTOR_MODELS")
+    if value is _MISSING:
+        return []
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        return [
+            checks.Error(
+                f"REVY_ACTOR_MODELS must be a list of model labels such as "
+                f"['accounts.User'], not {value!r}.",
+                id="revy.E022",
+            )
+        ]
+    errors: Messages = []
+    for label in value:
+        if _installed_model(label) is None:
+            errors.append(
+                checks.Error(
+                    f"REVY_ACTOR_MODELS names {label!r}, which is not an "
+                    "installed model ('app_label.ModelName').",
+                    id="revy.E022",
+                )
+            )
+    return errors
+
+
+def check_personal_data(**kwargs: Any) -> Messages:
+    """revy.E023, revy.E024: ``REVY_PERSONAL_DATA`` maps installed models to
+    lists of their fields."""
+    value = _setting("REVY_PERSONAL_DATA")
+    if value is _MISSING:
+        return []
+    if not isinstance(value, dict) or not all(
+        isinstance(names, list | tuple) and not isinstance(names, str)
+        for names in value.values()
+    ):
+        return [
+            checks.Error(
+                "REVY_PERSONAL_DATA must map model labels to lists of field "
+                f"names, such as {{'accounts.User': ['email']}}, not {value!r}.",
+                id="revy.E023",
+            )
+        ]
+    errors: Messages = []
+    for label, names in value.items():
+        model = _installed_model(label)
+        if model is None:
+            errors.append(
+                checks.Error(
+                    f"REVY_PERSONAL_DATA names {label!r}, which is not an "
+                    "installed model.",
+                    id="revy.E024",
+                )
+            )
+            continue
+        known = {field.name for field in model._meta.get_fields()}
+        for name in names:
+            if name not in known:
+                errors.append(
+                    checks.Error(
+                        f"REVY_PERSONAL_DATA names {label}.{name}, a field "
+                        f"{model._meta.label} does not have.",
+                        id="revy.E024",
+                    )
+                )
+    return errors
+
+
 CHECKS = (
     check_unknown_settings,
     check_encodable_fields,
@@ -363,6 +477,9 @@ CHECKS = (
     check_history_models,
     check_swapped_models_named_together,
     check_proposal_model,
+    check_tamper_evidence,
+    check_actor_models,
+    check_personal_data,
 )
 
 

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import models
 from django.utils.module_loading import import_string
@@ -40,6 +41,10 @@ SETTINGS = (
     "REVY_REVISION_DESCRIPTION_HEADER",
     "REVY_REVISION_DESCRIPTION_MAX_LENGTH",
     "REVY_PROPOSAL_MODEL",
+    "REVY_ACTOR_MODELS",
+    "REVY_PERSONAL_DATA",
+    "REVY_TAMPER_EVIDENCE",
+    "REVY_INTEGRITY_KEY",
 )
 
 # Django's own bookkeeping, never tracked whatever REVY_TRACKED_MODELS says.
@@ -163,6 +168,53 @@ def revision_description_max_length() -> int:
     Default 1000 characters.
     """
     return _setting("REVY_REVISION_DESCRIPTION_MAX_LENGTH", 1000)
+
+
+def actor_models() -> Sequence[str]:
+    """``REVY_ACTOR_MODELS``: labels of the models whose rows act.
+
+    When such a row is deleted, revy records it, so that a new row given its
+    key is not credited with what it did (docs/integrity.md). Default: the
+    user model, ``[AUTH_USER_MODEL]``.
+    """
+    return _setting("REVY_ACTOR_MODELS", (settings.AUTH_USER_MODEL,))
+
+
+def personal_data() -> dict[str, Sequence[str]]:
+    """``REVY_PERSONAL_DATA``: ``{"app_label.ModelName": [field names]}``,
+    the fields that hold personal data.
+
+    ``redact_actor()`` and ``manage.py revy_redact --actor`` erase them, and
+    the admin masks them as it masks passwords. Default: none.
+    """
+    return _setting("REVY_PERSONAL_DATA", {})
+
+
+def personal_data_fields(model: type[models.Model]) -> frozenset[str]:
+    """The names of ``model``'s fields that ``REVY_PERSONAL_DATA`` lists."""
+    found = {label.lower(): names for label, names in personal_data().items()}
+    return frozenset(found.get(model._meta.label_lower, ()))
+
+
+def tamper_evidence() -> bool:
+    """``REVY_TAMPER_EVIDENCE``: seal what each transaction writes with a
+    keyed digest, for ``manage.py revy_verify``. Default False."""
+    return _setting("REVY_TAMPER_EVIDENCE", False)
+
+
+def integrity_key() -> bytes:
+    """``REVY_INTEGRITY_KEY``: the secret of the digests (text or bytes).
+
+    Keep it outside the database (an environment variable): whoever has it
+    can make digests that verify. Required with ``REVY_TAMPER_EVIDENCE``.
+    """
+    key = _setting("REVY_INTEGRITY_KEY", None)
+    if not key:
+        raise ImproperlyConfigured(
+            "REVY_TAMPER_EVIDENCE needs REVY_INTEGRITY_KEY, the secret of its "
+            "digests, kept outside the database."
+        )
+    return key.encode() if isinstance(key, str) else bytes(key)
 
 
 def is_tracked(model: type[models.Model]) -> bool:

@@ -21,7 +21,7 @@ import functools
 import json
 import math
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import models
 from django.utils.duration import duration_iso_string
@@ -30,11 +30,15 @@ from revy.contrib.django.exceptions import EncodingError
 
 __all__ = [
     "JSON_NULL",
+    "REDACTED",
     "EncodingError",
+    "Redaction",
     "ValueEncoder",
     "clean_text",
     "encode",
     "key_text",
+    "redaction_marker",
+    "redaction_of",
 ]
 
 
@@ -47,6 +51,43 @@ class _JSONNull:
 
 
 JSON_NULL = _JSONNull()
+
+
+class _Redacted:
+    """A value erased by a redaction (``redaction.redact``): what snapshots,
+    ``state_at()`` and decoded deltas hold instead of it."""
+
+    def __repr__(self) -> str:
+        return "REDACTED"
+
+    def __str__(self) -> str:
+        return "[redacted]"
+
+
+REDACTED = _Redacted()
+
+# How a redacted value is stored: {"revy:redacted": amendment key, "digest":
+# the keyed digest of the value it replaced, "" without tamper evidence}.
+_MARKER = "revy:redacted"
+
+
+class Redaction(NamedTuple):
+    """What a stored redaction marker says."""
+
+    amendment: int
+    digest: str
+
+
+def redaction_marker(amendment: int, digest: str = "") -> dict[str, Any]:
+    """The stored form of a value erased by the redaction ``amendment``."""
+    return {_MARKER: amendment, "digest": digest}
+
+
+def redaction_of(stored: Any) -> Redaction | None:
+    """The redaction a stored value is the marker of, or None."""
+    if type(stored) is dict and _MARKER in stored and len(stored) == 2:
+        return Redaction(stored[_MARKER], stored.get("digest", ""))
+    return None
 
 
 # Built-in fields whose get_prep_value() returns a value of this type as it
@@ -167,9 +208,12 @@ class ValueEncoder:
         raise TypeError(f"{type(value).__name__} values cannot be stored")
 
     def decode(self, field: models.Field, stored: Any) -> Any:
-        """Return the value of ``field`` that ``stored`` was encoded from."""
+        """Return the value of ``field`` that ``stored`` was encoded from
+        (:data:`REDACTED` for a value a redaction erased)."""
         if stored is None:
             return None
+        if redaction_of(stored) is not None:
+            return REDACTED
         if isinstance(field, models.JSONField):
             if field.decoder is None:
                 return stored

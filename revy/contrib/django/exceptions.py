@@ -14,6 +14,7 @@ from django.db import models
 __all__ = [
     "Conflict",
     "EncodingError",
+    "HistoryIsAppendOnly",
     "HistoryRowTooLarge",
     "NotRecordable",
     "RevertConflict",
@@ -28,6 +29,11 @@ class HistoryRowTooLarge(NotRecordable):
     """A change whose history row is larger than the database accepts in one
     statement; raised before the data is written. The message names the
     field, the value and the server setting that limits it."""
+
+
+class HistoryIsAppendOnly(RuntimeError):
+    """An update or delete of committed history outside the operations that
+    may change it (redaction, pruning); the message names those."""
 
 
 class EncodingError(ValueError):

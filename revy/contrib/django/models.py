@@ -24,7 +24,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from revy.contrib.django import conf
-from revy.contrib.django.actors import ActorRef, DeletedActor, resolve_actors
+from revy.contrib.django.actors import (
+    ActorForeignKey,
+    ActorRef,
+    DeletedActor,
+    resolve_actors,
+)
+from revy.contrib.django.ledger import (  # noqa: F401 (revy's models, registered)
+    Amendment,
+    AppendOnly,
+    Checkpoint,
+    RetiredActor,
+    Seal,
+)
 from revy.contrib.django.querysets import HistoryManager, ObjectDeltaManager
 from revy.contrib.django.snapshot import ObjectSnapshot
 from revy.contrib.django.undoing import revert
@@ -66,14 +78,17 @@ class ActorFields(models.Model):
     actor_id = models.CharField(  # noqa: DJ001
         _("actor id"), max_length=255, null=True, blank=True, default=None
     )
-    actor = GenericForeignKey("actor_content_type", "actor_id")
+    # The row that acted; a DeletedActor once it is gone, also when a later
+    # row has its key (actors.ActorForeignKey).
+    actor = ActorForeignKey("actor_content_type", "actor_id")
 
     class Meta:
         abstract = True
 
 
-class AbstractRevision(models.Model):
-    """The changes made in one outermost ``revy.Context``."""
+class AbstractRevision(AppendOnly):
+    """The changes made in one outermost ``revy.Context``. Append-only, as
+    every history model (``ledger.AppendOnly``)."""
 
     description = models.TextField(_("description"), blank=True, default="")
     created_at = models.DateTimeField(
@@ -94,9 +109,10 @@ class AbstractRevision(models.Model):
     def actors(self) -> list[Any]:
         """The distinct actors of this revision, in the order they first acted.
 
-        One query finds them; each actor model then costs one query to load.
-        None stands for the system, a :class:`DeletedActor` for an actor
-        whose row was deleted since.
+        One query finds them; each actor model then costs one query to load,
+        and one more asks which were deleted since. None stands for the
+        system, a :class:`DeletedActor` for an actor whose row was deleted
+        since (also when a new row has its key).
         """
         attribute_delta_model = get_attribute_delta_model()
         refs = list(
@@ -110,17 +126,17 @@ class AbstractRevision(models.Model):
             )
         )
         refs.sort(key=lambda ref: (ref[2], ref[3]))
-        ordered: dict[ActorRef, None] = {}
-        for type_id, actor_id, _delta, _attribute in refs:
-            ordered.setdefault(ActorRef(type_id, actor_id), None)
-        return resolve_actors(ordered)
+        ordered: dict[ActorRef, int] = {}
+        for type_id, actor_id, delta, _attribute in refs:
+            ordered.setdefault(ActorRef(type_id, actor_id), delta)
+        return resolve_actors(ordered, ordered.values())
 
     def revert(self, overwrite: bool = False) -> Any:
         """Undo this revision as a whole: see ``revy.contrib.django.history.revert``."""
         return revert(self, overwrite=overwrite)
 
 
-class TargetFields(models.Model):
+class TargetFields(AppendOnly):
     """The object a delta is about: its content type and primary key (as
     text, whatever the key's type)."""
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Subquery
 from django.db.models.constants import LOOKUP_SEP
+from django.db.models.functions import Coalesce
 from django.db.models.query import ModelIterable
 
-from revy.contrib.django.actors import actor_reference
+from revy.contrib.django.actors import DeletedActor, actor_reference
 from revy.contrib.django.encoding import key_text
 from revy.contrib.django.inheritance import content_types_of_row, parent_content_types
+from revy.contrib.django.ledger import AppendOnlyQuerySet
 
 __all__ = [
     "HistoryManager",
@@ -36,8 +40,9 @@ def add_read_hook(hook: Callable[[str], None]) -> None:
         _read_hooks.append(hook)
 
 
-class HistoryQuerySet(models.QuerySet):
-    """Writes revy's pending history before any read, so reads see it all."""
+class HistoryQuerySet(AppendOnlyQuerySet):
+    """Writes revy's pending history before any read, so reads see it all;
+    refuses updates and deletes (``ledger.AppendOnlyQuerySet``)."""
 
     def _flush_pending(self) -> None:
         for hook in _read_hooks:
@@ -72,12 +77,38 @@ class HistoryQuerySet(models.QuerySet):
         self._flush_pending()
         return super().delete()
 
-    def for_actor(self, actor: models.Model | None) -> HistoryQuerySet:
-        """The rows whose actor is ``actor`` (None: the system)."""
-        ref = actor_reference(actor)
-        if ref.content_type_id is None:
-            return self.filter(actor_content_type__isnull=True)
-        return self.filter(actor_content_type_id=ref.content_type_id, actor_id=ref.id)
+    def for_actor(self, actor: models.Model | DeletedActor | None) -> HistoryQuerySet:
+        """The rows whose actor is ``actor`` (None: the system). A row given
+        the key of a deleted actor is not credited with what that one did;
+        a :class:`DeletedActor` finds what the deleted rows with its key did."""
+        if isinstance(actor, DeletedActor):
+            type_id = ContentType.objects.get_for_model(actor.model).pk
+            key = actor.pk
+        else:
+            ref = actor_reference(actor)
+            if ref.content_type_id is None:
+                return self.filter(actor_content_type__isnull=True)
+            type_id, key = ref
+        mark = Subquery(
+            apps.get_model("revy", "RetiredActor")
+            .objects.filter(content_type_id=type_id, actor_id=key)
+            .values("content_type_id")
+            .annotate(mark=models.Max("last_object_delta"))
+            .values("mark")
+        )
+        position = "object_delta" if _has_object_delta(self.model) else "pk"
+        rows = self.filter(actor_content_type_id=type_id, actor_id=key)
+        if isinstance(actor, DeletedActor):
+            return rows.filter(**{f"{position}__lte": Coalesce(mark, _NEVER)})
+        return rows.filter(**{f"{position}__gt": Coalesce(mark, 0)})
+
+
+# A key no history row reaches: every row of a deleted actor never retired.
+_NEVER = 2**62
+
+
+def _has_object_delta(model: type[models.Model]) -> bool:
+    return any(field.name == "object_delta" for field in model._meta.concrete_fields)
 
 
 class ObjectDeltaQuerySet(HistoryQuerySet):

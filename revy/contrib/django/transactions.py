@@ -34,7 +34,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 from revy.context import Activation, Frame
-from revy.contrib.django import conf, querysets, tracking, wrapping, writer
+from revy.contrib.django import conf, querysets, sealing, tracking, wrapping, writer
 from revy.contrib.django.encoding import clean_text
 from revy.contrib.django.pending import PendingObjectDelta
 from revy.contrib.django.tracking import Assignment
@@ -244,9 +244,10 @@ def flush(using: str, commit: bool = False) -> None:
             delta.pk = None
         pending.deltas = deltas + pending.deltas
         raise
+    now = next(_stamps)
     if pending.savepoints:
-        now = next(_stamps)
         pending.written.extend(Written(now, delta) for delta in deltas)
+    sealing.written(connection, deltas, now, _in_transaction(connection))
 
 
 def saved(
@@ -318,6 +319,7 @@ def _after_commit(connection: BaseDatabaseWrapper) -> None:
 
 
 def _after_rollback(connection: BaseDatabaseWrapper) -> None:
+    sealing.forget(connection)
     pending = connection.__dict__.pop(_PENDING, None)
     if pending is not None:
         _forget_revisions(pending.revisions)
@@ -333,6 +335,7 @@ def _after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None
     if pending is None or sid not in pending.savepoints:
         return
     made = pending.savepoints[sid]
+    sealing.rolled_back_to(connection, made)
     # Savepoints made after this one are gone with what followed it.
     pending.savepoints = {s: t for s, t in pending.savepoints.items() if t <= made}
     requeued = [w.delta for w in pending.written if w.stamp > made >= w.delta.stamp]
@@ -361,7 +364,10 @@ def _wrap_commit(commit: Any) -> Any:
         self.validate_thread_sharing()
         self.validate_no_atomic_block()
         try:
-            flush(self.alias, commit=True)
+            sealed = sealing.enabled()
+            flush(self.alias, commit=not sealed)
+            if sealed:
+                sealing.seal(self)  # Before the commit: see sealing.py.
         except BaseException as error:
             # atomic() rolls back when the commit fails with a DatabaseError
             # only; after anything else it would go on to commit the data

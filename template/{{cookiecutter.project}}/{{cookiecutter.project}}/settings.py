@@ -176,6 +176,15 @@ REVY_ACTOR_RESOLVERS = [
     "{{ cookiecutter.project }}.actors.organization",
     "{{ cookiecutter.project }}.actors.authenticated_user",
 ]
+# History is append-only: revy refuses updates and deletes of it, and the
+# migration revisions/0002_history_triggers has the database refuse them too.
+# Personal data is erased from history with manage.py revy_redact (recorded).
+REVY_PERSONAL_DATA = {"accounts.User": ["email", "first_name", "last_name"]}
+# Tamper evidence: each commit seals its history with a keyed digest, which
+# manage.py revy_verify checks. The key comes from the environment, never
+# from the database; without it, tamper evidence stays off.
+REVY_INTEGRITY_KEY = os.environ.get("REVY_INTEGRITY_KEY", "")
+REVY_TAMPER_EVIDENCE = bool(REVY_INTEGRITY_KEY)
 # Client IPs: the number of proxies in front of the site that append to
 # X-Forwarded-For (0: use the address of the connection).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)

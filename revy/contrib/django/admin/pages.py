@@ -187,9 +187,13 @@ def _pattern(name: str, count: int, urlconf: Any, prefix: str) -> str | None:
         return None
 
 
-def _refs(delta: Any, attributes: list[Any]) -> list[ActorRef]:
-    refs = [ActorRef(delta.actor_content_type_id, delta.actor_id)]
-    refs += [ActorRef(a.actor_content_type_id, a.actor_id) for a in attributes]
+def _refs(delta: Any, attributes: list[Any]) -> list[tuple[ActorRef, int]]:
+    """The actors of a delta and its attributes, each with where it acted
+    (a row given a deleted actor's key since is not that actor)."""
+    refs = [(ActorRef(delta.actor_content_type_id, delta.actor_id), delta.pk)]
+    refs += [
+        (ActorRef(a.actor_content_type_id, a.actor_id), delta.pk) for a in attributes
+    ]
     return refs
 
 
@@ -226,7 +230,8 @@ def entries(
             ref for delta in every for ref in _refs(delta, attributes[delta.pk])
         )
     )
-    actors = dict(zip(refs, resolve_actors(refs), strict=True))
+    resolved = resolve_actors([ref for ref, _ in refs], [at for _, at in refs])
+    actors = dict(zip(refs, resolved, strict=True))
     labels = {ref: actor_label(actor) for ref, actor in actors.items()}
     actions = {
         action: str(label) for action, label in get_object_delta_model().ACTION_CHOICES
@@ -244,7 +249,7 @@ def entries(
         model = model_of(delta.content_type_id)
         if model is None:
             return None
-        ref = ActorRef(delta.actor_content_type_id, delta.actor_id)
+        ref = (ActorRef(delta.actor_content_type_id, delta.actor_id), delta.pk)
         found, changes, found_labels = [actors[ref]], [], [labels[ref]]
         for attribute in attributes[delta.pk]:
             change = values.change(
@@ -254,7 +259,10 @@ def entries(
                 attribute.new_value,
                 delta.action,
             )
-            ref = ActorRef(attribute.actor_content_type_id, attribute.actor_id)
+            ref = (
+                ActorRef(attribute.actor_content_type_id, attribute.actor_id),
+                delta.pk,
+            )
             actor = actors[ref]
             change.actor = actor
             change.actor_text = labels[ref]

@@ -28,6 +28,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from revy.contrib.django import conf
 from revy.contrib.django.admin import undo
 from revy.contrib.django.admin.display import (
     DEFAULT_MASKED_FIELDS,
@@ -70,7 +71,10 @@ class ReadOnlyHistoryAdmin(admin.ModelAdmin):
 
     def revy_is_masked(self, model: Any, field_name: str) -> bool:
         """The masking rule of the model's own admin when it has one (its
-        ``history_masked_fields``), else this admin's."""
+        ``history_masked_fields``), else this admin's; and the fields
+        ``REVY_PERSONAL_DATA`` lists for the model."""
+        if field_name in conf.personal_data_fields(model):
+            return True
         model_admin = self.admin_site._registry.get(model)
         patterns = getattr(model_admin, "history_masked_fields", None)
         return is_masked(field_name, patterns or self.history_masked_fields)

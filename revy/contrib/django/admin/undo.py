@@ -317,7 +317,8 @@ def recover_list_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
     }
     may_add = model_admin.has_add_permission(request)
     site = model_admin.admin_site
-    for delta, actor in zip(rows, resolve_actors(refs), strict=True):
+    positions = [delta.pk for delta in rows]
+    for delta, actor in zip(rows, resolve_actors(refs, positions), strict=True):
         delta.deleter = actor_label(actor)
         delta.label = _shown(delta.snapshot, model, delta.content_id)
         delta.exists_again = delta.content_id in existing

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     # this one in that migration's run_before (docs/proposals.md).
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
-        ("revy", "0001_initial"),
+        ("revy", "0002_integrity_records"),
         migrations.swappable_dependency(conf.revision_model_label()),
         migrations.swappable_dependency(conf.proposal_model_label()),
     ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch, QuerySet
+from revy.contrib.django.models import DeletedActor
 
 from {{ cookiecutter.project }}.revisions.models import (
     AttributeDelta,
@@ -60,7 +61,7 @@ def actor_label(delta: Any) -> str:
         return "system"
     actor = delta.actor
     kind = ContentType.objects.get_for_id(delta.actor_content_type_id).model
-    if actor is None:
+    if actor is None or isinstance(actor, DeletedActor):
         return f"{kind} #{delta.actor_id} (deleted)"
     return f"{kind} {actor}"
 
