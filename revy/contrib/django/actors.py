@@ -23,6 +23,7 @@ from django.db import models
 from django.http import HttpRequest
 
 from revy.contrib.django.encoding import key_text
+from revy.deferred import resolved
 
 __all__ = ["ActorRef", "DeletedActor", "actor_reference", "authenticated_user"]
 
@@ -47,7 +48,9 @@ SYSTEM = ActorRef(None, None)
 
 
 def actor_reference(actor: models.Model | None) -> ActorRef:
-    """The stored form of ``actor``; a clear error for anything else."""
+    """The stored form of ``actor``; a clear error for anything else. A
+    :class:`revy.deferred.Deferred` actor is resolved first."""
+    actor = resolved(actor)
     if actor is None:
         return SYSTEM
     if not isinstance(actor, models.Model):

@@ -11,15 +11,9 @@ from django.http import HttpRequest, HttpResponse
 
 from revy.context import Context, current_frame, restore_frame
 from revy.contrib.django import conf
+from revy.contrib.django.request_actor import RequestActor, resolve_actor
 
-
-def resolve_actor(request: HttpRequest) -> Any:
-    """The first answer of ``REVY_ACTOR_RESOLVERS`` that is not None."""
-    for resolver in conf.actor_resolvers():
-        actor = resolver(request)
-        if actor is not None:
-            return actor
-    return None
+__all__ = ["RevyMiddleware", "resolve_actor", "revision_description"]
 
 
 def revision_description(request: HttpRequest) -> str:
@@ -51,8 +45,11 @@ class RevyMiddleware:
     """Run each request in a context: its actor from the resolvers, its
     revision description from the ``X-Commit-Message`` header.
 
-    Place it after ``AuthenticationMiddleware``. A request that writes
-    nothing leaves no revision. Works under WSGI and ASGI.
+    The actor is a :class:`RequestActor`: the resolvers are asked when the
+    request records its first change, so a user that the view authenticates
+    (REST framework) is the actor. Place it after
+    ``AuthenticationMiddleware``. A request that writes nothing leaves no
+    revision. Works under WSGI and ASGI.
     """
 
     sync_capable = True
@@ -71,15 +68,19 @@ class RevyMiddleware:
         if self.is_async:
             return self.__acall__(request)
         context = Context.via(
-            actor=resolve_actor(request),
+            actor=RequestActor(request),
             revision_description=revision_description(request),
         )
         with _entered(context):
             return self.get_response(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        # Resolvers are plain sync callables; they may touch the database.
-        actor = await sync_to_async(resolve_actor)(request)
+        # Resolvers are plain sync callables that may touch the database:
+        # asked now, in a thread, an async view can read the actor. A view
+        # that authenticates replaces request.user, and they are asked again
+        # where the change is saved, in the thread that saves it.
+        actor = RequestActor(request)
+        await sync_to_async(actor.prepare)()
         context = Context.via(
             actor=actor, revision_description=revision_description(request)
         )
