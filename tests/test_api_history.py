@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from revy import Context
 from tests.helpers import Revision, User
-from tests.testapp.models import Comment, Invoice
+from tests.testapp.models import Comment
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -177,7 +177,7 @@ def test_revert_undoes_a_revision_credited_to_the_requests_user(admin, comment):
     )
     assert response.status_code == 200
     new = Revision.objects.get(pk=response.json()["revision"]["id"])
-    assert new.description == "Revert of revision %d: set wrong" % wrong.pk
+    assert new.description == f"Revert of revision {wrong.pk}: set wrong"
     assert new.actors() == [admin]
     comment.refresh_from_db()
     assert comment.text == "first"
