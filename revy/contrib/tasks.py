@@ -21,7 +21,6 @@ names the task and its result id. See docs/tasks.md.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib.util
 from collections.abc import Callable
 from typing import Any
@@ -88,25 +87,30 @@ def _runner(function: Callable[..., Any], takes_context: bool) -> Callable[..., 
 
     if iscoroutinefunction(function):
 
-        @functools.wraps(function)
-        async def run_async(
-            task_context: TaskContext, *args: Any, **kwargs: Any
-        ) -> Any:
-            with context_of(task_context, kwargs.pop(KWARG, None)):
+        async def run_async(context: TaskContext, *args: Any, **kwargs: Any) -> Any:
+            with context_of(context, kwargs.pop(KWARG, None)):
                 if takes_context:
-                    return await function(task_context, *args, **kwargs)
+                    return await function(context, *args, **kwargs)
                 return await function(*args, **kwargs)
 
-        return run_async
+        return _named_as(run_async, function)
 
-    @functools.wraps(function)
-    def run(task_context: TaskContext, *args: Any, **kwargs: Any) -> Any:
-        with context_of(task_context, kwargs.pop(KWARG, None)):
+    def run(context: TaskContext, *args: Any, **kwargs: Any) -> Any:
+        with context_of(context, kwargs.pop(KWARG, None)):
             if takes_context:
-                return function(task_context, *args, **kwargs)
+                return function(context, *args, **kwargs)
             return function(*args, **kwargs)
 
-    return run
+    return _named_as(run, function)
+
+
+def _named_as(runner: Callable[..., Any], function: Callable[..., Any]) -> Any:
+    """``runner`` under ``function``'s names, so that the worker finds the
+    task where ``function`` was declared. Not ``functools.wraps``: the
+    backend reads the runner's own signature, which takes the context."""
+    for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(runner, name, getattr(function, name))
+    return runner
 
 
 def task(

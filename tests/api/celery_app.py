@@ -1,0 +1,55 @@
+"""A Celery app whose tasks are revy.contrib.celery.RevyTask, with kombu's
+filesystem transport and Celery's filesystem result backend in the folder
+REVY_CELERY_FOLDER names: no broker server. tests/test_tasks_celery.py
+sends its tasks; a worker process (tests/workers.py) runs them."""
+
+import os
+from pathlib import Path
+
+import django
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+django.setup()
+
+from revy import Context  # noqa: E402
+from tests.testapp.models import Comment  # noqa: E402
+
+
+def configure(app, folder):
+    """Send and read messages, and results, through ``folder``."""
+    folder = Path(folder)
+    for name in ("messages", "results"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    app.conf.update(
+        broker_url="filesystem://",
+        broker_transport_options={
+            "data_folder_in": str(folder / "messages"),
+            "data_folder_out": str(folder / "messages"),
+            "store_processed": False,
+        },
+        result_backend=f"file://{folder / 'results'}",
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+    )
+
+
+app = Celery("revy_tests", task_cls="revy.contrib.celery:RevyTask")
+if "REVY_CELERY_FOLDER" in os.environ:
+    configure(app, os.environ["REVY_CELERY_FOLDER"])
+
+
+@app.task
+def detect_spam(comment_id, word="spam"):
+    """Whoever sent it tidies the text; the system marks the spam."""
+    comment = Comment.objects.get(pk=comment_id)
+    comment.text = comment.text.strip()
+    with (
+        Context.via_actor(None),
+        Context.via_attribute_delta_description("Spam detected"),
+    ):
+        comment.is_marked_as_spam = word in comment.text
+    comment.save()
+    actor = Context.get_actor()
+    return None if actor is None else actor.pk
