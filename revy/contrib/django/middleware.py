@@ -13,7 +13,12 @@ from revy.context import Context, current_frame, restore_frame
 from revy.contrib.django import conf
 from revy.contrib.django.request_actor import RequestActor, resolve_actor
 
-__all__ = ["RevyMiddleware", "resolve_actor", "revision_description"]
+__all__ = [
+    "RevyMiddleware",
+    "authenticates_itself",
+    "resolve_actor",
+    "revision_description",
+]
 
 
 def revision_description(request: HttpRequest) -> str:
@@ -45,11 +50,13 @@ class RevyMiddleware:
     """Run each request in a context: its actor from the resolvers, its
     revision description from the ``X-Commit-Message`` header.
 
-    The actor is a :class:`RequestActor`: the resolvers are asked when the
-    request records its first change, so a user that the view authenticates
-    (REST framework) is the actor. Place it after
-    ``AuthenticationMiddleware``. A request that writes nothing leaves no
-    revision. Works under WSGI and ASGI.
+    The actor is a :class:`RequestActor`. Before a view runs, the
+    resolvers are asked, so that a refusal answers 403 before it runs;
+    unless the view authenticates the request itself (a REST framework
+    view): then they are asked when its first change is recorded, once the
+    view has authenticated. Place it after ``AuthenticationMiddleware``. A
+    request that writes nothing leaves no revision. Works under WSGI and
+    ASGI.
     """
 
     sync_capable = True
@@ -86,3 +93,22 @@ class RevyMiddleware:
         )
         with _entered(context):
             return await self.get_response(request)  # type: ignore[misc]
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], *args: Any
+    ) -> None:
+        """Ask the resolvers before a view that takes the user the
+        middleware authenticated (under ASGI, Django calls this in a
+        thread)."""
+        frame = current_frame()
+        if frame is None or authenticates_itself(view):
+            return
+        if isinstance(frame.actor, RequestActor):
+            frame.actor.resolve()
+
+
+def authenticates_itself(view: Callable[..., Any]) -> bool:
+    """Whether ``view`` authenticates the request in its own code, as REST
+    framework's views (any view class with ``authentication_classes``) do."""
+    view_class = getattr(view, "cls", None) or getattr(view, "view_class", None)
+    return hasattr(view_class, "authentication_classes")
