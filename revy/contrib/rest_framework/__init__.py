@@ -17,6 +17,7 @@ from revy.contrib.rest_framework.serializers import (
     ObjectDeltaSerializer,
     RevertSerializer,
     RevisionSerializer,
+    actors_of,
 )
 from revy.contrib.rest_framework.viewsets import RevyViewSetMixin
 
@@ -29,4 +30,5 @@ __all__ = [
     "RevertSerializer",
     "RevisionSerializer",
     "RevyViewSetMixin",
+    "actors_of",
 ]
