@@ -9,6 +9,7 @@ The tasks are in tests/api/tasks.py; the worker is tests/workers.py.
 
 import pytest
 from django.db import transaction
+from django.test import Client, override_settings
 from django_tasks_db.models import DBTaskResult
 
 from revy import Context
@@ -56,6 +57,31 @@ def test_a_task_enqueued_at_commit_runs_as_its_enqueuer(alice):
     assert changes["text"].actor == alice
     assert changes["is_marked_as_spam"].actor is None
     assert changes["is_marked_as_spam"].description == "Spam detected"
+
+
+@override_settings(
+    ROOT_URLCONF="tests.api.urls",
+    MIDDLEWARE=[
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "revy.contrib.django.middleware.RevyMiddleware",
+    ],
+)
+def test_a_task_enqueued_by_a_request_runs_as_the_signed_in_user(alice):
+    client = Client()
+    client.force_login(alice)
+    response = client.post(
+        "/comment-and-check/",
+        {"text": "spam again"},
+        headers={"X-Commit-Message": "From the form"},
+    )
+    assert response.status_code == 200
+    enqueuing = Revision.objects.get()
+    run_db_worker()
+    revision = Revision.objects.exclude(pk=enqueuing.pk).get()
+    assert task_run(revision.description).enqueued_in_revision == str(enqueuing.pk)
+    assert revision.description.startswith("From the form\n\nTask: ")
+    assert ObjectDelta.objects.get(revision=revision).actor == alice
 
 
 def test_a_rolled_back_transaction_enqueues_nothing(alice):

@@ -16,4 +16,5 @@ urlpatterns = [
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("token-comments/", views.token_comments),
+    path("comment-and-check/", views.comment_and_check),
 ]

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from revy import Context
 from revy.contrib.rest_framework import RevyViewSetMixin
+from tests.api.tasks import detect_spam
 from tests.testapp.models import Comment, Invoice
 
 
@@ -72,6 +73,13 @@ class InvoiceViewSet(RevyViewSetMixin, viewsets.ModelViewSet):
             invoice.local_amount = invoice.amount * invoice.exchange_rate
         invoice.save()
         serializer.instance = invoice
+
+
+def comment_and_check(request):
+    """A plain Django view that enqueues a task at commit (Django's tasks)."""
+    comment = Comment.objects.create(text=request.POST["text"])
+    detect_spam.enqueue_on_commit(comment.pk)
+    return JsonResponse({"pk": comment.pk})
 
 
 async def token_comments(request):

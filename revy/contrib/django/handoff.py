@@ -136,9 +136,10 @@ def capture(frame: Frame | None = None, using: str = DEFAULT_DB_ALIAS) -> Handof
     actor = resolved(frame.actor)
     revision = frame.revision or frame.activation.revisions.get(using)
     revision_pk = None if revision is None else revision.pk
+    # _meta, not type(): request.user is a lazy object standing for the user.
     return Handoff(
         actor_model=None if actor is None else actor._meta.label_lower,
-        actor_id=None if actor is None else key_text(type(actor), actor.pk),
+        actor_id=None if actor is None else key_text(actor._meta.model, actor.pk),
         revision_id=None if revision_pk is None else str(revision_pk),
         **{name: getattr(frame, name) for name in _DESCRIPTIONS},
     )
