@@ -26,6 +26,10 @@ def test_the_demo_prints_the_history_of_every_example(monkeypatch):
         "“Second delivery added.”",
         "Corrected by the system. (by system)",
         "organization Acme Ltd",
+{%- if cookiecutter.api %}
+        "POST /api/comments/",
+{%- endif %}
+        " / Task: ",
         "The account has been closed at the owner's request.",
         "Deleted because the owner's account has been closed.",
         "Restore of the account of user",
