@@ -1,24 +1,15 @@
 """Tasks of Django's tasks framework (revy.contrib.tasks), run by a
 db_worker process in tests/test_tasks_django.py."""
 
-from revy import Context
 from revy.contrib.tasks import task
+from tests.api import spam
 from tests.testapp.models import Comment
 
 
 @task()
 def detect_spam(comment_id, word="spam"):
     """Whoever enqueued it tidies the text; the system marks the spam."""
-    comment = Comment.objects.get(pk=comment_id)
-    comment.text = comment.text.strip()
-    with (
-        Context.via_actor(None),
-        Context.via_attribute_delta_description("Spam detected"),
-    ):
-        comment.is_marked_as_spam = word in comment.text
-    comment.save()
-    actor = Context.get_actor()
-    return None if actor is None else actor.pk
+    return spam.check(comment_id, word)
 
 
 @task(takes_context=True)

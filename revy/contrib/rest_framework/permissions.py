@@ -15,8 +15,7 @@ from django.contrib.auth import get_permission_codename
 from django.db import models
 from rest_framework.permissions import BasePermission
 
-from revy.contrib.django.admin.permissions import undo_needs
-from revy.contrib.django.models import get_object_delta_model
+from revy.contrib.django.admin.permissions import revert_needs
 
 __all__ = ["HistoryPermission", "has_model_permission", "missing_to_revert"]
 
@@ -31,15 +30,9 @@ def has_model_permission(user: Any, model: type[models.Model], action: str) -> b
 def missing_to_revert(user: Any, revision: models.Model) -> list[str]:
     """What ``user`` lacks to revert ``revision``, as "permission model"
     texts; empty if nothing."""
-    deltas = (
-        get_object_delta_model()
-        .objects.filter(revision=revision)
-        .values_list("content_type_id", "action")
-        .distinct()
-    )
     return sorted(
         f"{permission} {model._meta.label}"
-        for model, permission in undo_needs(deltas)
+        for model, permission in revert_needs(revision)
         if not has_model_permission(user, model, permission)
     )
 
