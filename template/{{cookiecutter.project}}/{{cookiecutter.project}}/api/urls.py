@@ -7,7 +7,11 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 {%- if cookiecutter.include_example_apps %}
 
-from {{ cookiecutter.project }}.api.views import CommentViewSet, InvoiceViewSet, PostViewSet
+from {{ cookiecutter.project }}.api.views import (
+    CommentViewSet,
+    InvoiceViewSet,
+    PostViewSet,
+)
 {%- endif %}
 
 app_name = "api"
