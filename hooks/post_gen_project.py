@@ -38,6 +38,7 @@ from pathlib import Path
 PROJECT = {{ cookiecutter.project|jsonify }}
 INCLUDE_EXAMPLE_APPS = {{ "True" if cookiecutter.include_example_apps else "False" }}
 USE_ASYNC = {{ "True" if cookiecutter.use_async else "False" }}
+API = {{ "True" if cookiecutter.api else "False" }}
 # Where the bake is from: as typed, or as make update names it.
 TEMPLATE = {{ (cookiecutter._revy_template or cookiecutter._template)|jsonify }}
 CHECKOUT = {{ (cookiecutter.get("_checkout") or "")|jsonify }}
@@ -64,6 +65,9 @@ EXAMPLES = [
     "tests/test_demo.py",
 ]
 ASYNC = [f"{PROJECT}/asgi.py", "tests/test_async.py"]
+# The REST API; its views of the example apps go with them.
+API_FILES = [f"{PROJECT}/api", "tests/test_api_token.py"]
+API_EXAMPLES = [f"{PROJECT}/api/views.py", f"{PROJECT}/api/serializers.py", "tests/test_api.py"]
 
 
 def remove(paths: list[str]) -> None:
@@ -194,6 +198,10 @@ def main() -> None:
         remove(EXAMPLES)
     if not USE_ASYNC:
         remove(ASYNC)
+    if not API or not INCLUDE_EXAMPLE_APPS:
+        remove(API_EXAMPLES)
+    if not API:
+        remove(API_FILES)
     pinned = pin_revy()
     print(
         f"\nCreated {Path.cwd()}.\n{pinned}\n{record_the_starter()}\n"

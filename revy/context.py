@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 import stackholm
 from asgiref.sync import iscoroutinefunction
 
+from revy.deferred import resolved
+
 # Context and NoActiveContext are for applications; Frame, Activation,
 # current_frame and restore_frame for integrations such as revy.contrib.django.
 __all__ = [
@@ -104,7 +106,7 @@ class Frame:
 
     @property
     def actor(self) -> Any:
-        """The actor: a model instance, or None for the system."""
+        """The actor: a model instance, None for the system, or a Deferred."""
         return self.values.get(ACTOR)
 
     @property
@@ -340,7 +342,7 @@ class Context(stackholm.Context):
     @classmethod
     def get_actor(cls) -> Any:
         """The current actor: a model instance, or None for the system."""
-        return cls._get(ACTOR)
+        return resolved(cls._get(ACTOR))
 
     @classmethod
     def set_actor(cls, actor: Any) -> None:

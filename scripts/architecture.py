@@ -22,12 +22,22 @@ END = "<!-- architecture:end -->"
 PREFIX = "revy.contrib.django."
 # Subpackages drawn as one box: what is inside them is theirs alone.
 COLLAPSED = ("admin", "capture", "backends", "management", "migrations")
+# Modules outside revy.contrib.django drawn by their full name; packages
+# among them as one box.
+OUTSIDE = (
+    "revy.context",
+    "revy.deferred",
+    "revy.contrib.rest_framework",
+    "revy.contrib.celery",
+    "revy.contrib.tasks",
+)
 
 
 def _name(module: str) -> str | None:
     """The box a module is drawn in; None for modules left out."""
-    if module == "revy.context":
-        return "revy.context"
+    for outside in OUTSIDE:
+        if module == outside or module.startswith(outside + "."):
+            return outside
     if not module.startswith(PREFIX):
         return None
     name = module[len(PREFIX) :]

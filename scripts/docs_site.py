@@ -104,7 +104,53 @@ def reference() -> str:
     )
     for name, module in gathered_by_history().items():
         parts.append(f"::: revy.contrib.django.{module}.{name}\n")
+    for title, names in INTEGRATIONS.items():
+        parts.append(f"## `{title}`\n")
+        parts.extend(f"::: {name}\n" for name in names)
     return "\n".join(parts)
+
+
+# The integrations with REST framework and task queues (docs/api.md,
+# docs/tasks.md), each name at the module that defines it.
+INTEGRATIONS = {
+    "revy.contrib.django.handoff": [
+        f"revy.contrib.django.handoff.{name}"
+        for name in (
+            "Handoff",
+            "HandoffError",
+            "TaskRun",
+            "capture",
+            "on_commit",
+            "task_context",
+            "task_run",
+        )
+    ],
+    "revy.contrib.rest_framework": [
+        "revy.contrib.rest_framework.viewsets.RevyViewSetMixin",
+        "revy.contrib.rest_framework.permissions.HistoryPermission",
+        *(
+            f"revy.contrib.rest_framework.serializers.{name}"
+            for name in (
+                "ObjectDeltaSerializer",
+                "AttributeDeltaSerializer",
+                "RevisionSerializer",
+                "ActorSerializer",
+                "RevertSerializer",
+                "ConflictSerializer",
+                "actors_of",
+            )
+        ),
+    ],
+    "revy.contrib.tasks": [
+        "revy.contrib.tasks.task",
+        "revy.contrib.tasks.RevyTask",
+        "revy.contrib.tasks.KWARG",
+    ],
+    "revy.contrib.celery": [
+        "revy.contrib.celery.RevyTask",
+        "revy.contrib.celery.HEADER",
+    ],
+}
 
 
 def carried_page(source: str) -> str:

@@ -5,7 +5,9 @@ history models for those of tests/swapped. Connections default to the standard
 local ports and can be moved with REVY_PG_* and REVY_MARIADB_* variables.
 """
 
+import importlib.util
 import os
+import tempfile
 
 import django
 
@@ -25,7 +27,14 @@ INSTALLED_APPS = [
     "tests.testapp",
     "tests.adminapp",
     "tests.proposalapp",
+    # revy.contrib.rest_framework, revy.contrib.tasks and revy.contrib.celery
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_tasks_db",
 ]
+if importlib.util.find_spec("django.tasks") is None:
+    INSTALLED_APPS.append("django_tasks")  # The backport, on Django 5.2.
 
 # REVY_TEST_SWAPPED=1 runs the suite against the history models of
 # tests/swapped instead of revy's own, as a project that swaps them would.
@@ -68,6 +77,10 @@ _DATABASES = {
     "sqlite": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": ":memory:",
+        # A file, not memory: tests that start a worker process share it.
+        "TEST": {
+            "NAME": os.path.join(tempfile.gettempdir(), f"{TEST_DATABASE_NAME}.sqlite3")
+        },
     },
     "postgresql": {
         "ENGINE": "django.db.backends.postgresql",
@@ -110,3 +123,18 @@ if django.VERSION >= (6, 1):
     INSTALLED_APPS += ["tests.django61app"]
 
 REVY_UNTRACKED_MODELS = ["testapp.Untracked"]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SIMPLE_JWT = {"SIGNING_KEY": "revy-tests-" * 4}
+
+# Django's tasks framework (revy.contrib.tasks): stored in the database and
+# run by the db_worker command.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

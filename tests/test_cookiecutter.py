@@ -48,9 +48,25 @@ expensive = pytest.mark.skipif(
 )
 
 COMBINATIONS = [
-    {"database": database, "include_example_apps": examples, "use_async": use_async}
-    for database, examples, use_async in itertools.product(
-        ("sqlite", "postgresql", "mariadb"), (True, False), (True, False)
+    {
+        "database": database,
+        "include_example_apps": examples,
+        "use_async": use_async,
+        "api": api,
+    }
+    for database, examples, use_async, api in itertools.product(
+        ("sqlite", "postgresql", "mariadb"), (True, False), (True, False), (True, False)
+    )
+]
+# The combinations whose Django checks and own suites run, per database: each
+# pair of values of the yes/no options appears in one of them.
+COVERING = [
+    {"include_example_apps": examples, "use_async": use_async, "api": api}
+    for examples, use_async, api in (
+        (True, True, True),
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
     )
 ]
 # Lines that hold the package name must pass ruff for any length allowed.
@@ -63,6 +79,7 @@ def combination_id(options):
             options["database"],
             "examples" if options["include_example_apps"] else "bare",
             "async" if options["use_async"] else "sync",
+            "api" if options["api"] else "noapi",
         ]
     )
 
@@ -113,7 +130,12 @@ def project_python(baked):
     """A virtualenv with this checkout's revy (editable) and what the projects
     need, kept in .venv-cookiecutter-* and reused while those needs are the same.
     """
-    options = {"database": DATABASE, "include_example_apps": True, "use_async": True}
+    options = {
+        "database": DATABASE,
+        "include_example_apps": True,
+        "use_async": True,
+        "api": True,
+    }
     needed = sorted(requirements(baked(options) / "pyproject.toml"))
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     venv = REPO_ROOT / f".venv-cookiecutter-{version}"
@@ -192,8 +214,16 @@ def test_the_options_shape_the_project(baked, options):
     assert (project / "tests" / "test_async.py").exists() is options["use_async"]
     for app in ("blog", "invoices", "demo"):
         assert (package / app).exists() is options["include_example_apps"], app
+    examples, api = options["include_example_apps"], options["api"]
+    assert any(d.startswith("djangorestframework") for d in dependencies) is api
+    assert any(d.startswith("django-tasks-db") for d in dependencies) is examples
+    assert (package / "api" / "urls.py").exists() is api
+    assert (package / "api" / "views.py").exists() is (api and examples)
+    assert (project / "tests" / "test_api_token.py").exists() is api
+    assert (project / "tests" / "test_api.py").exists() is (api and examples)
     installed = (package / "settings.py").read_text()
     assert (f'"{package.name}.blog"' in installed) is options["include_example_apps"]
+    assert ('"rest_framework.authtoken"' in installed) is options["api"]
     env_example = (project / ".env.example").read_text()
     scheme = {"sqlite": "sqlite:", "postgresql": "postgres:", "mariadb": "mysql:"}
     assert f"DATABASE_URL={scheme[options['database']]}" in env_example
@@ -230,6 +260,7 @@ def test_every_variable_has_a_prompt():
         "database",
         "include_example_apps",
         "use_async",
+        "api",
     ]
     prompts = context["__prompts__"]
     assert set(prompts) == set(public)
@@ -269,7 +300,11 @@ def test_quotes_in_answers_stay_valid_toml_and_python(
 
 
 @expensive
-@pytest.mark.parametrize("options", COMBINATIONS, ids=combination_id)
+@pytest.mark.parametrize(
+    "options",
+    [options for options in COMBINATIONS if options["database"] == DATABASE],
+    ids=combination_id,
+)
 def test_django_checks_pass(baked, project_python, options):
     project = baked(options)
     env = clean_environment(DJANGO_SECRET_KEY="check-" + "k" * 50, DJANGO_ENV_FILE="")
@@ -285,11 +320,11 @@ def test_django_checks_pass(baked, project_python, options):
 
 # The generated suites are the same code whatever the database option (it only
 # picks the driver, .env.example and README lines): each run executes, on its
-# own database, the suites of the combinations made for that database.
+# own database, the suites of the covering combinations made for it.
 @expensive
 @pytest.mark.parametrize(
     "options",
-    [options for options in COMBINATIONS if options["database"] == DATABASE],
+    [{"database": DATABASE, **options} for options in COVERING],
     ids=combination_id,
 )
 def test_the_generated_suite_passes(baked, project_python, options):

@@ -290,6 +290,7 @@ def test_a_bake_from_a_git_url_records_the_starter_where_cruft_reads_it(
         "database": "mariadb",
         "include_example_apps": True,
         "use_async": False,
+        "api": True,
     }
     assert record(project) == {
         "template": starter.url,

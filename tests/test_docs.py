@@ -17,7 +17,12 @@ from revy.contrib.django import history
 from scripts import docs_site
 
 REFERENCE = docs_site.reference()
-DIRECTIVES = re.findall(r"^::: ([\w.]+)$", REFERENCE, re.M)
+ALL_DIRECTIVES = re.findall(r"^::: ([\w.]+)$", REFERENCE, re.M)
+# The REST framework and task queue integrations: their own packages.
+INTEGRATIONS = {
+    path: package for package, paths in docs_site.INTEGRATIONS.items() for path in paths
+}
+DIRECTIVES = [path for path in ALL_DIRECTIVES if path not in INTEGRATIONS]
 
 
 def test_the_reference_documents_every_public_name_once():
@@ -38,6 +43,24 @@ def test_each_directive_names_the_object_users_import(path):
         assert getattr(integration, name) is value
     else:
         assert getattr(history, name) is value
+
+
+def test_the_reference_documents_every_public_name_of_the_integrations():
+    assert set(INTEGRATIONS) <= set(ALL_DIRECTIVES)
+    for package in docs_site.INTEGRATIONS:
+        documented = sorted(
+            path.rsplit(".", 1)[1] for path, of in INTEGRATIONS.items() if of == package
+        )
+        exported = importlib.import_module(package).__all__
+        assert sorted(exported) == documented, package
+
+
+@pytest.mark.parametrize("path", list(INTEGRATIONS))
+def test_each_integration_directive_names_what_its_package_exports(path):
+    module, name = path.rsplit(".", 1)
+    value = getattr(importlib.import_module(module), name)
+    package = importlib.import_module(INTEGRATIONS[path])
+    assert getattr(package, name, value) is value
 
 
 def test_every_decision_record_is_in_the_index_and_the_navigation():

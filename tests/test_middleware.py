@@ -255,6 +255,17 @@ def test_a_non_member_is_refused_with_403_and_nothing_is_written(bob, acme):
 
 
 @override_settings(REVY_ACTOR_RESOLVERS=ORGANIZATION_RESOLVERS)
+def test_a_non_member_is_refused_before_a_view_that_writes_nothing(bob, acme):
+    """The resolvers are asked before the view runs (views that
+    authenticate by themselves aside: tests/test_api_actors.py)."""
+    Comment.objects.create(text="x")
+    response = logged_in(bob).get(
+        "/comments/", headers={"X-Perform-As-Organization": str(acme.pk)}
+    )
+    assert response.status_code == 403
+
+
+@override_settings(REVY_ACTOR_RESOLVERS=ORGANIZATION_RESOLVERS)
 def test_an_anonymous_request_for_an_organisation_is_refused(acme):
     response = Client().post(
         "/comments/", {"text": "x"}, headers={"X-Perform-As-Organization": str(acme.pk)}

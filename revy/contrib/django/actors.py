@@ -28,6 +28,7 @@ from django.http import HttpRequest
 
 from revy.contrib.django.encoding import key_text
 from revy.contrib.django.retirement import retirement_marks
+from revy.deferred import resolved
 
 __all__ = [
     "ActorForeignKey",
@@ -59,7 +60,9 @@ SYSTEM = ActorRef(None, None)
 
 
 def actor_reference(actor: models.Model | None) -> ActorRef:
-    """The stored form of ``actor``; a clear error for anything else."""
+    """The stored form of ``actor``; a clear error for anything else. A
+    :class:`revy.deferred.Deferred` actor is resolved first."""
+    actor = resolved(actor)
     if actor is None:
         return SYSTEM
     if not isinstance(actor, models.Model):

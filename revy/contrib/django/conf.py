@@ -55,6 +55,10 @@ ALWAYS_UNTRACKED = (
     "admin.logentry",
     "auth.permission",
     "migrations.*",
+    # REST framework's tokens (secrets), task queues' results.
+    "authtoken.*",
+    "django_tasks_database.*",
+    "django_celery_results.*",
 )
 
 
@@ -96,7 +100,8 @@ def untracked_models() -> Sequence[str]:
     """``REVY_UNTRACKED_MODELS``: patterns of models never to track. Default: none.
 
     revy's own models and Django's bookkeeping models (sessions, content
-    types, permissions, admin log entries) are never tracked.
+    types, permissions, admin log entries, REST framework's tokens, task
+    results) are never tracked.
     """
     return _setting("REVY_UNTRACKED_MODELS", ())
 

@@ -11,15 +11,14 @@ from django.http import HttpRequest, HttpResponse
 
 from revy.context import Context, current_frame, restore_frame
 from revy.contrib.django import conf
+from revy.contrib.django.request_actor import RequestActor, resolve_actor
 
-
-def resolve_actor(request: HttpRequest) -> Any:
-    """The first answer of ``REVY_ACTOR_RESOLVERS`` that is not None."""
-    for resolver in conf.actor_resolvers():
-        actor = resolver(request)
-        if actor is not None:
-            return actor
-    return None
+__all__ = [
+    "RevyMiddleware",
+    "authenticates_itself",
+    "resolve_actor",
+    "revision_description",
+]
 
 
 def revision_description(request: HttpRequest) -> str:
@@ -51,8 +50,13 @@ class RevyMiddleware:
     """Run each request in a context: its actor from the resolvers, its
     revision description from the ``X-Commit-Message`` header.
 
-    Place it after ``AuthenticationMiddleware``. A request that writes
-    nothing leaves no revision. Works under WSGI and ASGI.
+    The actor is a :class:`RequestActor`. Before a view runs, the
+    resolvers are asked, so that a refusal answers 403 before it runs;
+    unless the view authenticates the request itself (a REST framework
+    view): then they are asked when its first change is recorded, once the
+    view has authenticated. Place it after ``AuthenticationMiddleware``. A
+    request that writes nothing leaves no revision. Works under WSGI and
+    ASGI.
     """
 
     sync_capable = True
@@ -71,17 +75,40 @@ class RevyMiddleware:
         if self.is_async:
             return self.__acall__(request)
         context = Context.via(
-            actor=resolve_actor(request),
+            actor=RequestActor(request),
             revision_description=revision_description(request),
         )
         with _entered(context):
             return self.get_response(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        # Resolvers are plain sync callables; they may touch the database.
-        actor = await sync_to_async(resolve_actor)(request)
+        # Resolvers are plain sync callables that may touch the database:
+        # asked now, in a thread, an async view can read the actor. A view
+        # that authenticates replaces request.user, and they are asked again
+        # where the change is saved, in the thread that saves it.
+        actor = RequestActor(request)
+        await sync_to_async(actor.prepare)()
         context = Context.via(
             actor=actor, revision_description=revision_description(request)
         )
         with _entered(context):
             return await self.get_response(request)  # type: ignore[misc]
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], *args: Any
+    ) -> None:
+        """Ask the resolvers before a view that takes the user the
+        middleware authenticated (under ASGI, Django calls this in a
+        thread)."""
+        frame = current_frame()
+        if frame is None or authenticates_itself(view):
+            return
+        if isinstance(frame.actor, RequestActor):
+            frame.actor.resolve()
+
+
+def authenticates_itself(view: Callable[..., Any]) -> bool:
+    """Whether ``view`` authenticates the request in its own code, as REST
+    framework's views (any view class with ``authentication_classes``) do."""
+    view_class = getattr(view, "cls", None) or getattr(view, "view_class", None)
+    return hasattr(view_class, "authentication_classes")

@@ -27,6 +27,7 @@ from revy.contrib.django.exceptions import HistoryRowTooLarge, NotRecordable
 from revy.contrib.django.models import AbstractObjectDelta
 from revy.contrib.django.pending import AttributeRow, PendingObjectDelta
 from revy.contrib.django.tracking import Assignment
+from revy.deferred import resolved
 
 __all__ = ["Attribution", "Recorder", "may_be_large"]
 
@@ -118,6 +119,9 @@ class Recorder:
         self._connection = connections[using]
         self._revision: Any = None
         self._who: Attribution | None = None
+        # A deferred actor (a request's) is resolved before anything is
+        # written: a resolver's refusal comes before the change it refuses.
+        resolved(frame.actor)
 
     @property
     def who(self) -> Attribution:

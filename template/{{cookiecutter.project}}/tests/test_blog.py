@@ -4,7 +4,10 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 from revy import Context
+from revy.contrib.django.handoff import task_run
 
 from {{ cookiecutter.project }}.accounts.services import (
     CLOSED,
@@ -126,3 +129,31 @@ def test_restoring_an_account_brings_back_what_went_with_it(bob, bobs_world):
         ("create", "user"),
         ("update", "comment"),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_comment_is_checked_in_the_background_as_its_author(alice, bob):
+    """The view enqueues the spam check; a worker runs it as bob, and the
+    system's mark is in bob's revision, which names the task."""
+    post = Post.objects.create(author=alice, title="Hello")
+    client = Client()
+    client.force_login(bob)
+    answer = client.post(
+        reverse("blog:comment", args=[post.pk]),
+        {"text": "Cheap watches!"},
+        headers={"X-Commit-Message": "Bob comments."},
+    )
+    assert answer.status_code == 201
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+
+    comment = Comment.objects.get(pk=answer.json()["id"])
+    assert comment.is_marked_as_spam
+    added, checked = revisions()
+    assert added.description == "Bob comments."
+    assert checked.description.startswith("Bob comments.\n\nTask: ")
+    run = task_run(checked.description)
+    assert run.task_name.endswith(".blog.tasks.check_comment")
+    assert run.enqueued_in_revision == str(added.pk)
+    [delta] = deltas(checked)
+    assert actor_key(delta) == ("user", str(bob.pk))
+    assert fields(delta) == {"is_marked_as_spam": (False, True, None, DETECTED)}

@@ -15,7 +15,8 @@ def run_demo() -> str:
     return out.getvalue()
 
 
-@pytest.mark.django_db
+# Committed: the comment's spam check is enqueued at commit and run by a worker.
+@pytest.mark.django_db(transaction=True)
 def test_the_demo_prints_the_history_of_every_example(monkeypatch):
     monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "demo-password")
     output = run_demo()
@@ -25,6 +26,10 @@ def test_the_demo_prints_the_history_of_every_example(monkeypatch):
         "“Second delivery added.”",
         "Corrected by the system. (by system)",
         "organization Acme Ltd",
+{%- if cookiecutter.api %}
+        "POST /api/comments/",
+{%- endif %}
+        " / Task: ",
         "The account has been closed at the owner's request.",
         "Deleted because the owner's account has been closed.",
         "Restore of the account of user",
@@ -35,6 +40,14 @@ def test_the_demo_prints_the_history_of_every_example(monkeypatch):
         assert text in output, text
     assert output.rstrip().endswith("Admin login: admin / demo-password")
     descriptions = list(Revision.objects.order_by("pk").values_list("description", flat=True))
+{%- if cookiecutter.api %}
+    commented = "Alice comments over the API."
+{%- else %}
+    commented = "Alice comments on Bob's post."
+{%- endif %}
+    checked = descriptions.pop(8)
+    assert checked.startswith(f"{commented}\n\nTask: ")
+    assert checked.endswith(f"Enqueued-in-revision: {Revision.objects.order_by('pk')[7].pk}")
     assert descriptions == [
         "Demo data.",
         "Bob writes a post.",
@@ -43,6 +56,7 @@ def test_the_demo_prints_the_history_of_every_example(monkeypatch):
         "A visitor comments.",
         "Acme's invoice arrives.",
         "Detected by the system.",
+        commented,
         "Second delivery added.",
         "Bob closes his account.",
         f"Restore of the account of user {get_user_model().objects.get(username='bob').pk}",

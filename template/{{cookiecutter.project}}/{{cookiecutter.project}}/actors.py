@@ -6,11 +6,13 @@ turn and takes the first answer that is not None:
 
 1. ``organization``: the organisation named by the X-Perform-As-Organization
    header, when the signed-in user is one of its members. Anyone else gets
-   403 Forbidden, and nothing of the request runs.
+   403 Forbidden: before the view runs, or, for an API view (which
+   authenticates the request itself), before anything is written.
 2. ``authenticated_user``: the signed-in user.
 
-Nobody answers for anonymous requests, management commands and tasks: there
-the system (None) acts. Wrap such work in ``system()`` to say so.
+Nobody answers for anonymous requests and management commands: there the
+system (None) acts. Wrap such work in ``system()`` to say so. A task enqueued
+in a request runs as the request's actor (revy.contrib.tasks).
 """
 
 from typing import Any

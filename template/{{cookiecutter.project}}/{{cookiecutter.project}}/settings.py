@@ -7,6 +7,9 @@ are on, so ``manage.py check --deploy`` is clean once DJANGO_SECRET_KEY and
 DJANGO_ALLOWED_HOSTS are set. Without DATABASE_URL the database is SQLite.
 """
 
+{% if cookiecutter.include_example_apps -%}
+import importlib.util
+{% endif -%}
 import os
 from pathlib import Path
 
@@ -84,12 +87,21 @@ INSTALLED_APPS = [
     "revy.contrib.django",
     "{{ cookiecutter.project }}.accounts",
     "{{ cookiecutter.project }}.revisions",
+{%- if cookiecutter.api %}
+    "rest_framework",
+    "rest_framework.authtoken",
+{%- endif %}
 {%- if cookiecutter.include_example_apps %}
+    "django_tasks_db",
     "{{ cookiecutter.project }}.blog",
     "{{ cookiecutter.project }}.invoices",
     "{{ cookiecutter.project }}.demo",
 {%- endif %}
 ]
+{%- if cookiecutter.include_example_apps %}
+if importlib.util.find_spec("django.tasks") is None:
+    INSTALLED_APPS.append("django_tasks")  # Django 5.2: the tasks framework's backport.
+{%- endif %}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -185,6 +197,28 @@ REVY_PERSONAL_DATA = {"accounts.User": ["email", "first_name", "last_name"]}
 # from the database; without it, tamper evidence stays off.
 REVY_INTEGRITY_KEY = os.environ.get("REVY_INTEGRITY_KEY", "")
 REVY_TAMPER_EVIDENCE = bool(REVY_INTEGRITY_KEY)
+{%- if cookiecutter.api %}
+
+# The REST API (api/) -----------------------------------------------------------
+# RevyMiddleware credits each API write to the user REST framework
+# authenticated (a token here), though that happens in the view.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+}
+{%- endif %}
+{%- if cookiecutter.include_example_apps %}
+
+# Background work: tasks are stored in the database and run by
+# `python manage.py db_worker`; each runs as whoever enqueued it (revy.contrib.tasks).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+{%- endif %}
+
 # Client IPs: the number of proxies in front of the site that append to
 # X-Forwarded-For (0: use the address of the connection).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)

@@ -9,7 +9,11 @@ admin.site.site_title = {{ cookiecutter.project_name|jsonify }}
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("account/", include("{{ cookiecutter.project }}.accounts.urls")),
+{%- if cookiecutter.api %}
+    path("api/", include("{{ cookiecutter.project }}.api.urls")),
+{%- endif %}
 {%- if cookiecutter.include_example_apps %}
+    path("blog/", include("{{ cookiecutter.project }}.blog.urls")),
     path("invoices/", include("{{ cookiecutter.project }}.invoices.urls")),
 {%- endif %}
     path("", include("{{ cookiecutter.project }}.revisions.urls")),

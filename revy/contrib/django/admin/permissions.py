@@ -22,7 +22,7 @@ from django.http import HttpRequest
 
 from revy.contrib.django.models import get_object_delta_model
 
-__all__ = ["missing_permissions", "may", "undo_needs"]
+__all__ = ["missing_permissions", "may", "revert_needs", "undo_needs"]
 
 # What undoing a delta of each action does to its row, as a permission.
 _UNDO = {"create": "delete", "update": "change", "delete": "add"}
@@ -56,19 +56,25 @@ def undo_needs(deltas: Iterable[tuple[int, str]]) -> set[tuple[Any, str]]:
     return needed
 
 
-def missing_permissions(
-    request: HttpRequest, admin_site: AdminSite, revision: models.Model
-) -> list[str]:
-    """What ``request.user`` lacks to revert ``revision``, as readable
-    "permission model" texts; empty if nothing. One query."""
+def revert_needs(revision: models.Model) -> set[tuple[Any, str]]:
+    """The ``(model, permission)`` pairs that reverting ``revision`` needs.
+    One query."""
     deltas = (
         get_object_delta_model()
         .objects.filter(revision=revision)
         .values_list("content_type_id", "action")
         .distinct()
     )
+    return undo_needs(deltas)
+
+
+def missing_permissions(
+    request: HttpRequest, admin_site: AdminSite, revision: models.Model
+) -> list[str]:
+    """What ``request.user`` lacks to revert ``revision``, as readable
+    "permission model" texts; empty if nothing. One query."""
     return sorted(
         f"{permission} {model._meta.label}"
-        for model, permission in undo_needs(deltas)
+        for model, permission in revert_needs(revision)
         if not may(request, admin_site, model, permission)
     )

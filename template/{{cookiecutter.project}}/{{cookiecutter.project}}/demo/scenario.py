@@ -10,8 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+{%- if cookiecutter.api %}
+from rest_framework.authtoken.models import Token
+{%- endif %}
 from revy import Context
 
 from {{ cookiecutter.project }}.accounts.models import Membership, Organization
@@ -80,7 +84,30 @@ def run(admin_password: str, say: Callable[[str], None] = print) -> dict[str, An
     say("2. The spam filter (a command: the system acts) marks a comment.")
     detect_spam()
 
-    say("3. Alice, acting for Acme, changes the invoice; the system corrects it.")
+{%- if cookiecutter.api %}
+    say("3. Alice comments over the API with her token; a worker checks it for spam, as her.")
+    api = Client(
+        HTTP_HOST="127.0.0.1",
+        HTTP_USER_AGENT=USER_AGENT,
+        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}",
+    )
+    response = api.post(
+        reverse("api:comment-list"),
+        {"post": post.pk, "text": "Cheap tickets, ask me!"},
+        headers={"X-Commit-Message": "Alice comments over the API."},
+    )
+{%- else %}
+    say("3. Alice comments; a worker checks it for spam, as her.")
+    response = client_for(alice).post(
+        reverse("blog:comment", args=[post.pk]),
+        {"text": "Cheap tickets, ask me!"},
+        headers={"X-Commit-Message": "Alice comments on Bob's post."},
+    )
+{%- endif %}
+    expect(response, 201, "Commenting")
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+
+    say("4. Alice, acting for Acme, changes the invoice; the system corrects it.")
     response = client_for(alice).post(
         reverse("invoices:update", args=[invoice.pk]),
         {"amount": "200.00", "exchange_rate": "1.100000", "local_amount": "110.00"},
@@ -88,17 +115,17 @@ def run(admin_password: str, say: Callable[[str], None] = print) -> dict[str, An
     )
     expect(response, 200, "Updating the invoice")
 
-    say("4. Bob closes his account: his post and its comments go with it.")
+    say("5. Bob closes his account: his post and its comments go with it.")
     response = client_for(bob).post(
         reverse("accounts:close"), headers={"X-Commit-Message": "Bob closes his account."}
     )
     expect(response, 200, "Closing the account")
 
-    say("5. Support restores Bob's account from its snapshot.")
+    say("6. Support restores Bob's account from its snapshot.")
     with system():
         restore_account(bob.pk)
 
-    say("6. A task refreshes exchange rates, stamping bookkeeping untracked.")
+    say("7. A task refreshes exchange rates, stamping bookkeeping untracked.")
     refresh_exchange_rates({"EUR": Decimal("1.080000")})
 
     return {

@@ -124,10 +124,12 @@ def delta_rows(delta: ObjectDelta) -> list[tuple[str, ...]]:
 
 
 def revision_title(revision: Revision) -> str:
+    # A description of several lines (a task's names its task) on one line.
+    described = " / ".join(line for line in revision.description.splitlines() if line)
     parts = [
         f"Revision {revision.pk}",
         revision.created_at.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        f"“{revision.description}”" if revision.description else "(no description)",
+        f"“{described}”" if described else "(no description)",
     ]
     if revision.request_id:
         source = f"{revision.method} {revision.path}".strip()
