@@ -136,7 +136,7 @@ class AbstractRevision(AppendOnly):
         return revert(self, overwrite=overwrite)
 
 
-class TargetFields(AppendOnly):
+class TargetFields(models.Model):
     """The object a delta is about: its content type and primary key (as
     text, whatever the key's type)."""
 
@@ -154,7 +154,7 @@ class TargetFields(AppendOnly):
         abstract = True
 
 
-class AbstractObjectDelta(TargetFields, ActorFields):
+class AbstractObjectDelta(AppendOnly, TargetFields, ActorFields):
     """One object created, updated or deleted in a revision."""
 
     ACTION_CREATE = "create"
@@ -222,7 +222,7 @@ class AbstractObjectDelta(TargetFields, ActorFields):
         return f"{self.action} {self.content_type.model} {self.content_id}"
 
 
-class AbstractAttributeDelta(TargetFields, ActorFields):
+class AbstractAttributeDelta(AppendOnly, TargetFields, ActorFields):
     """One field of an object that changed, with its old and new value.
 
     Values are stored by ``REVY_VALUE_ENCODER``; :meth:`old` and :meth:`new`
