@@ -327,9 +327,22 @@ def kept(name: str, compute: Callable[[], Any]) -> Any:
         return value
 
 
-def _forget(**kwargs: Any) -> None:
+# Settings that swap a model: which models are installed depends on them.
+_SWAPPING = frozenset(
+    (
+        "REVY_REVISION_MODEL",
+        "REVY_OBJECT_DELTA_MODEL",
+        "REVY_ATTRIBUTE_DELTA_MODEL",
+        "REVY_PROPOSAL_MODEL",
+    )
+)
+
+
+def _forget(setting: str = "", **kwargs: Any) -> None:
     _values.clear()
     _tracked.clear()
+    if setting in _SWAPPING:
+        apps.clear_cache()  # As Django does when AUTH_USER_MODEL changes.
 
 
 setting_changed.connect(_forget, dispatch_uid="revy.conf")
