@@ -52,6 +52,19 @@ def test_ignore_conflicts_records_only_the_rows_inserted():
 
 
 @needs_returning
+def test_conflict_options_given_by_position_are_recorded_the_same():
+    CodeItem.objects.create(code="A", name="kept")
+    with Context():
+        CodeItem.objects.bulk_create(
+            [CodeItem(code="A", name="ignored"), CodeItem(code="B", name="new")],
+            None,  # batch_size
+            True,  # ignore_conflicts
+        )
+    assert deltas_of(CodeItem, "A") == []
+    assert [d.action for d in deltas_of(CodeItem, "B")] == [CREATE]
+
+
+@needs_returning
 def test_ignore_conflicts_records_the_values_the_database_stored():
     with Context():
         Counter.objects.bulk_create([Counter(value=3)], ignore_conflicts=True)

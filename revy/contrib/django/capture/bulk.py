@@ -121,6 +121,16 @@ def _wrap_update(original: Any) -> Any:
     return update
 
 
+# bulk_create()'s options, in the order Django takes them by position.
+_BULK_CREATE_OPTIONS = (
+    "batch_size",
+    "ignore_conflicts",
+    "update_conflicts",
+    "update_fields",
+    "unique_fields",
+)
+
+
 def _wrap_bulk_create(original: Any) -> Any:
     def bulk_create(
         self: models.QuerySet, objs: Iterable[models.Model], *args: Any, **kwargs: Any
@@ -130,6 +140,9 @@ def _wrap_bulk_create(original: Any) -> Any:
             return original(self, objs, *args, **kwargs)
         model = self.model._meta.concrete_model
         objs = list(objs)
+        if args:  # Options given by position, named as Django names them.
+            kwargs = {**dict(zip(_BULK_CREATE_OPTIONS, args, strict=False)), **kwargs}
+            args = ()
         using = self.db
         fields = saved_fields(model, None)
         recorder = Recorder(frame, using)
