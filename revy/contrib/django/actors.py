@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.apps import apps
+from django.contrib.contenttypes import fields as generic
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -166,75 +167,120 @@ def history_position(row: models.Model) -> int:
     return getattr(row, "object_delta_id", None) or row.pk
 
 
+# Django 6.1+ reads generic keys through this descriptor; before, none.
+_GenericForeignKeyDescriptor = getattr(generic, "GenericForeignKeyDescriptor", None)
+
+
+def _actor_of(field: GenericForeignKey, instance: Any, read: Any) -> Any:
+    """The actor of a history row: ``read()`` (Django's own read of the
+    generic key), unless the row that acted is gone: then a DeletedActor."""
+    cached = field.get_cached_value(instance, default=None)
+    if isinstance(cached, DeletedActor):
+        return cached
+    checked = field.is_cached(instance)
+    actor = read()
+    type_id = getattr(instance, field.ct_field + "_id", None)
+    actor_id = getattr(instance, field.fk_field)
+    if type_id is None or actor_id is None:
+        return actor
+    if actor is not None and not checked:
+        marks = retirement_marks([(type_id, actor_id)], instance._state.db)
+        if marks.get((type_id, actor_id), -1) < history_position(instance):
+            return actor
+    elif actor is not None:
+        return actor
+    model = ContentType.objects.db_manager(instance._state.db).get_for_id(type_id)
+    gone = DeletedActor(model.model_class(), actor_id)
+    field.set_cached_value(instance, gone)
+    return gone
+
+
+def _prefetch_actors(
+    field: GenericForeignKey, instances: Any, querysets: Any, prefetch: Any
+) -> Any:
+    """``prefetch(instances, querysets)`` (Django's own prefetch of the
+    generic key), with each actor model's query also reading the
+    retirements of its keys."""
+    type_field = field.ct_field + "_id"
+    types = {getattr(row, type_field) for row in instances} - {None}
+    given = {qs.model for qs in querysets or ()}
+    own = []
+    for type_id in types:
+        model = ContentType.objects.get_for_id(type_id).model_class()
+        if model is not None and model not in given and _can_annotate(model):
+            own.append(
+                model._base_manager.annotate(
+                    **{_MARK: retirement_subquery(model, type_id)}
+                )
+            )
+    found = prefetch(instances, [*(querysets or ()), *own] or None)
+    ret_val, key_func, instance_key_func, *rest = found
+    retired = {
+        key_func(actor): getattr(actor, _MARK)
+        for actor in ret_val
+        if getattr(actor, _MARK, None) is not None
+    }
+    annotated = {qs.model for qs in own}
+    rest_marks = retirement_marks(
+        (getattr(row, type_field), getattr(row, field.fk_field))
+        for row in instances
+        if getattr(row, type_field) is not None
+        and ContentType.objects.get_for_id(getattr(row, type_field)).model_class()
+        not in annotated
+    )
+    if not retired and not rest_marks:
+        return found
+
+    def instance_key(row: Any) -> Any:
+        key = instance_key_func(row)
+        pair = (getattr(row, type_field), getattr(row, field.fk_field))
+        mark = retired.get(key, rest_marks.get(pair, -1))
+        if mark >= history_position(row):
+            return None  # Matches no actor: the row that acted is gone.
+        return key
+
+    return (ret_val, key_func, instance_key, *rest)
+
+
 class ActorForeignKey(GenericForeignKey):
     """A history row's ``actor``: the row that acted, a :class:`DeletedActor`
     once it is gone (also when another row has its key since), None for the
     system. ``prefetch_related("actor")`` reads the actors' retirements in
     one query more."""
 
+    def contribute_to_class(self, cls: Any, name: str, **kwargs: Any) -> None:
+        super().contribute_to_class(cls, name, **kwargs)
+        if _GenericForeignKeyDescriptor is not None:
+            # Django 6.1+ reads a generic key through a descriptor of its own.
+            setattr(cls, self.attname, _ActorDescriptor(self))
+
+    # Django 5.2 and 6.0: the field is its own descriptor.
     def __get__(self, instance: Any, cls: Any = None) -> Any:
         if instance is None:
             return self
-        cached = self.get_cached_value(instance, default=None)
-        if isinstance(cached, DeletedActor):
-            return cached
-        checked = self.is_cached(instance)
-        actor = super().__get__(instance, cls)
-        type_id = getattr(instance, self.ct_field + "_id", None)
-        actor_id = getattr(instance, self.fk_field)
-        if type_id is None or actor_id is None:
-            return actor
-        if actor is not None and not checked:
-            marks = retirement_marks([(type_id, actor_id)], instance._state.db)
-            if marks.get((type_id, actor_id), -1) < history_position(instance):
-                return actor
-        elif actor is not None:
-            return actor
-        model = ContentType.objects.db_manager(instance._state.db).get_for_id(type_id)
-        gone = DeletedActor(model.model_class(), actor_id)
-        self.set_cached_value(instance, gone)
-        return gone
+        return _actor_of(
+            self, instance, lambda: super(ActorForeignKey, self).__get__(instance, cls)
+        )
 
     def get_prefetch_querysets(self, instances: Any, querysets: Any = None) -> Any:
-        # Each actor model's query also reads the retirements of its keys.
-        type_field = self.ct_field + "_id"
-        types = {getattr(row, type_field) for row in instances} - {None}
-        given = {qs.model for qs in querysets or ()}
-        own = []
-        for type_id in types:
-            model = ContentType.objects.get_for_id(type_id).model_class()
-            if model is not None and model not in given and _can_annotate(model):
-                own.append(
-                    model._base_manager.annotate(
-                        **{_MARK: retirement_subquery(model, type_id)}
-                    )
-                )
-        found = super().get_prefetch_querysets(
-            instances, [*(querysets or ()), *own] or None
+        return _prefetch_actors(
+            self, instances, querysets, super().get_prefetch_querysets
         )
-        ret_val, key_func, instance_key_func, *rest = found
-        retired = {
-            key_func(actor): getattr(actor, _MARK)
-            for actor in ret_val
-            if getattr(actor, _MARK, None) is not None
-        }
-        annotated = {qs.model for qs in own}
-        rest_marks = retirement_marks(
-            (getattr(row, type_field), getattr(row, self.fk_field))
-            for row in instances
-            if getattr(row, type_field) is not None
-            and ContentType.objects.get_for_id(getattr(row, type_field)).model_class()
-            not in annotated
-        )
-        if not retired and not rest_marks:
-            return found
 
-        def instance_key(row: Any) -> Any:
-            key = instance_key_func(row)
-            pair = (getattr(row, type_field), getattr(row, self.fk_field))
-            mark = retired.get(key, rest_marks.get(pair, -1))
-            if mark >= history_position(row):
-                return None  # Matches no actor: the row that acted is gone.
-            return key
 
-        return (ret_val, key_func, instance_key, *rest)
+if _GenericForeignKeyDescriptor is not None:
+
+    class _ActorDescriptor(_GenericForeignKeyDescriptor):
+        def __get__(self, instance: Any, cls: Any = None) -> Any:
+            if instance is None:
+                return self
+            return _actor_of(
+                self.field,
+                instance,
+                lambda: super(_ActorDescriptor, self).__get__(instance, cls),
+            )
+
+        def get_prefetch_querysets(self, instances: Any, querysets: Any = None) -> Any:
+            return _prefetch_actors(
+                self.field, instances, querysets, super().get_prefetch_querysets
+            )
