@@ -6,6 +6,7 @@ pruning keep the history verifiable. Seals are written at commits, so
 these tests commit for real."""
 
 import io
+import threading
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -242,15 +243,15 @@ def test_pruning_keeps_the_history_verifiable():
     assert verify().ok
 
 
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite lets one transaction write at a time: nothing overlaps",
+)
 def test_concurrent_commits_in_another_order_than_their_keys_still_chain():
     # Writer A takes the lower keys and inserts its seal, then waits before
     # its COMMIT while writer B commits and a checkpoint is made: seals take
     # no lock, so B does not wait for A, and A's seal, invisible to the
     # first checkpoint, is chained by the next.
-    if connection.vendor == "sqlite":
-        pytest.skip("SQLite lets one transaction write at a time: nothing overlaps")
-    import threading
-
     from django.db import connections
 
     sealed = threading.Event()

@@ -258,6 +258,7 @@ def key_text(model: type[models.Model], pk: Any) -> str:
     return str(model._meta.pk.to_python(pk))
 
 
+@functools.cache  # Asked of every value encoded: once per field.
 def prepares_for_database(field: models.Field) -> bool:
     """Whether a field (or the field a foreign key refers to) is of a class
     of a project or a library that converts values in ``get_db_prep_save``
