@@ -1,5 +1,6 @@
 """Fixtures many test modules share: two users, ``alice`` and ``bob``, and a
-stored ``comment``; and a clear stop when the database server is missing.
+stored ``comment``; the live server, after the test database; and a clear
+stop when the database server is missing.
 
 Plain helpers are in tests/helpers.py.
 """
@@ -24,6 +25,16 @@ def pytest_sessionstart(session):
             f"{host}:{port} ({error}). Start the server or set the "
             "REVY_PG_*/REVY_MARIADB_* variables (see README.md)."
         ) from None
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, started once the test database exists.
+
+    Started before, it would see SQLite's ``:memory:`` name and hand the main
+    thread's connection to every request thread, which crashes SQLite.
+    """
+    return live_server
 
 
 @pytest.fixture

@@ -20,16 +20,20 @@ DARK_SCREENSHOTS = {"history", "compare"}
 
 
 def submitted(driver, css: str, until: str) -> str:
-    """Click the submit button ``css`` and wait for a page whose body holds
-    ``until``; return that text."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    """Click the submit button ``css`` and wait for the next page, one whose
+    body holds ``until``; return that text."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
+    page_before = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, css).click()
-    WebDriverWait(
-        driver, 20, ignored_exceptions=[StaleElementReferenceException]
-    ).until(lambda d: until in d.find_element(By.TAG_NAME, "body").text)
+    # Read the body only once the old page is gone: while Chromium swaps
+    # documents, reading it fails with errors other than a stale element.
+    wait = WebDriverWait(driver, 20, ignored_exceptions=[WebDriverException])
+    wait.until(expected_conditions.staleness_of(page_before))
+    wait.until(lambda d: until in d.find_element(By.TAG_NAME, "body").text)
     return driver.find_element(By.TAG_NAME, "body").text
 
 
