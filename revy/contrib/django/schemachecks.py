@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core import checks
 from django.db import DatabaseError, connections
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations import RenameModel
 
 from revy.contrib.django import conf
 from revy.contrib.django.operations import RemoveTrackedField, RenameTrackedField
@@ -167,16 +168,24 @@ def _recorded_names(using: str) -> dict[tuple[str, str], set[str]]:
 
 def _covered(using: str) -> set[tuple[str, str, str]]:
     """``(app label, model name, field name)`` that a ``RenameTrackedField``
-    (its old name) or ``RemoveTrackedField`` of a migration covers."""
+    (its old name) or ``RemoveTrackedField`` of a migration covers, under
+    the model's names then and since (``RenameModel``)."""
     loader = MigrationLoader(connections[using], ignore_no_migrations=True)
     covered = set()
+    renamed: dict[tuple[str, str], str] = {}  # Models renamed since.
     for (app_label, _name), migration in loader.disk_migrations.items():
         for operation in migration.operations:
-            if isinstance(operation, RenameTrackedField):
-                name = operation.old_name
+            if isinstance(operation, RenameModel):
+                renamed[app_label, operation.old_name_lower] = operation.new_name_lower
+            elif isinstance(operation, RenameTrackedField):
+                covered.add(
+                    (app_label, operation.model_name.lower(), operation.old_name)
+                )
             elif isinstance(operation, RemoveTrackedField):
-                name = operation.name
-            else:
-                continue
-            covered.add((app_label, operation.model_name.lower(), name))
+                covered.add((app_label, operation.model_name.lower(), operation.name))
+    for app_label, model_name, field_name in list(covered):
+        seen = {model_name}
+        while (model_name := renamed.get((app_label, model_name))) not in (None, *seen):
+            seen.add(model_name)
+            covered.add((app_label, model_name, field_name))
     return covered
