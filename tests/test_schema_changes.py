@@ -48,7 +48,7 @@ def old_history():
             kept = article.objects.create(
                 title="one", body="b1", count="12", rating="1"
             )
-            typed = article.objects.create(title="typed", rating="abc")
+            typed = article.objects.create(title="typed", count="7", rating="abc")
             gone = article.objects.create(title="c1", rating="2")
         with acting(description="changed"):
             kept.title, kept.body, kept.count = "two", "b2", "13"
