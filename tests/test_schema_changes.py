@@ -9,13 +9,15 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test import Client
 
 from revy.contrib.django import history
 from revy.contrib.django.exceptions import Conflict, RevertConflict, UndecodableValue
 from revy.contrib.django.ledger import Amendment
 from revy.contrib.django.schema import RawValue
 from revy.contrib.django.schemachecks import check_history_names
-from tests.helpers import AttributeDelta, Revision, acting
+from tests.admin_support import url
+from tests.helpers import AttributeDelta, Revision, User, acting
 from tests.schemaapp.models import Post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -243,3 +245,28 @@ def test_the_check_warns_of_a_field_history_names_and_no_operation_covers(
     )
     assert "RenameTrackedField('post', 'subtitle', '<new name>')" in warning.hint
     assert "makemigrations --empty schemaapp" in warning.hint
+
+
+def test_the_admin_shows_removed_fields_and_unparsable_values_as_recorded(
+    old_history,
+):
+    revisions, kept, typed, _gone = old_history
+    client = Client()
+    client.force_login(
+        User.objects.create(username="root", is_staff=True, is_superuser=True)
+    )
+
+    compare = client.get(
+        url(Post, "revy_compare", kept)
+        + f"?from={revisions['written'].pk}&to={revisions['changed'].pk}"
+    )
+    as_of = client.get(url(Post, "revy_as_of", typed, revisions["written"].pk))
+
+    assert compare.status_code == 200
+    shown = compare.content.decode()
+    assert "body (no longer a field)" in shown
+    assert '<code class="revy-raw" title="as recorded">&quot;b1&quot;</code>' in shown
+    assert as_of.status_code == 200
+    assert '<code class="revy-raw" title="as recorded">&quot;abc&quot;</code>' in (
+        as_of.content.decode()
+    )

@@ -149,15 +149,24 @@ def snapshot_of(object_delta: models.Model) -> Any:
     )
 
 
-def state_at(model: type[models.Model], pk: Any, at: Point | None = None) -> Any:
+def state_at(
+    model: type[models.Model],
+    pk: Any,
+    at: Point | None = None,
+    *,
+    raw_values: bool = False,
+) -> Any:
     """The ``model`` row ``pk`` as it stood at ``at`` (default: now), in one query.
 
-    None if the row did not exist then (not yet created, or deleted).
+    None if the row did not exist then (not yet created, or deleted). A
+    value its field cannot parse (its type changed) raises
+    ``UndecodableValue``; with ``raw_values``, for pages that only show
+    history, it is kept as a :class:`RawValue`.
     """
     delta = (
         _with_row_action(_deltas_of(model, pk).filter(_up_to(at)), model)
         .order_by("-pk")
-        .annotate(snapshot=ObjectSnapshot(model))
+        .annotate(snapshot=ObjectSnapshot(model, raw_values))
         .first()
     )
     if delta is None or not _existed(delta):
