@@ -36,15 +36,13 @@ __all__ = [
     "ConvertTrackedField",
     "RemoveTrackedField",
     "RenameTrackedField",
-    "content_type_ids",
-    "history_rows",
 ]
 
 # The value of a field as history stores it (JSON), in and out.
 Converter = Callable[[Any], Any]
 
 
-def content_type_ids(
+def _content_type_ids(
     state_apps: Any, app_label: str, model_name: str, using: str
 ) -> list[int]:
     """The content types history records a model's rows under: its own and
@@ -63,7 +61,7 @@ def content_type_ids(
     return [ct.pk for ct in found if (ct.app_label, ct.model) in wanted]
 
 
-def history_rows(content_types: list[int], field_name: str, using: str) -> Any:
+def _history_rows(content_types: list[int], field_name: str, using: str) -> Any:
     """The attribute deltas of ``field_name`` recorded under ``content_types``."""
     return (
         conf.history_models()
@@ -133,8 +131,8 @@ class RenameTrackedField(_HistoryOperation):
         self, app_label: str, state: Any, schema_editor: Any, old: str, new: str
     ) -> None:
         using = schema_editor.connection.alias
-        types = content_type_ids(state.apps, app_label, self.model_name, using)
-        rows = history_rows(types, old, using)
+        types = _content_type_ids(state.apps, app_label, self.model_name, using)
+        rows = _history_rows(types, old, using)
         model = conf.history_models().attribute_delta
         size = conf.batch_size()
         count = 0
@@ -256,8 +254,8 @@ class ConvertTrackedField(_HistoryOperation):
         direction: str,
     ) -> None:
         using = schema_editor.connection.alias
-        types = content_type_ids(state.apps, app_label, self.model_name, using)
-        rows = history_rows(types, self.name, using).order_by("pk")
+        types = _content_type_ids(state.apps, app_label, self.model_name, using)
+        rows = _history_rows(types, self.name, using).order_by("pk")
         model = conf.history_models().attribute_delta
         size = conf.batch_size()
         count = 0

@@ -86,9 +86,11 @@ def _rule_fields(
                 id="revy.E071",
             )
         ]
+    # Named under the model that declares them: a multi-table parent's
+    # fields under the parent, whose rules its children follow.
     recorded = {
         field.name
-        for field in model._meta.concrete_fields
+        for field in model._meta.local_concrete_fields
         if not field.primary_key and not getattr(field, "generated", False)
     }
     errors: Messages = []
