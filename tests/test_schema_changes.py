@@ -11,9 +11,10 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
-from revy.contrib.django import history
+from revy.contrib.django import history, triggers
 from revy.contrib.django.exceptions import Conflict, RevertConflict, UndecodableValue
 from revy.contrib.django.ledger import Amendment
+from revy.contrib.django.operations import ConvertTrackedField
 from revy.contrib.django.schema import RawValue
 from revy.contrib.django.schemachecks import check_history_names
 from tests.admin_support import url
@@ -269,4 +270,29 @@ def test_the_admin_shows_removed_fields_and_unparsable_values_as_recorded(
     assert as_of.status_code == 200
     assert '<code class="revy-raw" title="as recorded">&quot;abc&quot;</code>' in (
         as_of.content.decode()
+    )
+
+
+def test_the_operations_pass_the_history_triggers(old_history):
+    revisions, kept, _typed, _gone = old_history
+    triggers.install()
+    try:
+        migrate("0001")
+        assert AttributeDelta.objects.filter(field_name="title").exists()
+        migrate("0005")
+    finally:
+        triggers.remove()
+
+    assert not AttributeDelta.objects.filter(field_name="title").exists()
+    assert history.state_at(Post, kept, revisions["written"]).headline == "one"
+
+
+def test_a_conversion_without_a_backwards_function_cannot_be_migrated_back():
+    operation = ConvertTrackedField("post", "count", int)
+
+    assert not operation.reversible
+    assert operation.deconstruct() == (
+        "ConvertTrackedField",
+        [],
+        {"model_name": "post", "name": "count", "forwards": int},
     )

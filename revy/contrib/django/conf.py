@@ -233,13 +233,10 @@ class FieldRules(NamedTuple):
     masked: frozenset[str]
 
 
-NO_RULES = FieldRules(frozenset(), frozenset())
-
-
 def field_rules(model: type[models.Model]) -> FieldRules:
     """The rules ``REVY_EXCLUDED_FIELDS``, ``REVY_EXCLUDE_AUTO_NOW`` and
-    ``REVY_MASKED_FIELDS`` give ``model``'s fields (a multi-table child's
-    include its parents')."""
+    ``REVY_MASKED_FIELDS`` give ``model``'s fields, each named under the
+    model that declares it (a multi-table child follows its parents')."""
     return kept("field_rules", dict).get(model) or _field_rules(model)
 
 
@@ -258,7 +255,6 @@ def _field_rules(model: type[models.Model]) -> FieldRules:
         frozenset(names),
         frozenset(name for label in labels for name in masked.get(label, ())),
     )
-    rules = NO_RULES if rules == NO_RULES else rules
     kept("field_rules", dict)[model] = rules
     return rules
 
