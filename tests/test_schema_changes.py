@@ -198,6 +198,7 @@ def test_the_migrations_are_recorded_as_allowed_changes_of_history(old_history):
         "model": "schemaapp.article",
         "field": "body",
         "removed": True,
+        "attribute_deltas": 5,  # Three creates, a change, a delete.
     }
     assert forwards[2]["operation"] == "ConvertTrackedField"
     assert forwards[2]["direction"] == "forwards"

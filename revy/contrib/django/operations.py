@@ -81,6 +81,10 @@ class _HistoryOperation(Operation):
         pass  # Django's own operation beside it changes the model.
 
     def _record(self, using: str, details: dict[str, Any]) -> None:
+        """Record the amendment of a change of history (none if history
+        holds nothing of the field: nothing changed)."""
+        if not details.get("attribute_deltas"):
+            return
         amendments.record(
             Amendment.KIND_MIGRATE,
             None,
@@ -175,15 +179,18 @@ class RemoveTrackedField(_HistoryOperation):
     def database_forwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        self._note(app_label, schema_editor, removed=True)
+        self._note(app_label, to_state, schema_editor, removed=True)
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        self._note(app_label, schema_editor, removed=False)
+        self._note(app_label, to_state, schema_editor, removed=False)
 
-    def _note(self, app_label: str, schema_editor: Any, removed: bool) -> None:
+    def _note(
+        self, app_label: str, state: Any, schema_editor: Any, removed: bool
+    ) -> None:
         using = schema_editor.connection.alias
+        types = _content_type_ids(state.apps, app_label, self.model_name, using)
         with declared("migrate", using):
             self._record(
                 using,
@@ -191,6 +198,7 @@ class RemoveTrackedField(_HistoryOperation):
                     "model": f"{app_label}.{self.model_name}".lower(),
                     "field": self.name,
                     "removed": removed,
+                    "attribute_deltas": _history_rows(types, self.name, using).count(),
                 },
             )
 

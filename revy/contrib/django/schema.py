@@ -12,6 +12,7 @@ history mark a value they show as stored.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.db import models
 
 from revy.contrib.django.encoding import REDACTED, redaction_of
 from revy.contrib.django.exceptions import Conflict, UndecodableValue
+from revy.contrib.django.inheritance import children_of
 
 __all__ = [
     "UNDECODABLE",
@@ -48,15 +50,18 @@ class RawValue:
         return f"{self.stored!r} (as recorded)"
 
 
+@functools.cache
 def known_names(model: type[models.Model]) -> frozenset[str]:
     """The names history records for ``model`` that it still has: its
-    fields, and the accessors of the many-to-many relations to it."""
+    fields, the accessors of the many-to-many relations to it, and those of
+    its multi-table children (whose rows share its key and its history)."""
     names = set()
-    for field in model._meta.get_fields(include_hidden=True):
-        names.add(field.name)
-        accessor = getattr(field, "get_accessor_name", None)
-        if field.auto_created and not field.concrete and accessor is not None:
-            names.add(accessor())
+    for owner in (model, *children_of(model)):
+        for field in owner._meta.get_fields(include_hidden=True):
+            names.add(field.name)
+            accessor = getattr(field, "get_accessor_name", None)
+            if field.auto_created and not field.concrete and accessor is not None:
+                names.add(accessor())
     return frozenset(names)
 
 

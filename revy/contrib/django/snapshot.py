@@ -20,8 +20,8 @@ current state of existing rows.
 
 from __future__ import annotations
 
-import contextlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
@@ -46,17 +46,25 @@ class _SnapshotField(models.TextField):
         super().__init__()
         self.snapshot_model = model
         self.raw_values = raw_values
+        # The fields the SQL selected, set when it is compiled.
+        self.fields: Sequence[models.Field] | None = None
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None:
             return None
-        return build_instance(self.snapshot_model, json.loads(value), self.raw_values)
+        return build_instance(
+            self.snapshot_model, json.loads(value), self.raw_values, self.fields
+        )
 
 
 def build_instance(
-    model: type[models.Model], values: dict[str, Any], raw_values: bool = False
+    model: type[models.Model],
+    values: dict[str, Any],
+    raw_values: bool = False,
+    fields: Sequence[models.Field] | None = None,
 ) -> Any:
-    """An unsaved instance of ``model`` from ``{name: [stored value] or None}``.
+    """An unsaved instance of ``model`` from ``{name: [stored value] or None}``
+    of ``fields`` (default: those history records).
 
     A value its field cannot parse (its type changed) raises
     :class:`~revy.contrib.django.exceptions.UndecodableValue`, or with
@@ -66,15 +74,18 @@ def build_instance(
     pk_field = model._meta.pk
     # A multi-table child's key is its parents' keys too.
     key = pk_field.to_python(values[_PK])
-    fields = recorded_fields(model)
+    if fields is None:
+        fields = recorded_fields(model)
     stored = None
     if not raw_values:
-        with contextlib.suppress(*UNDECODABLE):
+        try:  # noqa: SIM105 (per row: cheaper than contextlib.suppress)
             stored = {
                 field.attname: encoder.decode(field, boxed[0])
                 for field in fields
                 if (boxed := values.get(field.name)) is not None
             }
+        except UNDECODABLE:
+            pass  # Said below, field by field.
     if stored is None:
         # Values shown as stored, or one whose field's type changed: say which.
         where = f"the history of {model._meta.label} row {key}"
@@ -121,6 +132,7 @@ class ObjectSnapshot(Func):
             assert not params, "columns of the outer object delta"
             outer.append(sql)
         fields = recorded_fields(self.snapshot_model)
+        self.output_field.fields = fields
         content_types = tuple(content_types_of_row(field.model) for field in fields)
         attribute_delta_model = conf.history_models().attribute_delta
         key = (
