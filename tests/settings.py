@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "tests.testapp",
     "tests.adminapp",
     "tests.proposalapp",
+    "tests.schemaapp",
     # revy.contrib.rest_framework, revy.contrib.tasks and revy.contrib.celery
     "rest_framework",
     "rest_framework.authtoken",

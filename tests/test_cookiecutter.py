@@ -437,8 +437,14 @@ def test_a_field_added_to_revision_and_its_migration_keep_the_project_green(
         project / "extended" / "revisions" / "migrations" / "0003_revision_ticket.py"
     )
     assert '"ticket"' in written.read_text()
+    assert_still_green(project, python, env)
+
+
+def assert_still_green(project, python, env):
+    """The project's lint, checks, migrations and own suite pass."""
     run([python, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
     run([python, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
+    run([python, "manage.py", "check"], cwd=project, env=env)
     result = run(
         [python, "manage.py", "makemigrations", "--check", "--dry-run"],
         cwd=project,
@@ -452,3 +458,55 @@ def test_a_field_added_to_revision_and_its_migration_keep_the_project_green(
         env=clean_environment(**extra),
     )
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout
+
+
+# The documented rename of a tracked field: RenameTrackedField beside RenameField ------
+
+RENAMED_IN = {
+    "blog/models.py": ("    body = models.TextField", "    content = models.TextField"),
+    "blog/admin.py": ('"body"', '"content"'),
+    "api/serializers.py": ('"body"', '"content"'),
+    "demo/scenario.py": ("body=", "content="),
+}
+
+
+@expensive
+def test_a_field_renamed_as_the_readme_says_keeps_the_project_green(
+    template_copy, config_file, project_python, tmp_path
+):
+    project = bake(template_copy, tmp_path, config_file, project="renamed")
+    readme = (project / "README.md").read_text()
+    assert 'RenameTrackedField("post", "body", "content")' in readme
+    # 1. The field, and where the code uses it.
+    for path, (old, new) in RENAMED_IN.items():
+        source = project / "renamed" / path
+        assert old in source.read_text(), path
+        source.write_text(source.read_text().replace(old, new))
+    tests = project / "tests" / "test_api.py"
+    tests.write_text(tests.read_text().replace('"body"', '"content"'))
+    env = clean_environment(DJANGO_ENV_FILE="", DJANGO_SECRET_KEY="k" * 50)
+    python = str(project_python)
+
+    # 2. makemigrations asks whether the field was renamed: yes.
+    subprocess.run(
+        [python, "manage.py", "makemigrations"],
+        cwd=project,
+        env=env,
+        input="y\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    written = (
+        project / "renamed" / "blog" / "migrations" / "0002_rename_body_post_content.py"
+    )
+    assert "RenameField" in written.read_text()
+
+    # 3. revy's operation and the dependencies, as the README shows them.
+    start = readme.index("   ```python\n   from django.conf import settings")
+    end = readme.index("   ```\n", start + 10)
+    example = "\n".join(line[3:] for line in readme[start:end].splitlines()[1:])
+    written.write_text(example + "\n")
+
+    # 4. make test: lint, checks, migrations and the suite stay green.
+    assert_still_green(project, python, env)

@@ -4,7 +4,7 @@ The names below are its public API, importable from here once Django's apps
 are loaded (``from revy.contrib.django import state_at``), and from the
 modules that define them, which the documentation names
 (``revy.contrib.django.models``, ``.history``, ``.middleware``, ``.actors``,
-``.encoding``, ``.exceptions``). Every other module is internal:
+``.encoding``, ``.exceptions``, ``.operations``). Every other module is internal:
 docs/architecture.md says what each does. This module imports nothing when
 it is imported, since Django imports it before any model may be.
 """
@@ -19,6 +19,7 @@ from revy.exports import lazy_exports
 _EXPORTS = {
     "ActorRef": "actors",
     "Conflict": "exceptions",
+    "ConvertTrackedField": "operations",
     "DeletedActor": "actors",
     "EncodingError": "exceptions",
     "FieldChange": "reading",
@@ -26,8 +27,12 @@ _EXPORTS = {
     "NotRecordable": "exceptions",
     "ObjectSnapshot": "snapshot",
     "REDACTED": "encoding",
+    "RawValue": "schema",
+    "RemoveTrackedField": "operations",
+    "RenameTrackedField": "operations",
     "RevertConflict": "exceptions",
     "RevyMiddleware": "middleware",
+    "UndecodableValue": "exceptions",
     "ValueEncoder": "encoding",
     "authenticated_user": "actors",
     "changes": "reading",
@@ -41,6 +46,7 @@ _EXPORTS = {
     "prune_revisions": "pruning",
     "redact": "redaction",
     "redact_actor": "redaction",
+    "removed_fields_at": "reading",
     "restore": "undoing",
     "restore_deleted": "undoing",
     "revert": "undoing",
@@ -54,6 +60,7 @@ _EXPORTS = {
 __all__ = [
     "ActorRef",
     "Conflict",
+    "ConvertTrackedField",
     "DeletedActor",
     "EncodingError",
     "FieldChange",
@@ -61,8 +68,12 @@ __all__ = [
     "NotRecordable",
     "ObjectSnapshot",
     "REDACTED",
+    "RawValue",
+    "RemoveTrackedField",
+    "RenameTrackedField",
     "RevertConflict",
     "RevyMiddleware",
+    "UndecodableValue",
     "ValueEncoder",
     "authenticated_user",
     "changes",
@@ -76,6 +87,7 @@ __all__ = [
     "prune_revisions",
     "redact",
     "redact_actor",
+    "removed_fields_at",
     "restore",
     "restore_deleted",
     "revert",
@@ -99,12 +111,18 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
         HistoryIsAppendOnly,
         NotRecordable,
         RevertConflict,
+        UndecodableValue,
     )
     from revy.contrib.django.middleware import RevyMiddleware
     from revy.contrib.django.models import (
         get_attribute_delta_model,
         get_object_delta_model,
         get_revision_model,
+    )
+    from revy.contrib.django.operations import (
+        ConvertTrackedField,
+        RemoveTrackedField,
+        RenameTrackedField,
     )
     from revy.contrib.django.pruning import prune_revisions
     from revy.contrib.django.reading import (
@@ -114,11 +132,13 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
         diff,
         effects_of,
         members_as_of,
+        removed_fields_at,
         rows_as_of,
         snapshot_of,
         state_at,
     )
     from revy.contrib.django.redaction import redact, redact_actor
+    from revy.contrib.django.schema import RawValue
     from revy.contrib.django.snapshot import ObjectSnapshot
     from revy.contrib.django.undoing import (
         restore,

@@ -22,7 +22,8 @@ from revy.contrib.django.models import (
     AbstractRevision,
 )
 from revy.contrib.django.proposals.models import AbstractProposal
-from revy.contrib.django.rows import saved_fields
+from revy.contrib.django.rows import recorded_fields
+from revy.contrib.django.schemachecks import check_field_rules, check_history_names
 
 __all__ = ["register"]
 
@@ -70,7 +71,7 @@ def check_encodable_fields(**kwargs: Any) -> Messages:
     for model in tracked:
         if model._meta.proxy:
             continue
-        for field in saved_fields(model, None):
+        for field in recorded_fields(model):
             if field.model is model and not can_encode(field):
                 warnings.append(
                     checks.Warning(
@@ -480,10 +481,13 @@ CHECKS = (
     check_tamper_evidence,
     check_actor_models,
     check_personal_data,
+    check_field_rules,
 )
 
 
 def register() -> None:
-    """Register every check with Django, under the tag ``revy``."""
+    """Register every check with Django, under the tag ``revy``; those that
+    read the database also under Django's ``database`` tag."""
     for check in CHECKS:
         checks.register(check, "revy")
+    checks.register(check_history_names, "revy", checks.Tags.database)

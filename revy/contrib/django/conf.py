@@ -45,6 +45,9 @@ SETTINGS = (
     "REVY_PERSONAL_DATA",
     "REVY_TAMPER_EVIDENCE",
     "REVY_INTEGRITY_KEY",
+    "REVY_EXCLUDED_FIELDS",
+    "REVY_EXCLUDE_AUTO_NOW",
+    "REVY_MASKED_FIELDS",
 )
 
 # Django's own bookkeeping, never tracked whatever REVY_TRACKED_MODELS says.
@@ -199,6 +202,67 @@ def personal_data_fields(model: type[models.Model]) -> frozenset[str]:
     """The names of ``model``'s fields that ``REVY_PERSONAL_DATA`` lists."""
     found = {label.lower(): names for label, names in personal_data().items()}
     return frozenset(found.get(model._meta.label_lower, ()))
+
+
+def excluded_fields_setting() -> dict[str, Sequence[str]]:
+    """``REVY_EXCLUDED_FIELDS``: ``{"app_label.ModelName": [field names]}``,
+    fields left out of history. A save that changes only such fields
+    records nothing; snapshots leave them deferred. Default: none."""
+    return _setting("REVY_EXCLUDED_FIELDS", {})
+
+
+def exclude_auto_now() -> bool:
+    """``REVY_EXCLUDE_AUTO_NOW``: leave every ``auto_now`` field (a "last
+    modified" time) out of history, so that a save changing nothing else
+    records nothing. Default False."""
+    return _setting("REVY_EXCLUDE_AUTO_NOW", False)
+
+
+def masked_fields_setting() -> dict[str, Sequence[str]]:
+    """``REVY_MASKED_FIELDS``: ``{"app_label.ModelName": [field names]}``,
+    fields whose changes are recorded (when, by whom, why) with the marker
+    of a redacted value instead of the values. Default: none."""
+    return _setting("REVY_MASKED_FIELDS", {})
+
+
+class FieldRules(NamedTuple):
+    """The per-field rules of one model: names of the fields left out of
+    history and of those recorded masked."""
+
+    excluded: frozenset[str]
+    masked: frozenset[str]
+
+
+def field_rules(model: type[models.Model]) -> FieldRules:
+    """The rules ``REVY_EXCLUDED_FIELDS``, ``REVY_EXCLUDE_AUTO_NOW`` and
+    ``REVY_MASKED_FIELDS`` give ``model``'s fields, each named under the
+    model that declares it (a multi-table child follows its parents')."""
+    return kept("field_rules", dict).get(model) or _field_rules(model)
+
+
+def _field_rules(model: type[models.Model]) -> FieldRules:
+    excluded = _by_label(excluded_fields_setting())
+    masked = _by_label(masked_fields_setting())
+    labels = [m._meta.label_lower for m in (model, *model._meta.all_parents)]
+    names = {name for label in labels for name in excluded.get(label, ())}
+    if exclude_auto_now():
+        names.update(
+            field.name
+            for field in model._meta.concrete_fields
+            if getattr(field, "auto_now", False)
+        )
+    rules = FieldRules(
+        frozenset(names),
+        frozenset(name for label in labels for name in masked.get(label, ())),
+    )
+    kept("field_rules", dict)[model] = rules
+    return rules
+
+
+def _by_label(value: Any) -> dict[str, Sequence[str]]:
+    if not isinstance(value, dict):
+        return {}  # revy.E070 says what is wrong with it.
+    return {str(label).lower(): names for label, names in value.items()}
 
 
 def tamper_evidence() -> bool:

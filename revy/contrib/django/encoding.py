@@ -37,6 +37,7 @@ __all__ = [
     "clean_text",
     "encode",
     "key_text",
+    "mask_marker",
     "redaction_marker",
     "redaction_of",
 ]
@@ -74,13 +75,19 @@ _MARKER = "revy:redacted"
 class Redaction(NamedTuple):
     """What a stored redaction marker says."""
 
-    amendment: int
+    amendment: int | None  # None: a masked field's value, never stored.
     digest: str
 
 
 def redaction_marker(amendment: int, digest: str = "") -> dict[str, Any]:
     """The stored form of a value erased by the redaction ``amendment``."""
     return {_MARKER: amendment, "digest": digest}
+
+
+def mask_marker() -> dict[str, Any]:
+    """The stored form of a value of a masked field (``REVY_MASKED_FIELDS``):
+    the redaction marker of no amendment, since the value never was stored."""
+    return {_MARKER: None, "digest": ""}
 
 
 def redaction_of(stored: Any) -> Redaction | None:

@@ -7,7 +7,7 @@ anything was written, so catching one leaves the data as it was.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import models
 
@@ -18,6 +18,7 @@ __all__ = [
     "HistoryRowTooLarge",
     "NotRecordable",
     "RevertConflict",
+    "UndecodableValue",
 ]
 
 
@@ -40,16 +41,49 @@ class EncodingError(ValueError):
     """A value that revy cannot store; the message names model and field."""
 
 
+class UndecodableValue(ValueError):
+    """A value in history that its field, as the model has it now, cannot
+    parse (its type changed). The message and the attributes name the
+    ``model``, the ``field``, ``where`` it was recorded (the delta) and the
+    ``stored`` value."""
+
+    def __init__(
+        self, message: str, *, model: Any, field: str, where: str, stored: Any
+    ) -> None:
+        super().__init__(message)
+        self.model = model
+        self.field = field
+        self.where = where
+        self.stored = stored
+
+
 @dataclass(frozen=True)
 class Conflict:
-    """A later revision changed what a revert would undo."""
+    """A later revision changed what a revert would undo; or the value to
+    put back is not there (``reason``): the field is not the model's any
+    more, or its value was recorded masked or later redacted."""
+
+    FIELD_MISSING: ClassVar[str] = "field missing"
+    VALUE_HIDDEN: ClassVar[str] = "value hidden"
 
     model: type[models.Model]
     pk: Any
     field: str
     revision: Any
+    reason: str = ""
 
     def __str__(self) -> str:
+        label = self.model._meta.label
+        if self.reason == self.FIELD_MISSING:
+            return (
+                f"{label} {self.pk}: {self.field} is not a field of the model "
+                "any more, so its recorded value cannot be put back"
+            )
+        if self.reason == self.VALUE_HIDDEN:
+            return (
+                f"{label} {self.pk}: the value of {self.field} to put back was "
+                "recorded masked or redacted"
+            )
         if self.revision is None:
             return (
                 f"{self.model._meta.label} {self.pk}: {self.field} points at a row "

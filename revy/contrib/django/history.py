@@ -7,7 +7,7 @@ history, past states, diffs) and ``undoing.py`` (restore, revert); this
 module gathers them under the one name users import.
 """
 
-from revy.contrib.django.exceptions import Conflict, RevertConflict
+from revy.contrib.django.exceptions import Conflict, RevertConflict, UndecodableValue
 from revy.contrib.django.reading import (
     FieldChange,
     changes,
@@ -16,10 +16,12 @@ from revy.contrib.django.reading import (
     effects_of,
     history,
     members_as_of,
+    removed_fields_at,
     rows_as_of,
     snapshot_of,
     state_at,
 )
+from revy.contrib.django.schema import RawValue
 from revy.contrib.django.undoing import (
     restore,
     restore_deleted,
@@ -30,13 +32,16 @@ from revy.contrib.django.undoing import (
 __all__ = [
     "Conflict",
     "FieldChange",
+    "RawValue",
     "RevertConflict",
+    "UndecodableValue",
     "changes",
     "deletions",
     "diff",
     "effects_of",
     "history",
     "members_as_of",
+    "removed_fields_at",
     "restore",
     "restore_deleted",
     "revert",

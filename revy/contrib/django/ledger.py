@@ -81,7 +81,12 @@ class Amendment(AppendOnly):
 
     KIND_REDACT = "redact"
     KIND_PRUNE = "prune"
-    KIND_CHOICES = [(KIND_REDACT, _("redaction")), (KIND_PRUNE, _("pruning"))]
+    KIND_MIGRATE = "migrate"
+    KIND_CHOICES = [
+        (KIND_REDACT, _("redaction")),
+        (KIND_PRUNE, _("pruning")),
+        (KIND_MIGRATE, _("schema migration")),
+    ]
 
     kind = models.CharField(_("kind"), max_length=16, choices=KIND_CHOICES)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -99,7 +104,8 @@ class Amendment(AppendOnly):
     )
     description = models.TextField(_("description"), blank=True, default="")
     # What was changed: for a redaction the model, keys and fields; for a
-    # pruning the revisions removed and their seals.
+    # pruning the revisions removed and their seals; for a schema migration
+    # the operation, model, fields and how many attribute deltas it changed.
     details = models.JSONField(_("details"), default=dict)
     # The keyed digest of the row when tamper evidence is on, else "".
     digest = models.CharField(_("digest"), max_length=64, blank=True, default="")

@@ -24,7 +24,8 @@ from revy.contrib.django.inheritance import (
     content_types_of_row,
     parent_content_types,
 )
-from revy.contrib.django.rows import saved_fields
+from revy.contrib.django.rows import recorded_fields
+from revy.contrib.django.schema import RawValue, decode_for_display, known_names
 from revy.contrib.django.snapshot import ObjectSnapshot
 
 # A point in history: an object delta, a revision, or a datetime.
@@ -38,6 +39,7 @@ __all__ = [
     "effects_of",
     "history",
     "members_as_of",
+    "removed_fields_at",
     "rows_as_of",
     "snapshot_of",
     "state_at",
@@ -95,7 +97,7 @@ def _with_row_action(deltas: QuerySet, model: type[models.Model]) -> QuerySet:
         content_id=OuterRef("content_id"),
         pk__lte=OuterRef("pk"),
     )
-    fields = [field.name for field in saved_fields(model, None)]
+    fields = [field.name for field in recorded_fields(model)]
     if children and fields:
         parent_kept = Q(
             content_type__in=content_type_ids(children),
@@ -147,15 +149,24 @@ def snapshot_of(object_delta: models.Model) -> Any:
     )
 
 
-def state_at(model: type[models.Model], pk: Any, at: Point | None = None) -> Any:
+def state_at(
+    model: type[models.Model],
+    pk: Any,
+    at: Point | None = None,
+    *,
+    raw_values: bool = False,
+) -> Any:
     """The ``model`` row ``pk`` as it stood at ``at`` (default: now), in one query.
 
-    None if the row did not exist then (not yet created, or deleted).
+    None if the row did not exist then (not yet created, or deleted). A
+    value its field cannot parse (its type changed) raises
+    ``UndecodableValue``; with ``raw_values``, for pages that only show
+    history, it is kept as a :class:`RawValue`.
     """
     delta = (
         _with_row_action(_deltas_of(model, pk).filter(_up_to(at)), model)
         .order_by("-pk")
-        .annotate(snapshot=ObjectSnapshot(model))
+        .annotate(snapshot=ObjectSnapshot(model, raw_values))
         .first()
     )
     if delta is None or not _existed(delta):
@@ -167,7 +178,8 @@ def _states(
     model: type[models.Model], pk: Any, start: Point | None, end: Point | None
 ) -> tuple[Any, Any]:
     """The row as it stood at ``start`` (None: before its history) and at
-    ``end`` (None: now), in one query; None where it did not exist then."""
+    ``end`` (None: now), in one query; None where it did not exist then.
+    Values their fields cannot parse are kept as :class:`RawValue` values."""
     deltas = _deltas_of(model, pk)
     points = [end] if start is None else [start, end]
     wanted = Q()
@@ -177,7 +189,7 @@ def _states(
     found = sorted(
         _with_row_action(deltas.filter(wanted), model)
         .select_related("revision")
-        .annotate(snapshot=ObjectSnapshot(model)),
+        .annotate(snapshot=ObjectSnapshot(model, raw_values=True)),
         key=lambda delta: delta.pk,
     )
 
@@ -270,13 +282,17 @@ def diff(
 
     Each change names the actor and description of the last change of that
     field in between. Two queries, and one per model of the actors found.
-    A field history never saw is skipped.
+    A field history never saw is skipped. A value its field cannot parse any
+    more is a :class:`RawValue`; a field the model no longer has that
+    changed in between comes last, its values as ``RawValue`` values marked
+    ``field_missing`` (``None`` for a side it was not recorded).
     """
     before, after = _states(model, pk, start, end)
     deltas = _deltas_of(model, pk)
     if start is not None:
         deltas = deltas.exclude(_up_to(start))
     deltas = deltas.filter(_up_to(end))
+    first: dict[str, Any] = {}
     last: dict[str, Any] = {}
     for attribute in (
         conf.history_models()
@@ -286,6 +302,7 @@ def diff(
         .order_by("object_delta_id", "pk")
     ):
         last[attribute.field_name] = attribute
+        first.setdefault(attribute.field_name, attribute)
     found = []
     deferred_before = before.get_deferred_fields() if before is not None else set()
     deferred_after = after.get_deferred_fields() if after is not None else set()
@@ -307,14 +324,57 @@ def diff(
                 object_delta=None if attribute is None else attribute.object_delta,
             )
         )
+    names = known_names(model)
+    for name, attribute in last.items():
+        if name in names:
+            continue
+        old, new = first[name].old_value, attribute.new_value
+        found.append(
+            FieldChange(
+                field=name,
+                old=None if old is None else RawValue(old, field_missing=True),
+                new=None if new is None else RawValue(new, field_missing=True),
+                actor=attribute.actor,
+                description=attribute.description,
+                object_delta=attribute.object_delta,
+            )
+        )
+    return found
+
+
+def removed_fields_at(
+    model: type[models.Model], pk: Any, at: Point | None = None
+) -> dict[str, RawValue]:
+    """``{name: value as recorded}`` of the fields the ``model`` row ``pk``
+    had at ``at`` (default: now) that the model no longer has (removed, or
+    renamed with no ``RenameTrackedField``): the part of its state a
+    snapshot cannot hold. One query."""
+    names = known_names(model)
+    found: dict[str, RawValue] = {}
+    for name, old, new in (
+        conf.history_models()
+        .attribute_delta.objects.filter(
+            object_delta__in=_deltas_of(model, pk).filter(_up_to(at))
+        )
+        .exclude(field_name__in=names)
+        .order_by("object_delta_id", "pk")
+        .values_list("field_name", "old_value", "new_value")
+    ):
+        value = old if new is None else new  # A delete records the old one.
+        found[name] = RawValue(value, field_missing=True)
     return found
 
 
 def changes(obj: models.Model) -> list[FieldChange]:
-    """Every recorded field change of ``obj``, oldest first, decoded."""
+    """Every recorded field change of ``obj``, oldest first, decoded.
+
+    A value its field cannot parse any more (its type changed), and the
+    values of a field the model no longer has, are :class:`RawValue` values:
+    as stored, marked (``field_missing`` for the latter)."""
     encoder = conf.value_encoder()
     model = type(obj)._meta.concrete_model
     fields = {f.name: f for f in model._meta.concrete_fields}
+    names = known_names(model)
     found = []
     for attribute in (
         conf.history_models()
@@ -325,8 +385,13 @@ def changes(obj: models.Model) -> list[FieldChange]:
     ):
         field = fields.get(attribute.field_name)
         old, new = attribute.old_value, attribute.new_value
-        if field is not None:  # Else a many-to-many relation: lists of ids.
-            old, new = encoder.decode(field, old), encoder.decode(field, new)
+        if field is not None:
+            old = decode_for_display(encoder, field, old)
+            new = decode_for_display(encoder, field, new)
+        elif attribute.field_name not in names:  # Removed, or renamed.
+            old = None if old is None else RawValue(old, field_missing=True)
+            new = None if new is None else RawValue(new, field_missing=True)
+        # Else a many-to-many relation: lists of keys.
         found.append(
             FieldChange(
                 field=attribute.field_name,

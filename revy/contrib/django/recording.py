@@ -22,7 +22,13 @@ from django.db import connections, models
 from revy.context import Frame
 from revy.contrib.django import backends, conf, transactions
 from revy.contrib.django.actors import ActorRef, actor_reference
-from revy.contrib.django.encoding import JSON_NULL, clean_text, encode, key_text
+from revy.contrib.django.encoding import (
+    JSON_NULL,
+    clean_text,
+    encode,
+    key_text,
+    mask_marker,
+)
 from revy.contrib.django.exceptions import HistoryRowTooLarge, NotRecordable
 from revy.contrib.django.models import AbstractObjectDelta
 from revy.contrib.django.pending import AttributeRow, PendingObjectDelta
@@ -138,7 +144,10 @@ class Recorder:
         return self._revision
 
     def encode(self, field: models.Field, value: Any) -> Any:
-        """``value`` of ``field`` as history stores it."""
+        """``value`` of ``field`` as history stores it: the mask marker for
+        a masked field (``REVY_MASKED_FIELDS``)."""
+        if field.name in conf.field_rules(field.model).masked:
+            return mask_marker()
         return encode(self.encoder, field, value, self._connection)
 
     def check_fits(

@@ -3,7 +3,7 @@
 Every writer asks what a row held before a write and holds after it; this
 module answers, from what a tracked instance remembers (``tracking.py``)
 where it can, and from the database in batches where it cannot. Readers of
-history use :func:`saved_fields` for the fields a row's history covers.
+history use :func:`recorded_fields` for the fields a row's history covers.
 """
 
 from __future__ import annotations
@@ -36,6 +36,26 @@ def saved_fields(
         return fields
     names = set(update_fields)
     return [f for f in fields if f.name in names or f.attname in names]
+
+
+def recorded_fields(
+    model: type[models.Model], update_fields: Iterable[str] | None = None
+) -> Sequence[models.Field]:
+    """Those of :func:`saved_fields` that history records: all but those the
+    per-field rules leave out (``conf.field_rules``). Every writer and
+    reader of attribute deltas selects its fields here."""
+    return only_recorded(model, saved_fields(model, update_fields))
+
+
+def only_recorded(
+    model: type[models.Model], fields: Sequence[models.Field]
+) -> Sequence[models.Field]:
+    """Those of ``fields`` of ``model`` that the per-field rules do not
+    leave out of history."""
+    excluded = conf.field_rules(model).excluded
+    if not excluded:
+        return fields
+    return [field for field in fields if field.name not in excluded]
 
 
 @functools.cache

@@ -21,6 +21,7 @@ current state of existing rows.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
@@ -30,7 +31,8 @@ from django.db.models.base import DEFERRED
 from revy.contrib.django import backends, conf, tracking
 from revy.contrib.django.backends import Backend
 from revy.contrib.django.inheritance import content_types_of_row
-from revy.contrib.django.rows import saved_fields
+from revy.contrib.django.rows import recorded_fields
+from revy.contrib.django.schema import UNDECODABLE, decode, decode_for_display
 
 __all__ = ["ObjectSnapshot", "build_instance"]
 
@@ -40,27 +42,60 @@ _PK = "__pk__"
 class _SnapshotField(models.TextField):
     """Turns the JSON text the database built into a model instance."""
 
-    def __init__(self, model: type[models.Model]) -> None:
+    def __init__(self, model: type[models.Model], raw_values: bool) -> None:
         super().__init__()
         self.snapshot_model = model
+        self.raw_values = raw_values
+        # The fields the SQL selected, set when it is compiled.
+        self.fields: Sequence[models.Field] | None = None
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None:
             return None
-        return build_instance(self.snapshot_model, json.loads(value))
+        return build_instance(
+            self.snapshot_model, json.loads(value), self.raw_values, self.fields
+        )
 
 
-def build_instance(model: type[models.Model], values: dict[str, Any]) -> Any:
-    """An unsaved instance of ``model`` from ``{name: [stored value] or None}``."""
+def build_instance(
+    model: type[models.Model],
+    values: dict[str, Any],
+    raw_values: bool = False,
+    fields: Sequence[models.Field] | None = None,
+) -> Any:
+    """An unsaved instance of ``model`` from ``{name: [stored value] or None}``
+    of ``fields`` (default: those history records).
+
+    A value its field cannot parse (its type changed) raises
+    :class:`~revy.contrib.django.exceptions.UndecodableValue`, or with
+    ``raw_values`` is kept as a :class:`~revy.contrib.django.schema.RawValue`.
+    """
     encoder = conf.value_encoder()
     pk_field = model._meta.pk
-    stored = {
-        field.attname: encoder.decode(field, boxed[0])
-        for field in saved_fields(model, None)
-        if (boxed := values.get(field.name)) is not None
-    }
     # A multi-table child's key is its parents' keys too.
     key = pk_field.to_python(values[_PK])
+    if fields is None:
+        fields = recorded_fields(model)
+    stored = None
+    if not raw_values:
+        try:  # noqa: SIM105 (per row: cheaper than contextlib.suppress)
+            stored = {
+                field.attname: encoder.decode(field, boxed[0])
+                for field in fields
+                if (boxed := values.get(field.name)) is not None
+            }
+        except UNDECODABLE:
+            pass  # Said below, field by field.
+    if stored is None:
+        # Values shown as stored, or one whose field's type changed: say which.
+        where = f"the history of {model._meta.label} row {key}"
+        stored = {
+            field.attname: decode_for_display(encoder, field, boxed[0])
+            if raw_values
+            else decode(encoder, field, boxed[0], where)
+            for field in fields
+            if (boxed := values.get(field.name)) is not None
+        }
     for parent in (model, *model._meta.all_parents):
         stored[parent._meta.pk.attname] = key
     row = [stored.get(field.attname, DEFERRED) for field in model._meta.concrete_fields]
@@ -74,16 +109,19 @@ class ObjectSnapshot(Func):
 
     The snapshot is unsaved (``_state.adding`` is True) and keeps its
     primary key: ``snapshot.save()`` restores it, recorded like any save.
+    A value its field cannot parse raises ``UndecodableValue``, or with
+    ``raw_values`` (for reads that only show history) is kept as a
+    :class:`~revy.contrib.django.schema.RawValue`.
     """
 
-    def __init__(self, model: type[models.Model]) -> None:
+    def __init__(self, model: type[models.Model], raw_values: bool = False) -> None:
         self.snapshot_model = model
         # The outer object delta's columns the field subqueries look up.
         super().__init__(
             F("pk"),
             F("content_type_id"),
             F("content_id"),
-            output_field=_SnapshotField(model),
+            output_field=_SnapshotField(model, raw_values),
         )
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
@@ -93,7 +131,8 @@ class ObjectSnapshot(Func):
             sql, params = compiler.compile(expression)
             assert not params, "columns of the outer object delta"
             outer.append(sql)
-        fields = saved_fields(self.snapshot_model, None)
+        fields = recorded_fields(self.snapshot_model)
+        self.output_field.fields = fields
         content_types = tuple(content_types_of_row(field.model) for field in fields)
         attribute_delta_model = conf.history_models().attribute_delta
         key = (
@@ -101,6 +140,7 @@ class ObjectSnapshot(Func):
             attribute_delta_model,
             type(backend),
             *outer,
+            tuple(field.name for field in fields),  # The rules may change.
             content_types,
         )
         if key not in _SQL:

@@ -18,10 +18,17 @@ from django.db.models.deletion import Collector
 
 from revy.context import Context
 from revy.contrib.django import conf
-from revy.contrib.django.encoding import key_text
+from revy.contrib.django.encoding import REDACTED, key_text
 from revy.contrib.django.exceptions import Conflict, RevertConflict
 from revy.contrib.django.inheritance import content_types_of_row, parent_content_types
-from revy.contrib.django.reading import Point, effects_of, snapshot_of, state_at
+from revy.contrib.django.reading import (
+    Point,
+    effects_of,
+    removed_fields_at,
+    snapshot_of,
+    state_at,
+)
+from revy.contrib.django.schema import decode, drop_hidden, unrestorable
 
 __all__ = ["restore", "restore_deleted", "revert", "revert_conflicts"]
 
@@ -37,13 +44,19 @@ def restore(model: type[models.Model], pk: Any, at: Point) -> Any:
     """Put the ``model`` row ``pk`` back as it stood at ``at``, recorded.
 
     Re-creates it if it was deleted since. Runs in the current context, or
-    in a context of its own if none is active. Returns the saved instance.
+    in a context of its own if none is active. Returns the saved instance;
+    its ``revy_not_restored`` maps each field whose value then could not be
+    put back to what history holds: a ``RawValue`` for a field the model no
+    longer has (removed or renamed), ``REDACTED`` for a value recorded
+    masked or redacted (the field keeps its value, or its default). Empty
+    if there is none.
     """
     instance = state_at(model, pk, at)
     if instance is None:
         raise LookupError(
             f"{model._meta.label} {pk!r} did not exist at {at!r}: nothing to restore."
         )
+    hidden = drop_hidden(instance)
     if model._base_manager.filter(pk=pk).exists():
         # An update of the live row; fields history never saw keep their value.
         instance._state.adding = False
@@ -52,6 +65,7 @@ def restore(model: type[models.Model], pk: Any, at: Point) -> Any:
         _fill_defaults(instance)
     with Context() if Context.get_current() is None else nullcontext():
         instance.save()
+    instance.revy_not_restored = {**hidden, **removed_fields_at(model, pk, at)}
     return instance
 
 
@@ -79,9 +93,11 @@ def restore_deleted(
     With ``cascade``, also what that delete did to other rows, at any depth:
     the rows it deleted come back (parents first) and the foreign keys it
     set to null or to a default point at the row again. If a later revision
-    changed one of those, raises :class:`RevertConflict` listing each,
-    unless ``overwrite`` is True. Raises LookupError if the row exists or
-    its history does not end with a delete. Returns the new revision.
+    changed one of those, or the delete recorded a field the model no longer
+    has or a value masked or redacted, raises :class:`RevertConflict`
+    listing each, unless ``overwrite`` is True (which leaves such fields
+    out). Raises LookupError if the row exists or its history does not end
+    with a delete. Returns the new revision.
     """
     object_delta_model = conf.history_models().object_delta
     latest = (
@@ -126,11 +142,14 @@ def revert(revision: models.Model, overwrite: bool = False) -> Any:
 
     Re-creates what it deleted (parents before the children their cascade
     took), restores what it updated, foreign keys set to null included, and
-    deletes what it created. If a later revision changed any of those, or a
+    deletes what it created. If a later revision changed any of those, a
     row the revision did not create points at one it created (deleting it
-    would delete or change that row), raises :class:`RevertConflict` listing
-    each, unless ``overwrite`` is True. Returns the new revision, or None if
-    there was nothing to undo.
+    would delete or change that row), or the revision changed a field the
+    model no longer has (removed, or renamed with no ``RenameTrackedField``),
+    or the value to put back was recorded masked or redacted, raises
+    :class:`RevertConflict` listing each (``Conflict.reason`` says which
+    of the last two), unless ``overwrite`` is True, which reverts the rest.
+    Returns the new revision, or None if there was nothing to undo.
     """
     deltas = list(
         revision.object_deltas.order_by("pk")
@@ -215,6 +234,7 @@ def _undo(
     recreated = []
     for delta in _parents_first(deleted):
         instance = snapshot_of(delta)
+        drop_hidden(instance)  # Reported as conflicts, unless overwritten.
         _fill_defaults(instance)
         instance.save(force_insert=True, using=using)
         recreated.append((instance, delta))
@@ -315,7 +335,9 @@ def _undo_update(delta: Any, using: str | None) -> None:
         try:
             field = model._meta.get_field(attribute.field_name)
         except FieldDoesNotExist:
-            continue  # The reverse side of a relation: undone from its own side.
+            # The reverse side of a relation, undone from its own side, or a
+            # field the model no longer has: a conflict, unless overwritten.
+            continue
         if field.many_to_many:
             if (not field.auto_created or field.concrete) and _replayed(field):
                 manager = getattr(instance, field.name)
@@ -324,13 +346,21 @@ def _undo_update(delta: Any, using: str | None) -> None:
             continue
         if not field.concrete:
             continue
-        setattr(instance, field.attname, encoder.decode(field, attribute.old_value))
+        where = f"attribute delta {attribute.pk} (object delta {delta.pk})"
+        old = decode(encoder, field, attribute.old_value, where)
+        if old is REDACTED:
+            continue  # Masked or redacted: a conflict, unless overwritten.
+        setattr(instance, field.attname, old)
         fields.append(field.name)
     if fields:
         instance.save(update_fields=fields, using=using)
 
 
 def _conflicts(revision: models.Model, deltas: list[Any]) -> list[Conflict]:
+    return unrestorable(deltas) + _later_changes(revision, deltas)
+
+
+def _later_changes(revision: models.Model, deltas: list[Any]) -> list[Conflict]:
     touched: dict[tuple[int, str], set[str] | None] = {}
     for delta in deltas:
         key = (delta.content_type_id, delta.content_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import functools
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from django.utils.translation import gettext as _
 from revy.contrib.django import conf
 from revy.contrib.django.admin.permissions import may
 from revy.contrib.django.encoding import key_text
+from revy.contrib.django.schema import RawValue, decode_for_display
 
 __all__ = [
     "DEFAULT_MASKED_FIELDS",
@@ -250,6 +252,8 @@ class Values:
 
     def show(self, field_: Any, value: Any) -> SafeString:
         """A Python value of ``field_``, as the admin shows it."""
+        if isinstance(value, RawValue):
+            return self.show_raw(value)
         if field_.many_to_many:
             members = list(value or [])
             if not members:
@@ -271,6 +275,17 @@ class Values:
         shown = display_for_field(value, field_, self.empty)
         return format_html("{}", shown)
 
+    def show_raw(self, value: RawValue | None) -> SafeString:
+        """A value as history stores it (JSON), marked: the field is gone, or
+        cannot read it since its type changed."""
+        if value is None:
+            return format_html("{}", self.empty)
+        return format_html(
+            '<code class="revy-raw" title="{}">{}</code>',
+            _("as recorded"),
+            json.dumps(value.stored, ensure_ascii=False),
+        )
+
     def show_instance_field(self, instance: models.Model, field_: Any) -> SafeString:
         """The value of ``field_`` on ``instance``, masked if it is a secret."""
         if self.masked(type(instance), field_.name):
@@ -284,10 +299,7 @@ class Values:
             return stored
         if field_.is_relation and field_.concrete:
             return stored
-        try:
-            return self.encoder.decode(field_, stored)
-        except (ValidationError, ValueError, TypeError):
-            return stored
+        return decode_for_display(self.encoder, field_, stored)
 
     def change(
         self,

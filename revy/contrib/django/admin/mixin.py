@@ -291,7 +291,7 @@ class RevyAdminMixin(ProposeAdminMixin):
         self.revy_check_history(request, obj)
         revision = self.revy_revision(revision_id)
         values = self.revy_values(request)
-        state = history.state_at(self.model, key, at=revision)
+        state = history.state_at(self.model, key, at=revision, raw_values=True)
         members = {}
         if state is not None:
             values.want_instance(state)
@@ -350,8 +350,12 @@ class RevyAdminMixin(ProposeAdminMixin):
         changes = history.diff(self.model, key, start=first, end=second)
         fields = {field.name: field for field in self.model._meta.concrete_fields}
         for change in changes:
-            field = fields[change.field]
-            if field.is_relation and not self.revy_is_masked(self.model, field.name):
+            field = fields.get(change.field)
+            if (
+                field is not None
+                and field.is_relation
+                and not self.revy_is_masked(self.model, field.name)
+            ):
                 values.want_keys(field.related_model, [change.old, change.new])
         members = []
         before = history.state_at(self.model, key, at=first)
@@ -365,7 +369,18 @@ class RevyAdminMixin(ProposeAdminMixin):
         values.load()
         rows = []
         for change in changes:
-            field = fields[change.field]
+            field = fields.get(change.field)
+            if field is None:  # A field the model no longer has: as recorded.
+                rows.append(
+                    {
+                        "label": _("%s (no longer a field)") % change.field,
+                        "old": values.show_raw(change.old),
+                        "new": values.show_raw(change.new),
+                        "actor": actor_label(change.actor),
+                        "description": change.description,
+                    }
+                )
+                continue
             masked = self.revy_is_masked(self.model, field.name)
             rows.append(
                 {

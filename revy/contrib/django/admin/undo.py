@@ -119,6 +119,8 @@ def restore_view(
     values = model_admin.revy_values(request)
     fields = {field.name: field for field in model._meta.concrete_fields}
     changes = history.diff(model, key, start=revision, end=None)
+    # Fields the model no longer has are not restored: they are not shown.
+    changes = [change for change in changes if change.field in fields]
     for change in changes:
         field = fields[change.field]
         if field.is_relation:

@@ -24,10 +24,11 @@ from revy.contrib.django.rows import (
     is_expression,
     locked_batches,
     locked_rows,
+    only_recorded,
     read_back,
     read_rows,
+    recorded_fields,
     same_value,
-    saved_fields,
     stored_rows,
 )
 from revy.contrib.django.tracking import Assignment
@@ -85,6 +86,11 @@ def _wrap_update(original: Any) -> Any:
                 "under their new keys, or run the call inside "
                 "Context.as_disabled()."
             )
+        recorded = only_recorded(model, fields)
+        if not recorded:
+            return original(self, **kwargs)  # Only fields left out of history.
+        values = {field: values[field] for field in recorded}
+        fields = list(recorded)
         using = self.db
         recorder = Recorder(frame, using)
         count = 0
@@ -144,7 +150,7 @@ def _wrap_bulk_create(original: Any) -> Any:
             kwargs = {**dict(zip(_BULK_CREATE_OPTIONS, args, strict=False)), **kwargs}
             args = ()
         using = self.db
-        fields = saved_fields(model, None)
+        fields = recorded_fields(model)
         recorder = Recorder(frame, using)
         if objs and (kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts")):
             options = conflicts.ConflictOptions(self, {"batch_size": None, **kwargs})
@@ -285,7 +291,9 @@ def _wrap_bulk_update(original: Any) -> Any:
         objs = list(objs)
         original(self, [], fields, *args, **kwargs)  # Django's checks of fields.
         using = self.db
-        targets = _fields_by_name(model, fields)
+        targets = only_recorded(model, _fields_by_name(model, fields))
+        if not targets:  # Only fields left out of history.
+            return original(self, objs, fields, *args, **kwargs)
         recorder = Recorder(frame, using)
         _fail_early(recorder, objs, targets)
         with transactions.atomic(using, inside_yours=False):

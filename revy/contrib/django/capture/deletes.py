@@ -34,8 +34,9 @@ from revy.contrib.django.rows import (
     Row,
     locked_batches,
     locked_rows,
+    only_recorded,
     read_rows,
-    saved_fields,
+    recorded_fields,
 )
 
 _DELETE = AbstractObjectDelta.ACTION_DELETE
@@ -91,7 +92,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
     # {model: {pk: its delete delta}}
     deltas: dict[type[models.Model], dict[Any, PendingObjectDelta]] = {}
     for model, rows in deleted.items():
-        fields = saved_fields(model, None)
+        fields = recorded_fields(model)
         # delete(keep_parents=True): the parents' fields are not deleted.
         kept = _parent_rows_kept(collector, model, rows)
         own = [f for f in fields if f.model._meta.concrete_model is model]
@@ -149,7 +150,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
 
     for (field, value), targets in field_updates:
         model = field.model._meta.concrete_model
-        if not conf.is_tracked(model):
+        if not conf.is_tracked(model) or not only_recorded(model, [field]):
             continue
         if isinstance(value, models.Model):  # SET(instance), SET(callable)
             value = getattr(value, field.target_field.attname)

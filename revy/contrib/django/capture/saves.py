@@ -28,6 +28,7 @@ from revy.contrib.django.rows import (
     may_differ,
     old_values,
     read_back,
+    recorded_fields,
     same_value,
     saved_fields,
 )
@@ -45,7 +46,7 @@ def _record_save(
     using = connection.alias
     recorder = Recorder(frame, using)
     force_insert = save_args[1]
-    fields = saved_fields(model, update_fields)
+    fields = recorded_fields(model, update_fields)
     read_row = conf.read_before_save()
     if not read_row:
         fields = may_differ(instance, model, fields)

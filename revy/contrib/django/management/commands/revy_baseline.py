@@ -16,7 +16,7 @@ from revy.contrib.django.encoding import key_text
 from revy.contrib.django.inheritance import children_of
 from revy.contrib.django.models import get_object_delta_model
 from revy.contrib.django.recording import Recorder
-from revy.contrib.django.rows import read_rows, saved_fields
+from revy.contrib.django.rows import read_rows, recorded_fields
 
 DESCRIPTION = "Baseline of rows that existed before tracking began."
 
@@ -93,7 +93,7 @@ def baseline(model: type[models.Model], using: str) -> int:
         .exclude(action=object_delta_model.ACTION_DELETE)
         .values_list("content_id", flat=True)
     )
-    fields = saved_fields(model, None)
+    fields = recorded_fields(model)
     recorder = Recorder(frame, using)
     count = 0
     rows = model._base_manager.all()
