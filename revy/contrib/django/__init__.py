@@ -25,8 +25,10 @@ _EXPORTS = {
     "HistoryIsAppendOnly": "exceptions",
     "NotRecordable": "exceptions",
     "ObjectSnapshot": "snapshot",
+    "PruneSummary": "retention",
     "REDACTED": "encoding",
     "RevertConflict": "exceptions",
+    "RevisionPartlyPruned": "exceptions",
     "RevyMiddleware": "middleware",
     "ValueEncoder": "encoding",
     "authenticated_user": "actors",
@@ -38,6 +40,7 @@ _EXPORTS = {
     "get_object_delta_model": "models",
     "get_revision_model": "models",
     "members_as_of": "reading",
+    "prune": "retention",
     "prune_revisions": "pruning",
     "redact": "redaction",
     "redact_actor": "redaction",
@@ -60,8 +63,10 @@ __all__ = [
     "HistoryIsAppendOnly",
     "NotRecordable",
     "ObjectSnapshot",
+    "PruneSummary",
     "REDACTED",
     "RevertConflict",
+    "RevisionPartlyPruned",
     "RevyMiddleware",
     "ValueEncoder",
     "authenticated_user",
@@ -73,6 +78,7 @@ __all__ = [
     "get_object_delta_model",
     "get_revision_model",
     "members_as_of",
+    "prune",
     "prune_revisions",
     "redact",
     "redact_actor",
@@ -99,6 +105,7 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
         HistoryIsAppendOnly,
         NotRecordable,
         RevertConflict,
+        RevisionPartlyPruned,
     )
     from revy.contrib.django.middleware import RevyMiddleware
     from revy.contrib.django.models import (
@@ -119,6 +126,7 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
         state_at,
     )
     from revy.contrib.django.redaction import redact, redact_actor
+    from revy.contrib.django.retention import PruneSummary, prune
     from revy.contrib.django.snapshot import ObjectSnapshot
     from revy.contrib.django.undoing import (
         restore,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Any, NamedTuple
 
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, router, transaction
@@ -19,7 +20,11 @@ from django.db.models.deletion import Collector
 from revy.context import Context
 from revy.contrib.django import conf
 from revy.contrib.django.encoding import key_text
-from revy.contrib.django.exceptions import Conflict, RevertConflict
+from revy.contrib.django.exceptions import (
+    Conflict,
+    RevertConflict,
+    RevisionPartlyPruned,
+)
 from revy.contrib.django.inheritance import content_types_of_row, parent_content_types
 from revy.contrib.django.reading import Point, effects_of, snapshot_of, state_at
 
@@ -130,8 +135,12 @@ def revert(revision: models.Model, overwrite: bool = False) -> Any:
     row the revision did not create points at one it created (deleting it
     would delete or change that row), raises :class:`RevertConflict` listing
     each, unless ``overwrite`` is True. Returns the new revision, or None if
-    there was nothing to undo.
+    there was nothing to undo. A revision that a pruning left in part
+    raises :class:`RevisionPartlyPruned`.
     """
+    using = revision._state.db or router.db_for_write(type(revision))
+    if _partly_pruned(revision, using):
+        raise RevisionPartlyPruned(revision)
     deltas = list(
         revision.object_deltas.order_by("pk")
         .select_related("content_type")
@@ -144,7 +153,6 @@ def revert(revision: models.Model, overwrite: bool = False) -> Any:
         by_object.setdefault((delta.content_type_id, delta.content_id), []).append(
             delta
         )
-    using = revision._state.db or router.db_for_write(type(revision))
     if not overwrite and (conflicts := _conflicts(revision, deltas)):
         raise RevertConflict(conflicts)
     description = f"Revert of revision {revision.pk}"
@@ -166,6 +174,11 @@ def revert(revision: models.Model, overwrite: bool = False) -> Any:
             ]
         ) from None
     return new_revision if not new_revision._state.adding else None
+
+
+def _partly_pruned(revision: models.Model, using: str) -> bool:
+    partly = apps.get_model("revy", "PartlyPrunedRevision")
+    return partly.objects.using(using).filter(revision_id=revision.pk).exists()
 
 
 def revert_conflicts(revision: models.Model) -> list[Conflict]:
