@@ -18,7 +18,7 @@ from django.db import models, router, transaction
 from django.db.models.deletion import Collector
 
 from revy.context import Context
-from revy.contrib.django import conf
+from revy.contrib.django import conf, routing
 from revy.contrib.django.encoding import key_text
 from revy.contrib.django.exceptions import (
     Conflict,
@@ -38,6 +38,7 @@ class Row(NamedTuple):
     key: str
 
 
+@routing.primary()
 def restore(model: type[models.Model], pk: Any, at: Point) -> Any:
     """Put the ``model`` row ``pk`` back as it stood at ``at``, recorded.
 
@@ -72,6 +73,7 @@ def _fill_defaults(instance: models.Model) -> None:
 # Restoring a deleted row with its cascade ----------------------------------------
 
 
+@routing.primary()
 def restore_deleted(
     model: type[models.Model],
     pk: Any,
@@ -126,6 +128,7 @@ def restore_deleted(
 # Reverting a revision -----------------------------------------------------------
 
 
+@routing.primary()
 def revert(revision: models.Model, overwrite: bool = False) -> Any:
     """Undo every change of ``revision`` at once, recorded as a new revision.
 
@@ -138,7 +141,7 @@ def revert(revision: models.Model, overwrite: bool = False) -> Any:
     there was nothing to undo. A revision that a pruning left in part
     raises :class:`RevisionPartlyPruned`.
     """
-    using = revision._state.db or router.db_for_write(type(revision))
+    using = router.db_for_write(type(revision), instance=revision)
     if _partly_pruned(revision, using):
         raise RevisionPartlyPruned(revision)
     deltas = list(
@@ -181,6 +184,7 @@ def _partly_pruned(revision: models.Model, using: str) -> bool:
     return partly.objects.using(using).filter(revision_id=revision.pk).exists()
 
 
+@routing.primary()
 def revert_conflicts(revision: models.Model) -> list[Conflict]:
     """The later changes that make reverting ``revision`` a conflict, as
     :func:`revert` would list them; empty if there are none. Rows that
