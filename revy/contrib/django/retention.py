@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, models, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from revy.contrib.django import amendments, conf, sealing
@@ -402,22 +402,23 @@ def _fold_attributes(plan: _Plan, using: str, dry_run: bool) -> list[int]:
     members = _memberships(relations, using)
     if dry_run:
         return [*latest.values(), *(pks[-1] for pks in relations.values())]
-    moves = list(latest.items())
+    moves = list(latest.values())
     if moves:
-        history.attribute_delta.objects.using(using).filter(
-            pk__in=[pk for _key, pk in moves]
-        ).update(
-            object_delta=Case(
-                *[When(pk=pk, then=Value(fold)) for (fold, _name), pk in moves],
-                output_field=models.BigIntegerField(),
-            ),
-            old_value=None,
+        # Attribute deltas repeat their object's target: the fold of each is
+        # the one object delta of the batch's folds with that target.
+        fold = history.object_delta.objects.filter(
+            pk__in=list(plan.folds),
+            content_type=OuterRef("content_type"),
+            content_id=OuterRef("content_id"),
+        )
+        history.attribute_delta.objects.using(using).filter(pk__in=moves).update(
+            object_delta=Subquery(fold.values("pk")[:1]), old_value=None
         )
     for (fold, _name), pks in relations.items():
         history.attribute_delta.objects.using(using).filter(pk=pks[-1]).update(
             object_delta=fold, old_value=None, new_value=members[pks[-1]]
         )
-    return [pk for _key, pk in moves] + [pks[-1] for pks in relations.values()]
+    return moves + [pks[-1] for pks in relations.values()]
 
 
 def _concrete_names(plan: _Plan) -> dict[int, set[str]]:
