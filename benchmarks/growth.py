@@ -39,7 +39,7 @@ from revy.contrib.django.retention import prune  # noqa: E402
 from revy.contrib.django.snapshot import ObjectSnapshot  # noqa: E402
 
 QUICK = os.environ.get("QUICK") == "1"
-LARGEST = int(os.environ.get("GROWTH_MAX", "6"))
+LARGEST = int(os.environ.get("GROWTH_MAX") or "6")
 SIZES = (3, 4) if QUICK else tuple(range(4, LARGEST + 1))
 REPEAT = 5 if QUICK else 15
 RESULTS = pathlib.Path(__file__).parent / "results"
