@@ -68,6 +68,34 @@ def fill_to(size: int) -> None:
             )
 
 
+def bytes_per_attribute_delta() -> float | None:
+    """The history tables' size on disk (rows and indexes) over the
+    attribute deltas they hold; None on SQLite, which does not say."""
+    history = conf.history_models()
+    tables = [
+        model._meta.db_table
+        for model in (history.revision, history.object_delta, history.attribute_delta)
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT sum(pg_total_relation_size(t)) FROM unnest(%s::text[]) t",
+                [tables],
+            )
+        elif connection.vendor == "mysql":
+            cursor.execute("ANALYZE TABLE " + ", ".join(tables))
+            cursor.fetchall()
+            cursor.execute(
+                "SELECT sum(data_length + index_length) FROM "
+                "information_schema.tables WHERE table_schema = DATABASE() "
+                "AND table_name IN (%s, %s, %s)",
+                tables,
+            )
+        else:
+            return None
+        return float(cursor.fetchone()[0]) / attribute_deltas()
+
+
 def timed(run) -> float:
     """The median milliseconds of ``run()``."""
     run()  # Warm-up: compiled SQL, caches.
@@ -112,6 +140,7 @@ def measure(size: int) -> dict[str, float]:
             lambda: list(revision.object_deltas.prefetch_related("attribute_deltas"))
         ),
     }
+    found["bytes per attribute delta"] = bytes_per_attribute_delta()
     found["pruning, rows per second"] = prune_rate()
     return found
 
@@ -140,6 +169,8 @@ def report(results: dict[int, dict[str, float]]) -> str:
     ]
     for name in names:
         values = [results[s][name] for s in sizes]
+        if None in values:
+            continue
         shown = [f"{v:,.0f}" if v >= 100 else f"{v:.2f}" for v in values]
         ratio = values[-1] / values[0] if values[0] else float("nan")
         lines.append(f"| {name} | " + " | ".join(shown) + f" | {ratio:.2f}x |")
@@ -155,7 +186,7 @@ def chart(results: dict[int, dict[str, float]], path: pathlib.Path) -> None:
     sizes = sorted(results)
     figure, axes = pyplot.subplots(figsize=(7, 4))
     for name in results[sizes[0]]:
-        if "rows per second" in name:
+        if "rows per second" in name or "bytes" in name:
             continue
         axes.plot(
             [10**s for s in sizes], [results[s][name] for s in sizes], "o-", label=name
