@@ -22,6 +22,7 @@ from revy.contrib.django.history import (
 )
 from revy.contrib.django.ledger import Amendment, PartlyPrunedRevision
 from revy.contrib.django.retention import prune
+from tests.admin_support import revision_url
 from tests.helpers import (
     T0,
     AttributeDelta,
@@ -272,3 +273,20 @@ def test_the_command_refuses_bad_input_with_a_clear_error(clock, arguments, mess
         call_command("revy_prune", *arguments, "--no-input", stdout=io.StringIO())
     assert ObjectDelta.objects.count() >= 1
     assert not Amendment.objects.exists()
+
+
+def test_the_admin_refuses_to_revert_a_partly_pruned_revision(clock, admin_client):
+    with clock.step():
+        article = Article.objects.create(title="v0")
+        Comment.objects.create(text="kept whole")
+    shared = Revision.objects.get()
+    with clock.step():
+        article.title = "v1"
+        article.save()
+    prune(at_hour(5), models=[Article])
+
+    response = admin_client.post(revision_url("revert", shared.pk), follow=True)
+    assert response.status_code == 409
+    assert "pruning folded part of it" in response.content.decode()
+    assert Comment.objects.filter(text="kept whole").exists()
+    assert Revision.objects.count() == 2
