@@ -290,3 +290,32 @@ def test_the_admin_refuses_to_revert_a_partly_pruned_revision(clock, admin_clien
     assert "pruning folded part of it" in response.content.decode()
     assert Comment.objects.filter(text="kept whole").exists()
     assert Revision.objects.count() == 2
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_pruning_keeps_its_committed_batches_and_runs_again(clock):
+    with clock.step():
+        articles = [Article.objects.create(title=f"{n}.0") for n in range(3)]
+    for version in (1, 2):
+        with clock.step():
+            for article in articles:
+                article.title = f"{article.pk}.{version}"
+                article.save()
+    expected = [state_at(Article, a.pk, at_hour(2)).title for a in articles]
+
+    def stop_after_the_first_batch(done):
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        prune(at_hour(1.5), batch_size=1, progress=stop_after_the_first_batch)
+    assert Amendment.objects.count() == 1
+    assert [len(history(a)) for a in articles] == [2, 3, 3]
+
+    summary = prune(at_hour(1.5), batch_size=1)
+    assert summary.objects == 2
+    assert [len(history(a)) for a in articles] == [2, 2, 2]
+    assert [state_at(Article, a.pk, at_hour(2)).title for a in articles] == expected
+    assert Amendment.objects.count() == 3
