@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, models, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.utils import timezone
 
 from revy.contrib.django import amendments, conf, sealing
@@ -399,26 +399,23 @@ def _fold_attributes(plan: _Plan, using: str, dry_run: bool) -> list[int]:
             latest.pop((fold, name), None)
         else:
             latest[fold, name] = pk
-    members = _memberships(relations, using)
+    moved = [*latest.values(), *(pks[-1] for pks in relations.values())]
     if dry_run:
-        return [*latest.values(), *(pks[-1] for pks in relations.values())]
-    moves = list(latest.values())
-    if moves:
-        # Attribute deltas repeat their object's target: the fold of each is
-        # the one object delta of the batch's folds with that target.
-        fold = history.object_delta.objects.filter(
-            pk__in=list(plan.folds),
-            content_type=OuterRef("content_type"),
-            content_id=OuterRef("content_id"),
-        )
-        history.attribute_delta.objects.using(using).filter(pk__in=moves).update(
-            object_delta=Subquery(fold.values("pk")[:1]), old_value=None
-        )
+        return moved
+    by_fold: dict[int, list[int]] = {}
+    for (fold, _name), pk in latest.items():
+        by_fold.setdefault(fold, []).append(pk)
+    attributes = history.attribute_delta.objects.using(using)
+    # One small statement per fold: a CASE over the batch, or a correlated
+    # subquery, took longer to compile (or, on SQLite, to run).
+    for fold, pks in by_fold.items():
+        attributes.filter(pk__in=pks).update(object_delta=fold, old_value=None)
+    members = _memberships(relations, using)
     for (fold, _name), pks in relations.items():
-        history.attribute_delta.objects.using(using).filter(pk=pks[-1]).update(
+        attributes.filter(pk=pks[-1]).update(
             object_delta=fold, old_value=None, new_value=members[pks[-1]]
         )
-    return moves + [pks[-1] for pks in relations.values()]
+    return moved
 
 
 def _concrete_names(plan: _Plan) -> dict[int, set[str]]:
