@@ -189,7 +189,9 @@ def test_pruning_twice_adds_nothing_and_a_later_cut_folds_the_fold(clock):
     assert AttributeDelta.objects.filter(object_delta__in=history(article)).count() == 1
 
 
-def test_a_revision_partly_pruned_refuses_to_be_reverted(clock):
+@pytest.fixture
+def partly_pruned(clock):
+    """A revision of an article and a comment, the article's part folded."""
     with clock.step():
         article = Article.objects.create(title="v0")
         Comment.objects.create(text="kept whole")
@@ -198,6 +200,11 @@ def test_a_revision_partly_pruned_refuses_to_be_reverted(clock):
         article.title = "v1"
         article.save()
     prune(at_hour(5), models=[Article])
+    return shared, article
+
+
+def test_a_revision_partly_pruned_refuses_to_be_reverted(partly_pruned):
+    shared, article = partly_pruned
 
     assert PartlyPrunedRevision.objects.filter(revision_id=shared.pk).exists()
     with pytest.raises(RevisionPartlyPruned, match=f"revision {shared.pk}"):
@@ -275,15 +282,10 @@ def test_the_command_refuses_bad_input_with_a_clear_error(clock, arguments, mess
     assert not Amendment.objects.exists()
 
 
-def test_the_admin_refuses_to_revert_a_partly_pruned_revision(clock, admin_client):
-    with clock.step():
-        article = Article.objects.create(title="v0")
-        Comment.objects.create(text="kept whole")
-    shared = Revision.objects.get()
-    with clock.step():
-        article.title = "v1"
-        article.save()
-    prune(at_hour(5), models=[Article])
+def test_the_admin_refuses_to_revert_a_partly_pruned_revision(
+    partly_pruned, admin_client
+):
+    shared, _article = partly_pruned
 
     response = admin_client.post(revision_url("revert", shared.pk), follow=True)
     assert response.status_code == 409

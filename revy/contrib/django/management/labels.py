@@ -11,7 +11,17 @@ from django.db import models, router
 from revy.contrib.django import conf
 from revy.contrib.django.actors import DeletedActor
 
-__all__ = ["model_named", "row_named", "tracked_models"]
+__all__ = ["add_labels_argument", "model_named", "row_named", "tracked_models"]
+
+
+def add_labels_argument(parser: Any) -> None:
+    """The optional app and model labels a command limits itself to."""
+    parser.add_argument(
+        "labels",
+        nargs="*",
+        metavar="app_label[.ModelName]",
+        help="Limit to these apps or models (default: every tracked model).",
+    )
 
 
 def model_named(label: str) -> Any:

@@ -13,7 +13,7 @@ from revy.context import Context, current_frame
 from revy.contrib.django import conf
 from revy.contrib.django.encoding import key_text
 from revy.contrib.django.inheritance import children_of
-from revy.contrib.django.management.labels import tracked_models
+from revy.contrib.django.management.labels import add_labels_argument, tracked_models
 from revy.contrib.django.models import get_object_delta_model
 from revy.contrib.django.recording import Recorder
 from revy.contrib.django.rows import read_rows, saved_fields
@@ -29,12 +29,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument(
-            "labels",
-            nargs="*",
-            metavar="app_label[.ModelName]",
-            help="Limit to these apps or models (default: every tracked model).",
-        )
+        add_labels_argument(parser)
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
     def handle(

@@ -11,7 +11,11 @@ from django.db import DEFAULT_DB_ALIAS
 from django.utils import dateparse
 from tqdm import tqdm
 
-from revy.contrib.django.management.labels import row_named, tracked_models
+from revy.contrib.django.management.labels import (
+    add_labels_argument,
+    row_named,
+    tracked_models,
+)
 from revy.contrib.django.retention import PruneSummary, objects_before, prune
 
 
@@ -38,12 +42,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument(
-            "labels",
-            nargs="*",
-            metavar="app_label[.ModelName]",
-            help="Limit to these apps or models (default: every tracked model).",
-        )
+        add_labels_argument(parser)
         parser.add_argument(
             "--before",
             required=True,
