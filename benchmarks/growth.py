@@ -202,6 +202,9 @@ def chart(results: dict[int, dict[str, float]], path: pathlib.Path) -> None:
 
 
 def main() -> None:
+    if connection.vendor != "sqlite":
+        # A database of its own: another benchmark may be using revy_bench.
+        connection.settings_dict["TEST"]["NAME"] = f"revy_growth_{os.getpid()}"
     creation = connection.creation
     old_name = creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     results: dict[int, dict[str, float]] = {}
