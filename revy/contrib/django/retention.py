@@ -194,7 +194,9 @@ def _causes_set_to_null(using: str) -> dict[int, Any]:
     return causes
 
 
-def _history_of(batch: list[ObjectKey], cut: datetime.datetime, using: str) -> dict:
+def _history_of(
+    batch: list[ObjectKey], cut: datetime.datetime, using: str
+) -> dict[ObjectKey, list[_Delta]]:
     """Each object's deltas, oldest first."""
     by_type: dict[int, list[str]] = {}
     for key in batch:
@@ -237,13 +239,16 @@ def _prefix(deltas: list[_Delta], keep_revisions: int) -> list[_Delta]:
             break
         prefix.append(delta)
     # One full state already (a create, or a fold of an earlier pruning).
-    full = (conf.history_models().object_delta.ACTION_CREATE, "baseline")
+    object_delta = conf.history_models().object_delta
+    full = (object_delta.ACTION_CREATE, object_delta.ACTION_BASELINE)
     if len(prefix) == 1 and prefix[0].action in full:
         return []
     return prefix
 
 
-def _plan(batch: list[ObjectKey], cut: datetime.datetime, keep: int, using: str):
+def _plan(
+    batch: list[ObjectKey], cut: datetime.datetime, keep: int, using: str
+) -> _Plan:
     history = _history_of(batch, cut, using)
     delete = conf.history_models().object_delta.ACTION_DELETE
     removed: list[int] = []
