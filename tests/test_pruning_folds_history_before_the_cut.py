@@ -321,3 +321,44 @@ def test_an_interrupted_pruning_keeps_its_committed_batches_and_runs_again(clock
     assert [len(history(a)) for a in articles] == [2, 2, 2]
     assert [state_at(Article, a.pk, at_hour(2)).title for a in articles] == expected
     assert Amendment.objects.count() == 3
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_on_a_terminal_the_command_shows_a_progress_bar_with_rate(clock):
+    with clock.step():
+        articles = [Article.objects.create(title="v0") for _ in range(3)]
+    with clock.step():
+        for article in articles:
+            article.title = "v1"
+            article.save()
+    terminal = Terminal()
+    call_command(
+        "revy_prune",
+        "--before",
+        "2030-01-01",
+        "--batch-size",
+        "1",
+        "--no-input",
+        stdout=io.StringIO(),
+        stderr=terminal,
+    )
+    bar = terminal.getvalue()
+    assert "3/3" in bar and "100%" in bar and "objects/s" in bar
+
+
+def test_the_command_asks_first_and_a_no_changes_nothing(clock, monkeypatch):
+    with clock.step():
+        article = Article.objects.create(title="v0")
+    with clock.step():
+        article.title = "v1"
+        article.save()
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda text: asked.append(text) or "no")
+    with pytest.raises(CommandError, match="cancelled"):
+        call_command("revy_prune", "--before", "2030-01-01", stdout=io.StringIO())
+    assert "of 1 objects" in asked[0]
+    assert len(history(article)) == 2
