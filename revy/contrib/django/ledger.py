@@ -8,7 +8,7 @@ history model.
 - :class:`RetiredActor`: an actor's row that was deleted, so that a new row
   given its key is not credited with what the old one did.
 - :class:`PartlyPrunedRevision`: a revision a pruning left in part, which
-  therefore cannot be reverted.
+  therefore cannot be reverted (an index kept by pruning).
 - :class:`Seal` and :class:`Checkpoint`: the keyed digests of tamper
   evidence (``sealing.py``, ``verifying.py``, decision 0015).
 
@@ -115,9 +115,14 @@ class Amendment(AppendOnly):
         return f"{self.kind} {self.pk} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
-class PartlyPrunedRevision(AppendOnly):
+class PartlyPrunedRevision(models.Model):
     """A revision some of whose object deltas a pruning removed or folded,
-    while others stay: what it changed can no longer be undone as a whole."""
+    while others stay: what it changed can no longer be undone as a whole.
+
+    An index for ``revert()``, kept by pruning alone; the record of what was
+    pruned is the amendment. Not append-only: a migration that installs the
+    history triggers (``InstallHistoryTriggers``) may run before this table
+    exists."""
 
     revision_id = models.BigIntegerField(_("revision"), db_index=True)
     amendment = models.ForeignKey(
