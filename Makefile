@@ -68,6 +68,7 @@ compat: $(STAMP)
 	$(BIN)/python -m scripts.compat --database $(DB)
 
 # make bench [DB=sqlite|postgresql|mariadb] [QUICK=1] [BASELINE=1] [ONLY=..] [LIBRARIES=..]: see benchmarks/README.md
+# make bench GROWTH=1 [GROWTH_MAX=7]: also the growth benchmark (benchmarks/growth.py); QUICK=1 runs its small sizes
 DB ?= sqlite
 BENCH_DRIVER := $(if $(filter postgresql,$(DB)),psycopg[binary]>=3.1)$(if $(filter mariadb,$(DB)),mysqlclient>=2.2.1)
 bench: $(STAMP)
@@ -75,6 +76,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.context_depth
 	DB=$(DB) $(BIN)/python -m benchmarks.proposals
 	DB=$(DB) QUICK=$(QUICK) BASELINE=$(BASELINE) ONLY=$(ONLY) LIBRARIES=$(LIBRARIES) $(BIN)/python -m benchmarks
+	$(if $(or $(GROWTH),$(QUICK)),DB=$(DB) QUICK=$(QUICK) GROWTH_MAX=$(GROWTH_MAX) $(BIN)/python -m benchmarks.growth)
 
 # make bench-compare BEFORE=<commit> [DB=..] [ROUNDS=5] [ONLY=..] [QUICK=1]:
 # revy at BEFORE against this checkout, in turns (benchmarks/compare.py).

@@ -114,6 +114,9 @@ if DATABASE_NAME not in _DATABASES:
     )
 
 DATABASES = {"default": _DATABASES[DATABASE_NAME]}
+# A replica for the routing tests: the same database under another alias,
+# so each query shows which alias it was sent to.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 
 # PostgreSQL's own field types (ArrayField, HStoreField) are tracked too.
 if DATABASE_NAME == "postgresql":

@@ -5,6 +5,7 @@ rows were altered, inserted or removed (exit status 1), while redaction and
 pruning keep the history verifiable. Seals are written at commits, so
 these tests commit for real."""
 
+import datetime
 import io
 import threading
 
@@ -12,9 +13,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from revy.contrib.django.ledger import Checkpoint, Seal
+from revy.contrib.django.ledger import Checkpoint, PartlyPrunedRevision, Seal
 from revy.contrib.django.pruning import prune_revisions
 from revy.contrib.django.redaction import redact
+from revy.contrib.django.retention import prune
 from revy.contrib.django.verifying import checkpoint, verify
 from tests.helpers import AttributeDelta, ObjectDelta, Revision, acting, ct
 from tests.testapp.models import Comment
@@ -290,3 +292,33 @@ def test_concurrent_commits_in_another_order_than_their_keys_still_chain():
     second = checkpoint()
     assert [revision for _seal, revision in second.seals] == [a_revision.pk]
     assert verify().ok
+
+
+def test_folding_history_before_a_cut_keeps_it_verifiable():
+    old = write("old")
+    with transaction.atomic(), acting(None, "Change both"):
+        old.text = "changed"
+        old.save()
+        other = Comment.objects.create(text="other")
+    checkpoint()
+    first, latest = Revision.objects.order_by("pk")
+    later = latest.created_at
+    # Keep the last revision of each: the second comment's stays whole, the
+    # first's earlier revision is folded away.
+    summary = prune(later + datetime.timedelta(seconds=1), keep_revisions=1)
+
+    assert summary.objects == 1
+    partly = PartlyPrunedRevision.objects.values_list("revision_id", flat=True)
+    assert list(partly) == [first.pk]
+    assert Comment.objects.get(pk=other.pk).text == "other"
+    assert verify().ok, verify().problems
+    write("later")
+    checkpoint()
+    assert verify().ok
+    # A fold altered afterwards is still caught.
+    fold = ObjectDelta.objects.get(action="baseline")
+    sql(
+        f"UPDATE {table(AttributeDelta)} SET new_value = %s WHERE object_delta_id = %s",
+        ['"forged"', fold.pk],
+    )
+    assert not verify().ok

@@ -26,11 +26,13 @@ _EXPORTS = {
     "HistoryIsAppendOnly": "exceptions",
     "NotRecordable": "exceptions",
     "ObjectSnapshot": "snapshot",
+    "PruneSummary": "retention",
     "REDACTED": "encoding",
     "RawValue": "schema",
     "RemoveTrackedField": "operations",
     "RenameTrackedField": "operations",
     "RevertConflict": "exceptions",
+    "RevisionPartlyPruned": "exceptions",
     "RevyMiddleware": "middleware",
     "UndecodableValue": "exceptions",
     "ValueEncoder": "encoding",
@@ -43,6 +45,7 @@ _EXPORTS = {
     "get_object_delta_model": "models",
     "get_revision_model": "models",
     "members_as_of": "reading",
+    "prune": "retention",
     "prune_revisions": "pruning",
     "redact": "redaction",
     "redact_actor": "redaction",
@@ -67,11 +70,13 @@ __all__ = [
     "HistoryIsAppendOnly",
     "NotRecordable",
     "ObjectSnapshot",
+    "PruneSummary",
     "REDACTED",
     "RawValue",
     "RemoveTrackedField",
     "RenameTrackedField",
     "RevertConflict",
+    "RevisionPartlyPruned",
     "RevyMiddleware",
     "UndecodableValue",
     "ValueEncoder",
@@ -84,6 +89,7 @@ __all__ = [
     "get_object_delta_model",
     "get_revision_model",
     "members_as_of",
+    "prune",
     "prune_revisions",
     "redact",
     "redact_actor",
@@ -112,6 +118,7 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
         NotRecordable,
         RevertConflict,
         UndecodableValue,
+        RevisionPartlyPruned,
     )
     from revy.contrib.django.middleware import RevyMiddleware
     from revy.contrib.django.models import (
@@ -139,6 +146,7 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
     )
     from revy.contrib.django.redaction import redact, redact_actor
     from revy.contrib.django.schema import RawValue
+    from revy.contrib.django.retention import PruneSummary, prune
     from revy.contrib.django.snapshot import ObjectSnapshot
     from revy.contrib.django.undoing import (
         restore,

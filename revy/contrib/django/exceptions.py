@@ -19,6 +19,7 @@ __all__ = [
     "NotRecordable",
     "RevertConflict",
     "UndecodableValue",
+    "RevisionPartlyPruned",
 ]
 
 
@@ -103,4 +104,19 @@ class RevertConflict(Exception):
         listed = "; ".join(str(conflict) for conflict in conflicts)
         super().__init__(
             f"Cannot revert: {listed}. Pass overwrite=True to revert anyway."
+        )
+
+
+class RevisionPartlyPruned(RevertConflict):
+    """``revert()`` refused: a pruning removed or folded part of the
+    revision, so what it changed can no longer be undone as a whole."""
+
+    def __init__(self, revision: Any) -> None:
+        self.revision = revision
+        self.conflicts = []
+        Exception.__init__(
+            self,
+            f"Cannot revert revision {revision.pk}: pruning folded part of it "
+            "into the state at its cut. Restore the rows it changed to a point "
+            "instead (restore()).",
         )

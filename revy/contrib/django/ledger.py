@@ -7,6 +7,8 @@ history model.
   a pruning): who, when, what.
 - :class:`RetiredActor`: an actor's row that was deleted, so that a new row
   given its key is not credited with what the old one did.
+- :class:`PartlyPrunedRevision`: a revision a pruning left in part, which
+  therefore cannot be reverted (an index kept by pruning).
 - :class:`Seal` and :class:`Checkpoint`: the keyed digests of tamper
   evidence (``sealing.py``, ``verifying.py``, decision 0015).
 
@@ -29,6 +31,7 @@ __all__ = [
     "AppendOnly",
     "AppendOnlyQuerySet",
     "Checkpoint",
+    "PartlyPrunedRevision",
     "RetiredActor",
     "Seal",
     "refuse_deletion",
@@ -116,6 +119,31 @@ class Amendment(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.pk} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PartlyPrunedRevision(models.Model):
+    """A revision some of whose object deltas a pruning removed or folded,
+    while others stay: what it changed can no longer be undone as a whole.
+
+    An index for ``revert()``, kept by pruning alone; the record of what was
+    pruned is the amendment. Not append-only: a migration that installs the
+    history triggers (``InstallHistoryTriggers``) may run before this table
+    exists."""
+
+    revision_id = models.BigIntegerField(_("revision"), db_index=True)
+    amendment = models.ForeignKey(
+        Amendment,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("amendment"),
+    )
+
+    class Meta:
+        verbose_name = _("partly pruned revision")
+        verbose_name_plural = _("partly pruned revisions")
+
+    def __str__(self) -> str:
+        return f"revision {self.revision_id}, partly pruned"
 
 
 class RetiredActor(AppendOnly):

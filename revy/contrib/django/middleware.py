@@ -10,7 +10,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.http import HttpRequest, HttpResponse
 
 from revy.context import Context, current_frame, restore_frame
-from revy.contrib.django import conf
+from revy.contrib.django import conf, routing
 from revy.contrib.django.request_actor import RequestActor, resolve_actor
 
 __all__ = [
@@ -78,7 +78,7 @@ class RevyMiddleware:
             actor=RequestActor(request),
             revision_description=revision_description(request),
         )
-        with _entered(context):
+        with _entered(context), routing.request_scope():
             return self.get_response(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
@@ -91,7 +91,7 @@ class RevyMiddleware:
         context = Context.via(
             actor=actor, revision_description=revision_description(request)
         )
-        with _entered(context):
+        with _entered(context), routing.request_scope():
             return await self.get_response(request)  # type: ignore[misc]
 
     def process_view(

@@ -34,6 +34,7 @@ from revy.contrib.django.ledger import (  # noqa: F401 (revy's models, registere
     Amendment,
     AppendOnly,
     Checkpoint,
+    PartlyPrunedRevision,
     RetiredActor,
     Seal,
 )

@@ -34,7 +34,15 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 from revy.context import Activation, Frame
-from revy.contrib.django import conf, querysets, sealing, tracking, wrapping, writer
+from revy.contrib.django import (
+    conf,
+    querysets,
+    routing,
+    sealing,
+    tracking,
+    wrapping,
+    writer,
+)
 from revy.contrib.django.encoding import clean_text
 from revy.contrib.django.pending import PendingObjectDelta
 from revy.contrib.django.tracking import Assignment
@@ -223,6 +231,7 @@ def add(connection: BaseDatabaseWrapper, delta: PendingObjectDelta) -> None:
     """Queue one object delta, with its attribute deltas, for writing."""
     delta.stamp = next(_stamps)
     _pending(connection).deltas.append(delta)
+    routing.recorded(connection.alias)
     if not connection.in_atomic_block:
         flush(connection.alias)
 

@@ -11,15 +11,20 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Any, NamedTuple
 
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, router, transaction
 from django.db.models.deletion import Collector
 
 from revy.context import Context
-from revy.contrib.django import conf
+from revy.contrib.django import conf, routing
 from revy.contrib.django.encoding import REDACTED, key_text
-from revy.contrib.django.exceptions import Conflict, RevertConflict
+from revy.contrib.django.exceptions import (
+    Conflict,
+    RevertConflict,
+    RevisionPartlyPruned,
+)
 from revy.contrib.django.inheritance import content_types_of_row, parent_content_types
 from revy.contrib.django.reading import (
     Point,
@@ -40,6 +45,7 @@ class Row(NamedTuple):
     key: str
 
 
+@routing.primary()
 def restore(model: type[models.Model], pk: Any, at: Point) -> Any:
     """Put the ``model`` row ``pk`` back as it stood at ``at``, recorded.
 
@@ -81,6 +87,7 @@ def _fill_defaults(instance: models.Model) -> None:
 # Restoring a deleted row with its cascade ----------------------------------------
 
 
+@routing.primary()
 def restore_deleted(
     model: type[models.Model],
     pk: Any,
@@ -137,6 +144,7 @@ def restore_deleted(
 # Reverting a revision -----------------------------------------------------------
 
 
+@routing.primary()
 def revert(revision: models.Model, overwrite: bool = False) -> Any:
     """Undo every change of ``revision`` at once, recorded as a new revision.
 
@@ -149,8 +157,12 @@ def revert(revision: models.Model, overwrite: bool = False) -> Any:
     or the value to put back was recorded masked or redacted, raises
     :class:`RevertConflict` listing each (``Conflict.reason`` says which
     of the last two), unless ``overwrite`` is True, which reverts the rest.
-    Returns the new revision, or None if there was nothing to undo.
+    Returns the new revision, or None if there was nothing to undo. A
+    revision that a pruning left in part raises :class:`RevisionPartlyPruned`.
     """
+    using = router.db_for_write(type(revision), instance=revision)
+    if _partly_pruned(revision, using):
+        raise RevisionPartlyPruned(revision)
     deltas = list(
         revision.object_deltas.order_by("pk")
         .select_related("content_type")
@@ -163,7 +175,6 @@ def revert(revision: models.Model, overwrite: bool = False) -> Any:
         by_object.setdefault((delta.content_type_id, delta.content_id), []).append(
             delta
         )
-    using = revision._state.db or router.db_for_write(type(revision))
     if not overwrite and (conflicts := _conflicts(revision, deltas)):
         raise RevertConflict(conflicts)
     description = f"Revert of revision {revision.pk}"
@@ -187,6 +198,12 @@ def revert(revision: models.Model, overwrite: bool = False) -> Any:
     return new_revision if not new_revision._state.adding else None
 
 
+def _partly_pruned(revision: models.Model, using: str) -> bool:
+    partly = apps.get_model("revy", "PartlyPrunedRevision")
+    return partly.objects.using(using).filter(revision_id=revision.pk).exists()
+
+
+@routing.primary()
 def revert_conflicts(revision: models.Model) -> list[Conflict]:
     """The later changes that make reverting ``revision`` a conflict, as
     :func:`revert` would list them; empty if there are none. Rows that

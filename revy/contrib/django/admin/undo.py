@@ -37,7 +37,7 @@ from revy.contrib.django.admin.pages import (
 )
 from revy.contrib.django.admin.permissions import may, missing_permissions, undo_needs
 from revy.contrib.django.encoding import key_text
-from revy.contrib.django.exceptions import RevertConflict
+from revy.contrib.django.exceptions import RevertConflict, RevisionPartlyPruned
 from revy.contrib.django.models import ObjectSnapshot
 
 __all__ = [
@@ -174,6 +174,9 @@ def revert_page(
                 new = history.revert(
                     revision, overwrite=request.POST.get("overwrite") == "1"
                 )
+        except RevisionPartlyPruned as error:
+            conflicts, status = [], 409
+            messages.error(request, str(error))
         except RevertConflict as error:
             conflicts, status = error.conflicts, 409
             messages.error(

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
-from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, models, router, transaction
+from django.core.management.base import BaseCommand
+from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models import Max
 
 from revy.context import Context, current_frame
 from revy.contrib.django import conf
 from revy.contrib.django.encoding import key_text
 from revy.contrib.django.inheritance import children_of
+from revy.contrib.django.management.labels import add_labels_argument, tracked_models
 from revy.contrib.django.models import get_object_delta_model
 from revy.contrib.django.recording import Recorder
 from revy.contrib.django.rows import read_rows, recorded_fields
@@ -29,18 +29,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument(
-            "labels",
-            nargs="*",
-            metavar="app_label[.ModelName]",
-            help="Limit to these apps or models (default: every tracked model).",
-        )
+        add_labels_argument(parser)
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
     def handle(
         self, *args: Any, labels: list[str], database: str, **options: Any
     ) -> None:
-        targets = self._models(labels, database)
+        targets = tracked_models(labels, database)
         with (
             transaction.atomic(using=database),
             Context.via_revision_description(DESCRIPTION),
@@ -48,34 +43,6 @@ class Command(BaseCommand):
             for model in targets:
                 count = baseline(model, database)
                 self.stdout.write(f"{model._meta.label}: {count} rows recorded")
-
-    def _models(self, labels: list[str], database: str) -> list[type[models.Model]]:
-        """The tracked models ``labels`` name (a proxy names its concrete
-        model), each at most once; every label must name one."""
-        tracked = [
-            model
-            for model in apps.get_models()
-            if not model._meta.proxy
-            and conf.is_tracked(model)
-            and router.allow_migrate_model(database, model)
-        ]
-        if not labels:
-            return tracked
-        found: list[type[models.Model]] = []
-        for wanted in labels:
-            named = {
-                model._meta.concrete_model
-                for model in apps.get_models()
-                if wanted.lower() in (model._meta.label_lower, model._meta.app_label)
-            }
-            picked = [model for model in tracked if model in named]
-            if not picked:
-                raise CommandError(
-                    f"{wanted!r} names no tracked model on {database!r}: name an "
-                    "app label or app_label.ModelName of a tracked model."
-                )
-            found.extend(model for model in picked if model not in found)
-        return found
 
 
 def baseline(model: type[models.Model], using: str) -> int:

@@ -5,29 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
-from revy.contrib.django.actors import DeletedActor
+from revy.contrib.django.management.labels import model_named, row_named
 from revy.contrib.django.redaction import redact, redact_actor
-
-
-def _row(text: str) -> Any:
-    """``app_label.ModelName:pk`` as the row, or a DeletedActor if it is gone."""
-    label, sep, pk = text.rpartition(":")
-    if not sep or not label:
-        raise CommandError(f"{text!r} is not app_label.ModelName:pk.")
-    model = _model(label)
-    found = model._base_manager.filter(pk=pk).first()
-    return found if found is not None else DeletedActor(model, pk)
-
-
-def _model(label: str) -> Any:
-    try:
-        return apps.get_model(label)
-    except (LookupError, ValueError) as error:
-        raise CommandError(f"{label!r} is not a model: {error}") from None
 
 
 class Command(BaseCommand):
@@ -54,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        by = _row(options["by"]) if options["by"] else None
+        by = row_named(options["by"]) if options["by"] else None
         common = {
             "description": options["description"],
             "using": options["database"],
@@ -65,14 +47,14 @@ class Command(BaseCommand):
                     raise CommandError(
                         "Give --actor alone, or a model, keys and --fields."
                     )
-                amendment = redact_actor(_row(options["actor"]), by=by, **common)
+                amendment = redact_actor(row_named(options["actor"]), by=by, **common)
             else:
                 if not options["model"] or not options["pks"] or not options["fields"]:
                     raise CommandError(
                         "Name a model, one or more keys and --fields (or --actor)."
                     )
                 amendment = redact(
-                    _model(options["model"]),
+                    model_named(options["model"]),
                     options["pks"],
                     options["fields"],
                     actor=by,
