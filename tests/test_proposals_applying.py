@@ -180,14 +180,16 @@ def test_rebase_with_resolutions_settles_value_conflicts_as_chosen():
     assert [c.field for c in left] == ["pages"]
     (change,) = proposal.changes()
     values = {f.name: (f.base, f.proposed, f.current) for f in change.fields}
-    assert values == {"title": ("Changed", "Proposed", "Changed"), "pages": (100, 111, 150)}
+    assert values["title"] == ("Changed", "Proposed", "Changed")
+    assert values["pages"] == (100, 111, 150)
     assert [c.field for c in proposal.conflicts()] == ["pages"]
 
     left = proposal.rebase(resolutions={c: "current" for c in proposal.conflicts()})
     assert left == [] and proposal.conflicts() == []
     (change,) = proposal.changes()
     values = {f.name: (f.base, f.proposed, f.current) for f in change.fields}
-    assert values == {"title": ("Changed", "Proposed", "Changed"), "pages": (150, 150, 150)}
+    assert values["title"] == ("Changed", "Proposed", "Changed")
+    assert values["pages"] == (150, 150, 150)
     proposal.apply()
     assert (fresh(first).title, fresh(first).pages) == ("Proposed", 150)
 
