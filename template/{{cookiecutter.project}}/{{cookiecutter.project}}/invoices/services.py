@@ -7,6 +7,9 @@ local_amount, corrected inside ``via_actor(None)``, carries the system and
 "Corrected by the system.", all in one revision.
 """
 
+from decimal import Decimal
+
+from django.conf import settings
 from revy import Context as C
 
 from {{ cookiecutter.project }}.invoices.models import Invoice
@@ -25,3 +28,9 @@ def save_invoice(instance: Invoice) -> None:
             instance.local_amount = local_amount
         # <-- The actor here is the one of the request again.
     instance.save()
+
+
+def needs_review(instance: Invoice) -> bool:
+    """The review rule of settings.REVIEWED_MODELS: a change that leaves the
+    amount above settings.INVOICE_REVIEW_ABOVE."""
+    return instance.amount > Decimal(settings.INVOICE_REVIEW_ABOVE)
