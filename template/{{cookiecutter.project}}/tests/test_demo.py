@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.management import CommandError, call_command
 
 from {{ cookiecutter.project }}.revisions.models import Revision
@@ -36,9 +37,12 @@ def test_the_demo_prints_the_history_of_every_example(monkeypatch):
         "“Exchange rates updated.”",
         "request ",
         "from 127.0.0.1",
+        "   conflict: invoices.Invoice 1: amount was Decimal('200.00') when proposed",
+        "   applied as revision ",
     ):
         assert text in output, text
     assert output.rstrip().endswith("Admin login: admin / demo-password")
+    assert [m.subject for m in mail.outbox] == ["Proposal 1 approved: Annual contract signed."]
     descriptions = list(Revision.objects.order_by("pk").values_list("description", flat=True))
 {%- if cookiecutter.api %}
     commented = "Alice comments over the API."
@@ -61,6 +65,10 @@ def test_the_demo_prints_the_history_of_every_example(monkeypatch):
         "Bob closes his account.",
         f"Restore of the account of user {get_user_model().objects.get(username='bob').pk}",
         "Exchange rates updated.",
+        "Annual contract signed.",
+        "Credit note applied.",
+        "Proposal 1 rebased.",
+        "Annual contract signed. (proposal 1, approved)",
     ]
 
 

@@ -40,7 +40,13 @@ def submit(user: Any, description: str, save: Callable[[], None]) -> Any:
 
 
 def record(proposal: Any, action: str, user: Any, reason: str = "") -> Decision:
-    return Decision.objects.create(proposal=proposal, action=action, actor=user, reason=reason)
+    """Record a step of the review; its revision says which, unless the
+    caller's context describes it already (a submission's commit message)."""
+    decision = Decision(proposal=proposal, action=action, actor=user, reason=reason)
+    step = f"Proposal {proposal.pk} {decision.get_action_display()}."
+    with Context.via_revision_description(Context.get_revision_description() or step):
+        decision.save()
+    return decision
 
 
 def edit(proposal: Any, user: Any, save: Callable[[], None]) -> None:
