@@ -8,10 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from revy.contrib.django.proposals import get_proposal_model
@@ -19,69 +16,17 @@ from revy.contrib.django.proposals import get_proposal_model
 from {{ cookiecutter.project }}.invoices.models import Invoice
 
 from tests.conftest import revisions
-
-BIG = {"amount": "20000.00", "exchange_rate": "1.100000", "local_amount": "0"}
-
-
-def user_with(username, *permissions, staff=False):
-    user = get_user_model().objects.create_user(
-        username, f"{username}@example.com", "pw", is_staff=staff
-    )
-    for permission in permissions:
-        app_label, codename = permission.split(".")
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
-    return get_user_model().objects.get(pk=user.pk)  # Without cached permissions.
-
-
-def client_of(user):
-    client = Client()
-    client.force_login(user)
-    return client
+from tests.reviewing import BIG, act, amount, client_of, make_invoice, propose_big, steps, user_with
 
 
 @pytest.fixture
 def invoice(acme):
-    return Invoice.objects.create(
-        organization=acme,
-        number="INV-1",
-        currency="EUR",
-        amount=Decimal("100.00"),
-        exchange_rate=Decimal("1.100000"),
-        local_amount=Decimal("110.00"),
-    )
+    return make_invoice(acme)
 
 
 @pytest.fixture
 def rita(db):
     return user_with("rita", "reviews.review_proposal")
-
-
-@pytest.fixture
-def victor(db):
-    return user_with("victor", "reviews.review_proposal")
-
-
-def propose_big(user, invoice, **data):
-    response = client_of(user).post(
-        reverse("invoices:update", args=[invoice.pk]),
-        {**BIG, **data},
-        headers={"X-Commit-Message": "Annual contract."},
-    )
-    assert response.status_code == 202, response.content
-    assert response.json()["status"] == "submitted for review"
-    return get_proposal_model().objects.get(pk=response.json()["proposal"])
-
-
-def act(user, proposal, action, **data):
-    return client_of(user).post(
-        reverse("reviews:act", args=[proposal.pk]), {"action": action, **data}
-    )
-
-
-def steps(proposal):
-    return [(d.action, d.actor.username, d.reason) for d in proposal.decisions.all()]
 
 
 def test_a_change_above_the_limit_is_submitted_for_review_and_changes_nothing(alice, invoice):
@@ -161,13 +106,13 @@ def test_four_eyes_nobody_approves_their_own_proposal(acme, alice, invoice):
     assert "Four-eyes" in refused.content.decode()
     proposal.refresh_from_db()
     assert proposal.status == "open"
-    assert Invoice.objects.get(pk=invoice.pk).amount == Decimal("100.00")
+    assert amount(invoice) == Decimal("100.00")
 
     reviewer = user_with("victor", "reviews.review_proposal")
     assert act(reviewer, proposal, "approve").status_code == 302
     proposal.refresh_from_db()
     assert (proposal.status, proposal.decided_by) == ("applied", reviewer)
-    assert Invoice.objects.get(pk=invoice.pk).amount == Decimal("20000.00")
+    assert amount(invoice) == Decimal("20000.00")
     assert steps(proposal) == [("submitted", "paula", ""), ("approved", "victor", "")]
     (message,) = mail.outbox
     assert message.to == ["paula@example.com"]
@@ -209,10 +154,10 @@ def test_changes_requested_then_edited_by_the_proposer_who_still_cannot_approve(
     values = {f.name: (f.base, f.proposed) for f in change.fields}
     assert values["amount"] == (Decimal("100.00"), Decimal("15000.00"))
     assert [s[0] for s in steps(proposal)] == ["submitted", "changes_requested", "edited"]
-    assert Invoice.objects.get(pk=invoice.pk).amount == Decimal("100.00")
+    assert amount(invoice) == Decimal("100.00")
 
     assert act(rita, proposal, "approve").status_code == 302
-    assert Invoice.objects.get(pk=invoice.pk).amount == Decimal("15000.00")
+    assert amount(invoice) == Decimal("15000.00")
 
 
 def test_only_the_proposer_withdraws(alice, bob, rita, invoice):
@@ -230,7 +175,7 @@ def test_a_conflict_blocks_approval_until_a_rebase_settles_it(alice, rita, invoi
     refused = act(rita, proposal, "approve")
     assert refused.status_code == 409
     assert "rebase it first" in refused.content.decode()
-    assert Invoice.objects.get(pk=invoice.pk).amount == Decimal("150.00")
+    assert amount(invoice) == Decimal("150.00")
 
     # One conflict (amount): the reviewer keeps today's value; local_amount
     # did not change since, so it simply takes today's base.
@@ -258,9 +203,9 @@ def test_in_the_admin_a_proposer_and_a_change_above_the_limit_make_proposals(acm
     assert "saved as proposal" in response.content.decode()
     editor = user_with("ed", "invoices.view_invoice", "invoices.change_invoice", staff=True)
     client_of(editor).post(url, form)
-    assert Invoice.objects.get(pk=invoice.pk).amount == Decimal("120.00")  # Under the limit.
+    assert amount(invoice) == Decimal("120.00")  # Under the limit.
     client_of(editor).post(url, {**form, "amount": "12000.00", "local_amount": "13200.00"})
-    assert Invoice.objects.get(pk=invoice.pk).amount == Decimal("120.00")
+    assert amount(invoice) == Decimal("120.00")
     proposals = get_proposal_model().objects.order_by("pk")
     assert [steps(p) for p in proposals] == [
         [("submitted", "pat", "")],

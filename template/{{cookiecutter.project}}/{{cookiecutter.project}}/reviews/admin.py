@@ -2,6 +2,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from revy.contrib.django.admin import RevyModelAdmin
 
 from {{ cookiecutter.project }}.reviews import rules, services
 from {{ cookiecutter.project }}.reviews.models import Decision
@@ -22,7 +23,9 @@ class ReviewedAdminMixin:
 
 
 @admin.register(Decision)
-class DecisionAdmin(admin.ModelAdmin):
+class DecisionAdmin(RevyModelAdmin):
+    """Read only: decisions are taken on the review pages."""
+
     list_display = ["proposal", "action", "actor", "at"]
     list_filter = ["action"]
     readonly_fields = ["proposal", "action", "actor_content_type", "actor_id", "reason", "at"]
