@@ -1,13 +1,12 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from {{ cookiecutter.project }}.invoices.forms import InvoiceForm
 from {{ cookiecutter.project }}.invoices.models import Invoice
-from {{ cookiecutter.project }}.invoices.services import save_invoice
-from {{ cookiecutter.project }}.reviews import rules, services
+from {{ cookiecutter.project }}.invoices.services import save_or_propose
+from {{ cookiecutter.project }}.reviews.services import receipt
 
 
 @require_POST
@@ -29,18 +28,10 @@ def update(request: HttpRequest, pk: int) -> JsonResponse:
     form = InvoiceForm(request.POST, instance=invoice)
     if not form.is_valid():  # Assigns the fields sent, with the request's actor.
         return JsonResponse({"errors": form.errors}, status=400)
-    if rules.proposes(request.user, form.instance):
-        description = request.headers.get("X-Commit-Message") or f"Change of invoice {invoice}"
-        proposal = services.submit(request.user, description, lambda: save_invoice(invoice))
-        return JsonResponse(
-            {
-                "status": "submitted for review",
-                "proposal": proposal.pk,
-                "url": reverse("reviews:proposal", args=[proposal.pk]),
-            },
-            status=202,
-        )
-    save_invoice(form.instance)
+    description = request.headers.get("X-Commit-Message", "")
+    proposal = save_or_propose(request.user, form.instance, description)
+    if proposal is not None:
+        return JsonResponse(receipt(proposal), status=202)
     return JsonResponse(
         {
             "number": invoice.number,

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from revy import Context
 from revy.contrib.django.proposals import ProposalConflictItem, propose
 
@@ -20,6 +21,8 @@ __all__ = [
     "approve",
     "edit",
     "rebase",
+    "receipt",
+    "record",
     "reject",
     "request_changes",
     "submit",
@@ -37,6 +40,12 @@ def submit(user: Any, description: str, save: Callable[[], None]) -> Any:
         save()
     record(proposal, Decision.SUBMITTED, user)
     return proposal
+
+
+def receipt(proposal: Any) -> dict[str, Any]:
+    """What a view answers (202 Accepted) for a change submitted for review."""
+    url = reverse("reviews:proposal", args=[proposal.pk])
+    return {"status": "submitted for review", "proposal": proposal.pk, "url": url}
 
 
 def record(proposal: Any, action: str, user: Any, reason: str = "") -> Decision:
