@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import CommandError, call_command
+from revy.contrib.django.proposals import get_proposal_model
 
 from {{ cookiecutter.project }}.revisions.models import Revision
 
@@ -37,12 +38,19 @@ def test_the_demo_prints_the_history_of_every_example(monkeypatch):
         "“Exchange rates updated.”",
         "request ",
         "from 127.0.0.1",
-        "   conflict: invoices.Invoice 1: amount was Decimal('200.00') when proposed",
+        "amount was Decimal('200.00') when proposed, is Decimal('150.00') now",
         "   applied as revision ",
     ):
         assert text in output, text
     assert output.rstrip().endswith("Admin login: admin / demo-password")
-    assert [m.subject for m in mail.outbox] == ["Proposal 1 approved: Annual contract signed."]
+    proposal = get_proposal_model().objects.get()
+    assert (proposal.status, proposal.revision.description) == (
+        "applied",
+        f"Annual contract signed. (proposal {proposal.pk}, approved)",
+    )
+    assert [m.subject for m in mail.outbox] == [
+        f"Proposal {proposal.pk} approved: Annual contract signed."
+    ]
     descriptions = list(Revision.objects.order_by("pk").values_list("description", flat=True))
 {%- if cookiecutter.api %}
     commented = "Alice comments over the API."
@@ -67,8 +75,8 @@ def test_the_demo_prints_the_history_of_every_example(monkeypatch):
         "Exchange rates updated.",
         "Annual contract signed.",
         "Credit note applied.",
-        "Proposal 1 rebased.",
-        "Annual contract signed. (proposal 1, approved)",
+        f"Proposal {proposal.pk} rebased.",
+        f"Annual contract signed. (proposal {proposal.pk}, approved)",
     ]
 
 

@@ -35,7 +35,9 @@ class ReviewRefused(Exception):
 
 
 def submit(user: Any, description: str, save: Callable[[], None]) -> Any:
-    """Run ``save()`` as a proposal by ``user``; nothing changes yet."""
+    """Run ``save()`` as a proposal, and record that ``user`` submitted it;
+    nothing changes yet. The proposal's actor is the context's: the user, or
+    the organisation they act for."""
     with propose(description=description) as proposal:
         save()
     record(proposal, Decision.SUBMITTED, user)
