@@ -20,6 +20,7 @@ __all__ = [
     "REVIEW_PERMISSION",
     "authors",
     "may_decide",
+    "may_only_propose",
     "may_review",
     "needs_review",
     "proposer",
@@ -38,6 +39,7 @@ def needs_review(instance: models.Model) -> bool:
 
 
 def may_only_propose(user: Any, model: type[models.Model]) -> bool:
+    """Whether ``user`` holds the model's propose permission but not change."""
     opts = model._meta
     change = get_permission_codename("change", opts)
     return not user.has_perm(f"{opts.app_label}.{change}") and user.has_perm(
