@@ -60,7 +60,11 @@ EXAMPLES = [
     f"{PROJECT}/blog",
     f"{PROJECT}/invoices",
     f"{PROJECT}/demo",
+    f"{PROJECT}/reviews",
     "tests/test_blog.py",
+    "tests/test_reviews.py",
+    "tests/test_reviews_browser.py",
+    "tests/browser.py",
     "tests/test_invoices.py",
     "tests/test_demo.py",
 ]

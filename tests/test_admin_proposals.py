@@ -3,6 +3,7 @@ model but not change it saves a proposal, and nothing changes; a user who
 may change saves as usual."""
 
 import pytest
+from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 
 from tests.admin_support import staff, url
@@ -98,3 +99,22 @@ def test_a_user_who_may_only_view_cannot_save():
     assert response.status_code == 403
     assert fresh(first).title == "First"
     assert not Proposal().objects.exists()
+
+
+def test_the_admin_hands_each_proposal_it_saved_to_proposal_saved(monkeypatch):
+    _author, first, *_ = library()
+    saved = []
+    model_admin = admin.site._registry[Book]
+
+    def proposal_saved(request, proposal):
+        saved.append((request.user, proposal))
+
+    monkeypatch.setattr(model_admin, "proposal_saved", proposal_saved)
+    client, user = staff(
+        "proposer", "proposalapp.view_book", "proposalapp.propose_book"
+    )
+    client.post(url(Book, "change", first.pk), form(first, title="Hooked"))
+    assert saved == [(user, Proposal().objects.get())]
+    other, _ = staff("editor", "proposalapp.view_book", "proposalapp.change_book")
+    other.post(url(Book, "change", first.pk), form(first, title="Changed"))
+    assert len(saved) == 1 and fresh(first).title == "Changed"

@@ -36,6 +36,7 @@ from cookiecutter.exceptions import FailedHookException
 from django.conf import settings
 
 import revy
+from tests import browser
 from tests.baking import REPO_ROOT, bake, clean_environment, run
 
 SWAPPED = os.environ.get("REVY_TEST_SWAPPED", "0") == "1"
@@ -212,7 +213,7 @@ def test_the_options_shape_the_project(baked, options):
     assert any(d.startswith("uvicorn") for d in dependencies) is options["use_async"]
     assert (package / "asgi.py").exists() is options["use_async"]
     assert (project / "tests" / "test_async.py").exists() is options["use_async"]
-    for app in ("blog", "invoices", "demo"):
+    for app in ("blog", "invoices", "reviews", "demo"):
         assert (package / app).exists() is options["include_example_apps"], app
     examples, api = options["include_example_apps"], options["api"]
     assert any(d.startswith("djangorestframework") for d in dependencies) is api
@@ -230,8 +231,10 @@ def test_the_options_shape_the_project(baked, options):
     for name in ("README.md", "Makefile", ".gitignore", "manage.py"):
         assert (project / name).is_file(), name
     migrations = ["accounts", "revisions"] + (
-        ["blog", "invoices"] if options["include_example_apps"] else []
+        ["blog", "invoices", "reviews"] if options["include_example_apps"] else []
     )
+    browser_tests = project / "tests" / "test_reviews_browser.py"
+    assert browser_tests.exists() is options["include_example_apps"]
     for app in migrations:
         assert (package / app / "migrations" / "0001_initial.py").is_file(), app
 
@@ -320,7 +323,16 @@ def test_django_checks_pass(baked, project_python, options):
 
 # The generated suites are the same code whatever the database option (it only
 # picks the driver, .env.example and README lines): each run executes, on its
-# own database, the suites of the covering combinations made for it.
+# own database, the suites of the covering combinations made for it. The
+# review workflow's browser tests run in the first of them only (one Chromium
+# per test); REVY_REQUIRE_BROWSER=1 makes them fail there rather than skip
+# without a browser, and they may skip only for the want of one.
+BROWSER_TESTS = "tests/test_reviews_browser.py"
+LACKING_BROWSER = re.compile(
+    r"selenium is not installed|no Chromium found|no chromedriver found"
+)
+
+
 @expensive
 @pytest.mark.parametrize(
     "options",
@@ -330,13 +342,17 @@ def test_django_checks_pass(baked, project_python, options):
 def test_the_generated_suite_passes(baked, project_python, options):
     project = baked(options)
     extra = {} if DATABASE == "sqlite" else {"DATABASE_URL": scratch_database_url()}
-    result = run(
-        [str(project_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=clean_environment(**extra),
-    )
+    extra["REQUIRE_BROWSER"] = "1" if browser.REQUIRED else ""
+    command = [str(project_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    browser_run = {"database": DATABASE, **COVERING[0]}
+    if options["include_example_apps"] and options != browser_run:
+        command += ["--deselect", BROWSER_TESTS]
+    result = run(command, cwd=project, env=clean_environment(**extra))
     assert re.search(r"\d+ passed", result.stdout), result.stdout
-    assert " failed" not in result.stdout and " skipped" not in result.stdout
+    assert " failed" not in result.stdout
+    skipped = re.findall(r"^SKIPPED \[\d+\] (.*)$", result.stdout, re.MULTILINE)
+    assert all(LACKING_BROWSER.search(reason) for reason in skipped), result.stdout
+    assert not (skipped and browser.REQUIRED)
 
 
 # Bad answers -----------------------------------------------------------------------

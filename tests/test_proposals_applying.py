@@ -165,6 +165,46 @@ def test_rebase_takes_current_values_as_base_where_nothing_conflicts():
     assert bases == {"title": "Proposed", "pages": 100}
 
 
+def test_rebase_with_resolutions_settles_value_conflicts_as_chosen():
+    _author, first, *_ = library()
+    with propose() as proposal:
+        first.title = "Proposed"
+        first.pages = 111
+        first.save()
+    Book.objects.filter(pk=first.pk).update(title="Changed", pages=150)
+    with pytest.raises(ValueError, match="'base', 'proposed', 'current'"):
+        proposal.rebase(resolutions={("proposalapp.Book", first.pk, "title"): "mine"})
+    left = proposal.rebase(
+        resolutions={("proposalapp.Book", first.pk, "title"): "proposed"}
+    )
+    assert [c.field for c in left] == ["pages"]
+    (change,) = proposal.changes()
+    values = {f.name: (f.base, f.proposed, f.current) for f in change.fields}
+    assert values["title"] == ("Changed", "Proposed", "Changed")
+    assert values["pages"] == (100, 111, 150)
+    assert [c.field for c in proposal.conflicts()] == ["pages"]
+
+    left = proposal.rebase(resolutions={c: "current" for c in proposal.conflicts()})
+    assert left == [] and proposal.conflicts() == []
+    (change,) = proposal.changes()
+    values = {f.name: (f.base, f.proposed, f.current) for f in change.fields}
+    assert values["title"] == ("Changed", "Proposed", "Changed")
+    assert values["pages"] == (150, 150, 150)
+    proposal.apply()
+    assert (fresh(first).title, fresh(first).pages) == ("Proposed", 150)
+
+
+def test_rebase_resolved_to_the_base_proposes_undoing_the_live_change():
+    _author, first, *_ = library()
+    with propose() as proposal:
+        first.pages = 111
+        first.save()
+    Book.objects.filter(pk=first.pk).update(pages=150)
+    assert proposal.rebase(resolutions={c: "base" for c in proposal.conflicts()}) == []
+    proposal.apply()
+    assert fresh(first).pages == 100
+
+
 def test_reject_and_withdraw_record_who_and_why_and_refuse_to_go_on(alice):
     _author, first, *_ = library()
     with propose() as rejected:

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+from revy.contrib.django.proposals import get_proposal_model
 
 from {{ cookiecutter.project }}.blog.models import Post
 from {{ cookiecutter.project }}.invoices.models import Invoice
@@ -88,6 +89,26 @@ def test_a_member_acting_for_the_organisation_changes_its_invoice(alice, acme, i
     changes = fields(delta)
     assert changes["amount"][2] == acme
     assert changes["local_amount"][2:] == (None, CORRECTED)  # The system's correction.
+
+
+def test_a_change_that_needs_review_is_proposed_over_the_api_too(alice, acme, invoice):
+    client = token_client(alice, HTTP_X_PERFORM_AS_ORGANIZATION="acme")
+    answer = client.patch(
+        f"/api/invoices/{invoice.pk}/",
+        {"amount": "20000.00"},
+        headers={"X-Commit-Message": "Annual contract."},
+    )
+    assert answer.status_code == 202
+    proposal = get_proposal_model().objects.get(pk=answer.json()["proposal"])
+    assert answer.json() == {
+        "status": "submitted for review",
+        "proposal": proposal.pk,
+        "url": f"/reviews/{proposal.pk}/",
+    }
+    assert (proposal.actor, proposal.description) == (acme, "Annual contract.")
+    invoice.refresh_from_db()
+    assert invoice.amount == Decimal("100.00")
+    assert [d.actor for d in proposal.decisions.all()] == [alice]
 
 
 def test_a_non_member_is_refused_before_anything_is_written(bob, acme, invoice):

@@ -4,7 +4,9 @@ import io
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.management import CommandError, call_command
+from revy.contrib.django.proposals import get_proposal_model
 
 from {{ cookiecutter.project }}.revisions.models import Revision
 
@@ -36,9 +38,19 @@ def test_the_demo_prints_the_history_of_every_example(monkeypatch):
         "“Exchange rates updated.”",
         "request ",
         "from 127.0.0.1",
+        "amount was Decimal('200.00') when proposed, is Decimal('150.00') now",
+        "   applied as revision ",
     ):
         assert text in output, text
     assert output.rstrip().endswith("Admin login: admin / demo-password")
+    proposal = get_proposal_model().objects.get()
+    assert (proposal.status, proposal.revision.description) == (
+        "applied",
+        f"Annual contract signed. (proposal {proposal.pk}, approved)",
+    )
+    assert [m.subject for m in mail.outbox] == [
+        f"Proposal {proposal.pk} approved: Annual contract signed."
+    ]
     descriptions = list(Revision.objects.order_by("pk").values_list("description", flat=True))
 {%- if cookiecutter.api %}
     commented = "Alice comments over the API."
@@ -61,6 +73,10 @@ def test_the_demo_prints_the_history_of_every_example(monkeypatch):
         "Bob closes his account.",
         f"Restore of the account of user {get_user_model().objects.get(username='bob').pk}",
         "Exchange rates updated.",
+        "Annual contract signed.",
+        "Credit note applied.",
+        f"Proposal {proposal.pk} rebased.",
+        f"Annual contract signed. (proposal {proposal.pk}, approved)",
     ]
 
 

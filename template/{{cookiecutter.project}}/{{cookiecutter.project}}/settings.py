@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "{{ cookiecutter.project }}.blog",
     "{{ cookiecutter.project }}.invoices",
+    "{{ cookiecutter.project }}.reviews",
     "{{ cookiecutter.project }}.demo",
 {%- endif %}
 ]
@@ -213,6 +214,20 @@ REST_FRAMEWORK = {
 }
 {%- endif %}
 {%- if cookiecutter.include_example_apps %}
+
+# Reviews (reviews/): a save whose rule here says so becomes a proposal for
+# review, as does any save by a user who may propose but not change a model.
+REVY_PROPOSAL_MODEL = "revy.Proposal"
+REVIEWED_MODELS = {
+    "invoices.Invoice": "{{ cookiecutter.project }}.invoices.services.needs_review",
+}
+# An invoice whose amount a change takes above this needs review.
+INVOICE_REVIEW_ABOVE = os.environ.get("INVOICE_REVIEW_ABOVE", "10000")
+# The proposer hears of each decision by e-mail: on the console in development.
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends." + ("console" if DEBUG else "smtp") + ".EmailBackend",
+)
 
 # Background work: tasks are stored in the database and run by
 # `python manage.py db_worker`; each runs as whoever enqueued it (revy.contrib.tasks).

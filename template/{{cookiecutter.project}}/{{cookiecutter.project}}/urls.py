@@ -15,6 +15,7 @@ urlpatterns = [
 {%- if cookiecutter.include_example_apps %}
     path("blog/", include("{{ cookiecutter.project }}.blog.urls")),
     path("invoices/", include("{{ cookiecutter.project }}.invoices.urls")),
+    path("reviews/", include("{{ cookiecutter.project }}.reviews.urls")),
 {%- endif %}
     path("", include("{{ cookiecutter.project }}.revisions.urls")),
 ]

@@ -28,8 +28,9 @@ class ProposeAdminMixin:
     """Lets holders of the ``propose`` permission save changes as proposals.
 
     ``RevyAdminMixin`` includes it. Override :meth:`has_propose_permission`
-    for other rules, and :meth:`proposal_description` for the description
-    proposals made here get.
+    or :meth:`revy_proposes` for other rules, :meth:`proposal_description`
+    for the description proposals made here get, and :meth:`proposal_saved`
+    to act on each proposal saved (notify reviewers, record a submission).
     """
 
     def has_propose_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -74,6 +75,11 @@ class ProposeAdminMixin:
             super().save_model(request, obj, form, change)  # type: ignore[misc]
             super().save_related(request, form, formsets, change)  # type: ignore[misc]
         setattr(request, _PROPOSAL, proposal)
+        self.proposal_saved(request, proposal)
+
+    def proposal_saved(self, request: HttpRequest, proposal: Any) -> None:
+        """Called with each proposal this admin saved, in the request's
+        transaction. Does nothing here."""
 
     def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
         if getattr(request, _PROPOSAL, None) is not None:

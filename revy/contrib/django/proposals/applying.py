@@ -172,28 +172,39 @@ def decide(proposal: Any, status: str, reason: str = "") -> None:
     _copy_decision(locked, proposal)
 
 
-def rebase(proposal: Any) -> list[ProposalConflictItem]:
+def rebase(
+    proposal: Any, resolutions: Mapping[Any, str] | None = None
+) -> list[ProposalConflictItem]:
     """Take the current values as the base of the fields that do not
-    conflict; return the conflicts left, which keep their base."""
+    conflict, and of the value conflicts ``resolutions`` settle (their
+    proposed value becomes the one chosen); return the conflicts left,
+    which keep their base."""
+    chosen = _resolutions(resolutions)
     using = _using(proposal)
     with transaction.atomic(using=using):
         locked = _locked(proposal, using)
         loaded = load(locked, lock=True)
-        found = find_conflicts(loaded)
+        found = find_conflicts(loaded, chosen)
         conflicting = {conflict.key for conflict in found}
         changed = []
         for delta in loaded.all:
             if delta.action != "update" or delta.current is None:
                 continue
             for attribute, _field, current in value_fields(delta):
-                if (delta.label, delta.key, attribute.name) in conflicting:
+                key = (delta.label, delta.key, attribute.name)
+                if key in conflicting or current == attribute.base:
                     continue
-                if current != attribute.base:
-                    attribute.row.base_value = [current]
-                    changed.append(attribute.row)
+                if current != attribute.proposed:  # A conflict resolutions settle.
+                    attribute.row.proposed_value = [
+                        {BASE: attribute.base, PROPOSED: attribute.proposed}.get(
+                            chosen[key], current
+                        )
+                    ]
+                attribute.row.base_value = [current]
+                changed.append(attribute.row)
         if changed:
             manager = type(changed[0])._base_manager.using(using)
-            manager.bulk_update(changed, ["base_value"])
+            manager.bulk_update(changed, ["base_value", "proposed_value"])
     return found
 
 

@@ -118,9 +118,12 @@ class AbstractProposal(ActorFields):
         """Apply every change as one new revision; returns that revision."""
         return applying.apply(self, resolutions=resolutions)
 
-    def rebase(self) -> list[ProposalConflictItem]:
-        """Take the current values as the base of fields without conflicts."""
-        return applying.rebase(self)
+    def rebase(
+        self, resolutions: Mapping[Any, str] | None = None
+    ) -> list[ProposalConflictItem]:
+        """Take the current values as the base of fields without conflicts,
+        and of the value conflicts ``resolutions`` settle."""
+        return applying.rebase(self, resolutions=resolutions)
 
     def reject(self, reason: str = "") -> None:
         """Decide against the proposal, saying why."""

@@ -9,7 +9,8 @@ asks the resolvers once REST framework has authenticated the request.
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework import permissions, viewsets
+from rest_framework import permissions, status, viewsets
+from rest_framework.response import Response
 from revy import Context
 from revy.contrib.rest_framework import RevyViewSetMixin
 
@@ -22,7 +23,8 @@ from {{ cookiecutter.project }}.api.serializers import (
 from {{ cookiecutter.project }}.blog.models import Comment, Post
 from {{ cookiecutter.project }}.blog.services import add_comment
 from {{ cookiecutter.project }}.invoices.models import Invoice
-from {{ cookiecutter.project }}.invoices.services import save_invoice
+from {{ cookiecutter.project }}.invoices.services import save_or_propose
+from {{ cookiecutter.project }}.reviews.services import receipt
 
 
 class IsAuthorOrReadOnly(permissions.BasePermission):
@@ -70,4 +72,13 @@ class InvoiceViewSet(RevyViewSetMixin, viewsets.ModelViewSet):
         invoice = serializer.instance
         for name, value in serializer.validated_data.items():
             setattr(invoice, name, value)
-        save_invoice(invoice)  # The system corrects local_amount.
+        # The system corrects local_amount; a change that needs review is proposed.
+        description = self.request.headers.get("X-Commit-Message", "")
+        self.proposal = save_or_propose(self.request.user, invoice, description)
+
+    def update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        self.proposal = None
+        response = super().update(request, *args, **kwargs)
+        if self.proposal is not None:  # Nothing changed: say where it waits.
+            return Response(receipt(self.proposal), status=status.HTTP_202_ACCEPTED)
+        return response

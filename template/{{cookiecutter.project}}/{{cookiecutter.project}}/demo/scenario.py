@@ -9,6 +9,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
@@ -17,6 +18,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 {%- endif %}
 from revy import Context
+from revy.contrib.django.proposals import get_proposal_model
 
 from {{ cookiecutter.project }}.accounts.models import Membership, Organization
 from {{ cookiecutter.project }}.accounts.services import restore_account
@@ -24,7 +26,10 @@ from {{ cookiecutter.project }}.actors import ORGANIZATION_HEADER, system
 from {{ cookiecutter.project }}.blog.models import Comment, Post
 from {{ cookiecutter.project }}.blog.spam import detect_spam
 from {{ cookiecutter.project }}.invoices.models import Invoice
+from {{ cookiecutter.project }}.invoices.services import save_invoice
 from {{ cookiecutter.project }}.invoices.tasks import refresh_exchange_rates
+from {{ cookiecutter.project }}.reviews.models import Decision
+from {{ cookiecutter.project }}.revisions import table
 
 USER_AGENT = "revy-demo/1.0"
 
@@ -128,6 +133,8 @@ def run(admin_password: str, say: Callable[[str], None] = print) -> dict[str, An
     say("7. A task refreshes exchange rates, stamping bookkeeping untracked.")
     refresh_exchange_rates({"EUR": Decimal("1.080000")})
 
+    proposal = review_an_invoice_change(admin, alice, invoice, say)
+
     return {
         "admin": admin,
         "alice": alice,
@@ -137,4 +144,47 @@ def run(admin_password: str, say: Callable[[str], None] = print) -> dict[str, An
         "notes": notes,
         "spam": spam,
         "invoice": invoice,
+        "proposal": proposal,
     }
+
+
+def review_an_invoice_change(admin: Any, alice: Any, invoice: Invoice, say: Any) -> Any:
+    """Steps 8 to 11: a change that needs review, through the review pages."""
+    say(
+        f"8. Alice raises the invoice above {settings.INVOICE_REVIEW_ABOVE}: "
+        "her change is submitted for review, nothing changes yet."
+    )
+    response = client_for(alice).post(
+        reverse("invoices:update", args=[invoice.pk]),
+        {"amount": "20000.00", "exchange_rate": "1.080000", "local_amount": "0"},
+        headers={"X-Commit-Message": "Annual contract signed."},
+    )
+    expect(response, 202, "Proposing the invoice change")
+    proposal = get_proposal_model().objects.get(pk=response.json()["proposal"])
+
+    say("9. Meanwhile the admin applies a credit note to the same invoice: a live change.")
+    invoice.refresh_from_db()
+    with Context.via(actor=admin, revision_description="Credit note applied."):
+        invoice.amount = Decimal("150.00")
+        save_invoice(invoice)
+    for conflict in proposal.conflicts():
+        say(f"   conflict: {conflict}")
+
+    say("10. Alice rebases her proposal on today's values, keeping her amounts.")
+    resolve = {f"resolve-{n}": "proposed" for n, _ in enumerate(proposal.conflicts())}
+    response = client_for(alice).post(
+        reverse("reviews:act", args=[proposal.pk]), {"action": "rebase", **resolve}
+    )
+    expect(response, 302, "Rebasing the proposal")
+
+    say("11. The admin, a reviewer, approves it: it is applied as one revision.")
+    response = client_for(admin).post(
+        reverse("reviews:act", args=[proposal.pk]), {"action": "approve"}
+    )
+    expect(response, 302, "Approving the proposal")
+    proposal.refresh_from_db()
+    for decision in Decision.objects.filter(proposal=proposal):
+        say(f"   {decision.at:%H:%M:%S} {decision.get_action_display()} by {decision.actor}")
+    say(f"   applied as revision {proposal.revision_id}; the invoice's history:")
+    say(table.history_of(Invoice, invoice.pk))
+    return proposal

@@ -23,6 +23,8 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["number"]
+        # Holders propose changes for review instead of making them (reviews/).
+        permissions = [("propose_invoice", "Can propose changes to invoice")]
 
     def __str__(self) -> str:
         return self.number

@@ -7,9 +7,14 @@ local_amount, corrected inside ``via_actor(None)``, carries the system and
 "Corrected by the system.", all in one revision.
 """
 
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
 from revy import Context as C
 
 from {{ cookiecutter.project }}.invoices.models import Invoice
+from {{ cookiecutter.project }}.reviews import rules, services
 
 CORRECTED = "Corrected by the system."
 
@@ -25,3 +30,20 @@ def save_invoice(instance: Invoice) -> None:
             instance.local_amount = local_amount
         # <-- The actor here is the one of the request again.
     instance.save()
+
+
+def needs_review(instance: Invoice) -> bool:
+    """The review rule of settings.REVIEWED_MODELS: a change that leaves the
+    amount above settings.INVOICE_REVIEW_ABOVE."""
+    return instance.amount > Decimal(settings.INVOICE_REVIEW_ABOVE)
+
+
+def save_or_propose(user: Any, instance: Invoice, description: str = "") -> Any:
+    """Save the invoice's assigned fields as save_invoice does, or, when the
+    change needs review (reviews/rules.py), submit them as a proposal and
+    return it (None when saved)."""
+    if rules.proposes(user, instance):
+        description = description or f"Change of invoice {instance}"
+        return services.submit(user, description, lambda: save_invoice(instance))
+    save_invoice(instance)
+    return None

@@ -5,7 +5,8 @@ from django.views.decorators.http import require_POST
 
 from {{ cookiecutter.project }}.invoices.forms import InvoiceForm
 from {{ cookiecutter.project }}.invoices.models import Invoice
-from {{ cookiecutter.project }}.invoices.services import save_invoice
+from {{ cookiecutter.project }}.invoices.services import save_or_propose
+from {{ cookiecutter.project }}.reviews.services import receipt
 
 
 @require_POST
@@ -15,7 +16,8 @@ def update(request: HttpRequest, pk: int) -> JsonResponse:
 
     RevyMiddleware already made the actor the signed-in user, or the
     organisation named by X-Perform-As-Organization, and described the
-    revision with the X-Commit-Message header.
+    revision with the X-Commit-Message header. A change that needs review
+    (reviews/rules.py) is submitted as a proposal instead: 202 Accepted.
     """
     acting_for = getattr(request, "organization", None)
     if acting_for is not None:
@@ -26,7 +28,10 @@ def update(request: HttpRequest, pk: int) -> JsonResponse:
     form = InvoiceForm(request.POST, instance=invoice)
     if not form.is_valid():  # Assigns the fields sent, with the request's actor.
         return JsonResponse({"errors": form.errors}, status=400)
-    save_invoice(form.instance)
+    description = request.headers.get("X-Commit-Message", "")
+    proposal = save_or_propose(request.user, form.instance, description)
+    if proposal is not None:
+        return JsonResponse(receipt(proposal), status=202)
     return JsonResponse(
         {
             "number": invoice.number,

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ReviewsConfig(AppConfig):
+    name = "{{ cookiecutter.project }}.reviews"
+    verbose_name = "Reviews"
