@@ -5,7 +5,8 @@ revy (``LIBRARY=`` another library's key) as the benchmarks do, runs it
 once to warm up, then ``ROUNDS`` times (default 5) with every statement
 timed through ``connection.execute_wrapper``, and under cProfile (once for
 a write, for about a second for a read). It prints the median wall time of
-a run, the time spent in the driver's ``execute`` (the database: on SQLite
+a run and the CPU time of the process (steadier on a busy machine), the
+time spent in the driver's ``execute`` (the database: on SQLite
 only its start, since SQLite runs a query as its rows are fetched), the
 rest (Python), the statements a run sends through ``execute`` (a COMMIT
 sent by ``connection.commit()`` and MariaDB's autocommit switches are not
@@ -92,15 +93,16 @@ def report(
 
     with library.active():
         scenario.run(library, ready())  # warm-up
-        walls, waits, statements, fields = [], [], [], []
+        walls, cpus, waits, statements, fields = [], [], [], [], []
         for _ in range(rounds):
             arguments = ready()
             before = _attribute_deltas(library)
             timer = StatementTimer()
             with connection.execute_wrapper(timer):
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 scenario.run(library, arguments)
                 walls.append(time.perf_counter() - started)
+                cpus.append(time.process_time() - cpu)
             waits.append(timer.seconds)
             statements.append(timer.statements)
             fields.append(_attribute_deltas(library) - before)
@@ -118,6 +120,7 @@ def report(
     print(f"{library.label}, {scenario.title} (n={n}) on {connection.vendor}")
     print(f"  wall {wall * 1000:.2f} ms, database {wait * 1000:.2f} ms, ", end="")
     print(f"Python {python * 1000:.2f} ms (median of {rounds})")
+    print(f"  CPU time of this process: {statistics.median(cpus) * 1000:.2f} ms")
     print(
         f"  statements: {statistics.median(statements) / per:g} per "
         f"{'object' if per > 1 else 'run'} (commits and autocommit switches apart)"

@@ -22,7 +22,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from revy.contrib.django import appendonly
+from revy.contrib.django import appendonly, tracking
 
 __all__ = [
     "Amendment",
@@ -61,6 +61,18 @@ class AppendOnly(models.Model):
 
     class Meta:
         abstract = True
+
+    @classmethod
+    def from_db(
+        cls, db: str, field_names: Any, values: Any, **kwargs: Any
+    ) -> AppendOnly:
+        # History is read by the thousand rows (a history page, snapshots):
+        # built as Django's __init__ would build them, without its per-field
+        # work, unless the model or a signal receiver adds to that.
+        if not tracking.can_build_directly(cls):
+            return super().from_db(db, field_names, values, **kwargs)
+        values = tracking.row_values(cls, field_names, values)
+        return tracking.build_from_db(cls, db, values, kwargs.get("fetch_mode"))
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         appendonly.refuse("delete()", type(self))

@@ -29,6 +29,7 @@ from django.db.models.base import DEFERRED
 
 from revy.contrib.django import backends, conf, tracking
 from revy.contrib.django.backends import Backend
+from revy.contrib.django.encoding import decoder
 from revy.contrib.django.inheritance import content_types_of_row
 from revy.contrib.django.rows import saved_fields
 
@@ -52,12 +53,11 @@ class _SnapshotField(models.TextField):
 
 def build_instance(model: type[models.Model], values: dict[str, Any]) -> Any:
     """An unsaved instance of ``model`` from ``{name: [stored value] or None}``."""
-    encoder = conf.value_encoder()
     pk_field = model._meta.pk
     stored = {
-        field.attname: encoder.decode(field, boxed[0])
-        for field in saved_fields(model, None)
-        if (boxed := values.get(field.name)) is not None
+        attname: decode(boxed[0])
+        for name, attname, decode in _decoders(model)
+        if (boxed := values.get(name)) is not None
     }
     # A multi-table child's key is its parents' keys too.
     key = pk_field.to_python(values[_PK])
@@ -67,6 +67,20 @@ def build_instance(model: type[models.Model], values: dict[str, Any]) -> Any:
     if tracking.can_build_directly(model):
         return tracking.build(model, row, adding=True)
     return model(*row)
+
+
+def _decoders(model: type[models.Model]) -> list[tuple[str, str, Any]]:
+    """``(name, attname, decode)`` of each field a snapshot holds, made once
+    while the same settings are in force."""
+
+    def make() -> list[tuple[str, str, Any]]:
+        encoder = conf.value_encoder()
+        return [
+            (field.name, field.attname, decoder(encoder, field))
+            for field in saved_fields(model, None)
+        ]
+
+    return conf.kept(("snapshot decoders", model), make)
 
 
 class ObjectSnapshot(Func):

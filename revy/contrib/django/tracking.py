@@ -226,19 +226,42 @@ def can_build_directly(model: type[models.Model]) -> bool:
     return not pre_init.has_listeners(model) and not post_init.has_listeners(model)
 
 
-def build_loaded(
+def row_values(model: type[models.Model], field_names: Any, values: Any) -> Any:
+    """``values`` of the loaded ``field_names``, one per concrete field with
+    DEFERRED for those not loaded, as ``Model.from_db`` spreads them."""
+    fields = model._meta.concrete_fields
+    if len(values) == len(fields):
+        return values
+    loaded = iter(values)
+    return [
+        next(loaded) if field.attname in field_names else DEFERRED for field in fields
+    ]
+
+
+def build_from_db(
     model: type[models.Model], db: str, values: Any, fetch_mode: Any
 ) -> models.Model:
-    """An instance of ``model`` holding ``values``, as ``Model.from_db`` makes.
-
-    ``values`` has one entry per concrete field, DEFERRED for those not loaded.
-    """
+    """An instance of ``model`` holding ``values`` (see :func:`row_values`),
+    as ``Model.from_db`` makes it, for models where :func:`can_build_directly`
+    is true."""
     new = build(model, values, adding=False)
     state = new._state
     state.db = db
     if fetch_mode is not None:
         state.fetch_mode = fetch_mode
-    state.revy_known = True
+    return new
+
+
+def build_loaded(
+    model: type[models.Model], db: str, values: Any, fetch_mode: Any
+) -> models.Model:
+    """An instance of ``model`` holding ``values``, as ``Model.from_db`` makes,
+    that remembers them.
+
+    ``values`` has one entry per concrete field, DEFERRED for those not loaded.
+    """
+    new = build_from_db(model, db, values, fetch_mode)
+    new._state.revy_known = True
     if mutable_attnames(model):
         set_loaded(new, values)
     return new
@@ -272,13 +295,7 @@ def install_from_db() -> None:
     ) -> models.Model:
         if cls not in _installed:
             return original(cls, db, field_names, values, **kwargs)
-        fields = cls._meta.concrete_fields
-        if len(values) != len(fields):
-            loaded = iter(values)
-            values = [
-                next(loaded) if field.attname in field_names else DEFERRED
-                for field in fields
-            ]
+        values = row_values(cls, field_names, values)
         if can_build_directly(cls):
             return build_loaded(cls, db, values, kwargs.get("fetch_mode"))
         new = original(cls, db, field_names, values, **kwargs)
