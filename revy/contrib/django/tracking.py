@@ -27,7 +27,8 @@ from typing import Any, NamedTuple
 
 from django.db import models
 from django.db.models.base import DEFERRED, ModelState
-from django.db.models.signals import post_init, pre_init
+from django.db.models.signals import ModelSignal, post_init, pre_init
+from django.dispatch.dispatcher import NO_RECEIVERS
 
 from revy.context import current_frame
 
@@ -221,9 +222,17 @@ def can_build_directly(model: type[models.Model]) -> bool:
     # build_loaded() does, unless the model or a signal receiver adds to it.
     if model.__init__ is not models.Model.__init__:
         return False
-    if not pre_init.receivers and not post_init.receivers:
-        return True
-    return not pre_init.has_listeners(model) and not post_init.has_listeners(model)
+    return _unheard(pre_init, model) and _unheard(post_init, model)
+
+
+def _unheard(signal: ModelSignal, model: type[models.Model]) -> bool:
+    """Whether no receiver listens to ``signal`` from ``model``: first by the
+    cache Django's ``send()`` looks at, which ``has_listeners`` fills."""
+    return (
+        not signal.receivers
+        or signal.sender_receivers_cache.get(model) is NO_RECEIVERS
+        or not signal.has_listeners(model)
+    )
 
 
 def row_values(model: type[models.Model], field_names: Any, values: Any) -> Any:
@@ -238,30 +247,19 @@ def row_values(model: type[models.Model], field_names: Any, values: Any) -> Any:
     ]
 
 
-def build_from_db(
+def build_loaded(
     model: type[models.Model], db: str, values: Any, fetch_mode: Any
 ) -> models.Model:
-    """An instance of ``model`` holding ``values`` (see :func:`row_values`),
-    as ``Model.from_db`` makes it, for models where :func:`can_build_directly`
-    is true."""
+    """An instance of ``model`` holding ``values``, as ``Model.from_db`` makes.
+
+    ``values`` has one entry per concrete field, DEFERRED for those not loaded.
+    """
     new = build(model, values, adding=False)
     state = new._state
     state.db = db
     if fetch_mode is not None:
         state.fetch_mode = fetch_mode
-    return new
-
-
-def build_loaded(
-    model: type[models.Model], db: str, values: Any, fetch_mode: Any
-) -> models.Model:
-    """An instance of ``model`` holding ``values``, as ``Model.from_db`` makes,
-    that remembers them.
-
-    ``values`` has one entry per concrete field, DEFERRED for those not loaded.
-    """
-    new = build_from_db(model, db, values, fetch_mode)
-    new._state.revy_known = True
+    state.revy_known = True
     if mutable_attnames(model):
         set_loaded(new, values)
     return new
