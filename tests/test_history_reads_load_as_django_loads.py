@@ -6,8 +6,10 @@ delta of an object is snapshotted alone when picked in a subquery. Each
 test compares with what Django's own path (or the plain decode) gives.
 """
 
+import copy
 import datetime
 import decimal
+import pickle
 import uuid
 
 import pytest
@@ -250,3 +252,30 @@ def test_values_round_trip_through_the_shortcuts():
     snapshot = delta.get().snapshot
     for name, value in values.items():
         assert same(getattr(snapshot, name), value), name
+
+
+# Prefetched attribute deltas ---------------------------------------------------
+
+
+def test_prefetched_attribute_deltas_pickle_and_copy_as_querysets(some_history):
+    """Each delta's prefetched rows make their query only when asked for;
+    pickled or copied, they are the manager's own kind of queryset."""
+    deltas = list(
+        ObjectDelta.objects.order_by("pk").prefetch_related("attribute_deltas")
+    )
+    kind = type(AttributeDelta._default_manager.get_queryset())
+    for delta in deltas:
+        rows = delta.attribute_deltas.all()
+        assert isinstance(rows, kind)
+        again = pickle.loads(pickle.dumps(delta))
+        copied = copy.deepcopy(delta)
+        for other in (again, copied):
+            same_rows = other.attribute_deltas.all()
+            assert [a.pk for a in same_rows] == [a.pk for a in rows]
+            assert list(same_rows.filter(field_name="value")) == list(
+                rows.filter(field_name="value")
+            )
+        assert type(again.attribute_deltas.all()) is kind
+        assert list(rows.values_list("object_delta", flat=True).distinct()) == [
+            delta.pk
+        ]
