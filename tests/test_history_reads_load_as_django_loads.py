@@ -258,8 +258,8 @@ def test_values_round_trip_through_the_shortcuts():
 
 
 def test_prefetched_attribute_deltas_pickle_and_copy_as_querysets(some_history):
-    """Each delta's prefetched rows make their query only when asked for;
-    pickled or copied, they are the manager's own kind of queryset."""
+    """Each delta's prefetched rows, whose filter is set without a copy of
+    the queryset: pickled or copied, they read as before."""
     deltas = list(
         ObjectDelta.objects.order_by("pk").prefetch_related("attribute_deltas")
     )

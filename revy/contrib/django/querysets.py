@@ -7,7 +7,6 @@ see all the history of their transaction; this module only calls them.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -162,8 +161,7 @@ _ATTRIBUTES = "attribute_deltas"
 def _prefetch_attribute_deltas(deltas: list[Any]) -> None:
     """What ``prefetch_related("attribute_deltas")`` leaves on each object
     delta, in one query, with one light queryset per delta: its rows, and
-    the filter that a further ``filter()`` on it starts from (decision
-    0008)."""
+    the filter that a further ``filter()`` on it starts from."""
     deltas = [
         delta
         for delta in deltas
@@ -177,21 +175,14 @@ def _prefetch_attribute_deltas(deltas: list[Any]) -> None:
     found: dict[Any, list[Any]] = {delta.pk: [] for delta in deltas}
     for attribute in manager.filter(**{f"{link.attname}__in": list(found)}):
         found[getattr(attribute, link.attname)].append(attribute)
-    # Each delta's rows go in a copy of the manager's queryset that makes its
-    # query when first asked for: a page mostly iterates them, and making a
-    # query per delta took a fifth of a 1,000-entry page.
-    template = manager.get_queryset()
-    kind = _rows_class(type(template))
     for delta in deltas:
         rows = found[delta.pk]
         for attribute in rows:
             link.set_cached_value(attribute, delta)
-        queryset = kind.__new__(kind)
-        queryset.__dict__.update(template.__dict__)
-        queryset._query = None
-        queryset._manager_query = template._query
-        queryset._hints = {**template._hints, "instance": delta}
-        # The filter a related manager defers to its first use.
+        queryset = manager.get_queryset()
+        queryset._add_hints(instance=delta)
+        # The filter a related manager defers to its first use, set without
+        # the copy of the queryset that filter() makes.
         queryset._deferred_filter = (False, (), {link.name: delta})
         queryset._known_related_objects = {link: {delta.pk: delta}}
         queryset._result_cache = rows
@@ -199,46 +190,6 @@ def _prefetch_attribute_deltas(deltas: list[Any]) -> None:
         delta.__dict__.setdefault("_prefetched_objects_cache", {})[_ATTRIBUTES] = (
             queryset
         )
-
-
-class _PrefetchedRows:
-    """A prefetched relation's rows as its related manager hands them out,
-    whose query is made from the manager's when first asked for."""
-
-    _query: Any
-    _manager_query: Any
-
-    @property
-    def query(self) -> Any:
-        if self._query is None:
-            self._query = self._manager_query.chain()
-        return models.QuerySet.query.fget(self)  # Applies the deferred filter.
-
-    @query.setter
-    def query(self, value: Any) -> None:
-        models.QuerySet.query.fset(self, value)
-
-    def __reduce__(self) -> Any:
-        # Pickled as the manager's own kind of queryset, query made.
-        self.query  # noqa: B018
-        state = self.__getstate__()  # type: ignore[attr-defined]
-        state.pop("_manager_query", None)
-        return (_unpickled, (type(self).__bases__[1], state))
-
-
-@functools.cache
-def _rows_class(queryset_class: type[models.QuerySet]) -> type[models.QuerySet]:
-    return type(
-        queryset_class.__name__,
-        (_PrefetchedRows, queryset_class),
-        {"__module__": queryset_class.__module__},
-    )
-
-
-def _unpickled(kind: type[models.QuerySet], state: dict[str, Any]) -> Any:
-    queryset = kind.__new__(kind)
-    queryset.__setstate__(state)
-    return queryset
 
 
 HistoryManager = models.Manager.from_queryset(HistoryQuerySet)
