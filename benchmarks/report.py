@@ -228,6 +228,33 @@ def no_slower_than_simple_history(scenario: dict[str, Any]) -> tuple[bool, str]:
     return revy <= other, f"{revy * 1000:.1f} ms vs {other * 1000:.1f} ms"
 
 
+def at_most_simple_history(scenario: dict[str, Any]) -> tuple[bool, str]:
+    revy, other = (
+        scenario["libraries"][k]["ratio"] for k in ("revy", "simple_history")
+    )
+    return revy <= other, f"{revy:.2f}x vs {other:.2f}x"
+
+
+def revy_within_of(
+    key: str, limit: float, queries: int
+) -> Callable[..., tuple[bool, str]]:
+    """revy in at most ``queries`` queries, and its median at most ``limit``
+    times its median in scenario ``key`` of the same run: reads that stay
+    flat as history grows."""
+
+    def check(scenario: dict[str, Any], results: dict[str, Any]) -> tuple[bool, str]:
+        other = next((s for s in results["scenarios"] if s["key"] == key), None)
+        if other is None or other["libraries"]["revy"]["status"] != "ok":
+            return False, f"{key} not run"
+        revy = scenario["libraries"]["revy"]
+        ratio = revy["median"] / other["libraries"]["revy"]["median"]
+        passed = ratio <= limit and revy["queries"] <= queries
+        return passed, f"{ratio:.2f}x, {revy['queries']:.0f} queries"
+
+    check.across = True  # type: ignore[attr-defined]
+    return check
+
+
 def fewest_queries(scenario: dict[str, Any]) -> tuple[bool, str]:
     results = scenario["libraries"]
     revy = results["revy"]["queries"]
@@ -277,6 +304,16 @@ TARGETS = [
      "snapshots", revy_ratio_at_most(5)),
     ("5", "An object's history page with 1,000 revisions: at most 3 queries",
      "history", revy_queries_at_most(3)),
+    ("25", "State after n updates: at most django-simple-history's ratio",
+     "state", at_most_simple_history),
+    ("25", "Snapshots of n object deltas: at most django-simple-history's ratio",
+     "snapshots", at_most_simple_history),
+    ("25", "History of an object with n revisions: at most "
+     "django-simple-history's ratio", "history", at_most_simple_history),
+    ("25", "State after 10,000 updates: one query, within 1.5x of 50 updates",
+     "state_long", revy_within_of("state", 1.5, 1)),
+    ("25", "Newest 1,000 of 10,000 revisions: two queries, within 1.5x of "
+     "1,000 revisions", "history_long", revy_within_of("history", 1.5, 2)),
     ("21", "The admin's history page of an object with 1,000 revisions: no slower "
      "than django-simple-history's", "admin_history", no_slower_than_simple_history),
 ]  # fmt: skip
@@ -290,7 +327,10 @@ def verdict(results: dict[str, Any] | None, key: str, check: Callable) -> str:
         return "not run"
     if scenario["libraries"]["revy"]["status"] != "ok":
         return "not built yet"
-    passed, measured = check(scenario)
+    if getattr(check, "across", False):  # Compares with another scenario.
+        passed, measured = check(scenario, results)
+    else:
+        passed, measured = check(scenario)
     return f"{'PASS' if passed else 'FAIL'} ({measured})"
 
 

@@ -203,6 +203,13 @@ def history(library: Library, prepared: tuple[Any, int]) -> list[Any]:
     return library.history(obj, n)
 
 
+def long_history_page(library: Library, n: int) -> tuple[Any, int]:
+    """An object with n revisions, of which a run reads the newest
+    ``READ[0]`` (1,000): the page of ``history``, from a longer history."""
+    obj, _n = long_history(library, n)
+    return obj, min(n, READ[0])
+
+
 def admin_page(library: Library, n: int) -> tuple[Any, Any]:
     """An object with n revisions, and a client signed in to the admin."""
     obj, _n = long_history(library, n)
@@ -220,6 +227,8 @@ MANY = (2000, 100)
 LOAD = (20000, 2000)
 STATE = (50, 10)
 READ = (1000, 100)
+# Long histories: reads of them should take as long as of short ones.
+LONG = (10000, 200)
 SCENARIOS = [
     Scenario("create_each", "create, a revision each", EACH, nothing, create_each),
     Scenario(
@@ -277,6 +286,22 @@ SCENARIOS = [
         "history of an object with n revisions",
         READ,
         long_history,
+        history,
+        "read",
+    ),
+    Scenario(
+        "state_long",
+        "state after n updates, as of the middle",
+        LONG,
+        updated,
+        state_at,
+        "read",
+    ),
+    Scenario(
+        "history_long",
+        "history of an object with n revisions, newest 1,000",
+        LONG,
+        long_history_page,
         history,
         "read",
     ),

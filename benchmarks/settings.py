@@ -4,7 +4,8 @@ DB=sqlite (default: a file in the temporary directory, in WAL mode with
 synchronous=NORMAL as Django's docs advise for production, so a commit is
 not an fsync), DB=postgresql (127.0.0.1:5432, user postgres) or
 DB=mariadb (127.0.0.1:3306, user root). The runner creates a database
-named revy_bench and drops it at the end.
+named revy_bench_<process id> and drops it at the end: runs side by side
+(``make bench-compare``, or on a shared machine) never clobber each other's.
 """
 
 import os
@@ -65,7 +66,8 @@ SILENCED_SYSTEM_CHECKS = ["admin.E403", "admin.E408", "admin.E409", "admin.E410"
 # Only the revy twins are tracked by revy.
 REVY_TRACKED_MODELS = ["benchmarks.revy*"]
 
-# A file of this process in the temporary directory; the runner removes it.
+# A database of this process; the runner drops it (SQLite: removes the file).
+NAME = f"revy_bench_{os.getpid()}"
 SQLITE_FILE = os.path.join(tempfile.gettempdir(), f"revy-bench-{os.getpid()}.sqlite3")
 _DATABASES = {
     "sqlite": {
@@ -78,23 +80,23 @@ _DATABASES = {
     },
     "postgresql": {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": "revy_bench",
+        "NAME": NAME,
         "USER": os.environ.get("REVY_PG_USER", "postgres"),
         "PASSWORD": os.environ.get("REVY_PG_PASSWORD", ""),
         "HOST": os.environ.get("REVY_PG_HOST", "127.0.0.1"),
         "PORT": os.environ.get("REVY_PG_PORT", "5432"),
-        "TEST": {"NAME": "revy_bench"},
+        "TEST": {"NAME": NAME},
     },
     "mariadb": {
         "ENGINE": "django.db.backends.mysql",
-        "NAME": "revy_bench",
+        "NAME": NAME,
         "USER": os.environ.get("REVY_MARIADB_USER", "root"),
         "PASSWORD": os.environ.get("REVY_MARIADB_PASSWORD", ""),
         "HOST": os.environ.get("REVY_MARIADB_HOST", "127.0.0.1"),
         "PORT": os.environ.get("REVY_MARIADB_PORT", "3306"),
         "OPTIONS": {"charset": "utf8mb4"},
         "TEST": {
-            "NAME": "revy_bench",
+            "NAME": NAME,
             "CHARSET": "utf8mb4",
             "COLLATION": "utf8mb4_unicode_ci",
         },

@@ -21,6 +21,7 @@ import functools
 import json
 import math
 import uuid
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from django.db import models
@@ -35,6 +36,7 @@ __all__ = [
     "Redaction",
     "ValueEncoder",
     "clean_text",
+    "decoder",
     "encode",
     "key_text",
     "mask_marker",
@@ -133,6 +135,15 @@ _PREPARED_AS_IS: dict[type[models.Field], type] = {
     models.DurationField: datetime.timedelta,
     models.UUIDField: uuid.UUID,
     models.BinaryField: bytes,
+}
+
+
+# Built-in fields whose to_python() returns a stored value of this type as it
+# is (a redaction marker, a dict, never is).
+_READ_AS_IS: dict[type[models.Field], type] = {
+    field_class: as_is
+    for field_class, as_is in _PREPARED_AS_IS.items()
+    if as_is in (str, int, bool, float)
 }
 
 
@@ -307,3 +318,19 @@ def encode(
             f"{value!r}: {error}. Set REVY_VALUE_ENCODER to an encoder that can."
         ) from error
     return JSON_NULL if encoded is None else encoded
+
+
+def decoder(encoder: Any, field: models.Field) -> Callable[[Any], Any]:
+    """``encoder.decode`` of values of ``field``, as a function of the stored
+    value: what readers call for thousands of rows. With revy's own decode,
+    a stored value that a built-in field returns as it is (text, an integer,
+    a boolean, a float) is returned without a call to ``to_python``."""
+    as_is = _READ_AS_IS.get(type(field))
+    decode = encoder.decode
+    if as_is is None or type(encoder).decode is not ValueEncoder.decode:
+        return functools.partial(decode, field)
+
+    def read(stored: Any) -> Any:
+        return stored if type(stored) is as_is else decode(field, stored)
+
+    return read

@@ -17,14 +17,18 @@ These are revy's own models (not swappable), in the ``revy`` app.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models.base import DEFERRED, ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from revy.contrib.django import appendonly
+from revy.contrib.django import appendonly, tracking
 
 __all__ = [
     "Amendment",
@@ -65,6 +69,35 @@ class AppendOnly(models.Model):
     class Meta:
         abstract = True
 
+    @classmethod
+    def from_db(
+        cls, db: str, field_names: Any, values: Any, **kwargs: Any
+    ) -> AppendOnly:
+        # History is read by the thousand rows (a history page, snapshots):
+        # built with what Django's __init__ leaves on a loaded row, without
+        # its call per field, unless the model or a receiver adds to that.
+        attnames = _plain_attnames(cls)
+        if attnames is None or not tracking.can_build_directly(cls):
+            return super().from_db(db, field_names, values, **kwargs)
+        new = cls.__new__(cls)
+        state = ModelState()
+        state.adding = False
+        state.db = db
+        if kwargs.get("fetch_mode") is not None:  # Django 6.1+
+            state.fetch_mode = kwargs["fetch_mode"]
+        data = new.__dict__
+        data["_state"] = state
+        if len(values) == len(attnames):
+            data.update(zip(attnames, values, strict=True))
+        else:
+            values = tracking.row_values(cls, field_names, values)
+            data.update(
+                (attname, value)
+                for attname, value in zip(attnames, values, strict=True)
+                if value is not DEFERRED
+            )
+        return new
+
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         appendonly.refuse("delete()", type(self))
         return super().delete(*args, **kwargs)
@@ -77,6 +110,23 @@ class AppendOnly(models.Model):
             return []
         appendonly.refuse("save() of an existing row", type(self))
         return super()._do_update(*args, **kwargs)
+
+
+@functools.cache
+def _plain_attnames(model: type[models.Model]) -> tuple[str, ...] | None:
+    """The attnames of ``model``'s concrete fields, if setting each is
+    storing it: Django's own descriptors of a field's value (a foreign key's
+    forgets the object it cached, which a new instance has not). None if a
+    field's descriptor may do more."""
+    attnames = []
+    for field in model._meta.concrete_fields:
+        descriptor = inspect.getattr_static(model, field.attname, None)
+        if hasattr(descriptor, "__set__") and type(descriptor) not in (
+            ForeignKeyDeferredAttribute,
+        ):
+            return None
+        attnames.append(field.attname)
+    return tuple(attnames)
 
 
 class Amendment(AppendOnly):

@@ -135,20 +135,24 @@ class ObjectDeltaQuerySet(HistoryQuerySet):
         those saved through its children's models; for a multi-table child,
         also the updates saved through its parents' models (they change the
         fields the row shares)."""
-        content_types = content_types_of_row(model)
-        if content_types is None:
-            return self.filter(content_type=ContentType.objects.get_for_model(model))
-        row = models.Q(content_type__in=content_types)
-        parents = parent_content_types(model)
-        if parents:
-            row |= models.Q(content_type__in=parents, action=self.model.ACTION_UPDATE)
-        return self.filter(row)
+        return self.filter(self._rows_of(model))
 
     def for_key(self, model: type[models.Model], pk: Any) -> ObjectDeltaQuerySet:
         """The deltas of the ``model`` row whose primary key is ``pk``, oldest
         first (see :meth:`for_rows_of`)."""
         key = key_text(model, pk)
-        return self.for_rows_of(model).filter(content_id=key).order_by("pk")
+        return self.filter(self._rows_of(model), content_id=key).order_by("pk")
+
+    def _rows_of(self, model: type[models.Model]) -> models.Q:
+        content_types = content_types_of_row(model)
+        if content_types is None:
+            own = ContentType.objects.get_for_model(model)
+            return models.Q(content_type_id=own.pk)
+        row = models.Q(content_type__in=content_types)
+        parents = parent_content_types(model)
+        if parents:
+            row |= models.Q(content_type__in=parents, action=self.model.ACTION_UPDATE)
+        return row
 
 
 _ATTRIBUTES = "attribute_deltas"
@@ -169,7 +173,7 @@ def _prefetch_attribute_deltas(deltas: list[Any]) -> None:
     link = relation.field
     manager = relation.related_model._default_manager.db_manager(deltas[0]._state.db)
     found: dict[Any, list[Any]] = {delta.pk: [] for delta in deltas}
-    for attribute in manager.filter(**{f"{link.name}__in": deltas}):
+    for attribute in manager.filter(**{f"{link.attname}__in": list(found)}):
         found[getattr(attribute, link.attname)].append(attribute)
     for delta in deltas:
         rows = found[delta.pk]
@@ -177,8 +181,9 @@ def _prefetch_attribute_deltas(deltas: list[Any]) -> None:
             link.set_cached_value(attribute, delta)
         queryset = manager.get_queryset()
         queryset._add_hints(instance=delta)
-        queryset._defer_next_filter = True  # As a related manager does.
-        queryset = queryset.filter(**{link.name: delta})
+        # The filter a related manager defers to its first use, set without
+        # the copy of the queryset that filter() makes.
+        queryset._deferred_filter = (False, (), {link.name: delta})
         queryset._known_related_objects = {link: {delta.pk: delta}}
         queryset._result_cache = rows
         queryset._prefetch_done = True

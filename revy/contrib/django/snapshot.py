@@ -30,6 +30,7 @@ from django.db.models.base import DEFERRED
 
 from revy.contrib.django import backends, conf, tracking
 from revy.contrib.django.backends import Backend
+from revy.contrib.django.encoding import decoder
 from revy.contrib.django.inheritance import content_types_of_row
 from revy.contrib.django.rows import recorded_fields
 from revy.contrib.django.schema import UNDECODABLE, decode, decode_for_display
@@ -46,54 +47,45 @@ class _SnapshotField(models.TextField):
         super().__init__()
         self.snapshot_model = model
         self.raw_values = raw_values
-        # The fields the SQL selected, set when it is compiled.
-        self.fields: Sequence[models.Field] | None = None
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None:
             return None
-        return build_instance(
-            self.snapshot_model, json.loads(value), self.raw_values, self.fields
-        )
+        return build_instance(self.snapshot_model, json.loads(value), self.raw_values)
 
 
 def build_instance(
-    model: type[models.Model],
-    values: dict[str, Any],
-    raw_values: bool = False,
-    fields: Sequence[models.Field] | None = None,
+    model: type[models.Model], values: dict[str, Any], raw_values: bool = False
 ) -> Any:
     """An unsaved instance of ``model`` from ``{name: [stored value] or None}``
-    of ``fields`` (default: those history records).
+    of the fields history records.
 
     A value its field cannot parse (its type changed) raises
     :class:`~revy.contrib.django.exceptions.UndecodableValue`, or with
     ``raw_values`` is kept as a :class:`~revy.contrib.django.schema.RawValue`.
     """
-    encoder = conf.value_encoder()
     pk_field = model._meta.pk
     # A multi-table child's key is its parents' keys too.
     key = pk_field.to_python(values[_PK])
-    if fields is None:
-        fields = recorded_fields(model)
     stored = None
     if not raw_values:
         try:  # noqa: SIM105 (per row: cheaper than contextlib.suppress)
             stored = {
-                field.attname: encoder.decode(field, boxed[0])
-                for field in fields
-                if (boxed := values.get(field.name)) is not None
+                attname: decode_stored(boxed[0])
+                for name, attname, decode_stored in _decoders(model)
+                if (boxed := values.get(name)) is not None
             }
         except UNDECODABLE:
             pass  # Said below, field by field.
     if stored is None:
         # Values shown as stored, or one whose field's type changed: say which.
+        encoder = conf.value_encoder()
         where = f"the history of {model._meta.label} row {key}"
         stored = {
             field.attname: decode_for_display(encoder, field, boxed[0])
             if raw_values
             else decode(encoder, field, boxed[0], where)
-            for field in fields
+            for field in recorded_fields(model)
             if (boxed := values.get(field.name)) is not None
         }
     for parent in (model, *model._meta.all_parents):
@@ -102,6 +94,20 @@ def build_instance(
     if tracking.can_build_directly(model):
         return tracking.build(model, row, adding=True)
     return model(*row)
+
+
+def _decoders(model: type[models.Model]) -> list[tuple[str, str, Any]]:
+    """``(name, attname, decode)`` of each field history records, made once
+    while the same settings (the per-field rules among them) are in force."""
+
+    def make() -> list[tuple[str, str, Any]]:
+        encoder = conf.value_encoder()
+        return [
+            (field.name, field.attname, decoder(encoder, field))
+            for field in recorded_fields(model)
+        ]
+
+    return conf.kept(("snapshot decoders", model), make)
 
 
 class ObjectSnapshot(Func):
@@ -132,7 +138,6 @@ class ObjectSnapshot(Func):
             assert not params, "columns of the outer object delta"
             outer.append(sql)
         fields = recorded_fields(self.snapshot_model)
-        self.output_field.fields = fields
         content_types = tuple(content_types_of_row(field.model) for field in fields)
         attribute_delta_model = conf.history_models().attribute_delta
         key = (

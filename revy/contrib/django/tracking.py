@@ -27,7 +27,8 @@ from typing import Any, NamedTuple
 
 from django.db import models
 from django.db.models.base import DEFERRED, ModelState
-from django.db.models.signals import post_init, pre_init
+from django.db.models.signals import ModelSignal, post_init, pre_init
+from django.dispatch.dispatcher import NO_RECEIVERS
 
 from revy.context import current_frame
 
@@ -221,9 +222,29 @@ def can_build_directly(model: type[models.Model]) -> bool:
     # build_loaded() does, unless the model or a signal receiver adds to it.
     if model.__init__ is not models.Model.__init__:
         return False
-    if not pre_init.receivers and not post_init.receivers:
-        return True
-    return not pre_init.has_listeners(model) and not post_init.has_listeners(model)
+    return _unheard(pre_init, model) and _unheard(post_init, model)
+
+
+def _unheard(signal: ModelSignal, model: type[models.Model]) -> bool:
+    """Whether no receiver listens to ``signal`` from ``model``: first by the
+    cache Django's ``send()`` looks at, which ``has_listeners`` fills."""
+    return (
+        not signal.receivers
+        or signal.sender_receivers_cache.get(model) is NO_RECEIVERS
+        or not signal.has_listeners(model)
+    )
+
+
+def row_values(model: type[models.Model], field_names: Any, values: Any) -> Any:
+    """``values`` of the loaded ``field_names``, one per concrete field with
+    DEFERRED for those not loaded, as ``Model.from_db`` spreads them."""
+    fields = model._meta.concrete_fields
+    if len(values) == len(fields):
+        return values
+    loaded = iter(values)
+    return [
+        next(loaded) if field.attname in field_names else DEFERRED for field in fields
+    ]
 
 
 def build_loaded(
@@ -272,13 +293,7 @@ def install_from_db() -> None:
     ) -> models.Model:
         if cls not in _installed:
             return original(cls, db, field_names, values, **kwargs)
-        fields = cls._meta.concrete_fields
-        if len(values) != len(fields):
-            loaded = iter(values)
-            values = [
-                next(loaded) if field.attname in field_names else DEFERRED
-                for field in fields
-            ]
+        values = row_values(cls, field_names, values)
         if can_build_directly(cls):
             return build_loaded(cls, db, values, kwargs.get("fetch_mode"))
         new = original(cls, db, field_names, values, **kwargs)
