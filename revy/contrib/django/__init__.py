@@ -117,8 +117,8 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
         HistoryIsAppendOnly,
         NotRecordable,
         RevertConflict,
-        UndecodableValue,
         RevisionPartlyPruned,
+        UndecodableValue,
     )
     from revy.contrib.django.middleware import RevyMiddleware
     from revy.contrib.django.models import (
@@ -145,8 +145,8 @@ if TYPE_CHECKING:  # What the names are, for type checkers and editors.
         state_at,
     )
     from revy.contrib.django.redaction import redact, redact_actor
-    from revy.contrib.django.schema import RawValue
     from revy.contrib.django.retention import PruneSummary, prune
+    from revy.contrib.django.schema import RawValue
     from revy.contrib.django.snapshot import ObjectSnapshot
     from revy.contrib.django.undoing import (
         restore,

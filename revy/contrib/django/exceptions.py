@@ -18,8 +18,8 @@ __all__ = [
     "HistoryRowTooLarge",
     "NotRecordable",
     "RevertConflict",
-    "UndecodableValue",
     "RevisionPartlyPruned",
+    "UndecodableValue",
 ]
 
 

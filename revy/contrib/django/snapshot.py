@@ -21,7 +21,6 @@ current state of existing rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
