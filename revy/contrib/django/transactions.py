@@ -246,7 +246,14 @@ def flush(using: str, commit: bool = False) -> None:
         raise
     now = next(_stamps)
     if pending.savepoints:
-        pending.written.extend(Written(now, delta) for delta in deltas)
+        # Only a delta recorded before a savepoint still open is queued again
+        # when that savepoint is rolled back; one recorded after the newest is
+        # dropped with it. Keeping just those keeps a bulk write inside a
+        # savepoint from holding every delta it wrote.
+        newest = max(pending.savepoints.values())
+        pending.written.extend(
+            Written(now, delta) for delta in deltas if delta.stamp <= newest
+        )
     sealing.written(connection, deltas, now, _in_transaction(connection))
 
 
