@@ -257,6 +257,16 @@ def flush(using: str, commit: bool = False) -> None:
     sealing.written(connection, deltas, now, _in_transaction(connection))
 
 
+def flush_if_full(using: str) -> None:
+    """Write what is queued on ``using`` once it holds a batch
+    (``REVY_BATCH_SIZE`` object deltas): a bulk write calls it between its
+    batches, so that memory holds about one batch of history, however many
+    rows the write changes."""
+    pending = connections[using].__dict__.get(_PENDING)
+    if pending is not None and len(pending.deltas) >= conf.batch_size():
+        flush(using)
+
+
 def saved(
     instance: Any,
     connection: BaseDatabaseWrapper | None = None,

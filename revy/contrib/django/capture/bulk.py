@@ -95,7 +95,7 @@ def _wrap_update(original: Any) -> Any:
             # are the rows written, with the values they held (decision 0002).
             for old_rows in locked_batches(model, using, self, fields):
                 if count:
-                    transactions.flush(using)  # Keep one batch in memory.
+                    transactions.flush_if_full(using)  # Keep one batch in memory.
                 for field, value in values.items():
                     if not is_expression(value):
                         for row in old_rows.values():
@@ -184,7 +184,7 @@ def _batches(using: str, objs: list[Any]) -> Iterator[list[Any]]:
     size = conf.batch_size()
     for start in range(0, len(objs), size):
         if start:
-            transactions.flush(using)
+            transactions.flush_if_full(using)
         yield objs[start : start + size]
 
 
