@@ -66,7 +66,11 @@ SILENCED_SYSTEM_CHECKS = ["admin.E403", "admin.E408", "admin.E409", "admin.E410"
 REVY_TRACKED_MODELS = ["benchmarks.revy*"]
 
 # A file of this process in the temporary directory; the runner removes it.
-SQLITE_FILE = os.path.join(tempfile.gettempdir(), f"revy-bench-{os.getpid()}.sqlite3")
+SQLITE_FILE = os.environ.get("REVY_BENCH_SQLITE") or os.path.join(
+    tempfile.gettempdir(), f"revy-bench-{os.getpid()}.sqlite3"
+)
+# make bench-scale keeps a database of its own across its processes.
+SERVER_NAME = os.environ.get("REVY_BENCH_NAME", "revy_bench")
 _DATABASES = {
     "sqlite": {
         "ENGINE": "django.db.backends.sqlite3",
@@ -78,23 +82,23 @@ _DATABASES = {
     },
     "postgresql": {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": "revy_bench",
+        "NAME": SERVER_NAME,
         "USER": os.environ.get("REVY_PG_USER", "postgres"),
         "PASSWORD": os.environ.get("REVY_PG_PASSWORD", ""),
         "HOST": os.environ.get("REVY_PG_HOST", "127.0.0.1"),
         "PORT": os.environ.get("REVY_PG_PORT", "5432"),
-        "TEST": {"NAME": "revy_bench"},
+        "TEST": {"NAME": SERVER_NAME},
     },
     "mariadb": {
         "ENGINE": "django.db.backends.mysql",
-        "NAME": "revy_bench",
+        "NAME": SERVER_NAME,
         "USER": os.environ.get("REVY_MARIADB_USER", "root"),
         "PASSWORD": os.environ.get("REVY_MARIADB_PASSWORD", ""),
         "HOST": os.environ.get("REVY_MARIADB_HOST", "127.0.0.1"),
         "PORT": os.environ.get("REVY_MARIADB_PORT", "3306"),
         "OPTIONS": {"charset": "utf8mb4"},
         "TEST": {
-            "NAME": "revy_bench",
+            "NAME": SERVER_NAME,
             "CHARSET": "utf8mb4",
             "COLLATION": "utf8mb4_unicode_ci",
         },

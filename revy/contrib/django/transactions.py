@@ -77,10 +77,26 @@ class Saved(NamedTuple):
     attributions: dict[str, Assignment]  # Those the save took.
 
 
+class Learning(NamedTuple):
+    """A bulk write whose instances learnt what their rows hold, in the open
+    transaction: one entry for all of them (``tracking.Learnt``)."""
+
+    stamp: int
+    learnt: tracking.Learnt
+
+
 class Pending:
     """What one connection has recorded but not written yet."""
 
-    __slots__ = ("deltas", "revisions", "written", "saved", "managed", "savepoints")
+    __slots__ = (
+        "deltas",
+        "revisions",
+        "written",
+        "saved",
+        "learnt",
+        "managed",
+        "savepoints",
+    )
 
     def __init__(self) -> None:
         # Object deltas queued, each with its attribute deltas and stamp.
@@ -93,6 +109,8 @@ class Pending:
         # Instances that learnt what their row holds in the open transaction.
         # That knowledge is void if it is undone, and the attributions are due.
         self.saved: list[Saved] = []
+        # The same, for the instances of bulk writes: one entry per write.
+        self.learnt: list[Learning] = []
         # The savepoints open in the transaction: {name: stamp when made}.
         self.savepoints: dict[str, int] = {}
         # Through models whose rows a related manager is writing right now
@@ -283,6 +301,17 @@ def saved(
         )
 
 
+def learning(connection: BaseDatabaseWrapper) -> tracking.Learnt | None:
+    """The mark for instances a bulk write saves now, so that a rollback
+    that undoes it makes them forget (``tracking.Learnt``); None outside a
+    transaction, where nothing can undo it."""
+    if not _in_transaction(connection):
+        return None
+    learnt = tracking.Learnt()
+    _pending(connection).learnt.append(Learning(next(_stamps), learnt))
+    return learnt
+
+
 def set_managed(using: str, through: type[Model], managed: bool) -> None:
     """Note whether a related manager is writing rows of ``through`` now."""
     connection = connections[using]
@@ -308,6 +337,12 @@ def _forget_saved(saved: list[Saved]) -> None:
             tracking.restore_attributions(instance, entry.attributions)
 
 
+def _forget_learnt(learnt: list[Learning]) -> None:
+    # As _forget_saved(), for each instance when it is next used.
+    for entry in learnt:
+        entry.learnt.undone = True
+
+
 def _forget_revisions(dropped: list[OpenRevision]) -> None:
     # The rows are gone: the next change inserts the revision again.
     for entry in dropped:
@@ -331,6 +366,7 @@ def _after_commit(connection: BaseDatabaseWrapper) -> None:
         for entry in pending.revisions:
             entry.revision.__dict__.pop(_OPEN_ON, None)  # Any connection may use it.
         pending.revisions, pending.written, pending.saved = [], [], []
+        pending.learnt = []
         pending.managed.clear()
         pending.savepoints.clear()
 
@@ -341,6 +377,7 @@ def _after_rollback(connection: BaseDatabaseWrapper) -> None:
     if pending is not None:
         _forget_revisions(pending.revisions)
         _forget_saved(pending.saved)
+        _forget_learnt(pending.learnt)
 
 
 def _after_savepoint(connection: BaseDatabaseWrapper, sid: str) -> None:
@@ -363,6 +400,8 @@ def _after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None
     pending.deltas = requeued + [d for d in pending.deltas if d.stamp <= made]
     _forget_saved([s for s in pending.saved if s.stamp > made])
     pending.saved = [s for s in pending.saved if s.stamp <= made]
+    _forget_learnt([e for e in pending.learnt if e.stamp > made])
+    pending.learnt = [e for e in pending.learnt if e.stamp <= made]
     dropped = [entry for entry in pending.revisions if entry.stamp > made]
     if dropped:
         pending.revisions = [e for e in pending.revisions if e.stamp <= made]

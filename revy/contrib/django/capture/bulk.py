@@ -223,7 +223,10 @@ def _record_batch_created(
             recordable_key(model, obj.pk)
         raise
     _read_back_stored(model, using, fields, rows)
-    connection = connections[using]
+    learnt = transactions.learning(connections[using])
+    # Saves read the row they overwrite anyway (REVY_READ_BEFORE_SAVE): new
+    # objects are left not knowing theirs, which would cost a note each.
+    learn = not conf.read_before_save()
     for obj in created:
         row = rows[obj.pk]
         assigned = tracking.attributions(obj)
@@ -243,7 +246,7 @@ def _record_batch_created(
                 )
             )
         recorder.created(model, obj.pk, attributes)
-        remember_saved(obj, row, connection)
+        remember_saved(obj, row, learnt=learnt, learn=learn)
     if relations.is_through(model):
         relations.record_through_rows(
             recorder,
@@ -396,10 +399,10 @@ def _update_batch(
         _read_back_stored(model, using, targets, new_rows)
         assigned = {obj.pk: tracking.attributions(obj) for obj in objs}
         record_updates(recorder, model, targets, old_rows, new_rows, assigned)
-        connection = connections[using]
+        learnt = transactions.learning(connections[using])
         for obj in objs:
             if obj.pk in new_rows:
-                remember_saved(obj, new_rows[obj.pk], connection)
+                remember_saved(obj, new_rows[obj.pk], connections[using], learnt)
     return count
 
 

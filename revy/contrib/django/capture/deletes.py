@@ -65,7 +65,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
     field_updates = list(collector.field_updates.items())
     # The rows Django holds as instances are recorded first: causes come
     # before their effects.
-    recorded = _Recorded()
+    recorded = _Recorded(field_updates)
     recorded.collected = collected
     recorded.causes = _record_deleted_rows(
         recorder, collector, collected, recorded, field_updates
@@ -92,19 +92,35 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
                 recorder, collector, {concrete: rows}, recorded, field_updates
             )
     collector.fast_deletes = fast_deletes
+    # Memberships the delete removes from rows it leaves: known only once
+    # every deleted row has been read.
+    for removal in recorded.removals:
+        if not recorded.is_gone(removal.model, removal.pk):
+            recorder.add(removal.delta)
     _record_field_updates(recorder, using, field_updates, recorded)
 
 
 class _Recorded:
     """What a deletion has recorded so far that later rows still need: the
     delete deltas of the rows Django collected as instances (their causes,
-    which Django holds in memory itself), and the keys of deleted rows that
-    a ``SET_*`` handler may also target."""
+    which Django holds in memory itself), the keys of deleted rows that a
+    ``SET_*`` handler or a membership may also name, and the membership
+    removals waiting for every deleted row to be known."""
 
-    def __init__(self) -> None:
+    def __init__(self, field_updates: list[Any]) -> None:
         self.collected: Rows = {}
         self.causes: Deltas = {}
         self.gone: dict[type[models.Model], set[Any]] = {}
+        self.removals: list[_Removal] = []
+        # The models whose rows Django's collector sets a field of.
+        self.set_by_collector = {
+            field.model._meta.concrete_model for (field, _), _ in field_updates
+        }
+
+    def keeps_keys(self, model: type[models.Model]) -> bool:
+        """Whether to keep the keys of the deleted rows of ``model``: those
+        a ``SET_*`` handler or a membership may also name."""
+        return model in self.set_by_collector or _may_be_named(model)
 
     def deleted_with(self, deleted: Rows) -> dict[type[models.Model], Any]:
         """``{model: keys}`` of the rows ``deleted`` and those collected."""
@@ -141,7 +157,7 @@ def _record_deleted_rows(
         relations.record_through_rows(
             recorder, model, list(rows.values()), added=False, deleted=everything
         )
-        if _may_be_set(model):
+        if recorded.keeps_keys(model):
             recorded.gone.setdefault(model, set()).update(rows)
     deltas: Deltas = {}
     if not deleted:
@@ -187,22 +203,18 @@ def _record_deleted_rows(
             for pk, members in relation.members.items():
                 for member in members:
                     removed.setdefault(member, []).append(pk)
-            other_deleted = everything.get(relation.other_model, ())
             for member, pks in removed.items():
-                if member in other_deleted:
-                    continue
                 attribute = recorder.attribute(
                     relation.other_name, recorder.member_keys(model, pks), []
                 )
-                queued.append(
-                    recorder.delta(
-                        _UPDATE,
-                        relation.other_model,
-                        member,
-                        [attribute],
-                        cause=by_pk[pks[0]],
-                    )
+                delta = recorder.delta(
+                    _UPDATE,
+                    relation.other_model,
+                    member,
+                    [attribute],
+                    cause=by_pk[pks[0]],
                 )
+                recorded.removals.append(_Removal(relation.other_model, member, delta))
     for delta in queued:
         recorder.add(delta)
     return deltas
@@ -249,15 +261,27 @@ _NOT_SETTING = {
 
 
 @functools.cache
-def _may_be_set(model: type[models.Model]) -> bool:
-    """Whether a ``SET_*`` handler may change rows of ``model``: then the
-    keys of its deleted rows are kept, so that an update of a row the
-    delete removes is not recorded."""
+def _may_be_named(model: type[models.Model]) -> bool:
+    """Whether a ``SET_*`` handler may change rows of ``model``, or it has
+    many-to-many members: then the keys of its deleted rows are kept, so
+    that no update of a row the delete removes is recorded."""
+    meta = model._meta
+    if meta.many_to_many or any(rel.many_to_many for rel in meta.related_objects):
+        return True
     return any(
         field.remote_field.on_delete not in _NOT_SETTING
-        for field in model._meta.concrete_fields
+        for field in meta.concrete_fields
         if field.is_relation and field.remote_field is not None
     )
+
+
+class _Removal(NamedTuple):
+    """The update recording that a deleted row left the members of the
+    ``model`` row ``pk``: recorded unless that row is deleted too."""
+
+    model: type[models.Model]
+    pk: Any
+    delta: PendingObjectDelta
 
 
 class _Membership(NamedTuple):
