@@ -1,7 +1,7 @@
 """Bulk writes hold one batch of history at a time, whatever their size.
 
-``bulk_create``, ``bulk_update``, ``QuerySet.update()``, ``QuerySet.delete()``
-and a cascade write the history of a batch (``REVY_BATCH_SIZE``) before
+``bulk_create``, ``bulk_update``, ``QuerySet.update()``, ``QuerySet.delete()``,
+a cascade and ``SET_NULL`` write the history of a batch (``REVY_BATCH_SIZE``) before
 they read the next, and keep nothing per row once it is written: not the
 deltas (inside a savepoint either), not a note per saved instance. Memory
 is measured with ``tracemalloc`` (allocations, not time): the peak of a
@@ -22,7 +22,7 @@ from django.test import override_settings
 from revy import Context
 from revy.contrib.django.models import ObjectDelta
 from tests.helpers import CREATE, DELETE, UPDATE, stored
-from tests.testapp.models import Book, Comment, Page, Shelf
+from tests.testapp.models import Book, Comment, Editor, Page, Shelf
 
 BATCH = 50
 FEW, MANY = 200, 1_000
@@ -49,6 +49,14 @@ def _prepare(path: str, n: int):
     if path == "update":
         _comments(n)
         return lambda: Comment.objects.update(text="changed")
+    if path == "set_null":
+        with Context.as_disabled():
+            editor = Editor.objects.create(name="e")
+            shelf = Shelf.objects.create(name="s")
+            Book.objects.bulk_create(
+                Book(title=f"b{i}", shelf=shelf, editor=editor) for i in range(n)
+            )
+        return editor.delete  # Sets the editor of the books to NULL.
     with Context.as_disabled():  # A book's pages: nothing points at them.
         book = Book.objects.create(title="t", shelf=Shelf.objects.create(name="s"))
         Page.objects.bulk_create(Page(book=book, number=i) for i in range(n))
@@ -78,7 +86,7 @@ def _peak(path: str, n: int) -> int:
 @pytest.mark.django_db(transaction=True)
 @override_settings(REVY_BATCH_SIZE=BATCH)
 @pytest.mark.parametrize(
-    "path", ["bulk_create", "bulk_update", "update", "delete", "cascade"]
+    "path", ["bulk_create", "bulk_update", "update", "delete", "cascade", "set_null"]
 )
 def test_a_bulk_write_s_memory_does_not_grow_with_its_rows(path):
     _peak(path, FEW)  # Caches filled once, outside the comparison.

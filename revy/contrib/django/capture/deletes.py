@@ -13,7 +13,7 @@ other write.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from django.db import models
@@ -36,7 +36,6 @@ from revy.contrib.django.rows import (
     Row,
     locked_batches,
     locked_rows,
-    read_rows,
     saved_fields,
 )
 
@@ -232,6 +231,7 @@ def _record_field_updates(
         if isinstance(value, models.Model):  # SET(instance), SET(callable)
             value = getattr(value, field.target_field.attname)
         for pk, old in _field_values(model, using, field, targets):
+            transactions.flush_if_full(using)
             if old == value or recorded.is_gone(model, pk):
                 continue
             attribute = recorder.attribute(
@@ -408,29 +408,28 @@ def _cause_of_field(
 
 def _field_values(
     model: type[models.Model], using: str, field: models.Field, targets: list[Any]
-) -> list[tuple[Any, Any]]:
+) -> Iterator[tuple[Any, Any]]:
     """``(pk, value of field)`` of every row a SET/SET_NULL/SET_DEFAULT
-    changes, read locked; ``targets`` is left holding the same rows by key,
-    so that the update changes exactly those."""
-    pairs = []
+    changes, read locked a batch at a time; once they are all read,
+    ``targets`` is left holding the same rows by key, so that the update
+    changes exactly those."""
     by_key = []
     alone = backends.of(using).writes_alone
     for target in targets:
         if isinstance(target, models.QuerySet) and target._result_cache is None:
-            if alone:  # No other writer can commit before the update: by filter.
-                rows = read_rows(model, using, target, fields=[field])
-                pairs.extend((pk, row[field.attname]) for pk, row in rows.items())
+            # On SQLite no other writer can commit before the update: it
+            # updates by the filter.
+            if alone:
                 by_key.append(target)
-                continue
             for rows in locked_batches(model, using, target, [field]):
-                pairs.extend((pk, row[field.attname]) for pk, row in rows.items())
-                by_key.append(_by_keys(model, using, rows))
+                yield from ((pk, row[field.attname]) for pk, row in rows.items())
+                if not alone:
+                    by_key.append(_by_keys(model, using, rows))
         else:
             rows = locked_rows(model, using, [obj.pk for obj in target], [field])
-            pairs.extend((pk, row[field.attname]) for pk, row in rows.items())
+            yield from ((pk, row[field.attname]) for pk, row in rows.items())
             by_key.append(target)  # Django updates these by their keys.
     targets[:] = by_key
-    return pairs
 
 
 def _by_keys(
