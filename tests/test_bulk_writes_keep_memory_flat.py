@@ -129,6 +129,26 @@ def test_a_rolled_back_bulk_update_leaves_its_objects_as_before_it(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_bulk_update_and_save_give_back_every_attribution(alice, bob):
+    """A save after a bulk write of the same object, both undone: each gives
+    back what it took."""
+    [comment] = _comments(1)
+    with Context.via_actor(alice):
+        comment.text = "by alice"
+    with Context(), transaction.atomic():
+        with pytest.raises(_Undo), transaction.atomic():
+            Comment.objects.bulk_update([comment], ["text"])
+            with Context.via_actor(bob):
+                comment.is_marked_as_spam = True
+            comment.save()
+            raise _Undo
+        comment.save()
+    [delta] = ObjectDelta.objects.for_object(comment)
+    actors = {a.field_name: a.actor for a in delta.attribute_deltas.all()}
+    assert actors == {"text": alice, "is_marked_as_spam": bob}
+
+
+@pytest.mark.django_db(transaction=True)
 @override_settings(REVY_BATCH_SIZE=3)
 def test_a_bulk_write_of_many_batches_records_every_row_once():
     objs = [Comment(text=f"c{i}") for i in range(10)]

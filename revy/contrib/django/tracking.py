@@ -14,11 +14,11 @@ is assigned:
   the actor and attribute delta description current at that assignment.
   That is how one revision holds several actors.
 - For an instance a bulk write saved in a transaction, ``revy_known`` holds
-  the :class:`Learnt` of that write instead of True, and ``revy_taken`` that
-  Learnt with the attributions the write took. If a rollback undoes the write, the
-  instance no longer knows its row and the attributions are due again; one
-  mark per write, not a note per instance, so that a bulk write keeps
-  nothing per row in revy's own lists.
+  the :class:`Learnt` of that write instead of True, and ``revy_taken`` the
+  attributions each such write took, with its Learnt. If a rollback undoes
+  the write, the instance no longer knows its row and the attributions are
+  due again; one mark per write, not a note per instance, so that a bulk
+  write keeps nothing per row in revy's own lists.
 
 Tracked model classes get a ``__setattr__`` that notes both, and rows are
 loaded without going through it (see ``from_db``), so loading a tracked
@@ -47,12 +47,14 @@ class Assignment(NamedTuple):
 
 class Learnt:
     """What the instances one bulk write saved learnt, in an open
-    transaction: ``undone`` once a rollback undid that write."""
+    transaction: ``undone`` once a rollback undid that write, ``committed``
+    once nothing can."""
 
-    __slots__ = ("undone",)
+    __slots__ = ("committed", "undone")
 
     def __init__(self) -> None:
         self.undone = False
+        self.committed = False
 
 
 _installed: set[type[models.Model]] = set()
@@ -127,11 +129,20 @@ def _settle(state: ModelState) -> None:
     if type(learnt) is Learnt and learnt.undone:
         known["revy_known"] = False
     taken = known.get("revy_taken")
-    if taken is not None and taken[0].undone:
+    if taken is None:
+        return
+    pending = []
+    for write, attributions in taken:
+        if write.undone:
+            found = known.setdefault("revy_attributions", {})
+            for attname, attribution in attributions.items():
+                found.setdefault(attname, attribution)  # Unless assigned since.
+        elif not write.committed:
+            pending.append((write, attributions))
+    if pending:
+        known["revy_taken"] = pending
+    else:
         del known["revy_taken"]
-        found = known.setdefault("revy_attributions", {})
-        for attname, attribution in taken[1].items():
-            found.setdefault(attname, attribution)
 
 
 def remember_stored(
@@ -148,13 +159,12 @@ def remember_stored(
     state = instance._state
     known = state.__dict__
     _settle(state)
-    known.pop("revy_taken", None)
     if learnt is not None and (found := known.get("revy_attributions")):
         if all(attname in stored for attname in found):
             taken = known.pop("revy_attributions")  # All of them: no copy.
         else:
             taken = {a: found.pop(a) for a in stored if a in found}
-        known["revy_taken"] = (learnt, taken)
+        known.setdefault("revy_taken", []).append((learnt, taken))
     if not known.get("revy_known") and (
         not learn or len(stored) < len(attnames_of(type(instance))) - 1
     ):

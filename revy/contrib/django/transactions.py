@@ -366,6 +366,8 @@ def _after_commit(connection: BaseDatabaseWrapper) -> None:
         for entry in pending.revisions:
             entry.revision.__dict__.pop(_OPEN_ON, None)  # Any connection may use it.
         pending.revisions, pending.written, pending.saved = [], [], []
+        for entry in pending.learnt:
+            entry.learnt.committed = True
         pending.learnt = []
         pending.managed.clear()
         pending.savepoints.clear()
