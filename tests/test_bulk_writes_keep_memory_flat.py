@@ -1,21 +1,24 @@
 """Bulk writes hold one batch of history at a time, whatever their size.
 
 ``bulk_create``, ``bulk_update``, ``QuerySet.update()``, ``QuerySet.delete()``,
-a cascade and ``SET_NULL`` write the history of a batch (``REVY_BATCH_SIZE``) before
-they read the next, and keep nothing per row once it is written: not the
-deltas (inside a savepoint either), not a note per saved instance. Memory
-is measured with ``tracemalloc`` (allocations, not time): the peak of a
-write of many batches may exceed that of a write of a few by no more than
-a few bytes a row (a key kept per deleted row where the database writes
-by key). ``make bench-scale`` measures the same at up to 10^6 rows.
+a cascade, ``SET_NULL`` and ``revy_baseline`` write the history of a batch
+(``REVY_BATCH_SIZE``) before they read the next, and keep nothing per row
+once it is written: not the deltas (inside a savepoint either), not a note
+per saved instance. Memory is measured with ``tracemalloc`` (allocations,
+not time): the peak of a write of many batches may exceed that of a write
+of a few by no more than a few bytes a row (a key kept per deleted row
+where the database writes by key). ``make bench-scale`` measures the same
+at up to 10^6 rows.
 """
 
 from __future__ import annotations
 
 import gc
+import io
 import tracemalloc
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 
@@ -24,8 +27,8 @@ from revy.contrib.django.models import ObjectDelta
 from tests.helpers import CREATE, DELETE, UPDATE, stored
 from tests.testapp.models import Book, Comment, Editor, Page, Shelf
 
-BATCH = 50
-FEW, MANY = 200, 1_000
+BATCH = 200
+FEW, MANY = 400, 2_000
 # Bytes a row: revy's notes were several hundred a row before they were
 # made flat; what remains is Python's int per key Django sets or revy keeps.
 MOST_PER_ROW = 100
@@ -46,6 +49,9 @@ def _prepare(path: str, n: int):
         for obj in objs:
             obj.text += "!"
         return lambda: Comment.objects.bulk_update(objs, ["text"])
+    if path == "baseline":
+        _comments(n)
+        return lambda: call_command("revy_baseline", "testapp", stdout=io.StringIO())
     if path == "update":
         _comments(n)
         return lambda: Comment.objects.update(text="changed")
@@ -86,7 +92,16 @@ def _peak(path: str, n: int) -> int:
 @pytest.mark.django_db(transaction=True)
 @override_settings(REVY_BATCH_SIZE=BATCH)
 @pytest.mark.parametrize(
-    "path", ["bulk_create", "bulk_update", "update", "delete", "cascade", "set_null"]
+    "path",
+    [
+        "bulk_create",
+        "bulk_update",
+        "update",
+        "delete",
+        "cascade",
+        "set_null",
+        "baseline",
+    ],
 )
 def test_a_bulk_write_s_memory_does_not_grow_with_its_rows(path):
     _peak(path, FEW)  # Caches filled once, outside the comparison.
