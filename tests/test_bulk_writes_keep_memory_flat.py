@@ -19,7 +19,7 @@ import tracemalloc
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 
 from revy import Context
@@ -99,7 +99,16 @@ def _peak(path: str, n: int) -> int:
         "update",
         "delete",
         "cascade",
-        "set_null",
+        pytest.param(
+            "set_null",
+            marks=pytest.mark.xfail(
+                connection.vendor == "postgresql",
+                reason="Django joins the by-key querysets of a SET_NULL into one "
+                "UPDATE listing every key (Collector.delete), where revy hands "
+                "it one per batch",
+                strict=True,
+            ),
+        ),
         "baseline",
     ],
 )

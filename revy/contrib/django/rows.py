@@ -308,14 +308,25 @@ def locked_rows(
             return (
                 {} if row is None else {row[0]: dict(zip(attnames, row, strict=True))}
             )
-    size = conf.batch_size()
     rows: dict[Any, Row] = {}
+    for batch in locked_key_batches(model, using, pks, fields, for_delete):
+        rows.update(batch)
+    return rows
+
+
+def locked_key_batches(
+    model: type[models.Model],
+    using: str,
+    pks: Sequence[Any],
+    fields: Sequence[models.Field] | None = None,
+    for_delete: bool = False,
+) -> Iterator[dict[Any, Row]]:
+    """:func:`locked_rows` a batch at a time."""
+    size = conf.batch_size()
     base = model._base_manager.all()
     for start in range(0, len(pks), size):
         chunk = base.filter(pk__in=pks[start : start + size])
-        for batch in locked_batches(model, using, chunk, fields, for_delete):
-            rows.update(batch)
-    return rows
+        yield from locked_batches(model, using, chunk, fields, for_delete)
 
 
 def values_of(

@@ -35,6 +35,7 @@ from revy.contrib.django.recording import Recorder
 from revy.contrib.django.rows import (
     Row,
     locked_batches,
+    locked_key_batches,
     locked_rows,
     saved_fields,
 )
@@ -426,8 +427,9 @@ def _field_values(
                 if not alone:
                     by_key.append(_by_keys(model, using, rows))
         else:
-            rows = locked_rows(model, using, [obj.pk for obj in target], [field])
-            yield from ((pk, row[field.attname]) for pk, row in rows.items())
+            pks = [obj.pk for obj in target]
+            for rows in locked_key_batches(model, using, pks, [field]):
+                yield from ((pk, row[field.attname]) for pk, row in rows.items())
             by_key.append(target)  # Django updates these by their keys.
     targets[:] = by_key
 
