@@ -23,8 +23,7 @@ from django.db import connection, transaction
 from django.test import override_settings
 
 from revy import Context
-from revy.contrib.django.models import ObjectDelta
-from tests.helpers import CREATE, DELETE, UPDATE, stored
+from tests.helpers import CREATE, DELETE, UPDATE, ObjectDelta, stored
 from tests.testapp.models import Book, Comment, Editor, Page, Shelf
 
 BATCH = 200
