@@ -17,7 +17,7 @@ EXTRAS := test$(if $(findstring postgresql,$(DATABASES)),$(comma)postgresql)$(if
 # The stamp names what was installed, so a change of extras or Django reinstalls.
 STAMP := $(VENV)/.installed-$(shell printf '%s' '$(EXTRAS) $(DJANGO)' | cksum | cut -d' ' -f1)
 
-.PHONY: test lint pytest install bench bench-compare clean architecture screenshots dist docs docs-serve compat
+.PHONY: test lint pytest install bench bench-compare bench-scale clean architecture screenshots dist docs docs-serve compat
 
 test: lint pytest
 
@@ -77,6 +77,12 @@ bench: $(STAMP)
 	DB=$(DB) $(BIN)/python -m benchmarks.proposals
 	DB=$(DB) QUICK=$(QUICK) BASELINE=$(BASELINE) ONLY=$(ONLY) LIBRARIES=$(LIBRARIES) $(BIN)/python -m benchmarks
 	$(if $(or $(GROWTH),$(QUICK)),DB=$(DB) QUICK=$(QUICK) GROWTH_MAX=$(GROWTH_MAX) $(BIN)/python -m benchmarks.growth)
+
+# make bench-scale [DATABASES=..] [SIZES="10000 100000 1000000"] [PATHS=..]:
+# each bulk write at growing row counts, time and peak memory (benchmarks/scale.py).
+bench-scale: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt $(if $(BENCH_DRIVER),"$(BENCH_DRIVER)")
+	DATABASES="$(DATABASES)" SIZES="$(SIZES)" PATHS="$(PATHS)" $(BIN)/python -m benchmarks.scale
 
 # make bench-compare BEFORE=<commit> [DB=..] [ROUNDS=5] [ONLY=..] [QUICK=1]:
 # revy at BEFORE against this checkout, in turns (benchmarks/compare.py).

@@ -67,8 +67,11 @@ SILENCED_SYSTEM_CHECKS = ["admin.E403", "admin.E408", "admin.E409", "admin.E410"
 REVY_TRACKED_MODELS = ["benchmarks.revy*"]
 
 # A database of this process; the runner drops it (SQLite: removes the file).
-NAME = f"revy_bench_{os.getpid()}"
-SQLITE_FILE = os.path.join(tempfile.gettempdir(), f"revy-bench-{os.getpid()}.sqlite3")
+# make bench-scale names one of its own, kept across its processes.
+NAME = os.environ.get("REVY_BENCH_NAME") or f"revy_bench_{os.getpid()}"
+SQLITE_FILE = os.environ.get("REVY_BENCH_SQLITE") or os.path.join(
+    tempfile.gettempdir(), f"revy-bench-{os.getpid()}.sqlite3"
+)
 _DATABASES = {
     "sqlite": {
         "ENGINE": "django.db.backends.sqlite3",

@@ -42,7 +42,6 @@ from revy.contrib.django.actors import DeletedActor
 from revy.contrib.django.appendonly import declared
 from revy.contrib.django.inheritance import children_of
 from revy.contrib.django.ledger import Amendment
-from revy.contrib.django.rows import saved_fields
 
 __all__ = ["FOLD_DESCRIPTION", "PruneSummary", "objects_before", "prune"]
 
@@ -388,7 +387,7 @@ def _fold_attributes(plan: _Plan, using: str, dry_run: bool) -> list[int]:
             fold_of[pk] = fold
     latest: dict[tuple[int, str], int] = {}
     relations: dict[tuple[int, str], list[int]] = {}
-    concrete = _concrete_names(plan)
+    relation_names = _relation_names(plan)
     for pk, delta, name in (
         history.attribute_delta.objects.using(using)
         .filter(object_delta__in=list(fold_of))
@@ -396,8 +395,7 @@ def _fold_attributes(plan: _Plan, using: str, dry_run: bool) -> list[int]:
         .values_list("pk", "object_delta_id", "field_name")
     ):
         fold = fold_of[delta]
-        names = concrete.get(plan.folds[fold].content_type_id)
-        if names is not None and name not in names:
+        if name in relation_names[plan.folds[fold].content_type_id]:
             relations.setdefault((fold, name), []).append(pk)
         elif actions[delta] == history.object_delta.ACTION_DELETE:
             # Made again since without this field: unknown, as snapshots say.
@@ -423,13 +421,17 @@ def _fold_attributes(plan: _Plan, using: str, dry_run: bool) -> list[int]:
     return moved
 
 
-def _concrete_names(plan: _Plan) -> dict[int, set[str]]:
-    """The stored fields' names of each folded model (absent: model gone)."""
+def _relation_names(plan: _Plan) -> dict[int, set[str]]:
+    """The names under which each folded model's many-to-many relations are
+    recorded, both ends. Every other name is a field's, a removed one's too."""
     names = {}
     for content_type_id in {key.content_type_id for key in plan.folds.values()}:
         model = ContentType.objects.get_for_id(content_type_id).model_class()
-        if model is not None:
-            names[content_type_id] = {f.name for f in saved_fields(model, None)}
+        names[content_type_id] = {
+            field.get_accessor_name() if field.auto_created else field.name
+            for field in (model._meta.get_fields() if model else ())
+            if field.many_to_many
+        }
     return names
 
 

@@ -283,12 +283,26 @@ def locked_batches(
     time, in key order, each batch locked as it is read (``Backend.lock``):
     until the transaction ends no other writes them, so a write by their
     keys changes exactly these rows, and they hold these values then."""
+    locked = backends.of(using).lock(queryset.using(using), for_delete)
+    return batches(model, using, locked, fields)
+
+
+def batches(
+    model: type[models.Model],
+    using: str,
+    queryset: models.QuerySet,
+    fields: Sequence[models.Field] | None = None,
+) -> Iterator[dict[Any, Row]]:
+    """The rows of ``queryset``, ``{pk: {attname: value}}`` a batch at a
+    time, in key order, each batch a query of its own (``pk > last``): no
+    driver holds more than a batch, MariaDB's included, which fetches a
+    whole result at once."""
     attnames = _attnames(model, fields)
     size = conf.batch_size()
-    locked = backends.of(using).lock(queryset.using(using).order_by("pk"), for_delete)
+    ordered = queryset.using(using).order_by("pk")
     last = None
     while True:
-        page = locked if last is None else locked.filter(pk__gt=last)
+        page = ordered if last is None else ordered.filter(pk__gt=last)
         values = list(values_of(page[:size], attnames))
         if not values:
             return
@@ -314,14 +328,25 @@ def locked_rows(
             return (
                 {} if row is None else {row[0]: dict(zip(attnames, row, strict=True))}
             )
-    size = conf.batch_size()
     rows: dict[Any, Row] = {}
+    for batch in locked_key_batches(model, using, pks, fields, for_delete):
+        rows.update(batch)
+    return rows
+
+
+def locked_key_batches(
+    model: type[models.Model],
+    using: str,
+    pks: Sequence[Any],
+    fields: Sequence[models.Field] | None = None,
+    for_delete: bool = False,
+) -> Iterator[dict[Any, Row]]:
+    """:func:`locked_rows` a batch at a time."""
+    size = conf.batch_size()
     base = model._base_manager.all()
     for start in range(0, len(pks), size):
         chunk = base.filter(pk__in=pks[start : start + size])
-        for batch in locked_batches(model, using, chunk, fields, for_delete):
-            rows.update(batch)
-    return rows
+        yield from locked_batches(model, using, chunk, fields, for_delete)
 
 
 def values_of(

@@ -13,6 +13,12 @@ is assigned:
 - ``revy_attributions``: for each field assigned inside an enabled context,
   the actor and attribute delta description current at that assignment.
   That is how one revision holds several actors.
+- For an instance a bulk write saved in a transaction, ``revy_known`` holds
+  the :class:`Learnt` of that write instead of True, and ``revy_taken`` the
+  attributions each such write took, with its Learnt. If a rollback undoes
+  the write, the instance no longer knows its row and the attributions are
+  due again; one mark per write, not a note per instance, so that a bulk
+  write keeps nothing per row in revy's own lists.
 
 Tracked model classes get a ``__setattr__`` that notes both, and rows are
 loaded without going through it (see ``from_db``), so loading a tracked
@@ -38,6 +44,18 @@ class Assignment(NamedTuple):
 
     actor: Any
     description: str
+
+
+class Learnt:
+    """What the instances one bulk write saved learnt, in an open
+    transaction: ``undone`` once a rollback undid that write, ``committed``
+    once nothing can."""
+
+    __slots__ = ("committed", "undone")
+
+    def __init__(self) -> None:
+        self.undone = False
+        self.committed = False
 
 
 _installed: set[type[models.Model]] = set()
@@ -98,20 +116,61 @@ def stored_value(instance: models.Model, attname: str) -> Any:
 
 def is_known(instance: models.Model) -> bool:
     """Whether the instance knows what its row holds."""
-    return bool(instance._state.__dict__.get("revy_known"))
+    known = instance._state.__dict__.get("revy_known")
+    if type(known) is Learnt:
+        return not known.undone
+    return bool(known)
 
 
-def remember_stored(instance: models.Model, stored: dict[str, Any]) -> None:
+def _settle(state: ModelState) -> None:
+    """Once a rollback undid the bulk write that saved the instance (see
+    :class:`Learnt`): forget what it learnt, give back what it took."""
+    known = state.__dict__
+    learnt = known.get("revy_known")
+    if type(learnt) is Learnt and learnt.undone:
+        known["revy_known"] = False
+    taken = known.get("revy_taken")
+    if taken is None:
+        return
+    pending = []
+    for write, attributions in taken:
+        if write.undone:
+            found = known.setdefault("revy_attributions", {})
+            for attname, attribution in attributions.items():
+                found.setdefault(attname, attribution)  # Unless assigned since.
+        elif not write.committed:
+            pending.append((write, attributions))
+    if pending:
+        known["revy_taken"] = pending
+    else:
+        del known["revy_taken"]
+
+
+def remember_stored(
+    instance: models.Model,
+    stored: dict[str, Any],
+    learnt: Learnt | None = None,
+    learn: bool = True,
+) -> None:
     """The row now holds ``stored`` (by attname); its other fields are as the
     instance knew them, or unknown if it knew nothing and ``stored`` is not
-    every field but the key."""
+    every field but the key, or ``learn`` is False. ``learnt``: a bulk write
+    saved it (in a transaction still open), and takes the attributions of
+    ``stored``."""
     state = instance._state
     known = state.__dict__
-    if (
-        not known.get("revy_known")
-        and len(stored) < len(attnames_of(type(instance))) - 1
+    _settle(state)
+    if learnt is not None and (found := known.get("revy_attributions")):
+        if all(attname in stored for attname in found):
+            taken = known.pop("revy_attributions")  # All of them: no copy.
+        else:
+            taken = {a: found.pop(a) for a in stored if a in found}
+        known.setdefault("revy_taken", []).append((learnt, taken))
+    if not known.get("revy_known") and (
+        not learn or len(stored) < len(attnames_of(type(instance))) - 1
     ):
-        state.revy_known = False
+        if "revy_known" in known:  # Absent already means unknown: no new key.
+            state.revy_known = False
         return
     originals = known.get("revy_originals") or {}
     data = instance.__dict__
@@ -123,8 +182,9 @@ def remember_stored(instance: models.Model, stored: dict[str, Any]) -> None:
             originals.pop(attname, None)
         else:
             originals[attname] = value
-    state.revy_known = True
-    state.revy_originals = originals
+    state.revy_known = True if learnt is None else learnt
+    if originals or "revy_originals" in known:
+        state.revy_originals = originals or None
 
 
 def forget_loaded(instance: models.Model) -> None:
@@ -134,11 +194,14 @@ def forget_loaded(instance: models.Model) -> None:
 
 def attributions(instance: models.Model) -> dict[str, Assignment]:
     """``{attname: (actor, description)}`` of fields assigned in a context."""
-    return getattr(instance._state, "revy_attributions", None) or {}
+    state = instance._state
+    _settle(state)
+    return getattr(state, "revy_attributions", None) or {}
 
 
 def forget_attributions(instance: models.Model, attnames: Any = None) -> None:
     state = instance._state
+    _settle(state)
     if attnames is None:
         state.__dict__.pop("revy_attributions", None)
         return
@@ -153,12 +216,13 @@ def restore_attributions(
 ) -> None:
     """Give back attributions a save took, unless assigned again since."""
     if attributions:
+        _settle(instance._state)
         found = instance._state.__dict__.setdefault("revy_attributions", {})
         for attname, attribution in attributions.items():
             found.setdefault(attname, attribution)
 
 
-def _note(instance: models.Model, attname: str) -> None:
+def _note(instance: models.Model, attname: str, attributed: bool = True) -> None:
     data = instance.__dict__
     state = data.get("_state")
     if state is None:
@@ -170,6 +234,8 @@ def _note(instance: models.Model, attname: str) -> None:
             originals = state.revy_originals = {}
         if attname not in originals:
             originals[attname] = data.get(attname, DEFERRED)
+    if not attributed:
+        return
     frame = current_frame()
     found = known.get("revy_attributions")
     assignment = None if frame is None else frame.memo.get("assignment")
@@ -201,11 +267,15 @@ def install(model: type[models.Model]) -> None:
     if model in _installed:
         return
     attnames = frozenset(attnames_of(model))
+    # The key is recorded as the row's identity, never as a change: an
+    # assignment of it (bulk_create() sets it on every object) is credited
+    # to no one, so that no attribution is kept for it.
+    pk_attname = model._meta.pk.attname
     original = _original_setattr(model)
 
     def __setattr__(self: models.Model, name: str, value: Any) -> None:
         if name in attnames:
-            _note(self, name)
+            _note(self, name, name != pk_attname)
         original(self, name, value)
 
     __setattr__._revy = True  # type: ignore[attr-defined]

@@ -85,10 +85,26 @@ class Saved(NamedTuple):
     attributions: dict[str, Assignment]  # Those the save took.
 
 
+class Learning(NamedTuple):
+    """A bulk write whose instances learnt what their rows hold, in the open
+    transaction: one entry for all of them (``tracking.Learnt``)."""
+
+    stamp: int
+    learnt: tracking.Learnt
+
+
 class Pending:
     """What one connection has recorded but not written yet."""
 
-    __slots__ = ("deltas", "revisions", "written", "saved", "managed", "savepoints")
+    __slots__ = (
+        "deltas",
+        "revisions",
+        "written",
+        "saved",
+        "learnt",
+        "managed",
+        "savepoints",
+    )
 
     def __init__(self) -> None:
         # Object deltas queued, each with its attribute deltas and stamp.
@@ -101,6 +117,8 @@ class Pending:
         # Instances that learnt what their row holds in the open transaction.
         # That knowledge is void if it is undone, and the attributions are due.
         self.saved: list[Saved] = []
+        # The same, for the instances of bulk writes: one entry per write.
+        self.learnt: list[Learning] = []
         # The savepoints open in the transaction: {name: stamp when made}.
         self.savepoints: dict[str, int] = {}
         # Through models whose rows a related manager is writing right now
@@ -255,8 +273,25 @@ def flush(using: str, commit: bool = False) -> None:
         raise
     now = next(_stamps)
     if pending.savepoints:
-        pending.written.extend(Written(now, delta) for delta in deltas)
+        # Only a delta recorded before a savepoint still open is queued again
+        # when that savepoint is rolled back; one recorded after the newest is
+        # dropped with it. Keeping just those keeps a bulk write inside a
+        # savepoint from holding every delta it wrote.
+        newest = max(pending.savepoints.values())
+        pending.written.extend(
+            Written(now, delta) for delta in deltas if delta.stamp <= newest
+        )
     sealing.written(connection, deltas, now, _in_transaction(connection))
+
+
+def flush_if_full(using: str) -> None:
+    """Write what is queued on ``using`` once it holds a batch
+    (``REVY_BATCH_SIZE`` object deltas): a bulk write calls it between its
+    batches, so that memory holds about one batch of history, however many
+    rows the write changes."""
+    pending = connections[using].__dict__.get(_PENDING)
+    if pending is not None and len(pending.deltas) >= conf.batch_size():
+        flush(using)
 
 
 def saved(
@@ -273,6 +308,17 @@ def saved(
         _pending(connection).saved.append(
             Saved(next(_stamps), weakref.ref(instance), attributions or {})
         )
+
+
+def learning(connection: BaseDatabaseWrapper) -> tracking.Learnt | None:
+    """The mark for instances a bulk write saves now, so that a rollback
+    that undoes it makes them forget (``tracking.Learnt``); None outside a
+    transaction, where nothing can undo it."""
+    if not _in_transaction(connection):
+        return None
+    learnt = tracking.Learnt()
+    _pending(connection).learnt.append(Learning(next(_stamps), learnt))
+    return learnt
 
 
 def set_managed(using: str, through: type[Model], managed: bool) -> None:
@@ -300,6 +346,12 @@ def _forget_saved(saved: list[Saved]) -> None:
             tracking.restore_attributions(instance, entry.attributions)
 
 
+def _forget_learnt(learnt: list[Learning]) -> None:
+    # As _forget_saved(), for each instance when it is next used.
+    for entry in learnt:
+        entry.learnt.undone = True
+
+
 def _forget_revisions(dropped: list[OpenRevision]) -> None:
     # The rows are gone: the next change inserts the revision again.
     for entry in dropped:
@@ -323,6 +375,9 @@ def _after_commit(connection: BaseDatabaseWrapper) -> None:
         for entry in pending.revisions:
             entry.revision.__dict__.pop(_OPEN_ON, None)  # Any connection may use it.
         pending.revisions, pending.written, pending.saved = [], [], []
+        for entry in pending.learnt:
+            entry.learnt.committed = True
+        pending.learnt = []
         pending.managed.clear()
         pending.savepoints.clear()
 
@@ -333,6 +388,7 @@ def _after_rollback(connection: BaseDatabaseWrapper) -> None:
     if pending is not None:
         _forget_revisions(pending.revisions)
         _forget_saved(pending.saved)
+        _forget_learnt(pending.learnt)
 
 
 def _after_savepoint(connection: BaseDatabaseWrapper, sid: str) -> None:
@@ -355,6 +411,8 @@ def _after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None
     pending.deltas = requeued + [d for d in pending.deltas if d.stamp <= made]
     _forget_saved([s for s in pending.saved if s.stamp > made])
     pending.saved = [s for s in pending.saved if s.stamp <= made]
+    _forget_learnt([e for e in pending.learnt if e.stamp > made])
+    pending.learnt = [e for e in pending.learnt if e.stamp <= made]
     dropped = [entry for entry in pending.revisions if entry.stamp > made]
     if dropped:
         pending.revisions = [e for e in pending.revisions if e.stamp <= made]

@@ -9,7 +9,8 @@ Collector and is recorded with the other deletes (``deletes.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connections, models, transaction
@@ -100,7 +101,7 @@ def _wrap_update(original: Any) -> Any:
             # are the rows written, with the values they held (decision 0002).
             for old_rows in locked_batches(model, using, self, fields):
                 if count:
-                    transactions.flush(using)  # Keep one batch in memory.
+                    transactions.flush_if_full(using)  # Keep one batch in memory.
                 for field, value in values.items():
                     if not is_expression(value):
                         for row in old_rows.values():
@@ -152,65 +153,113 @@ def _wrap_bulk_create(original: Any) -> Any:
         using = self.db
         fields = recorded_fields(model)
         recorder = Recorder(frame, using)
-        if objs and (kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts")):
+        if not objs:
+            return original(self, objs, **kwargs)  # Django's checks, no write.
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
             options = conflicts.ConflictOptions(self, {"batch_size": None, **kwargs})
-            with transactions.atomic(using, inside_yours=False):
-                return conflicts.bulk_create_with_conflicts(
-                    self,
-                    objs,
-                    options,
-                    recorder,
-                    lambda rows: _record_created(recorder, model, fields, rows),
-                    lambda: original(self, objs, *args, **kwargs),
-                )
-        encoded = _fail_early(recorder, objs, fields)
-        with transactions.atomic(using, inside_yours=False):
-            created = original(self, objs, *args, **kwargs)
-            with transaction.mark_for_rollback_on_error(using):
-                missing = [obj for obj in created if obj.pk is None]
-                if missing:
-                    raise NotRecordable(
-                        f"revy cannot record bulk_create on {using}: the database "
-                        "did not return the primary keys of the new rows."
-                    )
-                try:
-                    rows = {obj.pk: _values(obj, fields) for obj in created}
-                except TypeError:  # An unhashable key: say which, and why.
-                    for obj in created:
-                        recordable_key(model, obj.pk)
-                    raise
-                _read_back_stored(model, using, fields, rows)
-                connection = connections[using]
-                for obj in created:
-                    row = rows[obj.pk]
-                    assigned = tracking.attributions(obj)
-                    before = encoded.get(id(obj), {})
-                    attributes = []
-                    for field in fields:
-                        value = row[field.attname]
-                        known = before.get(field.attname)
-                        attributes.append(
-                            recorder.attribute(
-                                field.name,
-                                None,
-                                known[1]
-                                if known is not None and known[0] is value
-                                else recorder.encode(field, value),
-                                assigned.get(field.attname),
-                            )
-                        )
-                    recorder.created(model, obj.pk, attributes)
-                    remember_saved(obj, row, connection)
-                if relations.is_through(model):
-                    relations.record_through_rows(
+            with (
+                transactions.atomic(using, inside_yours=False),
+                _as_one_write(using, objs),
+            ):
+                for batch in _batches(using, objs):
+                    conflicts.bulk_create_with_conflicts(
+                        self,
+                        batch,
+                        options,
                         recorder,
-                        model,
-                        [{**row, "pk": pk} for pk, row in rows.items()],
-                        added=True,
+                        lambda rows: _record_created(recorder, model, fields, rows),
+                        lambda batch=batch: original(self, batch, **kwargs),
                     )
-        return created
+            return objs
+        encoded = _fail_early(recorder, objs, fields, keep=conf.batch_size())
+        with transactions.atomic(using, inside_yours=False), _as_one_write(using, objs):
+            for batch in _batches(using, objs):
+                original(self, batch, **kwargs)
+                with transaction.mark_for_rollback_on_error(using):
+                    _record_batch_created(recorder, model, fields, batch, encoded)
+                encoded = {}  # Those of the first batch only: see _fail_early().
+        return objs
 
     return bulk_create
+
+
+def _batches(using: str, objs: list[Any]) -> Iterator[list[Any]]:
+    """``objs`` a batch (``REVY_BATCH_SIZE``) at a time, the history of each
+    written before the next: memory holds one batch of history, whatever
+    the number of objects."""
+    size = conf.batch_size()
+    for start in range(0, len(objs), size):
+        if start:
+            transactions.flush_if_full(using)
+        yield objs[start : start + size]
+
+
+@contextmanager
+def _as_one_write(using: str, objs: list[Any]) -> Iterator[None]:
+    """A write of more than one batch fails as a whole, as Django's own does:
+    if a later batch fails, the transaction is marked for rollback rather
+    than left holding the batches written before it."""
+    if len(objs) <= conf.batch_size():
+        yield
+    else:
+        with transaction.atomic(using=using, savepoint=False):
+            yield
+
+
+def _record_batch_created(
+    recorder: Recorder,
+    model: type[models.Model],
+    fields: Sequence[models.Field],
+    created: list[models.Model],
+    encoded: dict[int, dict[str, tuple[Any, Any]]],
+) -> None:
+    """Record one batch that ``bulk_create`` inserted, reusing the values
+    ``encoded`` before the write where the stored value is that same one."""
+    using = recorder.using
+    missing = [obj for obj in created if obj.pk is None]
+    if missing:
+        raise NotRecordable(
+            f"revy cannot record bulk_create on {using}: the database "
+            "did not return the primary keys of the new rows."
+        )
+    try:
+        rows = {obj.pk: _values(obj, fields) for obj in created}
+    except TypeError:  # An unhashable key: say which, and why.
+        for obj in created:
+            recordable_key(model, obj.pk)
+        raise
+    _read_back_stored(model, using, fields, rows)
+    learnt = transactions.learning(connections[using])
+    # Saves read the row they overwrite anyway (REVY_READ_BEFORE_SAVE): new
+    # objects are left not knowing theirs, which would cost a note each.
+    learn = not conf.read_before_save()
+    for obj in created:
+        row = rows[obj.pk]
+        assigned = tracking.attributions(obj)
+        before = encoded.get(id(obj), {})
+        attributes = []
+        for field in fields:
+            value = row[field.attname]
+            known = before.get(field.attname)
+            attributes.append(
+                recorder.attribute(
+                    field.name,
+                    None,
+                    known[1]
+                    if known is not None and known[0] is value
+                    else recorder.encode(field, value),
+                    assigned.get(field.attname),
+                )
+            )
+        recorder.created(model, obj.pk, attributes)
+        remember_saved(obj, row, learnt=learnt, learn=learn)
+    if relations.is_through(model):
+        relations.record_through_rows(
+            recorder,
+            model,
+            [{**row, "pk": pk} for pk, row in rows.items()],
+            added=True,
+        )
 
 
 def _record_created(
@@ -252,15 +301,20 @@ def _read_back_stored(
 
 
 def _fail_early(
-    recorder: Recorder, objs: Sequence[models.Model], fields: Sequence[models.Field]
+    recorder: Recorder,
+    objs: Sequence[models.Model],
+    fields: Sequence[models.Field],
+    keep: int = 0,
 ) -> dict[int, dict[str, tuple[Any, Any]]]:
     """Encode every value first, so one revy cannot store fails the write
-    before anything reaches the database: ``{id(obj): {attname: (value,
-    encoded)}}``, to reuse where the value stored is that same value."""
+    before anything reaches the database. Returns the encodings of the
+    first ``keep`` objects, ``{id(obj): {attname: (value, encoded)}}``, to
+    reuse where the value stored is that same value; later ones are encoded
+    again when recorded, so that memory does not grow with the objects."""
     encoded: dict[int, dict[str, tuple[Any, Any]]] = {}
-    for obj in objs:
+    for index, obj in enumerate(objs):
         data = obj.__dict__
-        values = encoded[id(obj)] = {
+        values = {
             attname: (value, recorder.encode(field, value))
             for field in fields
             if not is_expression(value := data.get(attname := field.attname))
@@ -269,6 +323,8 @@ def _fail_early(
             stored = values.get(field.attname)
             if stored is not None and may_be_large(stored[1]):
                 recorder.check_fits(field.model, field.name, None, stored[1])
+        if index < keep:
+            encoded[id(obj)] = values
     return encoded
 
 
@@ -296,43 +352,66 @@ def _wrap_bulk_update(original: Any) -> Any:
             return original(self, objs, fields, *args, **kwargs)
         recorder = Recorder(frame, using)
         _fail_early(recorder, objs, targets)
-        with transactions.atomic(using, inside_yours=False):
-            if conf.read_before_save():
-                old_rows = locked_rows(model, using, [obj.pk for obj in objs], targets)
-            else:
-                old_rows = stored_rows(model, using, objs, targets)
-            for obj in objs:
-                old = old_rows.get(obj.pk)
-                for field in targets:
-                    new = obj.__dict__.get(field.attname)
-                    if not is_expression(new):  # Read back after the write.
-                        recorder.check_change(
-                            model,
-                            field,
-                            None if old is None else old[field.attname],
-                            new,
-                        )
-            with nested_writes_recorded():
-                count = original(self, objs, fields, *args, **kwargs)
-            with transaction.mark_for_rollback_on_error(using):
-                # Django's CASE takes an object's first appearance.
-                new_rows: dict[Any, dict[str, Any]] = {}
-                for obj in objs:
-                    new_rows.setdefault(obj.pk, _values(obj, targets))
-                if count != len(new_rows):  # Rows that are not there.
-                    found = set(read_rows(model, using, self, list(new_rows), []))
-                    old_rows = {pk: old_rows[pk] for pk in found}
-                    new_rows = {pk: new_rows[pk] for pk in found}
-                _read_back_stored(model, using, targets, new_rows)
-                assigned = {obj.pk: tracking.attributions(obj) for obj in objs}
-                record_updates(recorder, model, targets, old_rows, new_rows, assigned)
-                connection = connections[using]
-                for obj in objs:
-                    if obj.pk in new_rows:
-                        remember_saved(obj, new_rows[obj.pk], connection)
+        count = 0
+        with transactions.atomic(using, inside_yours=False), _as_one_write(using, objs):
+            for batch in _batches(using, objs):
+                count += _update_batch(
+                    lambda batch=batch: original(self, batch, fields, *args, **kwargs),
+                    self,
+                    recorder,
+                    batch,
+                    targets,
+                )
         return count
 
     return bulk_update
+
+
+def _update_batch(
+    django_bulk_update: Any,
+    queryset: models.QuerySet,
+    recorder: Recorder,
+    objs: list[models.Model],
+    targets: Sequence[models.Field],
+) -> int:
+    """Read one batch of ``bulk_update`` locked, write it with Django's
+    ``django_bulk_update()``, and record the rows it changed."""
+    model = queryset.model._meta.concrete_model
+    using = recorder.using
+    if conf.read_before_save():
+        old_rows = locked_rows(model, using, [obj.pk for obj in objs], targets)
+    else:
+        old_rows = stored_rows(model, using, objs, targets)
+    for obj in objs:
+        old = old_rows.get(obj.pk)
+        for field in targets:
+            new = obj.__dict__.get(field.attname)
+            if not is_expression(new):  # Read back after the write.
+                recorder.check_change(
+                    model,
+                    field,
+                    None if old is None else old[field.attname],
+                    new,
+                )
+    with nested_writes_recorded():
+        count = django_bulk_update()
+    with transaction.mark_for_rollback_on_error(using):
+        # Django's CASE takes an object's first appearance.
+        new_rows: dict[Any, dict[str, Any]] = {}
+        for obj in objs:
+            new_rows.setdefault(obj.pk, _values(obj, targets))
+        if count != len(new_rows):  # Rows that are not there.
+            found = set(read_rows(model, using, queryset, list(new_rows), []))
+            old_rows = {pk: old_rows[pk] for pk in found}
+            new_rows = {pk: new_rows[pk] for pk in found}
+        _read_back_stored(model, using, targets, new_rows)
+        assigned = {obj.pk: tracking.attributions(obj) for obj in objs}
+        record_updates(recorder, model, targets, old_rows, new_rows, assigned)
+        learnt = transactions.learning(connections[using])
+        for obj in objs:
+            if obj.pk in new_rows:
+                remember_saved(obj, new_rows[obj.pk], connections[using], learnt)
+    return count
 
 
 def install() -> None:

@@ -12,10 +12,12 @@ other write.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from django.db import models
-from django.db.models import signals
+from django.db.models import deletion, signals
 from django.db.models.deletion import Collector
 
 from revy.context import Frame
@@ -33,11 +35,15 @@ from revy.contrib.django.recording import Recorder
 from revy.contrib.django.rows import (
     Row,
     locked_batches,
+    locked_key_batches,
     locked_rows,
     only_recorded,
-    read_rows,
     recorded_fields,
 )
+
+Rows = dict[type[models.Model], dict[Any, Row]]
+# {model: {pk: its delete delta}}
+Deltas = dict[type[models.Model], dict[Any, PendingObjectDelta]]
 
 _DELETE = AbstractObjectDelta.ACTION_DELETE
 _UPDATE = AbstractObjectDelta.ACTION_UPDATE
@@ -48,14 +54,26 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
     recorder = Recorder(frame, using)
     # Every row is read again locked, by key, before Django deletes it: what
     # is recorded is what the delete removes, as it stood then.
-    deleted: dict[type[models.Model], dict[Any, Row]] = {}
+    collected: Rows = {}
     for model, instances in collector.data.items():
         concrete = model._meta.concrete_model
         if model._meta.auto_created or not conf.is_tracked(concrete) or not instances:
             continue
         pks = [obj.pk for obj in instances]
         rows = locked_rows(concrete, using, pks, for_delete=True)
-        deleted.setdefault(concrete, {}).update(rows)
+        collected.setdefault(concrete, {}).update(rows)
+    # Django's own lists: _field_values() leaves them holding rows by key.
+    field_updates = list(collector.field_updates.items())
+    # The rows Django holds as instances are recorded first: causes come
+    # before their effects.
+    recorded = _Recorded(field_updates)
+    recorded.collected = collected
+    recorded.causes = _record_deleted_rows(
+        recorder, collector, collected, recorded, field_updates
+    )
+    # Then the querysets Django deletes without loading them, a batch at a
+    # time, each batch's history written before the next is read: memory
+    # does not grow with the rows.
     alone = backends.of(using).writes_alone
     fast_deletes = []
     for queryset in collector.fast_deletes:
@@ -64,33 +82,87 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
             fast_deletes.append(queryset)
             continue
         if alone:  # No other writer can commit before the delete: by filter.
-            deleted.setdefault(concrete, {}).update(
-                read_rows(concrete, using, queryset)
-            )
             fast_deletes.append(queryset)
-            continue
-        # Deleted by the keys read, not by the filter: a row that came to
-        # match it since is not deleted unrecorded.
         for rows in locked_batches(concrete, using, queryset, for_delete=True):
-            deleted.setdefault(concrete, {}).update(rows)
-            fast_deletes.append(_by_keys(concrete, using, rows))
+            if not alone:
+                # Deleted by the keys read, not by the filter: a row that came
+                # to match it since is not deleted unrecorded.
+                fast_deletes.append(_by_keys(concrete, using, rows))
+            transactions.flush_if_full(using)
+            _record_deleted_rows(
+                recorder, collector, {concrete: rows}, recorded, field_updates
+            )
     collector.fast_deletes = fast_deletes
+    # Memberships the delete removes from rows it leaves: known only once
+    # every deleted row has been read.
+    for removal in recorded.removals:
+        if not recorded.is_gone(removal.model, removal.pk):
+            recorder.add(removal.delta)
+    _record_field_updates(recorder, using, field_updates, recorded)
+
+
+class _Recorded:
+    """What a deletion has recorded so far that later rows still need: the
+    delete deltas of the rows Django collected as instances (their causes,
+    which Django holds in memory itself), the keys of deleted rows that a
+    ``SET_*`` handler or a membership may also name, and the membership
+    removals waiting for every deleted row to be known."""
+
+    def __init__(self, field_updates: list[Any]) -> None:
+        self.collected: Rows = {}
+        self.causes: Deltas = {}
+        self.gone: dict[type[models.Model], set[Any]] = {}
+        self.removals: list[_Removal] = []
+        # The models whose rows Django's collector sets a field of.
+        self.set_by_collector = {
+            field.model._meta.concrete_model for (field, _), _ in field_updates
+        }
+
+    def keeps_keys(self, model: type[models.Model]) -> bool:
+        """Whether to keep the keys of the deleted rows of ``model``: those
+        a ``SET_*`` handler or a membership may also name."""
+        return model in self.set_by_collector or _may_be_named(model)
+
+    def deleted_with(self, deleted: Rows) -> dict[type[models.Model], Any]:
+        """``{model: keys}`` of the rows ``deleted`` and those collected."""
+        keys: dict[type[models.Model], Any] = dict(self.collected)
+        for model, rows in deleted.items():
+            if rows is not self.collected.get(model):
+                keys[model] = rows.keys() | keys.get(model, {}).keys()
+        return keys
+
+    def is_gone(self, model: type[models.Model], pk: Any) -> bool:
+        return pk in self.gone.get(model, ())
+
+
+def _record_deleted_rows(
+    recorder: Recorder,
+    collector: Collector,
+    deleted: Rows,
+    recorded: _Recorded,
+    field_updates: list[Any],
+) -> Deltas:
+    """Record the delete of the rows ``deleted`` (``{model: {pk: row}}``),
+    of those the database deletes with them, and of their memberships;
+    add the foreign keys the database sets to ``field_updates``. Returns
+    the delete deltas, by model and key."""
+    using = recorder.using
     # What the database deletes and sets itself (on_delete=DB_*).
     effects = database_effects(deleted, using)
     for model, rows in effects.deleted.items():
         deleted.setdefault(model, {}).update(rows)
-    # Django's own lists: _field_values() leaves them holding rows by key.
-    field_updates = [*collector.field_updates.items(), *effects.field_updates.items()]
+    field_updates.extend(effects.field_updates.items())
     _drop_parent_rows(deleted)
+    everything = recorded.deleted_with(deleted)
     for model, rows in deleted.items():
         relations.record_through_rows(
-            recorder, model, list(rows.values()), added=False, deleted=deleted
+            recorder, model, list(rows.values()), added=False, deleted=everything
         )
-    if not deleted and not field_updates:
-        return
-
-    # {model: {pk: its delete delta}}
-    deltas: dict[type[models.Model], dict[Any, PendingObjectDelta]] = {}
+        if recorded.keeps_keys(model):
+            recorded.gone.setdefault(model, set()).update(rows)
+    deltas: Deltas = {}
+    if not deleted:
+        return deltas
     for model, rows in deleted.items():
         fields = recorded_fields(model)
         # delete(keep_parents=True): the parents' fields are not deleted.
@@ -105,9 +177,10 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
             deltas.setdefault(model, {})[pk] = recorder.delta(
                 _DELETE, model, pk, attributes
             )
+    known = (deltas, recorded.causes)
     for model, by_pk in deltas.items():
         for pk, delta in by_pk.items():
-            cause = _cause(model, deleted[model][pk], deltas)
+            cause = _cause(model, deleted[model][pk], known)
             if cause is not None and delta is not cause and delta not in cause.causes():
                 delta.cause = cause  # Rows deleting each other: only one way.
     # Causes first: a cascade's parents before the children it took.
@@ -131,23 +204,28 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
             for pk, members in relation.members.items():
                 for member in members:
                     removed.setdefault(member, []).append(pk)
-            other_deleted = deleted.get(relation.other_model, {})
             for member, pks in removed.items():
-                if member in other_deleted:
-                    continue
                 attribute = recorder.attribute(
                     relation.other_name, recorder.member_keys(model, pks), []
                 )
-                queued.append(
-                    recorder.delta(
-                        _UPDATE,
-                        relation.other_model,
-                        member,
-                        [attribute],
-                        cause=by_pk[pks[0]],
-                    )
+                delta = recorder.delta(
+                    _UPDATE,
+                    relation.other_model,
+                    member,
+                    [attribute],
+                    cause=by_pk[pks[0]],
                 )
+                recorded.removals.append(_Removal(relation.other_model, member, delta))
+    for delta in queued:
+        recorder.add(delta)
+    return deltas
 
+
+def _record_field_updates(
+    recorder: Recorder, using: str, field_updates: list[Any], recorded: _Recorded
+) -> None:
+    """Record the foreign keys ``SET_NULL`` and friends change, of the rows
+    the delete leaves."""
     for (field, value), targets in field_updates:
         model = field.model._meta.concrete_model
         if not conf.is_tracked(model) or not only_recorded(model, [field]):
@@ -155,23 +233,57 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
         if isinstance(value, models.Model):  # SET(instance), SET(callable)
             value = getattr(value, field.target_field.attname)
         for pk, old in _field_values(model, using, field, targets):
-            if old == value or pk in deleted.get(model, ()):
+            transactions.flush_if_full(using)
+            if old == value or recorded.is_gone(model, pk):
                 continue
             attribute = recorder.attribute(
                 field.name, recorder.encode(field, old), recorder.encode(field, value)
             )
-            queued.append(
+            recorder.add(
                 recorder.delta(
                     _UPDATE,
                     model,
                     pk,
                     [attribute],
-                    cause=_cause_of_field(field, old, deltas),
+                    cause=_cause_of_field(field, old, (recorded.causes,)),
                     caused_by_deletion=True,
                 )
             )
-    for delta in queued:
-        recorder.add(delta)
+
+
+# The handlers that delete the row, or leave it as it is: a row whose
+# foreign keys all have one of these is never the target of a SET_* update.
+_NOT_SETTING = {
+    deletion.CASCADE,
+    deletion.PROTECT,
+    deletion.RESTRICT,
+    deletion.DO_NOTHING,
+    getattr(deletion, "DB_CASCADE", deletion.CASCADE),
+}
+
+
+@functools.cache
+def _may_be_named(model: type[models.Model]) -> bool:
+    """Whether a ``SET_*`` handler may change rows of ``model``, or it has
+    many-to-many members: then the keys of its deleted rows are kept, so
+    that no update of a row the delete removes is recorded."""
+    meta = model._meta
+    if meta.many_to_many or any(rel.many_to_many for rel in meta.related_objects):
+        return True
+    return any(
+        field.remote_field.on_delete not in _NOT_SETTING
+        for field in meta.concrete_fields
+        if field.is_relation and field.remote_field is not None
+    )
+
+
+class _Removal(NamedTuple):
+    """The update recording that a deleted row left the members of the
+    ``model`` row ``pk``: recorded unless that row is deleted too."""
+
+    model: type[models.Model]
+    pk: Any
+    delta: PendingObjectDelta
 
 
 class _Membership(NamedTuple):
@@ -256,9 +368,7 @@ def _parent_rows_kept(
 
 
 def _cause(
-    model: type[models.Model],
-    row: dict[str, Any],
-    deltas: dict[type[models.Model], dict[Any, PendingObjectDelta]],
+    model: type[models.Model], row: dict[str, Any], deltas: Sequence[Deltas]
 ) -> PendingObjectDelta | None:
     """The delete delta of the row ``row`` points at, if it is deleted too."""
     for field in model._meta.concrete_fields:
@@ -272,55 +382,57 @@ def _cause(
 
 
 def _cause_of_field(
-    field: models.Field,
-    value: Any,
-    deltas: dict[type[models.Model], dict[Any, PendingObjectDelta]],
+    field: models.Field, value: Any, deltas: Sequence[Deltas]
 ) -> PendingObjectDelta | None:
+    """The delete delta, among ``deltas``, of the row ``value`` points at."""
     if value is None or not field.is_relation:
         return None
     target = field.remote_field.model._meta.concrete_model
     if field.target_field is not target._meta.pk:
         return None
-    found = deltas.get(target, {}).get(value)
-    if found is None:
-        # A parent row is recorded as its multi-table child, whose key is
-        # the same value.
-        found = next(
-            (
-                by_pk[value]
-                for model, by_pk in deltas.items()
-                if value in by_pk and target in model._meta.all_parents
-            ),
-            None,
-        )
-    return found
+    for by_model in deltas:
+        found = by_model.get(target, {}).get(value)
+        if found is None:
+            # A parent row is recorded as its multi-table child, whose key is
+            # the same value.
+            found = next(
+                (
+                    by_pk[value]
+                    for model, by_pk in by_model.items()
+                    if value in by_pk and target in model._meta.all_parents
+                ),
+                None,
+            )
+        if found is not None:
+            return found
+    return None
 
 
 def _field_values(
     model: type[models.Model], using: str, field: models.Field, targets: list[Any]
-) -> list[tuple[Any, Any]]:
+) -> Iterator[tuple[Any, Any]]:
     """``(pk, value of field)`` of every row a SET/SET_NULL/SET_DEFAULT
-    changes, read locked; ``targets`` is left holding the same rows by key,
-    so that the update changes exactly those."""
-    pairs = []
+    changes, read locked a batch at a time; once they are all read,
+    ``targets`` is left holding the same rows by key, so that the update
+    changes exactly those."""
     by_key = []
     alone = backends.of(using).writes_alone
     for target in targets:
         if isinstance(target, models.QuerySet) and target._result_cache is None:
-            if alone:  # No other writer can commit before the update: by filter.
-                rows = read_rows(model, using, target, fields=[field])
-                pairs.extend((pk, row[field.attname]) for pk, row in rows.items())
+            # On SQLite no other writer can commit before the update: it
+            # updates by the filter.
+            if alone:
                 by_key.append(target)
-                continue
             for rows in locked_batches(model, using, target, [field]):
-                pairs.extend((pk, row[field.attname]) for pk, row in rows.items())
-                by_key.append(_by_keys(model, using, rows))
+                yield from ((pk, row[field.attname]) for pk, row in rows.items())
+                if not alone:
+                    by_key.append(_by_keys(model, using, rows))
         else:
-            rows = locked_rows(model, using, [obj.pk for obj in target], [field])
-            pairs.extend((pk, row[field.attname]) for pk, row in rows.items())
+            pks = [obj.pk for obj in target]
+            for rows in locked_key_batches(model, using, pks, [field]):
+                yield from ((pk, row[field.attname]) for pk, row in rows.items())
             by_key.append(target)  # Django updates these by their keys.
     targets[:] = by_key
-    return pairs
 
 
 def _by_keys(

@@ -154,10 +154,18 @@ def _record_through_save(
 
 
 def remember_saved(
-    instance: models.Model, stored: dict[str, Any], connection: Any = None
+    instance: models.Model,
+    stored: dict[str, Any],
+    connection: Any = None,
+    learnt: tracking.Learnt | None = None,
+    learn: bool = True,
 ) -> None:
-    """The database now holds ``stored``; the rest is as it was loaded."""
-    tracking.remember_stored(instance, stored)
+    """The database now holds ``stored``; the rest is as it was loaded.
+    ``learnt``: a bulk write saved it (``transactions.learning()``);
+    ``learn``: False leaves an instance that knew nothing of its row so."""
+    tracking.remember_stored(instance, stored, learnt, learn)
+    if learnt is not None:
+        return
     taken = {a: v for a, v in tracking.attributions(instance).items() if a in stored}
     transactions.saved(instance, connection, taken)
     tracking.forget_attributions(instance, stored)

@@ -10,13 +10,13 @@ from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models import Max
 
 from revy.context import Context, current_frame
-from revy.contrib.django import conf
+from revy.contrib.django import conf, transactions
 from revy.contrib.django.encoding import key_text
 from revy.contrib.django.inheritance import children_of
 from revy.contrib.django.management.labels import add_labels_argument, tracked_models
 from revy.contrib.django.models import get_object_delta_model
 from revy.contrib.django.recording import Recorder
-from revy.contrib.django.rows import read_rows, recorded_fields
+from revy.contrib.django.rows import batches, recorded_fields
 
 DESCRIPTION = "Baseline of rows that existed before tracking began."
 
@@ -54,12 +54,6 @@ def baseline(model: type[models.Model], using: str) -> int:
     object_delta_model = get_object_delta_model()
     content_type = ContentType.objects.db_manager(using).get_for_model(model)
     deltas = object_delta_model.objects.using(using).filter(content_type=content_type)
-    latest = deltas.values("content_id").annotate(latest=Max("pk")).values("latest")
-    seen = set(
-        deltas.filter(pk__in=latest)
-        .exclude(action=object_delta_model.ACTION_DELETE)
-        .values_list("content_id", flat=True)
-    )
     fields = recorded_fields(model)
     recorder = Recorder(frame, using)
     count = 0
@@ -68,13 +62,26 @@ def baseline(model: type[models.Model], using: str) -> int:
         # A multi-table child and its parent rows are one object: the child's.
         if conf.is_tracked(child):
             rows = rows.exclude(pk__in=child._base_manager.values("pk"))
-    for pk, row in read_rows(model, using, rows).items():
-        if key_text(model, pk) in seen:
-            continue
-        attributes = [
-            recorder.attribute(f.name, None, recorder.encode(f, row[f.attname]))
-            for f in fields
-        ]
-        recorder.baseline(model, pk, attributes)
-        count += 1
+    # A batch at a time, its history written before the next is read: the
+    # memory a baseline takes does not grow with the table.
+    for batch in batches(model, using, rows):
+        transactions.flush_if_full(using)
+        keys = {key_text(model, pk): pk for pk in batch}
+        of_batch = deltas.filter(content_id__in=keys)
+        latest = of_batch.values("content_id").annotate(latest=Max("pk"))
+        seen = set(
+            of_batch.filter(pk__in=latest.values("latest"))
+            .exclude(action=object_delta_model.ACTION_DELETE)
+            .values_list("content_id", flat=True)
+        )
+        for key, pk in keys.items():
+            if key in seen:
+                continue
+            row = batch[pk]
+            attributes = [
+                recorder.attribute(f.name, None, recorder.encode(f, row[f.attname]))
+                for f in fields
+            ]
+            recorder.baseline(model, pk, attributes)
+            count += 1
     return count

@@ -1,0 +1,112 @@
+"""One run of ``make bench-scale`` (``benchmarks/scale.py``), in a process of
+its own: ``python -m benchmarks.scale_run PATH LIBRARY ROWS`` prepares a
+fresh table, runs the write once and prints its time and peak memory as
+JSON."""
+
+import gc
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
+django.setup()
+
+from django.apps import apps  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import F  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+import revy  # noqa: E402
+from benchmarks.runner import flush  # noqa: E402
+
+LIBRARIES = {"untracked": "Plain", "revy": "Revy", "pghistory": "PgRow"}
+
+
+def _kilobytes(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _reset_peak() -> None:
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # Sets the peak resident set to the current one.
+
+
+def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
+    """Prepare, then time and measure one write."""
+    connection.creation.create_test_db(verbosity=0, keepdb=True)
+    prefix = LIBRARIES[library]
+    item, parent_model, child = (
+        apps.get_model("benchmarks", prefix + name)
+        for name in ("Item", "Parent", "Child")
+    )
+    history = [
+        apps.get_model("revy", name)
+        for name in ("AttributeDelta", "ObjectDelta", "Revision")
+    ]
+    flush([item, parent_model, child, *history])
+    now = timezone.now()
+
+    def fields(i: int) -> dict[str, Any]:
+        return {
+            "text": f"text {i}",
+            "number": i,
+            "body": "body",
+            "flag": i % 2 == 0,
+            "moment": now,
+        }
+
+    def insert(model: Any, **extra: Any) -> None:
+        with revy.Context.as_disabled():
+            for start in range(0, n, 10_000):
+                model.objects.bulk_create(
+                    model(**fields(i), **extra)
+                    for i in range(start, min(n, start + 10_000))
+                )
+
+    write: Callable[[], Any]
+    if path == "bulk_create":
+        objs = [item(**fields(i)) for i in range(n)]
+        write = lambda: item.objects.bulk_create(objs)  # noqa: E731
+    elif path == "bulk_update":
+        insert(item)
+        objs = list(item.objects.all())
+        for obj in objs:
+            obj.number += 1
+        write = lambda: item.objects.bulk_update(objs, ["number"])  # noqa: E731
+    elif path == "update":
+        insert(item)
+        write = lambda: item.objects.update(  # noqa: E731
+            number=F("number") + 1, text="changed"
+        )
+    elif path == "delete":
+        insert(item)
+        write = lambda: item.objects.all().delete()  # noqa: E731
+    else:  # cascade
+        with revy.Context.as_disabled():
+            parent = parent_model.objects.create(name="parent")
+        insert(child, parent=parent)
+        write = parent.delete
+    context = revy.Context() if library == "revy" else nullcontext()
+    gc.collect()
+    before = _kilobytes("VmRSS")
+    _reset_peak()
+    started = time.perf_counter()
+    with context:
+        write()
+    seconds = time.perf_counter() - started
+    peak = _kilobytes("VmHWM")
+    return {"seconds": seconds, "extra_mb": (peak - before) / 1024}
+
+
+if __name__ == "__main__":
+    print(json.dumps(_run_one(sys.argv[1], sys.argv[2], int(sys.argv[3]))))
