@@ -210,8 +210,10 @@ def run_in_other_connection(work):
             with connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
                     cursor.execute("SET lock_timeout = '1s'")
-                else:
+                elif connection.vendor == "mysql":
                     cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+                else:
+                    cursor.execute("PRAGMA busy_timeout = 1000")
             work()
         except Exception as error:  # reported to the test's thread
             errors.append(error)
