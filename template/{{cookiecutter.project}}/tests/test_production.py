@@ -48,9 +48,7 @@ def free_port() -> int:
 
 def production_env(**extra: str) -> dict[str, str]:
     clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("DJANGO_") and k != "DATABASE_URL"
+        k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"
     }
     return {**clean, **PRODUCTION, **extra}
 

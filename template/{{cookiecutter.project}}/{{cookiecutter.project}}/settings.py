@@ -159,9 +159,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One writer at a time: a transaction takes the write lock when it
     # begins, so concurrent writes wait their turn (up to the timeout)
     # instead of failing with "database is locked" after they have read.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        transaction_mode="IMMEDIATE", timeout=20
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).update(transaction_mode="IMMEDIATE", timeout=20)
 {%- if cookiecutter.use_async %}
 # Django refuses async views under ATOMIC_REQUESTS: where a view's writes must
 # stand or fall together, wrap them in transaction.atomic(). revy writes the
