@@ -120,6 +120,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Recording switched off, to measure what it costs (manage.py load_check).
+if not env_bool("DJANGO_RECORD_HISTORY", True):
+    MIDDLEWARE.remove("revy.contrib.django.middleware.RevyMiddleware")
+
 ROOT_URLCONF = "{{ cookiecutter.project }}.urls"
 WSGI_APPLICATION = "{{ cookiecutter.project }}.wsgi.application"
 
