@@ -46,8 +46,9 @@ def write_config(folder, **extra):
 # exports those given on its command line (make test VENV=.venv-313): a baked
 # project must not read them.
 MAKE_VARIABLES = (
-    "PYTHON", "VENV", "REVY", "TO", "FROM", "HOST", "PORT", "MFLAGS", "USERS", "WRITES", "SERVER",
-)  # fmt: skip
+    *("PYTHON", "VENV", "REVY", "TO", "FROM", "HOST", "PORT", "MFLAGS"),
+    *("USERS", "WRITES", "SERVER"),
+)
 
 
 def clean_environment(**extra):
