@@ -51,6 +51,11 @@ class Command(BaseCommand):
         parser.add_argument("--share", type=float, default=0.5, help="of writes on them")
         parser.add_argument("--server", choices=["wsgi", "asgi"], default="wsgi")
         parser.add_argument("--workers", type=int, default=0, help="default: as make serve")
+        parser.add_argument(
+            "--recording-only",
+            action="store_true",
+            help="skip the run with recording off (no throughput comparison)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         folder = Path(tempfile.mkdtemp(prefix="load-check-"))
@@ -63,7 +68,7 @@ class Command(BaseCommand):
         failures = 0
         try:
             self.collect_static(folder)
-            for recording in (True, False):
+            for recording in (True,) if options["recording_only"] else (True, False):
                 failures += self.run_once(folder, options, recording)
         finally:
             connection.creation.destroy_test_db(original, verbosity=0)
