@@ -6,6 +6,7 @@ Fixtures (``alice``, ``bob``, ``comment``) are in tests/conftest.py.
 """
 
 import asyncio
+import contextlib
 import datetime
 import io
 import threading
@@ -198,6 +199,25 @@ def forget_field(model, pk, field_name):
         AttributeDelta.objects.filter(
             content_type=ct(model), content_id=str(pk), field_name=field_name
         ).delete()
+
+
+@contextlib.contextmanager
+def between_read_and_write(model, work):
+    """Run ``work`` in another connection (``run_in_other_connection``) right
+    after the first read of ``model``'s table; yield a list that then holds
+    its error (or None)."""
+    table = model._meta.db_table
+    outcome = []
+
+    def hook(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not outcome and sql.lstrip().upper().startswith("SELECT") and table in sql:
+            outcome.append(run_in_other_connection(work))
+        return result
+
+    with connection.execute_wrapper(hook):
+        yield outcome
+    assert outcome, f"nothing read {table}"
 
 
 def run_in_other_connection(work):
