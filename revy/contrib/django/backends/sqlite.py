@@ -58,7 +58,12 @@ class SQLiteBackend(Backend):
         return self.connection.connection.cursor()
 
     def driver_sql(self, sql: str) -> str:
-        return self.connection.create_cursor().convert_query(sql)
+        self.connection.ensure_connection()
+        cursor = self.connection.create_cursor()  # Django's, for its conversion.
+        try:
+            return cursor.convert_query(sql)
+        finally:
+            cursor.close()
 
     def json_quote(self, sql: str) -> str:
         return f"JSON_QUOTE({sql})"
