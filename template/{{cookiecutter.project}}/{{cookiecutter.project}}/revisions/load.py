@@ -101,7 +101,7 @@ class _Client:
         if data is not None:
             request.add_header("Referer", self.base + path)
         try:
-            with self.opener.open(request, timeout=60) as response:
+            with self.opener.open(request, timeout=120) as response:
                 status, body = response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             status, body = error.code, error.read().decode(errors="replace")

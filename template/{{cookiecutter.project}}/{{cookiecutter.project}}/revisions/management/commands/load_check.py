@@ -5,6 +5,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -131,6 +132,7 @@ class Command(BaseCommand):
             "DJANGO_RECORD_HISTORY": "true" if recording else "false",
             "DATABASE_URL": database_url(connection.settings_dict),
             "DJANGO_STATIC_ROOT": str(folder / "static"),
+            "GUNICORN_TIMEOUT": "120",
         }
         bin_dir = Path(sys.executable).parent
         if options["server"] == "wsgi":
@@ -159,15 +161,15 @@ class Command(BaseCommand):
             server = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors
             )
-        deadline = time.monotonic() + 60
-        while True:  # Until it accepts connections: it is then serving.
+        deadline = time.monotonic() + 180
+        while True:  # Until a worker answers: it is then serving.
             if server.poll() is not None:
                 raise CommandError(log.read_text())
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return server
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=120):
+                    return server
             except OSError:
                 if time.monotonic() > deadline:
                     server.terminate()
-                    raise CommandError("The server did not start within a minute.") from None
-                time.sleep(0.1)
+                    raise CommandError("The server did not answer within 3 minutes.") from None
+                time.sleep(0.2)
