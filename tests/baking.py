@@ -45,7 +45,10 @@ def write_config(folder, **extra):
 # The variables of a baked project's Makefile. The make that runs these tests
 # exports those given on its command line (make test VENV=.venv-313): a baked
 # project must not read them.
-MAKE_VARIABLES = ("PYTHON", "VENV", "REVY", "TO", "FROM", "HOST", "PORT", "MFLAGS")
+MAKE_VARIABLES = (
+    *("PYTHON", "VENV", "REVY", "TO", "FROM", "HOST", "PORT", "MFLAGS"),
+    *("USERS", "WRITES", "SERVER"),
+)
 
 
 def clean_environment(**extra):

@@ -6,6 +6,7 @@ Fixtures (``alice``, ``bob``, ``comment``) are in tests/conftest.py.
 """
 
 import asyncio
+import contextlib
 import datetime
 import io
 import threading
@@ -200,6 +201,25 @@ def forget_field(model, pk, field_name):
         ).delete()
 
 
+@contextlib.contextmanager
+def between_read_and_write(model, work):
+    """Run ``work`` in another connection (``run_in_other_connection``) right
+    after the first read of ``model``'s table; yield a list that then holds
+    its error (or None)."""
+    table = model._meta.db_table
+    outcome = []
+
+    def hook(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not outcome and sql.lstrip().upper().startswith("SELECT") and table in sql:
+            outcome.append(run_in_other_connection(work))
+        return result
+
+    with connection.execute_wrapper(hook):
+        yield outcome
+    assert outcome, f"nothing read {table}"
+
+
 def run_in_other_connection(work):
     """Run ``work()`` in a thread with a connection of its own that waits at
     most a second for a lock; return the error it raised, or None."""
@@ -210,8 +230,10 @@ def run_in_other_connection(work):
             with connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
                     cursor.execute("SET lock_timeout = '1s'")
-                else:
+                elif connection.vendor == "mysql":
                     cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+                else:
+                    cursor.execute("PRAGMA busy_timeout = 1000")
             work()
         except Exception as error:  # reported to the test's thread
             errors.append(error)

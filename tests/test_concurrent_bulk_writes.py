@@ -24,8 +24,8 @@ from tests.helpers import (
     DELETE,
     UPDATE,
     ObjectDelta,
+    between_read_and_write,
     deltas_of,
-    run_in_other_connection,
 )
 from tests.testapp.models import Album, Book, Comment, Counter, Editor, Photo, Shelf
 
@@ -42,24 +42,6 @@ IN_TRANSACTION = pytest.mark.parametrize(
     [contextlib.nullcontext, transaction.atomic],
     ids=["autocommit", "atomic"],
 )
-
-
-@contextlib.contextmanager
-def between_read_and_write(model, work):
-    """Run ``work`` in another connection right after the first read of
-    ``model``'s table; yield a list that then holds its error (or None)."""
-    table = model._meta.db_table
-    outcome = []
-
-    def hook(execute, sql, params, many, context):
-        result = execute(sql, params, many, context)
-        if not outcome and sql.lstrip().upper().startswith("SELECT") and table in sql:
-            outcome.append(run_in_other_connection(work))
-        return result
-
-    with connection.execute_wrapper(hook):
-        yield outcome
-    assert outcome, f"nothing read {table}"
 
 
 def is_lock_timeout(error):

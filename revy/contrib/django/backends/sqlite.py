@@ -52,5 +52,18 @@ class SQLiteBackend(Backend):
         # than writing what it did not read.
         return queryset
 
+    def driver_cursor(self) -> Any:
+        # sqlite3's own cursor: Django's converts each query's parameters.
+        self.connection.ensure_connection()
+        return self.connection.connection.cursor()
+
+    def driver_sql(self, sql: str) -> str:
+        self.connection.ensure_connection()
+        cursor = self.connection.create_cursor()  # Django's, for its conversion.
+        try:
+            return cursor.convert_query(sql)
+        finally:
+            cursor.close()
+
     def json_quote(self, sql: str) -> str:
         return f"JSON_QUOTE({sql})"

@@ -34,11 +34,14 @@ class Revision(AbstractRevision):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # revy creates the revision with the first change it records; if a
         # request is being served, the revision says which.
-        if self._state.adding:
+        adding = self._state.adding
+        if adding:
             for field, value in origin.current().items():
                 if not getattr(self, field):
                     setattr(self, field, value)
         super().save(*args, **kwargs)
+        if adding:
+            origin.wrote(self.pk)
 
 
 class ObjectDelta(AbstractObjectDelta):

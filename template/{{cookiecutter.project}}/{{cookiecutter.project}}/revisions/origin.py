@@ -8,21 +8,41 @@ revision of a request.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
-_origin: ContextVar[dict[str, Any] | None] = ContextVar("request_origin", default=None)
+
+@dataclass
+class Serving:
+    """The request being served: its revision's fields, and the keys of the
+    revisions it wrote (for its log line)."""
+
+    fields: dict[str, Any]
+    revisions: list[Any] = field(default_factory=list)
+
+
+_serving: ContextVar[Serving | None] = ContextVar("request_origin", default=None)
 
 
 def current() -> dict[str, Any]:
     """The fields of the current request's revision; empty outside requests."""
-    return _origin.get() or {}
+    served = _serving.get()
+    return served.fields if served is not None else {}
+
+
+def wrote(revision_id: Any) -> None:
+    """Note that the current request wrote the revision ``revision_id``."""
+    served = _serving.get()
+    if served is not None:
+        served.revisions.append(revision_id)
 
 
 @contextmanager
-def serving(**fields: Any) -> Iterator[None]:
+def serving(**fields: Any) -> Iterator[Serving]:
     """Make ``fields`` the origin of the revisions created in this block."""
-    token = _origin.set(fields)
+    served = Serving(fields)
+    token = _serving.set(served)
     try:
-        yield
+        yield served
     finally:
-        _origin.reset(token)
+        _serving.reset(token)

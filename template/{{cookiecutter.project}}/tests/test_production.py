@@ -1,0 +1,233 @@
+"""The project in production: served by gunicorn as `make serve` serves it,
+with production settings (DEBUG off, HTTPS behind a proxy), it serves its
+own static files, answers /healthz, and shows its 503 page when the
+database is unreachable; each request logs a line naming its revision, and
+a failed history write takes the data write down with it.
+"""
+
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, connection
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import revisions
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "{{ cookiecutter.project }}.settings",
+    "DJANGO_ENV_FILE": "",
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "a-long-random-production-key-" + "q7Z" * 10,
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    "DJANGO_BEHIND_TLS_PROXY": "true",
+}
+# What the TLS proxy in front of the server tells it.
+THROUGH_PROXY = {"X-Forwarded-Proto": "https"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"
+    }
+    return {**clean, **PRODUCTION, **extra}
+
+
+def fetch(url: str, data: bytes | None = None, **headers: str) -> Any:
+    """(status, headers, body) of a request, also for error statuses."""
+    request = urllib.request.Request(url, data=data, headers={**THROUGH_PROXY, **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def static_root(tmp_path_factory: Any) -> Path:
+    """What `make serve` collects first."""
+    root = tmp_path_factory.mktemp("static")
+    manage(production_env(DJANGO_STATIC_ROOT=str(root)), "collectstatic", "--noinput")
+    return root
+
+
+def serve(static_root: Path, database_url: str) -> Iterator[str]:
+    """gunicorn with gunicorn.conf.py on a free port; yields its base URL."""
+    port = free_port()
+    env = production_env(
+        DJANGO_STATIC_ROOT=str(static_root),
+        DATABASE_URL=database_url,
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="1",
+        GUNICORN_TIMEOUT="120",  # A busy test machine boots workers slowly.
+    )
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "-c",
+            "gunicorn.conf.py",
+            "{{ cookiecutter.project }}.wsgi",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:  # Until a worker answers (200 or 503): it is then serving.
+            assert server.poll() is None, server.stdout.read().decode()  # type: ignore[union-attr]
+            try:
+                fetch(base + "/healthz")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not answer"
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(static_root: Path, tmp_path_factory: Any) -> Iterator[str]:
+    """Served with a database that answers (a new SQLite file)."""
+    database = tmp_path_factory.mktemp("db") / "db.sqlite3"
+    yield from serve(static_root, f"sqlite:///{database}")
+
+
+@pytest.fixture(scope="module")
+def server_without_database(static_root: Path, tmp_path_factory: Any) -> Iterator[str]:
+    """Served with a database that cannot be reached."""
+    missing = tmp_path_factory.mktemp("gone") / "no-such-folder" / "db.sqlite3"
+    yield from serve(static_root, f"sqlite:///{missing}")
+
+
+def test_the_admin_stylesheet_is_served_hashed_and_compressed(server: str) -> None:
+    status, _, page = fetch(server + "/admin/login/")
+    assert status == 200
+    found = re.search(rb'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', page)
+    assert found, page[:2000]
+    status, headers, body = fetch(server + found.group(1).decode())
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/css")
+    assert "max-age=315360000" in headers["Cache-Control"]  # Hashed: cached for ever.
+    assert b"body" in body
+    status, headers, _ = fetch(server + found.group(1).decode(), **{"Accept-Encoding": "gzip"})
+    assert (status, headers["Content-Encoding"]) == (200, "gzip")
+
+
+def test_healthz_answers_200_when_the_database_answers(server: str) -> None:
+    # Over plain HTTP, as a load balancer asks: not redirected to HTTPS.
+    request = urllib.request.Request(server + "/healthz")
+    with urllib.request.urlopen(request, timeout=120) as response:
+        assert (response.status, response.read()) == (200, b"ok\n")
+
+
+def test_healthz_answers_503_when_the_database_does_not(server_without_database: str) -> None:
+    status, _, body = fetch(server_without_database + "/healthz")
+    assert (status, body) == (503, b"database unavailable\n")
+
+
+def test_a_request_that_needs_the_database_gets_the_503_page(
+    server_without_database: str,
+) -> None:
+    # A signed-in user's session is read from the database.
+    session = "sessionid=" + "s" * 32
+    status, headers, body = fetch(server_without_database + "/admin/", Cookie=session)
+    assert status == 503
+    assert headers["Retry-After"] == "30"
+    assert b"Service unavailable" in body and b"Traceback" not in body
+
+
+def test_production_settings_under_asgi_pool_postgresql_connections() -> None:
+    """Under ASGI, connections are never kept per thread (CONN_MAX_AGE 0,
+    whatever the environment says), and PostgreSQL's come from a pool."""
+    # The settings module alone: the driver need not be installed to read them.
+    shown = (
+        "from {{ cookiecutter.project }} import settings; "
+        "d = settings.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], d.get('OPTIONS', {}).get('pool', {}).get('max_size'))"
+    )
+    for url, expected in (
+        ("postgres://user@127.0.0.1:5432/name", "0 10"),
+        ("sqlite:////tmp/db.sqlite3", "0 None"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", shown],
+            cwd=ROOT,
+            env=production_env(
+                DATABASE_URL=url, DATABASE_CONN_MAX_AGE="60", DJANGO_SERVED_OVER="asgi"
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.stdout.split() == expected.split(), result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_request_logs_a_line_naming_its_revision_and_actor(caplog: Any) -> None:
+    alice = get_user_model().objects.create_user("alice", "alice@example.com", "pw")
+    alice_pk = alice.pk
+    client = Client()
+    client.force_login(alice)
+    with caplog.at_level(logging.INFO, logger="{{ cookiecutter.project }}.requests"):
+        response = client.post(reverse("accounts:close"), headers={"X-Request-ID": "req-7"})
+        client.get("/healthz")
+    assert response.status_code == 200
+    [revision] = revisions()
+    wrote, read = (r.getMessage() for r in caplog.records)
+    assert wrote.startswith("request_id=req-7 method=POST path=/account/close/ status=200 ")
+    assert wrote.endswith(f" revision={revision.pk} actor=accounts.user:{alice_pk}")
+    assert read.endswith(" revision=- actor=-")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_history_write_rolls_the_data_back() -> None:
+    alice = get_user_model().objects.create_user("alice", "alice@example.com", "pw")
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+
+    def refuse_history(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.lstrip().upper().startswith(("INSERT", "WITH")) and "objectdelta" in sql:
+            raise DatabaseError("history refused by the test")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse_history):
+        response = client.post(reverse("accounts:close"))
+    assert response.status_code == 500
+    assert get_user_model().objects.filter(pk=alice.pk).exists()
+    assert revisions() == []
