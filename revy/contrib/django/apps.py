@@ -25,10 +25,10 @@ class RevyConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, as Django's apps do: these modules import models,
         # which cannot be imported while the app registry is loading.
-        from revy.contrib.django import capture, checks, integrity, transactions
+        from revy.contrib.django import capture, checks, integrity, transaction_hooks
 
         checks.register()
-        transactions.install()
+        transaction_hooks.install()
         capture.install()
         integrity.install()
         install_tracking()

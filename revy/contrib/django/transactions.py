@@ -14,10 +14,9 @@ queued, written or saved is stamped from one counter, each savepoint notes
 the counter when it is made, and rolling back to it drops what was stamped
 after. That covers ``transaction.savepoint()`` as well as ``atomic()``.
 
-``install()`` hooks this into ``BaseDatabaseWrapper`` (see
-``docs/decisions/0002-capture-by-wrapping-django.md``) and makes every read
-of a history model write the queue first (``querysets.add_read_hook``).
-``writer.py`` does the writing.
+``transaction_hooks.install()`` calls the ``after_*`` functions from
+Django's transaction methods and makes every read of a history model write
+the queue first. ``writer.py`` does the writing.
 """
 
 from __future__ import annotations
@@ -29,20 +28,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
-from django.db import DatabaseError, connections, transaction
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 from revy.context import Activation, Frame
-from revy.contrib.django import (
-    conf,
-    querysets,
-    routing,
-    sealing,
-    tracking,
-    wrapping,
-    writer,
-)
+from revy.contrib.django import conf, routing, sealing, tracking, writer
 from revy.contrib.django.encoding import clean_text
 from revy.contrib.django.pending import PendingObjectDelta
 from revy.contrib.django.tracking import Assignment
@@ -211,7 +202,7 @@ def _context_revision(activation: Activation, using: str) -> Any:
     return revision
 
 
-def _in_transaction(connection: BaseDatabaseWrapper) -> bool:
+def in_transaction(connection: BaseDatabaseWrapper) -> bool:
     """Whether ``connection`` has a transaction open: in an atomic block, in
     manual transaction mode, or committing (Django leaves the atomic block
     before it commits)."""
@@ -233,7 +224,7 @@ def _remember_revision(revision: Any, activation: Activation | None, key: Any) -
     written (with None) in the open transaction, to forget it if that is
     undone and to let other connections use it once that commits."""
     connection = connections[key if isinstance(key, str) else key[0]]
-    if _in_transaction(connection):
+    if in_transaction(connection):
         _pending(connection).revisions.append(
             OpenRevision(next(_stamps), activation, key, revision)
         )
@@ -281,7 +272,7 @@ def flush(using: str, commit: bool = False) -> None:
         pending.written.extend(
             Written(now, delta) for delta in deltas if delta.stamp <= newest
         )
-    sealing.written(connection, deltas, now, _in_transaction(connection))
+    sealing.written(connection, deltas, now, in_transaction(connection))
 
 
 def flush_if_full(using: str) -> None:
@@ -304,7 +295,7 @@ def saved(
     ``attributions`` of the assignments that save took."""
     if connection is None:
         connection = connections[instance._state.db or "default"]
-    if _in_transaction(connection):
+    if in_transaction(connection):
         _pending(connection).saved.append(
             Saved(next(_stamps), weakref.ref(instance), attributions or {})
         )
@@ -314,7 +305,7 @@ def learning(connection: BaseDatabaseWrapper) -> tracking.Learnt | None:
     """The mark for instances a bulk write saves now, so that a rollback
     that undoes it makes them forget (``tracking.Learnt``); None outside a
     transaction, where nothing can undo it."""
-    if not _in_transaction(connection):
+    if not in_transaction(connection):
         return None
     learnt = tracking.Learnt()
     _pending(connection).learnt.append(Learning(next(_stamps), learnt))
@@ -369,7 +360,7 @@ def _forget_revisions(dropped: list[OpenRevision]) -> None:
 # Hooks into BaseDatabaseWrapper ----------------------------------------------
 
 
-def _after_commit(connection: BaseDatabaseWrapper) -> None:
+def after_commit(connection: BaseDatabaseWrapper) -> None:
     pending = connection.__dict__.get(_PENDING)
     if pending is not None:
         for entry in pending.revisions:
@@ -382,7 +373,7 @@ def _after_commit(connection: BaseDatabaseWrapper) -> None:
         pending.savepoints.clear()
 
 
-def _after_rollback(connection: BaseDatabaseWrapper) -> None:
+def after_rollback(connection: BaseDatabaseWrapper) -> None:
     sealing.forget(connection)
     pending = connection.__dict__.pop(_PENDING, None)
     if pending is not None:
@@ -391,11 +382,11 @@ def _after_rollback(connection: BaseDatabaseWrapper) -> None:
         _forget_learnt(pending.learnt)
 
 
-def _after_savepoint(connection: BaseDatabaseWrapper, sid: str) -> None:
+def after_savepoint(connection: BaseDatabaseWrapper, sid: str) -> None:
     _pending(connection).savepoints[sid] = next(_stamps)
 
 
-def _after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None:
+def after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None:
     pending = connection.__dict__.get(_PENDING)
     if pending is None or sid not in pending.savepoints:
         return
@@ -419,91 +410,7 @@ def _after_savepoint_rollback(connection: BaseDatabaseWrapper, sid: str) -> None
         _forget_revisions(dropped)
 
 
-def _after_savepoint_release(connection: BaseDatabaseWrapper, sid: str) -> None:
+def after_savepoint_release(connection: BaseDatabaseWrapper, sid: str) -> None:
     pending = connection.__dict__.get(_PENDING)
     if pending is not None:
         pending.savepoints.pop(sid, None)
-
-
-def _wrap_commit(commit: Any) -> Any:
-    def revy_commit(self: BaseDatabaseWrapper) -> None:
-        # What commit() checks first, since the history may commit.
-        self.validate_thread_sharing()
-        self.validate_no_atomic_block()
-        try:
-            sealed = sealing.enabled()
-            flush(self.alias, commit=not sealed)
-            if sealed:
-                sealing.seal(self)  # Before the commit: see sealing.py.
-        except BaseException as error:
-            # atomic() rolls back when the commit fails with a DatabaseError
-            # only; after anything else it would go on to commit the data
-            # without its history.
-            if not isinstance(error, DatabaseError):
-                self.rollback()
-            raise
-        commit(self)
-        _after_commit(self)
-
-    return revy_commit
-
-
-def _wrap_rollback(rollback: Any) -> Any:
-    def revy_rollback(self: BaseDatabaseWrapper) -> None:
-        rollback(self)
-        _after_rollback(self)
-
-    return revy_rollback
-
-
-def _wrap_savepoint(savepoint: Any) -> Any:
-    def revy_savepoint(self: BaseDatabaseWrapper) -> str | None:
-        sid = savepoint(self)
-        if sid is not None:
-            _after_savepoint(self, sid)
-        return sid
-
-    return revy_savepoint
-
-
-def _wrap_savepoint_commit(savepoint_commit: Any) -> Any:
-    def revy_savepoint_commit(self: BaseDatabaseWrapper, sid: str) -> None:
-        savepoint_commit(self, sid)
-        _after_savepoint_release(self, sid)
-
-    return revy_savepoint_commit
-
-
-def _wrap_savepoint_rollback(savepoint_rollback: Any) -> Any:
-    def revy_savepoint_rollback(self: BaseDatabaseWrapper, sid: str) -> None:
-        savepoint_rollback(self, sid)
-        _after_savepoint_rollback(self, sid)
-
-    return revy_savepoint_rollback
-
-
-def _wrap_close(close: Any) -> Any:
-    def revy_close(self: BaseDatabaseWrapper) -> None:
-        # A connection closed inside a transaction loses that transaction.
-        if _in_transaction(self):
-            _after_rollback(self)
-        close(self)
-
-    return revy_close
-
-
-def install() -> None:
-    """Wrap the transaction methods of every database backend, and write the
-    queue before reads of the history models, once."""
-    querysets.add_read_hook(flush)
-    wrapping.wrap(
-        BaseDatabaseWrapper,
-        {
-            "commit": _wrap_commit,
-            "rollback": _wrap_rollback,
-            "savepoint": _wrap_savepoint,
-            "savepoint_commit": _wrap_savepoint_commit,
-            "savepoint_rollback": _wrap_savepoint_rollback,
-            "close": _wrap_close,
-        },
-    )
