@@ -17,6 +17,7 @@ from revy.contrib.django.ledger import Amendment
 from revy.contrib.django.operations import ConvertTrackedField
 from revy.contrib.django.schema import RawValue
 from revy.contrib.django.schemachecks import check_history_names
+from revy.contrib.django.verifying import checkpoint, verify
 from tests.admin_support import url
 from tests.helpers import AttributeDelta, Revision, User, acting
 from tests.schemaapp.models import Post
@@ -72,6 +73,53 @@ def old_history():
         yield revisions, kept.pk, typed.pk, int(gone_pk)
     finally:
         migrate("0005")
+
+
+@pytest.fixture
+def sealed_history(settings, request):
+    """The old history written and migrated with tamper evidence on."""
+    settings.REVY_TAMPER_EVIDENCE = True
+    settings.REVY_INTEGRITY_KEY = "kept-in-the-environment"
+    return request.getfixturevalue("old_history")
+
+
+def test_renamed_and_converted_history_still_verifies_and_is_resealed(
+    sealed_history,
+):
+    revisions, kept, _typed, _gone = sealed_history
+    rewritten = {revisions["written"].pk, revisions["changed"].pk}
+
+    assert verify().ok, verify().problems
+    migrations = [
+        a
+        for a in Amendment.objects.filter(kind=Amendment.KIND_MIGRATE).order_by("pk")
+        if a.details["operation"] != "RemoveTrackedField"
+    ]
+    assert [a.details["operation"] for a in migrations] == [
+        "RenameTrackedField",
+        "ConvertTrackedField",
+    ]
+    for amendment in migrations:
+        sealed = {revision for _seal, revision, _digest in amendment.details["seals"]}
+        assert sealed >= rewritten
+    # Back and forth again, past a checkpoint that chained the seals replaced.
+    checkpoint()
+    migrate("0001")
+    assert verify().ok, verify().problems
+    migrate("0005")
+    checkpoint()
+    assert verify().ok, verify().problems
+
+    # A rewritten row altered afterwards is still caught, at its revision.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(AttributeDelta._meta.db_table)} "
+            "SET new_value = %s WHERE field_name = %s AND content_id = %s "
+            "AND new_value = %s",
+            ["14", "count", str(kept), "13"],
+        )
+        assert cursor.rowcount == 1
+    assert [p.revision for p in verify().problems] == [revisions["changed"].pk]
 
 
 def test_a_renamed_fields_history_follows_it(old_history):

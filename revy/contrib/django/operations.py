@@ -14,8 +14,11 @@ operation (docs/schema-changes.md):
 Each rewrites history in batches inside ``appendonly.declared("migrate")``
 and records an :class:`~revy.contrib.django.ledger.Amendment` of kind
 ``migrate`` (operation, model, fields, direction, count) in the same
-transaction. A model renamed with ``RenameModel`` needs none: Django's
-contenttypes app renames its content type, which history refers to.
+transaction. Under tamper evidence the amendment keeps the seals of the
+revisions whose rows were rewritten, which get seals of what they hold now,
+so ``revy_verify`` still passes (decision 0023). A model renamed with
+``RenameModel`` needs none: Django's contenttypes app renames its content
+type, which history refers to.
 """
 
 from __future__ import annotations
@@ -61,6 +64,17 @@ def _content_type_ids(
     return [ct.pk for ct in found if (ct.app_label, ct.model) in wanted]
 
 
+def _revisions_of(attribute_deltas: list[int], using: str) -> set[int]:
+    """The revisions the attribute deltas ``attribute_deltas`` belong to."""
+    return set(
+        conf.history_models()
+        .attribute_delta.objects.using(using)
+        .filter(pk__in=attribute_deltas)
+        .values_list("object_delta__revision_id", flat=True)
+        .distinct()
+    )
+
+
 def _history_rows(content_types: list[int], field_name: str, using: str) -> Any:
     """The attribute deltas of ``field_name`` recorded under ``content_types``."""
     return (
@@ -80,18 +94,20 @@ class _HistoryOperation(Operation):
     def state_forwards(self, app_label: str, state: Any) -> None:
         pass  # Django's own operation beside it changes the model.
 
-    def _record(self, using: str, details: dict[str, Any]) -> None:
+    def _record(
+        self, using: str, details: dict[str, Any], rewritten: set[int] | None = None
+    ) -> None:
         """Record the amendment of a change of history (none if history
-        holds nothing of the field: nothing changed)."""
+        holds nothing of the field: nothing changed), with the seals of the
+        ``rewritten`` revisions, which are sealed anew."""
         if not details.get("attribute_deltas"):
             return
-        amendments.record(
-            Amendment.KIND_MIGRATE,
-            None,
-            self.describe(),
-            {"operation": type(self).__name__, **details},
-            using,
-        )
+        details = {"operation": type(self).__name__, **details}
+        if rewritten:
+            details["seals"] = amendments.seals_of(rewritten, using)
+        amendments.record(Amendment.KIND_MIGRATE, None, self.describe(), details, using)
+        if rewritten:
+            amendments.reseal(rewritten, using)
 
 
 class RenameTrackedField(_HistoryOperation):
@@ -140,8 +156,10 @@ class RenameTrackedField(_HistoryOperation):
         model = conf.history_models().attribute_delta
         size = conf.batch_size()
         count = 0
+        rewritten: set[int] = set()
         with declared("migrate", using):
             while keys := list(rows.values_list("pk", flat=True)[:size]):
+                rewritten |= _revisions_of(keys, using)
                 count += (
                     model.objects.using(using)
                     .filter(pk__in=keys)
@@ -155,6 +173,7 @@ class RenameTrackedField(_HistoryOperation):
                     "new_name": new,
                     "attribute_deltas": count,
                 },
+                rewritten,
             )
 
 
@@ -267,6 +286,7 @@ class ConvertTrackedField(_HistoryOperation):
         model = conf.history_models().attribute_delta
         size = conf.batch_size()
         count = 0
+        rewritten: set[int] = set()
         last = None
         with declared("migrate", using):
             while batch := list(
@@ -291,6 +311,7 @@ class ConvertTrackedField(_HistoryOperation):
                     batch, ["old_value", "new_value"], batch_size=size
                 )
                 count += len(batch)
+                rewritten |= _revisions_of([row.pk for row in batch], using)
             self._record(
                 using,
                 {
@@ -299,4 +320,5 @@ class ConvertTrackedField(_HistoryOperation):
                     "direction": direction,
                     "attribute_deltas": count,
                 },
+                rewritten,
             )

@@ -55,7 +55,7 @@ def prune_revisions(
             "revisions": keys,
             "object_deltas": deltas.count(),
             "attribute_deltas": attributes.count(),
-            "seals": [[s.pk, s.revision_id, s.digest] for s in seals],
+            "seals": amendments.seals_of(keys, using),
             "causes": [list(pair) for pair in causes],
         }
         amendment = amendments.record(

@@ -37,7 +37,7 @@ from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from revy.contrib.django import amendments, conf, sealing
+from revy.contrib.django import amendments, conf
 from revy.contrib.django.actors import DeletedActor
 from revy.contrib.django.appendonly import declared
 from revy.contrib.django.inheritance import children_of
@@ -168,7 +168,7 @@ def prune(
         raise ValueError(f"batch_size must be 1 or more, not {batch_size}.")
     cut = _aware(before)
     summary = PruneSummary(dry_run=dry_run)
-    causes = _causes_set_to_null(using)
+    causes = amendments.causes_set_to_null(using)
     for batch in _batches(objects_before(cut, models, using), batch_size):
         with transaction.atomic(using=using), declared(Amendment.KIND_PRUNE, using):
             done = _prune_batch(
@@ -178,19 +178,6 @@ def prune(
         if progress is not None:
             progress(len(batch))
     return summary
-
-
-def _causes_set_to_null(using: str) -> dict[int, Any]:
-    """The causes earlier prunings set to null: reseals digest them as the
-    verifier does (``verifying.verify``)."""
-    causes: dict[int, Any] = {}
-    for details in (
-        Amendment.objects.using(using)
-        .filter(kind=Amendment.KIND_PRUNE)
-        .values_list("details", flat=True)
-    ):
-        causes.update({delta: cause for delta, cause in details.get("causes", [])})
-    return causes
 
 
 def _history_of(
@@ -332,8 +319,6 @@ def _prune_batch(
         .values_list("revision_id", flat=True)
     )
     gone = sorted(plan.touched - staying)
-    seal_model = apps.get_model("revy", "Seal")
-    seals = seal_model.objects.using(using).filter(revision_id__in=plan.touched)
     details = {
         "before": cut.isoformat(),
         "keep_revisions": keep,
@@ -343,15 +328,13 @@ def _prune_batch(
         "attribute_deltas": summary.attribute_deltas,
         "revisions": gone,
         "partly_pruned": sorted(staying),
-        "seals": [[s.pk, s.revision_id, s.digest] for s in seals],
+        "seals": amendments.seals_of(plan.touched, using),
         "causes": [list(pair) for pair in nulled],
     }
     amendment = amendments.record(
         Amendment.KIND_PRUNE, actor, description, details, using
     )
-    resealed = sorted(staying & set(seals.values_list("revision_id", flat=True)))
-    seals.delete()
-    _reseal(resealed, causes, using)
+    amendments.reseal(plan.touched, using, causes)
     partly = apps.get_model("revy", "PartlyPrunedRevision").objects.using(using)
     partly.filter(revision_id__in=gone).delete()
     known = set(
@@ -460,31 +443,3 @@ def _memberships(
             members.update(added or ())
         found[pks[-1]] = sorted(members)
     return found
-
-
-def _reseal(revisions: list[int], causes: dict[int, Any], using: str) -> None:
-    """Seal what stays of ``revisions`` (their old seals are in the
-    amendment)."""
-    if not revisions or not sealing.enabled():
-        return
-    history = conf.history_models()
-    by_revision: dict[int, list[int]] = {}
-    for revision_id, pk in (
-        history.object_delta.objects.using(using)
-        .filter(revision__in=revisions)
-        .values_list("revision_id", "pk")
-    ):
-        by_revision.setdefault(revision_id, []).append(pk)
-    seal_model = apps.get_model("revy", "Seal")
-    seal_model.objects.using(using).bulk_create(
-        [
-            seal_model(
-                revision_id=revision_id,
-                object_deltas=sealing.runs(keys),
-                digest=sealing.seal_digest(
-                    revision_id, sealing.runs(keys), using, causes=causes
-                ),
-            )
-            for revision_id, keys in sorted(by_revision.items())
-        ]
-    )
