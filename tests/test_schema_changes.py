@@ -345,3 +345,55 @@ def test_a_conversion_without_a_backwards_function_cannot_be_migrated_back():
         [],
         {"model_name": "post", "name": "count", "forwards": int},
     )
+
+
+def test_the_admins_undo_pages_show_a_value_that_cannot_be_put_back_as_recorded(
+    old_history,
+):
+    revisions, _kept, typed, _gone = old_history
+    client = Client()
+    client.force_login(
+        User.objects.create(username="root", is_staff=True, is_superuser=True)
+    )
+    raw = '<code class="revy-raw" title="as recorded">&quot;abc&quot;</code>'
+    explained = f"Post {typed}: rating, recorded as &quot;abc&quot;"
+    restore = url(Post, "revy_restore", typed, revisions["written"].pk)
+    revert = url(Post, "revy_revert", typed, revisions["retyped"].pk)
+
+    for page, button in (
+        (client.get(restore), "Yes, restore"),
+        (client.get(revert), "Yes, revert this revision"),
+    ):
+        shown = page.content.decode()
+        assert page.status_code == 200
+        assert raw in shown
+        assert "These recorded values cannot be put back" in shown
+        assert explained in shown
+        assert "ConvertTrackedField" in shown
+        assert button not in shown
+
+    # Posted anyway: refused with the reason, and nothing is written.
+    refused_restore = client.post(restore)
+    refused_revert = client.post(revert, {"overwrite": "1"})
+    assert refused_restore.status_code == 409
+    assert refused_revert.status_code == 409
+    assert "schemaapp.Post.rating" in refused_revert.content.decode()
+    assert Post.objects.get(pk=typed).rating == 5
+    assert Revision.objects.count() == len(revisions)
+
+
+def test_the_admins_undo_pages_still_offer_what_can_be_put_back(old_history):
+    revisions, kept, _typed, _gone = old_history
+    client = Client()
+    client.force_login(
+        User.objects.create(username="root", is_staff=True, is_superuser=True)
+    )
+
+    page = client.get(url(Post, "revy_restore", kept, revisions["written"].pk))
+    assert page.status_code == 200
+    assert "cannot be put back" not in page.content.decode()
+    assert "Yes, restore" in page.content.decode()
+    done = client.post(url(Post, "revy_restore", kept, revisions["written"].pk))
+    assert done.status_code == 302
+    assert Post.objects.get(pk=kept).headline == "one"
+    assert Post.objects.get(pk=kept).count == 12

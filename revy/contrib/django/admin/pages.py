@@ -11,6 +11,7 @@ inline models in the same revisions; never one per delta.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,14 +20,17 @@ from urllib.parse import quote as url_quote
 from django.contrib.admin.sites import AdminSite
 from django.contrib.admin.utils import quote
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from revy.contrib.django.actors import ActorRef, resolve_actors
 from revy.contrib.django.admin.display import Change, Values, actor_label
 from revy.contrib.django.models import get_object_delta_model
+from revy.contrib.django.schema import RawValue
 
 __all__ = [
     "Entry",
@@ -36,6 +40,8 @@ __all__ = [
     "entries",
     "model_of",
     "texts",
+    "unreadable_in_state",
+    "unreadable_old_values",
 ]
 
 
@@ -312,3 +318,49 @@ def entries(
         ]
         built.append(made)
     return built
+
+
+def _unreadable(model: Any, key: Any, field: Any, stored: Any) -> str:
+    """How the confirmation pages name a value that cannot be put back."""
+    return _("%(object)s: %(field)s, recorded as %(stored)s") % {
+        "object": f"{capfirst(model._meta.verbose_name)} {key}",
+        "field": field.verbose_name,
+        "stored": json.dumps(stored, ensure_ascii=False),
+    }
+
+
+def unreadable_in_state(model: Any, key: Any, state: Any) -> list[str]:
+    """The values of ``state`` (read with ``raw_values``) that their fields,
+    retyped since, cannot read: restoring it would fail on them (the undo
+    pages list them)."""
+    return [
+        _unreadable(model, key, field, value.stored)
+        for field in model._meta.concrete_fields
+        if isinstance(value := state.__dict__.get(field.attname), RawValue)
+        and not value.field_missing
+    ]
+
+
+def unreadable_old_values(values: Values, deltas: list[Any]) -> list[str]:
+    """The old values of ``deltas`` (with their attribute deltas loaded)
+    that their fields, retyped since, cannot read: undoing would fail on
+    them."""
+    found = []
+    for delta in deltas:
+        model = model_of(delta.content_type_id)
+        if model is None or delta.action not in (
+            delta.ACTION_UPDATE,
+            delta.ACTION_DELETE,
+        ):
+            continue
+        for attribute in delta.attribute_deltas.all():
+            try:
+                field = model._meta.get_field(attribute.field_name)
+            except FieldDoesNotExist:
+                continue  # Reported as a conflict (the field is missing).
+            if attribute.old_value is None or not field.concrete:
+                continue
+            shown = values.decode(field, attribute.old_value)
+            if isinstance(shown, RawValue) and not shown.field_missing:
+                found.append(_unreadable(model, delta.content_id, field, shown.stored))
+    return found

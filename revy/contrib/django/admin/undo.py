@@ -34,10 +34,16 @@ from revy.contrib.django.admin.pages import (
     entries,
     model_of,
     texts,
+    unreadable_in_state,
+    unreadable_old_values,
 )
 from revy.contrib.django.admin.permissions import may, missing_permissions, undo_needs
 from revy.contrib.django.encoding import key_text
-from revy.contrib.django.exceptions import RevertConflict, RevisionPartlyPruned
+from revy.contrib.django.exceptions import (
+    RevertConflict,
+    RevisionPartlyPruned,
+    UndecodableValue,
+)
 from revy.contrib.django.models import ObjectSnapshot
 
 __all__ = [
@@ -92,7 +98,8 @@ def restore_view(
         raise PermissionDenied
     model = model_admin.model
     back = admin_url(model_admin.admin_site, model, "history", key)
-    state = history.state_at(model, key, at=revision)
+    # Values a retyped field cannot read are shown as recorded, not restored.
+    state = history.state_at(model, key, at=revision, raw_values=True)
     if state is None:
         messages.error(
             request,
@@ -100,7 +107,12 @@ def restore_view(
             % {"object": key, "revision": revision.pk},
         )
         return HttpResponseRedirect(back)
-    if request.method == "POST":
+    unreadable = unreadable_in_state(model, key, state)
+    status = 200
+    if request.method == "POST" and unreadable:
+        status = 409
+        messages.error(request, _("Not restored: some values cannot be put back."))
+    elif request.method == "POST":
         description = _("Restored %(model)s %(key)s to revision %(revision)s") % {
             "model": model._meta.verbose_name,
             "key": key,
@@ -146,9 +158,10 @@ def restore_view(
         % {"object": obj if obj is not None else key, "revision": revision.pk},
         revision=revision,
         rows=rows,
+        unreadable=unreadable,
     )
     request.current_app = model_admin.admin_site.name
-    return TemplateResponse(request, "revy/admin/restore.html", context)
+    return TemplateResponse(request, "revy/admin/restore.html", context, status=status)
 
 
 # Revert a whole revision ----------------------------------------------------------
@@ -174,7 +187,7 @@ def revert_page(
                 new = history.revert(
                     revision, overwrite=request.POST.get("overwrite") == "1"
                 )
-        except RevisionPartlyPruned as error:
+        except (RevisionPartlyPruned, UndecodableValue) as error:
             conflicts, status = [], 409
             messages.error(request, str(error))
         except RevertConflict as error:
@@ -201,6 +214,7 @@ def revert_page(
         .prefetch_related("attribute_deltas")
         .order_by("pk")[:SHOWN]
     )
+    values = model_admin.revy_values(request)
     visible = [
         delta
         for delta in deltas
@@ -211,10 +225,11 @@ def revert_page(
         **context,
         "revision": revision,
         "entries_html": entries_html(
-            by_object(entries(visible, model_admin.revy_values(request))),
+            by_object(entries(visible, values)),
             texts(),
             show_object=True,
         ),
+        "unreadable": unreadable_old_values(values, deltas),
         "hidden": len(deltas) - len(visible),
         "more": revision.object_deltas.count() - len(deltas)
         if len(deltas) == SHOWN
