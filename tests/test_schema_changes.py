@@ -75,6 +75,14 @@ def old_history():
         migrate("0005")
 
 
+def superuser_client():
+    client = Client()
+    client.force_login(
+        User.objects.create(username="root", is_staff=True, is_superuser=True)
+    )
+    return client
+
+
 @pytest.fixture
 def sealed_history(settings, request):
     """The old history written and migrated with tamper evidence on."""
@@ -301,10 +309,7 @@ def test_the_admin_shows_removed_fields_and_unparsable_values_as_recorded(
     old_history,
 ):
     revisions, kept, typed, _gone = old_history
-    client = Client()
-    client.force_login(
-        User.objects.create(username="root", is_staff=True, is_superuser=True)
-    )
+    client = superuser_client()
 
     compare = client.get(
         url(Post, "revy_compare", kept)
@@ -351,10 +356,7 @@ def test_the_admins_undo_pages_show_a_value_that_cannot_be_put_back_as_recorded(
     old_history,
 ):
     revisions, _kept, typed, _gone = old_history
-    client = Client()
-    client.force_login(
-        User.objects.create(username="root", is_staff=True, is_superuser=True)
-    )
+    client = superuser_client()
     raw = '<code class="revy-raw" title="as recorded">&quot;abc&quot;</code>'
     explained = f"Post {typed}: rating, recorded as &quot;abc&quot;"
     restore = url(Post, "revy_restore", typed, revisions["written"].pk)
@@ -384,10 +386,7 @@ def test_the_admins_undo_pages_show_a_value_that_cannot_be_put_back_as_recorded(
 
 def test_the_admins_undo_pages_still_offer_what_can_be_put_back(old_history):
     revisions, kept, _typed, _gone = old_history
-    client = Client()
-    client.force_login(
-        User.objects.create(username="root", is_staff=True, is_superuser=True)
-    )
+    client = superuser_client()
 
     page = client.get(url(Post, "revy_restore", kept, revisions["written"].pk))
     assert page.status_code == 200
