@@ -229,7 +229,7 @@ def revert_page(
             texts(),
             show_object=True,
         ),
-        "unreadable": unreadable_old_values(values, deltas),
+        "unreadable": unreadable_old_values(values, visible),
         "hidden": len(deltas) - len(visible),
         "more": revision.object_deltas.count() - len(deltas)
         if len(deltas) == SHOWN
