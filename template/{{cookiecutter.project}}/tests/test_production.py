@@ -332,7 +332,7 @@ def test_a_request_that_times_out_leaves_no_half_revision(
         client.cookies.set_cookie(session_cookie(session))
         path = f"/admin/accounts/organization/{org}/change/"
         form = client.form_of(path)
-        assert "csrfmiddlewaretoken" in form
+        assert "csrfmiddlewaretoken" in form and "slug" in form, form  # The change form.
         with attribute_deltas_held(sqlite_file):
             try:
                 status, page = client.request(path, {**form, "name": "half-written"})
