@@ -2,13 +2,18 @@
 with production settings (DEBUG off, HTTPS behind a proxy), it serves its
 own static files, answers /healthz, and shows its 503 page when the
 database is unreachable; each request logs a line naming its revision, and
-a failed history write takes the data write down with it.
+a failed history write takes the data write down with it, and so does a
+request killed for taking too long.
 """
 
+import contextlib
+import http.client
+import http.cookiejar
 import logging
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,10 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.test import Client
 from django.urls import reverse
+
+from {{ cookiecutter.project }}.accounts.models import Organization
+from {{ cookiecutter.project }}.revisions import load
+from {{ cookiecutter.project }}.revisions.management.commands.load_check import database_url
+from {{ cookiecutter.project }}.revisions.models import AttributeDelta, ObjectDelta
 
 from tests.conftest import revisions
 
@@ -35,6 +46,8 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     "DJANGO_BEHIND_TLS_PROXY": "true",
 }
+# The page of gunicorn's own, for a worker that stops in a request.
+GUNICORN_500 = "<h1><p>Internal Server Error</p></h1>"
 # What the TLS proxy in front of the server tells it.
 THROUGH_PROXY = {"X-Forwarded-Proto": "https"}
 
@@ -82,21 +95,26 @@ def static_root(tmp_path_factory: Any) -> Path:
     return root
 
 
-def serve(static_root: Path, database_url: str) -> Iterator[str]:
-    """gunicorn with gunicorn.conf.py on a free port; yields its base URL."""
+def serve(static_root: Path, database_url: str, *options: str, **extra: str) -> Iterator[str]:
+    """gunicorn with gunicorn.conf.py (and ``options``) on a free port, in the
+    production environment (with ``extra``); yields its base URL."""
     port = free_port()
     env = production_env(
-        DJANGO_STATIC_ROOT=str(static_root),
-        DATABASE_URL=database_url,
-        GUNICORN_BIND=f"127.0.0.1:{port}",
-        WEB_CONCURRENCY="1",
-        GUNICORN_TIMEOUT="120",  # A busy test machine boots workers slowly.
+        **{
+            "DJANGO_STATIC_ROOT": str(static_root),
+            "DATABASE_URL": database_url,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": "1",
+            "GUNICORN_TIMEOUT": "120",  # A busy test machine boots workers slowly.
+            **extra,
+        }
     )
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
             "-c",
             "gunicorn.conf.py",
+            *options,
             "{{ cookiecutter.project }}.wsgi",
         ],
         cwd=ROOT,
@@ -231,3 +249,105 @@ def test_a_failed_history_write_rolls_the_data_back() -> None:
     assert response.status_code == 500
     assert get_user_model().objects.filter(pk=alice.pk).exists()
     assert revisions() == []
+
+
+def session_cookie(key: str) -> http.cookiejar.Cookie:
+    return http.cookiejar.Cookie(
+        **{"version": 0, "name": settings.SESSION_COOKIE_NAME, "value": key, "port": None},
+        **{"port_specified": False, "domain": "127.0.0.1", "domain_specified": False},
+        **{"domain_initial_dot": False, "path": "/", "path_specified": True, "secure": False},
+        **{"expires": None, "discard": True, "comment": None, "comment_url": None, "rest": {}},
+    )
+
+
+@contextlib.contextmanager
+def attribute_deltas_held(sqlite_file: Path | None) -> Iterator[None]:
+    """Another connection holds the project's writes back until the block
+    ends. On PostgreSQL and MariaDB it locks the attribute deltas' table: a
+    save waits with its row, its revision and its object delta written. On
+    SQLite it keeps a read open: a save writes everything, then waits to
+    commit."""
+    table = AttributeDelta._meta.db_table
+    if sqlite_file is not None:
+        reader = sqlite3.connect(sqlite_file, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute(f'SELECT count(*) FROM "{table}"').fetchall()
+        try:
+            yield
+        finally:
+            reader.execute("ROLLBACK")
+            reader.close()
+        return
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            name = other.ops.quote_name(table)
+            if other.vendor == "postgresql":
+                cursor.execute(f"LOCK TABLE {name} IN EXCLUSIVE MODE")
+            else:
+                cursor.execute(f"LOCK TABLES {name} READ")
+            yield
+            if other.vendor == "mysql":
+                cursor.execute("UNLOCK TABLES")
+        other.rollback()
+    finally:
+        other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_that_times_out_leaves_no_half_revision(
+    static_root: Path, tmp_path: Path
+) -> None:
+    cast = load.prepare(1, 0, "timeout")
+    [org] = cast.own
+    # Signed in as the login page would, without its password hashing, whose
+    # time on a busy machine is near the short timeout below.
+    browser = Client()
+    browser.force_login(cast.users[0])
+    session = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    sqlite_file = None
+    if connection.vendor == "sqlite":  # The test database is in memory: serve a copy.
+        sqlite_file = tmp_path / "db.sqlite3"
+        connection.ensure_connection()
+        with contextlib.closing(sqlite3.connect(sqlite_file)) as copy:
+            connection.connection.backup(copy)
+    url = f"sqlite:///{sqlite_file}" if sqlite_file else database_url(connection.settings_dict)
+    plain_http = {
+        "DJANGO_BEHIND_TLS_PROXY": "false",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SECURE_COOKIES": "false",
+    }
+    # Loaded before the worker forks, so that a short timeout spares its boot.
+    serving = contextlib.contextmanager(serve)(
+        static_root,
+        url,
+        "--preload",
+        GUNICORN_TIMEOUT="5",
+        DJANGO_SECRET_KEY=settings.SECRET_KEY,  # Which signed the session.
+        **plain_http,
+    )
+    with serving as base:
+        client = load.FormClient(base, load.Outcome())
+        client.cookies.set_cookie(session_cookie(session))
+        path = f"/admin/accounts/organization/{org}/change/"
+        form = client.form_of(path)
+        assert "csrfmiddlewaretoken" in form and "slug" in form, form  # The change form.
+        with attribute_deltas_held(sqlite_file):
+            try:
+                status, page = client.request(path, {**form, "name": "half-written"})
+            except http.client.RemoteDisconnected:  # Killed before it could answer.
+                status, page = 500, GUNICORN_500
+        # Only gunicorn's timeout ends the wait: it aborts the worker, which
+        # answers with gunicorn's own page, or kills it if it cannot.
+        assert status == 500 and GUNICORN_500 in page, page
+    if sqlite_file is not None:
+        with contextlib.closing(sqlite3.connect(sqlite_file)) as copy:
+            copy.backup(connection.connection)
+    assert Organization.objects.get(pk=org).name == "timeout-own-0"
+    problems = load.verify(cast, load.Outcome())
+    assert not any(problems.values()), problems
+    assert (
+        ObjectDelta.objects.filter(content_type__model="organization", content_id=str(org)).count()
+        == 1
+    )  # Its creation.

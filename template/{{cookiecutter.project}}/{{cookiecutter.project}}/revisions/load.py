@@ -38,6 +38,7 @@ from {{ cookiecutter.project }}.revisions.models import (
 PASSWORD = "load-check-password"
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 _SLUG = re.compile(r'name="slug" value="([^"]*)"')
+SAVED = "was changed successfully"
 
 
 @dataclass
@@ -88,12 +89,13 @@ def prepare(users: int, shared: int, prefix: str) -> Cast:
     return Cast(prefix, made, own, common)
 
 
-class _Client:
+class FormClient:
+    """A signed-in browser of the admin's forms: cookies kept, statuses counted."""
+
     def __init__(self, base: str, outcome: Outcome) -> None:
         self.base, self.outcome = base, outcome
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-        )
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
 
     def request(self, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
         data = None if form is None else urllib.parse.urlencode(form).encode()
@@ -118,12 +120,16 @@ class _Client:
             fields["slug"] = slug.group(1)
         return fields
 
+    def sign_in(self, username: str) -> None:
+        """Through the admin's login page, as a person would."""
+        form = self.form_of("/admin/login/")
+        form.update(username=username, password=PASSWORD)
+        self.request("/admin/login/", form)
+
 
 def _work(base: str, cast: Cast, user: int, writes: int, share: float, outcome: Outcome) -> None:
-    client = _Client(base, outcome)
-    form = client.form_of("/admin/login/")
-    form.update(username=f"{cast.prefix}-{user}", password=PASSWORD)
-    client.request("/admin/login/", form)
+    client = FormClient(base, outcome)
+    client.sign_in(f"{cast.prefix}-{user}")
     chance = random.Random(user)
     for n in range(writes):
         org = chance.choice(cast.shared) if chance.random() < share else cast.own[user]
@@ -132,8 +138,10 @@ def _work(base: str, cast: Cast, user: int, writes: int, share: float, outcome: 
         if "csrfmiddlewaretoken" not in form:
             continue
         name = f"{cast.prefix}-u{user}-{n}"
-        status, _ = client.request(path, {**form, "name": name})
-        if status == 200 or status == 302:  # The admin redirects after a save.
+        status, page = client.request(path, {**form, "name": name})
+        # The admin redirects to the list after a save and says so there; a
+        # user signed out is sent to the login page instead, also with a 200.
+        if status == 200 and SAVED in page:
             with outcome.lock:
                 outcome.writes.append((user, org, name))
 

@@ -106,6 +106,10 @@ class Command(BaseCommand):
             f"{outcome.requests / outcome.seconds:.1f} requests/s, "
             f"{len(outcome.writes)} writes, statuses {dict(sorted(outcome.statuses.items()))}"
         )
+        if any(status >= 500 for status in outcome.statuses):
+            # The server's log (requests and tracebacks): what went wrong.
+            log = (folder / "server.log").read_text(errors="replace").splitlines()
+            self.stdout.write("\n".join(line for line in log if "status=" not in line)[-20000:])
         if not recording:
             return 0
         counts = load.verify(cast, outcome)
@@ -158,9 +162,7 @@ class Command(BaseCommand):
             ]
         log = folder / "server.log"
         with log.open("ab") as errors:
-            server = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors
-            )
+            server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=errors, stderr=errors)
         deadline = time.monotonic() + 180
         while True:  # Until a worker answers: it is then serving.
             if server.poll() is not None:
