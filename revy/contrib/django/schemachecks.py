@@ -13,7 +13,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core import checks
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, router
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations import RenameModel
 
@@ -116,7 +116,10 @@ def check_history_names(databases: Any = None, **kwargs: Any) -> Messages:
     if not databases:
         return []
     warnings: Messages = []
+    attribute_delta = conf.history_models().attribute_delta
     for using in databases:
+        if not router.allow_migrate_model(using, attribute_delta):
+            continue  # No history tables of its own there (a replica).
         try:
             names = _recorded_names(using)
         except DatabaseError:
