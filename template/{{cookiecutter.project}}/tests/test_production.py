@@ -32,7 +32,9 @@ from django.urls import reverse
 
 from {{ cookiecutter.project }}.accounts.models import Organization
 from {{ cookiecutter.project }}.revisions import load
-from {{ cookiecutter.project }}.revisions.management.commands.load_check import database_url
+from {{ cookiecutter.project }}.revisions.management.commands.load_check import (
+    database_url,
+)
 from {{ cookiecutter.project }}.revisions.models import AttributeDelta, ObjectDelta
 
 from tests.conftest import revisions
