@@ -72,12 +72,14 @@ def sign_in(driver: Any, base_url: str, user: Any) -> None:
 
 def click_and_wait(driver: Any, css: str, until: str) -> str:
     """Click ``css`` and wait for a page whose text holds ``until``; return the text."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.find_element(By.CSS_SELECTOR, css).click()
-    WebDriverWait(driver, 20, ignored_exceptions=[StaleElementReferenceException]).until(
+    # While Chromium swaps documents, reading the body can fail with errors
+    # other than a stale element: read again until the new page answers.
+    WebDriverWait(driver, 20, ignored_exceptions=[WebDriverException]).until(
         lambda d: until in d.find_element(By.TAG_NAME, "body").text
     )
     return driver.find_element(By.TAG_NAME, "body").text
