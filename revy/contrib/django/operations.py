@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.migrations.operations.base import Operation
+from django.db.migrations.operations.base import Operation, OperationCategory
 from django.db.models import JSONField, Value
 
 from revy.contrib.django import amendments, conf
@@ -90,6 +90,8 @@ class _HistoryOperation(Operation):
     reversible = True
     reduces_to_sql = False
     elidable = False
+    # How makemigrations lists it: "~" beside Django's operations.
+    category = OperationCategory.ALTERATION
 
     def state_forwards(self, app_label: str, state: Any) -> None:
         pass  # Django's own operation beside it changes the model.
@@ -230,6 +232,8 @@ class ConvertTrackedField(_HistoryOperation):
     The functions take and return values as history stores them (JSON:
     text, numbers, booleans, lists, dicts); nulls and redacted or masked
     values are left as they are. Place it after the ``AlterField``."""
+
+    category = OperationCategory.PYTHON
 
     def __init__(
         self,
