@@ -4,11 +4,14 @@ one retyped with a converter (``ConvertTrackedField``) and one without, and
 the model renamed; history written before them, read, reverted and restored
 after them, and the migrations run back."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.recorder import MigrationRecorder
 from django.test import Client
 
 from revy.contrib.django import history, triggers
@@ -16,10 +19,10 @@ from revy.contrib.django.exceptions import Conflict, RevertConflict, Undecodable
 from revy.contrib.django.ledger import Amendment
 from revy.contrib.django.operations import ConvertTrackedField
 from revy.contrib.django.schema import RawValue
-from revy.contrib.django.schemachecks import check_history_names
+from revy.contrib.django.schemachecks import check_history_names, check_history_types
 from revy.contrib.django.verifying import checkpoint, verify
 from tests.admin_support import url
-from tests.helpers import AttributeDelta, Revision, User, acting
+from tests.helpers import AttributeDelta, Revision, User, acting, rewriting_history
 from tests.schemaapp.models import Post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -274,35 +277,71 @@ def test_migrating_back_gives_history_its_old_names_and_types(old_history):
     assert history.state_at(article, kept, revisions["written"]).title == "one"
 
 
-def test_the_check_warns_of_a_field_history_names_and_no_operation_covers(
-    old_history,
-):
+WITHOUT_REVYS_OPERATIONS = "tests.schemaapp.migrations_without_revys_operations"
+
+
+def test_the_check_is_quiet_where_revys_operations_cover_the_changes(old_history):
     assert check_history_names(databases=["default"]) == []
-    _revisions, kept, _typed, _gone = old_history
-    with acting():
-        post = Post.objects.get(pk=kept)
-        post.headline = "three"
-        post.save()
-    # As a rename with no RenameTrackedField leaves it.
-    AttributeDelta.objects.create(
-        object_delta=AttributeDelta.objects.filter(field_name="headline")
-        .last()
-        .object_delta,
-        content_type=ContentType.objects.get_for_model(Post),
-        content_id=str(kept),
-        field_name="subtitle",
-        old_value="x",
-        new_value="y",
+
+
+def test_the_check_warns_of_a_retyped_fields_value_it_cannot_parse(old_history):
+    # 0004 retypes count with a ConvertTrackedField and rating without one;
+    # rating's history holds "abc", recorded when it was text.
+    [warning] = check_history_types(databases=["default"])
+
+    bad = AttributeDelta.objects.get(field_name="rating", new_value="abc")
+    assert warning.id == "revy.W071"
+    assert warning.msg == (
+        f"History of schemaapp.Post.rating on 'default' holds 'abc' (attribute "
+        f"delta {bad.pk}), which the field cannot parse: "
+        "schemaapp.0004_retype_count_and_rating changed it from CharField to "
+        "IntegerField and no ConvertTrackedField converts its history."
     )
+    assert "ConvertTrackedField('post', 'rating', <forwards>, <backwards>)" in (
+        warning.hint
+    )
+
+
+def test_the_check_is_quiet_where_a_retyped_fields_values_all_parse(old_history):
+    # As if "abc" had never been recorded: the text of history is all digits.
+    with rewriting_history():
+        for column in ("old_value", "new_value"):
+            AttributeDelta.objects.filter(
+                field_name="rating", **{column: "abc"}
+            ).update(**{column: "4"})
+
+    assert check_history_types(databases=["default"]) == []
+
+
+def test_the_check_warns_of_a_field_history_names_and_no_operation_covers(
+    old_history, settings
+):
+    # The same changes made with Django's operations alone: history still
+    # names the removed body; title's history was renamed, so it names no
+    # title and is not warned of.
+    settings.MIGRATION_MODULES = {"schemaapp": WITHOUT_REVYS_OPERATIONS}
 
     [warning] = check_history_names(databases=["default"])
 
     assert warning.id == "revy.W070"
-    assert (
-        "names the field 'subtitle', which schemaapp.Post does not have" in warning.msg
-    )
-    assert "RenameTrackedField('post', 'subtitle', '<new name>')" in warning.hint
+    assert "names the field 'body', which schemaapp.Post does not have" in warning.msg
+    assert "RenameTrackedField('post', 'body', '<new name>')" in warning.hint
+    assert "RemoveTrackedField('post', 'body')" in warning.hint
     assert "makemigrations --empty schemaapp" in warning.hint
+
+
+def test_the_check_ignores_changes_made_before_revys_history_tables(
+    old_history, settings
+):
+    settings.MIGRATION_MODULES = {"schemaapp": WITHOUT_REVYS_OPERATIONS}
+    recorder = MigrationRecorder(connection).migration_qs
+    latest = recorder.filter(app="schemaapp").latest("applied").applied
+    recorder.filter(app="revy", name="0001_initial").update(
+        applied=latest + timedelta(seconds=1)
+    )
+
+    assert check_history_names(databases=["default"]) == []
+    assert check_history_types(databases=["default"]) == []
 
 
 def test_the_admin_shows_removed_fields_and_unparsable_values_as_recorded(

@@ -23,7 +23,11 @@ from revy.contrib.django.models import (
 )
 from revy.contrib.django.proposals.models import AbstractProposal
 from revy.contrib.django.rows import recorded_fields
-from revy.contrib.django.schemachecks import check_field_rules, check_history_names
+from revy.contrib.django.schemachecks import (
+    check_field_rules,
+    check_history_names,
+    check_history_types,
+)
 
 __all__ = ["register"]
 
@@ -491,3 +495,4 @@ def register() -> None:
     for check in CHECKS:
         checks.register(check, "revy")
     checks.register(check_history_names, "revy", checks.Tags.database)
+    checks.register(check_history_types, "revy", checks.Tags.database)

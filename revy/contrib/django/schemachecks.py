@@ -1,8 +1,10 @@
 """System checks of the per-field rules, and of history against the schema.
 
 ``checks.py`` registers them with the others; docs/checks.md lists them.
-revy.W070 reads the database, so it runs with ``manage.py check
---database default`` (and before ``migrate``), as Django's database checks.
+revy.W070 and revy.W071 read the database, so they run with ``manage.py
+check --database default`` (and before ``migrate``), as Django's database
+checks; they take the fields to look up from the project's migrations
+(``fieldchanges.py``), so that their cost does not grow with history.
 """
 
 from __future__ import annotations
@@ -11,17 +13,17 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.core import checks
-from django.db import DatabaseError, connections, router
-from django.db.migrations.loader import MigrationLoader
-from django.db.migrations.operations import RenameModel
+from django.db import DatabaseError, models, router
 
 from revy.contrib.django import conf
-from revy.contrib.django.operations import RemoveTrackedField, RenameTrackedField
-from revy.contrib.django.schema import known_names
+from revy.contrib.django.encoding import redaction_of
+from revy.contrib.django.exceptions import UndecodableValue
+from revy.contrib.django.fieldchanges import FieldChanges, Retyped, field_changes
+from revy.contrib.django.inheritance import children_of
+from revy.contrib.django.schema import decode
 
-__all__ = ["check_field_rules", "check_history_names"]
+__all__ = ["check_field_rules", "check_history_names", "check_history_types"]
 
 Messages = list[checks.CheckMessage]
 _RULES = ("REVY_EXCLUDED_FIELDS", "REVY_MASKED_FIELDS")
@@ -110,87 +112,125 @@ def _rule_fields(
 
 
 def check_history_names(databases: Any = None, **kwargs: Any) -> Messages:
-    """revy.W070: history names a field its model does not have, and no
-    ``RenameTrackedField`` or ``RemoveTrackedField`` in the project's
-    migrations covers it (a field renamed or removed without one)."""
-    if not databases:
-        return []
+    """revy.W070: a migration renamed or removed a field of a model after
+    revy's history tables were made, no ``RenameTrackedField`` or
+    ``RemoveTrackedField`` covers it, and history still names the field.
+
+    The fields come from the project's migrations: the check asks history
+    about those alone, one ``EXISTS`` each, not for every name it holds."""
+    return [
+        _history_names_warning(using, model, name)
+        for using, changes in _changes_by_database(databases)
+        for model, name in changes.uncovered_names()
+        if _history_rows(using, model, name).exists()
+    ]
+
+
+def check_history_types(databases: Any = None, **kwargs: Any) -> Messages:
+    """revy.W071: a migration gave a field another type after revy's
+    history tables were made, no ``ConvertTrackedField`` converts its
+    history, and history holds a value of it the field cannot parse.
+
+    Only such fields are read, until their first value that does not
+    parse; a field whose values all parse is read whole at each check,
+    until a ``ConvertTrackedField`` (or the history) covers it."""
     warnings: Messages = []
-    attribute_delta = conf.history_models().attribute_delta
-    for using in databases:
-        if not router.allow_migrate_model(using, attribute_delta):
-            continue  # No history tables of its own there (a replica).
-        try:
-            names = _recorded_names(using)
-        except DatabaseError:
-            continue  # Not migrated yet: no history to check.
-        covered = _covered(using)
-        for (app_label, model_name), field_names in sorted(names.items()):
-            try:
-                model = apps.get_model(app_label, model_name)
-            except LookupError:
-                continue  # A model that is gone: its content type is stale.
-            known = known_names(model)
-            for name in sorted(field_names - known):
-                if (app_label, model_name, name) in covered:
-                    continue
-                label = model._meta.label
-                warnings.append(
-                    checks.Warning(
-                        f"History of {label} on {using!r} names the field "
-                        f"{name!r}, which {label} does not have.",
-                        hint=(
-                            "If it was renamed, add revy.contrib.django."
-                            f"operations.RenameTrackedField({model_name!r}, "
-                            f"{name!r}, '<new name>') to the migration that "
-                            "renames it, or to a new one (manage.py "
-                            f"makemigrations --empty {app_label}); if it was "
-                            "removed, RemoveTrackedField("
-                            f"{model_name!r}, {name!r}). See "
-                            "docs/schema-changes.md."
-                        ),
-                        obj=model,
-                        id="revy.W070",
-                    )
-                )
+    encoder = conf.value_encoder()
+    for using, changes in _changes_by_database(databases):
+        for retyped in changes.unconverted_types():
+            found = _first_unparsable(using, encoder, retyped)
+            if found is not None:
+                warnings.append(_history_types_warning(using, retyped, *found))
     return warnings
 
 
-def _recorded_names(using: str) -> dict[tuple[str, str], set[str]]:
-    """``{(app label, model name): field names}`` recorded in history."""
+def _changes_by_database(databases: Any) -> list[tuple[str, FieldChanges]]:
+    """The databases to check that hold history tables, with what the
+    project's migrations did to fields as each has applied them."""
+    found = []
     attribute_delta = conf.history_models().attribute_delta
-    pairs = (
-        attribute_delta.objects.using(using)
-        .values_list("content_type_id", "field_name")
-        .distinct()
+    for using in databases or ():
+        if not router.allow_migrate_model(using, attribute_delta):
+            continue  # No history tables of its own there (a replica).
+        try:
+            found.append((using, field_changes(using)))
+        except DatabaseError:
+            continue  # Not migrated yet: no history to check.
+    return found
+
+
+def _history_rows(using: str, model: type[models.Model], name: str) -> Any:
+    """The attribute deltas of the field ``name`` of ``model`` (and of its
+    multi-table children, which record the fields they inherit)."""
+    owners = (model, *children_of(model))
+    return (
+        conf.history_models()
+        .attribute_delta.objects.using(using)
+        .filter(
+            content_type__app_label__in={m._meta.app_label for m in owners},
+            content_type__model__in={m._meta.model_name for m in owners},
+            field_name=name,
+        )
     )
-    by_type: dict[int, set[str]] = {}
-    for content_type_id, field_name in pairs:
-        by_type.setdefault(content_type_id, set()).add(field_name)
-    types = ContentType.objects.db_manager(using).filter(pk__in=by_type)
-    return {(ct.app_label, ct.model): by_type[ct.pk] for ct in types}
 
 
-def _covered(using: str) -> set[tuple[str, str, str]]:
-    """``(app label, model name, field name)`` that a ``RenameTrackedField``
-    (its old name) or ``RemoveTrackedField`` of a migration covers, under
-    the model's names then and since (``RenameModel``)."""
-    loader = MigrationLoader(connections[using], ignore_no_migrations=True)
-    covered = set()
-    renamed: dict[tuple[str, str], str] = {}  # Models renamed since.
-    for (app_label, _name), migration in loader.disk_migrations.items():
-        for operation in migration.operations:
-            if isinstance(operation, RenameModel):
-                renamed[app_label, operation.old_name_lower] = operation.new_name_lower
-            elif isinstance(operation, RenameTrackedField):
-                covered.add(
-                    (app_label, operation.model_name.lower(), operation.old_name)
-                )
-            elif isinstance(operation, RemoveTrackedField):
-                covered.add((app_label, operation.model_name.lower(), operation.name))
-    for app_label, model_name, field_name in list(covered):
-        seen = {model_name}
-        while (model_name := renamed.get((app_label, model_name))) not in (None, *seen):
-            seen.add(model_name)
-            covered.add((app_label, model_name, field_name))
-    return covered
+def _first_unparsable(
+    using: str, encoder: Any, retyped: Retyped
+) -> tuple[int, Any] | None:
+    """``(attribute delta, stored value)``: the first value of the field
+    that it cannot parse, if any (masked and redacted values aside)."""
+    rows = _history_rows(using, retyped.model, retyped.field.name).values_list(
+        "pk", "old_value", "new_value"
+    )
+    for pk, *values in rows.order_by("pk").iterator(chunk_size=conf.batch_size()):
+        for stored in values:
+            if stored is None or redaction_of(stored) is not None:
+                continue
+            try:
+                decode(encoder, retyped.field, stored, f"attribute delta {pk}")
+            except UndecodableValue:
+                return pk, stored
+    return None
+
+
+def _history_names_warning(
+    using: str, model: type[models.Model], name: str
+) -> checks.Warning:
+    label, model_name = model._meta.label, model._meta.model_name
+    return checks.Warning(
+        f"History of {label} on {using!r} names the field {name!r}, which "
+        f"{label} does not have.",
+        hint=(
+            "If it was renamed, add revy.contrib.django.operations."
+            f"RenameTrackedField({model_name!r}, {name!r}, '<new name>') to "
+            "the migration that renames it, or to a new one (manage.py "
+            f"makemigrations --empty {model._meta.app_label}); if it was "
+            f"removed, RemoveTrackedField({model_name!r}, {name!r}). See "
+            "docs/schema-changes.md."
+        ),
+        obj=model,
+        id="revy.W070",
+    )
+
+
+def _history_types_warning(
+    using: str, retyped: Retyped, attribute_delta: int, stored: Any
+) -> checks.Warning:
+    model, name = retyped.model, retyped.field.name
+    label, model_name = model._meta.label, model._meta.model_name
+    return checks.Warning(
+        f"History of {label}.{name} on {using!r} holds {stored!r} (attribute "
+        f"delta {attribute_delta}), which the field cannot parse: "
+        f"{retyped.migration} changed it from {retyped.old_type} to "
+        f"{retyped.new_type} and no ConvertTrackedField converts its history.",
+        hint=(
+            "Add revy.contrib.django.operations.ConvertTrackedField("
+            f"{model_name!r}, {name!r}, <forwards>, <backwards>) after the "
+            "AlterField, or in a new migration (manage.py makemigrations "
+            f"--empty {model._meta.app_label}). Until then reads show such "
+            "values as recorded, and snapshots, state_at() and undo raise "
+            "UndecodableValue. See docs/schema-changes.md."
+        ),
+        obj=model,
+        id="revy.W071",
+    )

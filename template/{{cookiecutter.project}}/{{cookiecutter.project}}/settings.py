@@ -84,9 +84,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Before revy: its makemigrations (revy's, then ruff) is the one that runs.
+    "{{ cookiecutter.project }}.revisions",
     "revy.contrib.django",
     "{{ cookiecutter.project }}.accounts",
-    "{{ cookiecutter.project }}.revisions",
 {%- if cookiecutter.api %}
     "rest_framework",
     "rest_framework.authtoken",
