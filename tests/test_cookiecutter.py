@@ -59,17 +59,20 @@ COMBINATIONS = [
         ("sqlite", "postgresql", "mariadb"), (True, False), (True, False), (True, False)
     )
 ]
-# The combinations whose Django checks and own suites run, per database: each
-# pair of values of the yes/no options appears in one of them.
-COVERING = [
-    {"include_example_apps": examples, "use_async": use_async, "api": api}
-    for examples, use_async, api in (
-        (True, True, True),
-        (True, False, False),
-        (False, True, False),
-        (False, False, True),
-    )
-]
+# The combinations whose own suites run, two per database: each pair of values
+# of any two options (the database among them) appears in one of the six. The
+# first of each database's pair has the example apps, for the browser tests.
+SUITES_ON = {
+    database: [
+        {"include_example_apps": examples, "use_async": use_async, "api": api}
+        for examples, use_async, api in pair
+    ]
+    for database, pair in {
+        "sqlite": ((True, True, True), (False, False, False)),
+        "postgresql": ((True, False, False), (False, True, True)),
+        "mariadb": ((True, False, True), (False, True, False)),
+    }.items()
+}
 # Lines that hold the package name must pass ruff for any length allowed.
 LONG_NAME = "a" * 40
 
@@ -323,7 +326,7 @@ def test_django_checks_pass(baked, project_python, options):
 
 # The generated suites are the same code whatever the database option (it only
 # picks the driver, .env.example and README lines): each run executes, on its
-# own database, the suites of the covering combinations made for it. The
+# own database, the suites of its two combinations in SUITES_ON. The
 # review workflow's browser tests run in the first of them only (one Chromium
 # per test); REVY_REQUIRE_BROWSER=1 makes them fail there rather than skip
 # without a browser, and they may skip only for the want of one. So does the
@@ -340,7 +343,7 @@ LACKING_BROWSER = re.compile(
 @expensive
 @pytest.mark.parametrize(
     "options",
-    [{"database": DATABASE, **options} for options in COVERING],
+    [{"database": DATABASE, **options} for options in SUITES_ON[DATABASE]],
     ids=combination_id,
 )
 def test_the_generated_suite_passes(baked, project_python, options):
@@ -348,7 +351,7 @@ def test_the_generated_suite_passes(baked, project_python, options):
     extra = {} if DATABASE == "sqlite" else {"DATABASE_URL": scratch_database_url()}
     extra["REQUIRE_BROWSER"] = "1" if browser.REQUIRED else ""
     command = [str(project_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    browser_run = {"database": DATABASE, **COVERING[0]}
+    browser_run = {"database": DATABASE, **SUITES_ON[DATABASE][0]}
     if options != browser_run:
         for test in ONCE_PER_DATABASE:
             command += ["--deselect", test]

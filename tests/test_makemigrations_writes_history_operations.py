@@ -3,8 +3,10 @@ model's field is renamed or removed (revy.contrib.django.autodetector):
 the autodetector runs on tests/schemaapp's migrated state against the same
 state with a field of ``Note`` renamed or removed, as the command would."""
 
+import pytest
 from django.core import checks
 from django.core.management import get_commands, load_command_class
+from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.questioner import MigrationQuestioner
 from django.db.migrations.writer import MigrationWriter
@@ -94,6 +96,23 @@ def test_makemigrations_and_migrate_are_revys_with_the_history_autodetector():
         command = load_command_class(get_commands()[name], name)
         assert command.autodetector is HistoryAutodetector, name
     # Django's own check that the two commands detect changes alike.
+    assert [e.id for e in checks.run_checks(tags=[checks.Tags.commands])] == []
+
+
+@pytest.mark.parametrize("app", ["ownmakemigrationsapp", "ownmigrateapp"])
+def test_an_app_replacing_one_of_the_two_commands_keeps_them_agreeing(settings, app):
+    # Listed before revy, its command is the one Django runs; revy's other
+    # command takes its autodetector, so Django's check still passes.
+    settings.INSTALLED_APPS = [f"tests.{app}", *settings.INSTALLED_APPS]
+    autodetectors = {
+        name: load_command_class(get_commands()[name], name).autodetector
+        for name in ("makemigrations", "migrate")
+    }
+
+    assert autodetectors == {
+        "makemigrations": MigrationAutodetector,
+        "migrate": MigrationAutodetector,
+    }
     assert [e.id for e in checks.run_checks(tags=[checks.Tags.commands])] == []
 
 

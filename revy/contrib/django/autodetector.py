@@ -8,6 +8,12 @@ Django's ``RenameField``, where it removes one ``RemoveTrackedField`` after
 with a ``makemigrations`` of its own subclasses revy's command, or sets
 ``autodetector = HistoryAutodetector`` on its command (docs/schema-changes.md).
 
+Django requires ``makemigrations`` and ``migrate`` to share an autodetector
+(check commands.E001). revy replaces both; where another app replaces one of
+them (listed before revy), revy's other command takes that one's
+autodetector, so that the two still agree and revy's operations are not
+written: that app's command subclasses revy's to have both.
+
 A change of type is not written for the project: how stored values convert
 is the project's to say, with ``ConvertTrackedField``.
 """
@@ -18,6 +24,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.core.management import get_commands, load_command_class
 from django.db.migrations import Migration
 from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.operations import RemoveField, RenameField
@@ -26,7 +33,12 @@ from django.db.migrations.operations.base import Operation
 from revy.contrib.django import conf
 from revy.contrib.django.operations import RemoveTrackedField, RenameTrackedField
 
-__all__ = ["HistoryAutodetector", "add_history_operations", "history_operation"]
+__all__ = [
+    "HistoryAutodetector",
+    "PairedAutodetectorCommand",
+    "add_history_operations",
+    "history_operation",
+]
 
 # The first of revy's migrations with the ledger the operations record in.
 LEDGER_MIGRATION = ("revy", "0004_amendments_of_migrations")
@@ -43,6 +55,22 @@ class HistoryAutodetector(MigrationAutodetector):
             for migration in app_migrations:
                 add_history_operations(migration)
         return changes
+
+
+class PairedAutodetectorCommand:
+    """Mixin of revy's ``makemigrations`` and ``migrate``: their autodetector
+    is :class:`HistoryAutodetector` while the other command in effect is
+    revy's too, else that command's."""
+
+    paired_with: str  # The other command's name.
+
+    @property
+    def autodetector(self) -> type[MigrationAutodetector]:
+        name = self.paired_with
+        other = load_command_class(get_commands()[name], name)
+        if isinstance(other, PairedAutodetectorCommand):
+            return HistoryAutodetector
+        return other.autodetector
 
 
 def history_operation(app_label: str, operation: Operation) -> Operation | None:

@@ -7,8 +7,8 @@ Installed with revy's app, it replaces Django's command. A project app with a
 
 from django.core.management.commands import makemigrations
 
-from revy.contrib.django.autodetector import HistoryAutodetector
+from revy.contrib.django.autodetector import PairedAutodetectorCommand
 
 
-class Command(makemigrations.Command):
-    autodetector = HistoryAutodetector
+class Command(PairedAutodetectorCommand, makemigrations.Command):
+    paired_with = "migrate"

@@ -1,11 +1,11 @@
 """Django's ``migrate``, with the autodetector of revy's ``makemigrations``
-(which Django's check commands.E001 asks of the two commands; ``migrate``
+(Django's check commands.E001 asks the two commands to share one; ``migrate``
 uses it only to say whether the models have changes not in a migration)."""
 
 from django.core.management.commands import migrate
 
-from revy.contrib.django.autodetector import HistoryAutodetector
+from revy.contrib.django.autodetector import PairedAutodetectorCommand
 
 
-class Command(migrate.Command):
-    autodetector = HistoryAutodetector
+class Command(PairedAutodetectorCommand, migrate.Command):
+    paired_with = "makemigrations"

@@ -1,0 +1,5 @@
+from django.core.management.commands import makemigrations
+
+
+class Command(makemigrations.Command):
+    pass

@@ -1,0 +1,5 @@
+from django.core.management.commands import migrate
+
+
+class Command(migrate.Command):
+    pass
