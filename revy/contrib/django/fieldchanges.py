@@ -9,6 +9,7 @@ history about these fields alone rather than read all of it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.apps import apps
 from django.db import connections, models
@@ -31,7 +32,7 @@ from revy.contrib.django.operations import (
 )
 from revy.contrib.django.schema import known_names
 
-__all__ = ["FieldChanges", "Retyped", "field_changes"]
+__all__ = ["FieldChanges", "Retyped", "TypeChange", "field_changes"]
 
 # Where revy's history tables were made: history is no older.
 HISTORY_TABLES_MIGRATION = ("revy", "0001_initial")
@@ -40,15 +41,21 @@ HISTORY_TABLES_MIGRATION = ("revy", "0001_initial")
 FieldKey = tuple[str, str, str]
 
 
+class TypeChange(NamedTuple):
+    """An ``AlterField`` that gave a field another internal type."""
+
+    migration: str  # "app_label.name"
+    old_type: str
+    new_type: str
+
+
 @dataclass(frozen=True)
 class Retyped:
     """A field whose type a migration changed with no ``ConvertTrackedField``."""
 
     model: type[models.Model]
     field: models.Field
-    migration: str  # "app_label.name"
-    old_type: str
-    new_type: str
+    change: TypeChange
 
 
 @dataclass
@@ -63,8 +70,8 @@ class FieldChanges:
     converted: set[FieldKey] = field(default_factory=set)
     # Old names of renamed fields, and removed fields.
     gone: set[FieldKey] = field(default_factory=set)
-    # Fields given another type: the migration and the types before and after.
-    retyped: dict[FieldKey, tuple[str, str, str]] = field(default_factory=dict)
+    # Fields given another type.
+    retyped: dict[FieldKey, TypeChange] = field(default_factory=dict)
 
     def names_since(self, app_label: str, model_name: str) -> list[str]:
         """``model_name`` and the names the model had after it, in order."""
@@ -107,7 +114,7 @@ class FieldChanges:
         """The fields given another type with no ``ConvertTrackedField``,
         which the model still has under that name."""
         found = []
-        for key, (migration, old_type, new_type) in sorted(self.retyped.items()):
+        for key, change in sorted(self.retyped.items()):
             model = self.model_now(key[0], key[1])
             if model is None or self.is_in(self.converted, key):
                 continue
@@ -115,7 +122,7 @@ class FieldChanges:
                 current = model._meta.get_field(key[2])
             except LookupError:
                 continue  # Renamed or removed since: revy.W070's to say.
-            found.append(Retyped(model, current, migration, old_type, new_type))
+            found.append(Retyped(model, current, change))
         return found
 
 
@@ -188,8 +195,6 @@ def _note(
             operation.field.get_internal_type(),
         )
         if old_type != new_type:
-            changes.retyped[app_label, model_name, operation.name] = (
-                f"{app_label}.{migration.name}",
-                old_type,
-                new_type,
+            changes.retyped[app_label, model_name, operation.name] = TypeChange(
+                f"{app_label}.{migration.name}", old_type, new_type
             )

@@ -221,8 +221,9 @@ def _history_types_warning(
     return checks.Warning(
         f"History of {label}.{name} on {using!r} holds {stored!r} (attribute "
         f"delta {attribute_delta}), which the field cannot parse: "
-        f"{retyped.migration} changed it from {retyped.old_type} to "
-        f"{retyped.new_type} and no ConvertTrackedField converts its history.",
+        f"{retyped.change.migration} changed it from {retyped.change.old_type} "
+        f"to {retyped.change.new_type} and no ConvertTrackedField converts its "
+        "history.",
         hint=(
             "Add revy.contrib.django.operations.ConvertTrackedField("
             f"{model_name!r}, {name!r}, <forwards>, <backwards>) after the "
