@@ -135,10 +135,9 @@ def check_history_types(databases: Any = None, **kwargs: Any) -> Messages:
     parse; a field whose values all parse is read whole at each check,
     until a ``ConvertTrackedField`` (or the history) covers it."""
     warnings: Messages = []
-    encoder = conf.value_encoder()
     for using, changes in _changes_by_database(databases):
         for retyped in changes.unconverted_types():
-            found = _first_unparsable(using, encoder, retyped)
+            found = _first_unparsable(using, conf.value_encoder(), retyped)
             if found is not None:
                 warnings.append(_history_types_warning(using, retyped, *found))
     return warnings
@@ -147,9 +146,11 @@ def check_history_types(databases: Any = None, **kwargs: Any) -> Messages:
 def _changes_by_database(databases: Any) -> list[tuple[str, FieldChanges]]:
     """The databases to check that hold history tables, with what the
     project's migrations did to fields as each has applied them."""
+    if not databases:
+        return []  # manage.py check without --database: no database to read.
     found = []
     attribute_delta = conf.history_models().attribute_delta
-    for using in databases or ():
+    for using in databases:
         if not router.allow_migrate_model(using, attribute_delta):
             continue  # No history tables of its own there (a replica).
         try:
