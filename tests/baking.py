@@ -2,15 +2,32 @@
 environment a baked project runs in (this test run's Django settings, database
 and make variables left out), and git."""
 
+import functools
 import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def on_the_machines_python3() -> bool:
+    """Whether this run's Python is the ``python3`` on PATH, which a baked
+    project's ``make`` uses (``PYTHON ?= python3``): tests that install a
+    project with it test the same thing in any run, so they run in that one
+    (not again in ``make test PYTHON=python3.13``)."""
+    found = subprocess.run(
+        ["python3", "-c", "import sys; print(sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        env=clean_environment(),
+    )
+    return found.stdout.strip() == str(sys.version_info[:2])
 
 
 def bake(template, output_dir, config_file, **context):

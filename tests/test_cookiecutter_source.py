@@ -29,13 +29,22 @@ from django.conf import settings
 
 import revy
 from scripts.bake import export
-from tests.baking import REPO_ROOT, bake, clean_environment, run, write_config
+from tests.baking import (
+    REPO_ROOT,
+    bake,
+    clean_environment,
+    on_the_machines_python3,
+    run,
+    write_config,
+)
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 end_to_end = pytest.mark.skipif(
     os.environ.get("REVY_TEST_SWAPPED", "0") == "1"
-    or settings.DATABASE_NAME != "sqlite",
-    reason="the same on every database: runs in the SQLite run with revy's own models",
+    or settings.DATABASE_NAME != "sqlite"
+    or not on_the_machines_python3(),
+    reason="the same on every database and in every run (make uses the machine's "
+    "python3): runs in the SQLite run on that Python with revy's own models",
 )
 
 
