@@ -1,7 +1,8 @@
 """Bulk writes hold one batch of history at a time, whatever their size.
 
 ``bulk_create``, ``bulk_update``, ``QuerySet.update()``, ``QuerySet.delete()``,
-a cascade, ``SET_NULL`` and ``revy_baseline`` write the history of a batch
+a cascade, ``SET_NULL``, ``revy_baseline`` and many-to-many ``add``,
+``remove``, ``set`` and ``clear`` write the history of a batch
 (``REVY_BATCH_SIZE``) before they read the next, and keep nothing per row
 once it is written: not the deltas (inside a savepoint either), not a note
 per saved instance. Memory is measured with ``tracemalloc`` (allocations,
@@ -24,7 +25,7 @@ from django.test import override_settings
 
 from revy import Context
 from tests.helpers import CREATE, DELETE, UPDATE, ObjectDelta, stored
-from tests.testapp.models import Book, Comment, Editor, Page, Shelf
+from tests.testapp.models import Article, Book, Comment, Editor, Page, Shelf, Tag
 
 BATCH = 200
 FEW, MANY = 400, 2_000
@@ -70,14 +71,32 @@ def _prepare(path: str, n: int):
     return book.delete  # Cascades to the pages.
 
 
-def _peak(path: str, n: int) -> int:
+def _prepare_members(path: str, n: int):
+    """A many-to-many write of ``path`` over ``n`` members, ready to run."""
+    with Context.as_disabled():
+        article = Article.objects.create(title="a")
+        tags = Tag.objects.bulk_create(Tag(name=f"t{i}") for i in range(n))
+        if path != "m2m_add":
+            article.tags.add(*tags)
+    if path == "m2m_add":
+        return lambda: article.tags.add(*tags)
+    if path == "m2m_remove":
+        return lambda: article.tags.remove(*tags)
+    if path == "m2m_set":
+        return lambda: article.tags.set(tags[: n // 2])
+    return article.tags.clear
+
+
+def _peak(path: str, n: int, recording: bool = True) -> int:
     """The peak of memory allocated while ``path`` writes ``n`` rows inside
     a savepoint, over what was allocated before."""
-    write = _prepare(path, n)
+    prepare = _prepare_members if path.startswith("m2m_") else _prepare
+    write = prepare(path, n)
     gc.collect()
     tracemalloc.start()
+    context = Context() if recording else Context.as_disabled()
     try:
-        with transaction.atomic(), Context(), transaction.atomic():
+        with transaction.atomic(), context, transaction.atomic():
             before = tracemalloc.get_traced_memory()[0]
             tracemalloc.reset_peak()
             write()
@@ -115,6 +134,23 @@ def test_a_bulk_write_s_memory_does_not_grow_with_its_rows(path):
     _peak(path, FEW)  # Caches filled once, outside the comparison.
     few = _peak(path, FEW)
     many = _peak(path, MANY)
+    per_row = (many - few) / (MANY - FEW)
+    assert per_row < MOST_PER_ROW, f"{path}: {few} -> {many} bytes, {per_row:.0f}/row"
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(REVY_BATCH_SIZE=BATCH)
+@pytest.mark.parametrize("path", ["m2m_add", "m2m_remove", "m2m_set", "m2m_clear"])
+def test_a_many_to_many_write_s_extra_memory_does_not_grow_with_its_members(path):
+    """Django's own add, remove and set hold every member (a through row
+    each, for ``add``): what revy adds to that must not grow, though it
+    records a delta for each member (its side of the relation)."""
+
+    def extra(n: int) -> int:
+        return _peak(path, n) - _peak(path, n, recording=False)
+
+    extra(FEW)  # Caches filled once, outside the comparison.
+    few, many = extra(FEW), extra(MANY)
     per_row = (many - few) / (MANY - FEW)
     assert per_row < MOST_PER_ROW, f"{path}: {few} -> {many} bytes, {per_row:.0f}/row"
 

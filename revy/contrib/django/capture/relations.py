@@ -44,13 +44,14 @@ def _current_members(
     target: str,
     instance: models.Model,
     among: Any = None,
-) -> set[Any]:
-    """The primary keys of ``instance``'s members (of those ``among``)."""
+) -> list[Any]:
+    """The primary keys of ``instance``'s members (of those ``among``),
+    each once: a list, the smallest holder of what may be many keys."""
     queryset = sender._base_manager.using(using).filter(**{source: instance})
     if among is not None:
         queryset = queryset.filter(**{f"{target}__in": among})
     # A foreign key's __pk is its own column when it refers to the key.
-    return set(queryset.values_list(f"{target}__pk", flat=True))
+    return list(queryset.values_list(f"{target}__pk", flat=True).distinct())
 
 
 def keys_of(foreign_key: Any, values: Any, using: str) -> dict[Any, Any]:
@@ -113,10 +114,14 @@ def on_m2m_changed(
         this_side, other_side = field.name, field.remote_field.get_accessor_name()
     recorder = Recorder(frame, using)
     _change(recorder, type(instance), instance.pk, this_side, model, removed, added)
+    # A delta for each member on the other side: written a batch at a time,
+    # so that memory holds one batch however many members change.
     for pk in removed:
         _change(recorder, model, pk, other_side, type(instance), {instance.pk}, set())
+        transactions.flush_if_full(using)
     for pk in added:
         _change(recorder, model, pk, other_side, type(instance), set(), {instance.pk})
+        transactions.flush_if_full(using)
 
 
 def _change(
