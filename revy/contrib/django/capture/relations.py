@@ -51,7 +51,17 @@ def _current_members(
     if among is not None:
         queryset = queryset.filter(**{f"{target}__in": among})
     # A foreign key's __pk is its own column when it refers to the key.
-    return list(queryset.values_list(f"{target}__pk", flat=True).distinct())
+    key = f"{target}__pk"
+    ordered = queryset.values_list(key, flat=True).distinct().order_by(key)
+    # A query per batch (key > last): no driver holds more than a batch of
+    # rows, MariaDB's included, which fetches a whole result at once.
+    size, members = conf.batch_size(), []
+    while True:
+        page = ordered.filter(**{f"{key}__gt": members[-1]}) if members else ordered
+        batch = list(page[:size])
+        members += batch
+        if len(batch) < size:
+            return members
 
 
 def keys_of(foreign_key: Any, values: Any, using: str) -> dict[Any, Any]:
