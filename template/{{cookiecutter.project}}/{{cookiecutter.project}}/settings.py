@@ -122,8 +122,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# Recording switched off, to measure what it costs (manage.py load_check).
-if not env_bool("DJANGO_RECORD_HISTORY", True):
+# Recording switched off, to measure what it costs (manage.py load_check): no
+# context per request, and no model tracked (the admin's saves open contexts
+# of their own).
+RECORD_HISTORY = env_bool("DJANGO_RECORD_HISTORY", True)
+if not RECORD_HISTORY:
     MIDDLEWARE.remove("revy.contrib.django.middleware.RevyMiddleware")
 
 ROOT_URLCONF = "{{ cookiecutter.project }}.urls"
@@ -208,6 +211,7 @@ LOGIN_URL = "admin:login"
 # revy ------------------------------------------------------------------------
 # The history models are this project's own (revisions/models.py), so the team
 # can add fields to them; revy reaches them through these settings.
+REVY_TRACKED_MODELS = ["*"] if RECORD_HISTORY else []
 REVY_REVISION_MODEL = "revisions.Revision"
 REVY_OBJECT_DELTA_MODEL = "revisions.ObjectDelta"
 REVY_ATTRIBUTE_DELTA_MODEL = "revisions.AttributeDelta"

@@ -211,3 +211,18 @@ def verify(cast: Cast, outcome: Outcome) -> dict[str, int]:
         "states unlike their rows": unlike,
         "breaks in the chain of deltas": breaks,
     }
+
+
+def revisions_written_off(cast: Cast) -> int:
+    """With recording off: the revisions of the run's organisations after
+    their creation (none may be written; their creation was recorded)."""
+    return (
+        ObjectDelta.objects.filter(
+            content_type__model="organization",
+            content_id__in=[str(org) for org in cast.own + cast.shared],
+        )
+        .exclude(action=ObjectDelta.ACTION_CREATE)
+        .values("revision")
+        .distinct()
+        .count()
+    )

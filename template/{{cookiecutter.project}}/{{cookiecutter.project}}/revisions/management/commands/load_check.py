@@ -111,7 +111,9 @@ class Command(BaseCommand):
             log = (folder / "server.log").read_text(errors="replace").splitlines()
             self.stdout.write("\n".join(line for line in log if "status=" not in line)[-20000:])
         if not recording:
-            return 0
+            written = load.revisions_written_off(cast)
+            self.stdout.write(f"  {written} revisions written with recording off")
+            return written
         counts = load.verify(cast, outcome)
         for what, count in counts.items():
             self.stdout.write(f"  {count} {what}")
