@@ -134,12 +134,22 @@ def check_history_types(databases: Any = None, **kwargs: Any) -> Messages:
     Only such fields are read, until their first value that does not
     parse; a field whose values all parse is read whole at each check,
     until a ``ConvertTrackedField`` (or the history) covers it."""
+    suspects = [
+        (using, retyped)
+        for using, changes in _changes_by_database(databases)
+        for retyped in changes.unconverted_types()
+    ]
+    if not suspects:
+        return []
+    try:
+        encoder = conf.value_encoder()
+    except Exception:  # revy.E007 says why it cannot be made.
+        return []
     warnings: Messages = []
-    for using, changes in _changes_by_database(databases):
-        for retyped in changes.unconverted_types():
-            found = _first_unparsable(using, conf.value_encoder(), retyped)
-            if found is not None:
-                warnings.append(_history_types_warning(using, retyped, *found))
+    for using, retyped in suspects:
+        found = _first_unparsable(using, encoder, retyped)
+        if found is not None:
+            warnings.append(_history_types_warning(using, retyped, *found))
     return warnings
 
 
@@ -148,8 +158,11 @@ def _changes_by_database(databases: Any) -> list[tuple[str, FieldChanges]]:
     project's migrations did to fields as each has applied them."""
     if not databases:
         return []  # manage.py check without --database: no database to read.
+    try:
+        attribute_delta = conf.history_models().attribute_delta
+    except (LookupError, ValueError, AttributeError):
+        return []  # revy.E009-E011 say which history model setting is wrong.
     found = []
-    attribute_delta = conf.history_models().attribute_delta
     for using in databases:
         if not router.allow_migrate_model(using, attribute_delta):
             continue  # No history tables of its own there (a replica).
