@@ -211,10 +211,11 @@ LOGIN_URL = "admin:login"
 # revy ------------------------------------------------------------------------
 # The history models are this project's own (revisions/models.py), so the team
 # can add fields to them; revy reaches them through these settings.
-REVY_TRACKED_MODELS = ["*"] if RECORD_HISTORY else []
 REVY_REVISION_MODEL = "revisions.Revision"
 REVY_OBJECT_DELTA_MODEL = "revisions.ObjectDelta"
 REVY_ATTRIBUTE_DELTA_MODEL = "revisions.AttributeDelta"
+# Every model is tracked (revy's default); none with recording off (above).
+REVY_TRACKED_MODELS = ["*"] if RECORD_HISTORY else []
 # Who acts in a request: the first resolver that answers (not None) wins;
 # when none does, the system (None) acts. See actors.py.
 REVY_ACTOR_RESOLVERS = [
