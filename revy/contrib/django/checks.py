@@ -25,8 +25,7 @@ from revy.contrib.django.proposals.models import AbstractProposal
 from revy.contrib.django.rows import recorded_fields
 from revy.contrib.django.schemachecks import (
     check_field_rules,
-    check_history_names,
-    check_history_types,
+    check_history_against_migrations,
 )
 
 __all__ = ["register"]
@@ -494,5 +493,4 @@ def register() -> None:
     read the database also under Django's ``database`` tag."""
     for check in CHECKS:
         checks.register(check, "revy")
-    checks.register(check_history_names, "revy", checks.Tags.database)
-    checks.register(check_history_types, "revy", checks.Tags.database)
+    checks.register(check_history_against_migrations, "revy", checks.Tags.database)

@@ -23,7 +23,12 @@ from revy.contrib.django.fieldchanges import FieldChanges, Retyped, field_change
 from revy.contrib.django.inheritance import children_of
 from revy.contrib.django.schema import decode
 
-__all__ = ["check_field_rules", "check_history_names", "check_history_types"]
+__all__ = [
+    "check_field_rules",
+    "check_history_against_migrations",
+    "check_history_names",
+    "check_history_types",
+]
 
 Messages = list[checks.CheckMessage]
 _RULES = ("REVY_EXCLUDED_FIELDS", "REVY_MASKED_FIELDS")
@@ -111,7 +116,24 @@ def _rule_fields(
     return errors
 
 
+def check_history_against_migrations(databases: Any = None, **kwargs: Any) -> Messages:
+    """revy.W070 and revy.W071, the check Django runs: the project's
+    migrations are read and replayed once for both."""
+    changes = _changes_by_database(databases)
+    return _names_warnings(changes) + _types_warnings(changes)
+
+
 def check_history_names(databases: Any = None, **kwargs: Any) -> Messages:
+    """revy.W070 alone (see :func:`_names_warnings`)."""
+    return _names_warnings(_changes_by_database(databases))
+
+
+def check_history_types(databases: Any = None, **kwargs: Any) -> Messages:
+    """revy.W071 alone (see :func:`_types_warnings`)."""
+    return _types_warnings(_changes_by_database(databases))
+
+
+def _names_warnings(changes: list[tuple[str, FieldChanges]]) -> Messages:
     """revy.W070: a migration renamed or removed a field of a model after
     revy's history tables were made, no ``RenameTrackedField`` or
     ``RemoveTrackedField`` covers it, and history still names the field.
@@ -120,13 +142,13 @@ def check_history_names(databases: Any = None, **kwargs: Any) -> Messages:
     about those alone, one ``EXISTS`` each, not for every name it holds."""
     return [
         _history_names_warning(using, model, name)
-        for using, changes in _changes_by_database(databases)
-        for model, name in changes.uncovered_names()
+        for using, found in changes
+        for model, name in found.uncovered_names()
         if _history_rows(using, model, name).exists()
     ]
 
 
-def check_history_types(databases: Any = None, **kwargs: Any) -> Messages:
+def _types_warnings(changes: list[tuple[str, FieldChanges]]) -> Messages:
     """revy.W071: a migration gave a field another type after revy's
     history tables were made, no ``ConvertTrackedField`` converts its
     history, and history holds a value of it the field cannot parse.
@@ -136,8 +158,8 @@ def check_history_types(databases: Any = None, **kwargs: Any) -> Messages:
     until a ``ConvertTrackedField`` (or the history) covers it."""
     suspects = [
         (using, retyped)
-        for using, changes in _changes_by_database(databases)
-        for retyped in changes.unconverted_types()
+        for using, found in changes
+        for retyped in found.unconverted_types()
     ]
     if not suspects:
         return []

@@ -2,4 +2,4 @@ from django.core.management.commands import makemigrations
 
 
 class Command(makemigrations.Command):
-    pass
+    """Django's own ``makemigrations``, as another app's replacement of it would be."""

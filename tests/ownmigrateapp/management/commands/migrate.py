@@ -2,4 +2,4 @@ from django.core.management.commands import migrate
 
 
 class Command(migrate.Command):
-    pass
+    """Django's own ``migrate``, as another app's replacement of it would be."""
