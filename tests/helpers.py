@@ -10,12 +10,13 @@ import contextlib
 import datetime
 import io
 import threading
+import time
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from revy import Context
 from revy.contrib.django.appendonly import declared
@@ -204,14 +205,15 @@ def forget_field(model, pk, field_name):
 @contextlib.contextmanager
 def between_read_and_write(model, work):
     """Run ``work`` in another connection (``run_in_other_connection``) right
-    after the first read of ``model``'s table; yield a list that then holds
-    its error (or None)."""
+    after the first statement that reads ``model``'s table (a SELECT, or on
+    PostgreSQL a save's UPDATE that reads the row as it goes); yield a list
+    that then holds its error (or None)."""
     table = model._meta.db_table
     outcome = []
 
     def hook(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        if not outcome and sql.lstrip().upper().startswith("SELECT") and table in sql:
+        if not outcome and "SELECT " in sql.upper() and table in sql:
             outcome.append(run_in_other_connection(work))
         return result
 
@@ -224,24 +226,70 @@ def run_in_other_connection(work):
     """Run ``work()`` in a thread with a connection of its own that waits at
     most a second for a lock; return the error it raised, or None."""
     errors = []
-
-    def target():
-        try:
-            with connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
-                    cursor.execute("SET lock_timeout = '1s'")
-                elif connection.vendor == "mysql":
-                    cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
-                else:
-                    cursor.execute("PRAGMA busy_timeout = 1000")
-            work()
-        except Exception as error:  # reported to the test's thread
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=target)
+    thread = threading.Thread(target=_in_other_connection, args=(work, errors))
     thread.start()
     thread.join(timeout=30)
     assert not thread.is_alive(), "the other connection did not finish"
     return errors[0] if errors else None
+
+
+@contextlib.contextmanager
+def other_connection_holding_until_waited_for(work):
+    """Run ``work()`` in a transaction of another connection and go on while
+    it holds its locks: the other connection commits once a connection waits
+    for one of them (seen in the database's own view of lock waits), so the
+    block's write waits for that commit; at the exit, the other must have
+    committed."""
+    done = threading.Event()
+    errors = []
+
+    def hold():
+        with transaction.atomic():
+            try:
+                work()
+            finally:
+                done.set()
+            _wait_until_a_connection_waits_for_a_lock()
+
+    thread = threading.Thread(target=_in_other_connection, args=(hold, errors))
+    thread.start()
+    assert done.wait(30), "the other connection did not start"
+    try:
+        yield
+    finally:
+        thread.join(timeout=30)
+    assert not thread.is_alive(), "the other connection did not finish"
+    assert not errors, errors
+
+
+def _wait_until_a_connection_waits_for_a_lock():
+    # MariaDB's INNODB_TRX and INNODB_LOCK_WAITS miss a wait for a row in a
+    # read by key, which its InnoDB status reports.
+    for _ in range(3000):  # At most 30 seconds.
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                waiting = cursor.fetchone()[0]
+            else:
+                cursor.execute("SHOW ENGINE INNODB STATUS")
+                waiting = "\nLOCK WAIT " in cursor.fetchone()[2]
+        if waiting:
+            return
+        time.sleep(0.01)
+    raise AssertionError("no connection waited for a lock")
+
+
+def _in_other_connection(work, errors):
+    try:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET lock_timeout = '1s'")
+            elif connection.vendor == "mysql":
+                cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+            else:
+                cursor.execute("PRAGMA busy_timeout = 1000")
+        work()
+    except Exception as error:  # reported to the test's thread
+        errors.append(error)
+    finally:
+        connections.close_all()

@@ -7,7 +7,11 @@ The other connection runs in a thread (``run_in_other_connection``): before
 the save, or right after revy's read of the row and before the save's
 ``UPDATE`` (``between_read_and_write``), joined before the save goes on. It
 waits at most a second for a lock, so a row revy locked makes it fail
-instead of waiting for the commit.
+instead of waiting for the commit. Or it holds the row until the save waits
+for it (``other_connection_holding_until_waited_for``).
+
+On PostgreSQL the read is part of the save's ``UPDATE`` where it can be
+(decision 0025); the statement of any other save reads first.
 """
 
 import contextlib
@@ -15,15 +19,28 @@ import contextlib
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import OperationalError, connection, transaction
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 
 from revy import Context
 from revy.contrib.django import history
 from tests.helpers import (
+    CREATE,
     AttributeDelta,
     between_read_and_write,
+    deltas_of,
+    other_connection_holding_until_waited_for,
     run_in_other_connection,
 )
-from tests.testapp.models import Album, Comment, Photo
+from tests.testapp.models import (
+    Album,
+    CodeItem,
+    Comment,
+    Counter,
+    Photo,
+    Restaurant,
+    UUIDItem,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -163,3 +180,135 @@ def test_trusting_the_instance_records_a_stale_old_value(settings):
     assert chain(Comment, comment.pk, "text")[-1] == ("a", "c")  # Not "b".
     with pytest.raises(AssertionError, match="a break in the chain"):
         assert_chained(Comment, comment.pk, "text")
+
+
+def test_a_save_sends_its_read_of_the_row_with_its_update_on_postgresql():
+    with Context():
+        comment = Comment.objects.create(text="a")
+    comment.text = "b"
+    table = Comment._meta.db_table
+    with CaptureQueriesContext(connection) as queries, Context():
+        comment.save()
+    on_the_table = [q["sql"] for q in queries if table in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(on_the_table) == 1, on_the_table
+        assert on_the_table[0].startswith("UPDATE")
+        assert "FOR NO KEY UPDATE" in on_the_table[0]
+    else:
+        assert [sql.split()[0] for sql in on_the_table] == ["SELECT", "UPDATE"]
+    assert assert_chained(Comment, comment.pk, "text") == [(None, "a"), ("a", "b")]
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite lets one connection write at a time: no save waits for a row",
+)
+@IN_TRANSACTION
+def test_a_save_that_waits_for_another_connections_row_records_what_it_committed(
+    block,
+):
+    with Context():
+        comment = Comment.objects.create(text="a")
+    loaded = Comment.objects.get(pk=comment.pk)
+    loaded.text = "c"
+
+    def change_to_b():
+        with Context():
+            Comment.objects.filter(pk=comment.pk).update(text="b")
+
+    with other_connection_holding_until_waited_for(change_to_b), block(), Context():
+        loaded.save()  # Waits for the other's commit, then reads "b".
+    assert assert_chained(Comment, comment.pk, "text") == [
+        (None, "a"),
+        ("a", "b"),
+        ("b", "c"),
+    ]
+
+
+def _full_save(instance, field_name, value):
+    setattr(instance, field_name, value)
+    instance.save()
+
+
+def _save_of_one_field(instance, field_name, value):
+    setattr(instance, field_name, value)
+    instance.save(update_fields=[field_name])
+
+
+def _save_of_an_expression(instance, field_name, value):
+    setattr(instance, field_name, F(field_name) + value)
+    instance.save()
+
+
+def _save_selecting_first(instance, field_name, value, monkeypatch):
+    monkeypatch.setattr(type(instance)._meta, "select_on_save", True)
+    _full_save(instance, field_name, value)
+
+
+@pytest.mark.parametrize(
+    ("model", "field_name", "values", "save"),
+    [
+        (Comment, "text", ["a", "b", "c"], _full_save),
+        (Comment, "text", ["a", "b", "c"], _save_of_one_field),
+        (Comment, "text", ["a", "b", "c"], _save_selecting_first),
+        (Comment, "text", ["a" * 5000, "b" * 5000, "c" * 5000], _full_save),
+        (Counter, "value", [1, 2, 10], _save_of_an_expression),
+        (Restaurant, "name", ["a", "b", "c"], _full_save),
+        (Restaurant, "serves_pizza", [False, True, False], _full_save),
+        (UUIDItem, "name", ["a", "b", "c"], _full_save),
+        (CodeItem, "name", ["a", "b", "c"], _full_save),
+    ],
+    ids=[
+        "full save",
+        "update_fields",
+        "select_on_save",
+        "long texts",
+        "F() expression",
+        "parent's field",
+        "child's field",
+        "UUID key",
+        "text key",
+    ],
+)
+def test_every_kind_of_save_records_the_value_another_connection_committed(
+    model, field_name, values, save, monkeypatch
+):
+    """Whether the read goes with the UPDATE or before it, the old value of
+    a stale instance's save is what the other connection committed."""
+    first, committed, saved = values
+    with Context():
+        obj = model.objects.create(
+            **{field_name: first}, **({"code": "k"} if model is CodeItem else {})
+        )
+    loaded = model.objects.get(pk=obj.pk)
+
+    def commit_elsewhere():
+        with Context():
+            model.objects.filter(pk=obj.pk).update(**{field_name: committed})
+
+    assert run_in_other_connection(commit_elsewhere) is None
+    with Context():
+        if save is _save_selecting_first:
+            save(loaded, field_name, saved, monkeypatch)
+        else:
+            save(loaded, field_name, saved)
+    pairs = assert_chained(model, obj.pk, field_name)
+    expected = committed + saved if save is _save_of_an_expression else saved
+    assert pairs[-1] == (committed, expected)
+
+
+def test_a_save_of_a_row_deleted_meanwhile_records_its_creation_again():
+    with Context():
+        comment = Comment.objects.create(text="a")
+    loaded = Comment.objects.get(pk=comment.pk)
+
+    def delete_elsewhere():
+        with Context():
+            Comment.objects.filter(pk=comment.pk).delete()
+
+    assert run_in_other_connection(delete_elsewhere) is None
+    loaded.text = "b"
+    with Context():
+        loaded.save()  # Updates no row, so Django inserts it.
+    assert [d.action for d in deltas_of(Comment, comment.pk)][-1] == CREATE
+    assert chain(Comment, comment.pk, "text")[-1] == (None, "b")

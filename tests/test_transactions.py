@@ -468,6 +468,10 @@ def data_and_history_queries(captured):
     return data, history, other
 
 
+# A save's read of its row goes in its UPDATE on PostgreSQL (decision 0025).
+READ_IN_THE_UPDATE = connection.vendor == "postgresql"
+
+
 @pytest.mark.parametrize("read_before_save", [True, False])
 @pytest.mark.parametrize("batch_size", [500, 10])
 def test_many_updates_in_one_context_cost_one_query_each_plus_batches(
@@ -489,8 +493,9 @@ def test_many_updates_in_one_context_cost_one_query_each_plus_batches(
             c.text += " changed"
             c.save()
     data, history, other = data_and_history_queries(captured)
-    # With REVY_READ_BEFORE_SAVE each save first reads the row it overwrites.
-    reads = n if read_before_save else 0
+    # With REVY_READ_BEFORE_SAVE each save reads the row it overwrites: in its
+    # UPDATE on PostgreSQL, in a statement before it elsewhere.
+    reads = n if read_before_save and not READ_IN_THE_UPDATE else 0
     assert len(data) == n + reads
     assert sum(sql.startswith("select") for sql in data) == reads
     batches = math.ceil(n / batch_size)
@@ -521,7 +526,10 @@ HISTORY_STATEMENTS = 1 if connection.vendor == "postgresql" else 3
 
 @pytest.mark.parametrize(
     ("read_before_save", "statements"),
-    [(True, ["select", "update"]), (False, ["update"])],
+    [
+        (True, ["update"] if READ_IN_THE_UPDATE else ["select", "update"]),
+        (False, ["update"]),
+    ],
 )
 def test_a_single_save_costs_the_write_and_one_history_statement(
     comment, read_before_save, statements

@@ -156,6 +156,10 @@ def _changeable_unassigned(model: type[models.Model]) -> frozenset[str]:
     }
 
 
+# What old_values() gives when the caller reads the row at its UPDATE.
+READ_AT_UPDATE: Any = object()
+
+
 def old_values(
     instance: models.Model,
     model: type[models.Model],
@@ -163,12 +167,15 @@ def old_values(
     fields: Sequence[models.Field],
     force_insert: bool,
     read_row: bool = False,
+    read_at_update: bool = False,
 ) -> dict[str, Any] | None:
     """The stored values of ``fields`` before this save; None for a new row.
 
     They are read from the row, locked until the transaction ends, when the
     instance does not know them or ``read_row`` (``REVY_READ_BEFORE_SAVE``)
-    says not to trust what it remembers."""
+    says not to trust what it remembers; with ``read_at_update``, the
+    caller reads them as the save's ``UPDATE`` runs, and gets
+    :data:`READ_AT_UPDATE` instead."""
     pk = instance.pk
     if pk is None:
         return None  # A new row, a copy made by clearing the key included.
@@ -180,6 +187,8 @@ def old_values(
             return None
         if instance._state.adding and model._meta.pk.has_default():
             return None  # Django inserts such rows without looking.
+        if read_at_update:
+            return READ_AT_UPDATE
         # Locked: the row holds these values until the write.
         return next(iter(locked_rows(model, using, [pk], fields).values()), None)
     data = instance.__dict__
@@ -347,6 +356,30 @@ def locked_key_batches(
     for start in range(0, len(pks), size):
         chunk = base.filter(pk__in=pks[start : start + size])
         yield from locked_batches(model, using, chunk, fields, for_delete)
+
+
+def update_reading_rows(
+    model: type[models.Model],
+    queryset: models.QuerySet,
+    pk: Any,
+    values: list[Any],
+    fields: Sequence[models.Field],
+) -> list[Row] | None:
+    """Run a save's ``UPDATE`` (Django's ``values`` on the row ``pk`` of
+    ``queryset``) so that it also returns ``fields`` of the row as it was,
+    locked as :func:`locked_rows` locks it: one row per row updated. None
+    where the database or the statement does not allow it (nothing ran)."""
+    attnames = _attnames(model, fields)
+    if _odd_names(attnames):
+        return None
+    backend = backends.of(queryset.db)
+    reader = backend.row_reader(model, attnames, pk)
+    if reader is None:
+        return None
+    rows = backend.update_reading_row(queryset, pk, values, reader)
+    if rows is None:
+        return None
+    return [dict(zip(attnames, row, strict=True)) for row in rows]
 
 
 def values_of(

@@ -11,12 +11,17 @@ from __future__ import annotations
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from revy.contrib.django.backends.base import Backend, Linked, mark_inserted
+from revy.contrib.django.backends.base import (
+    Backend,
+    Linked,
+    RowReader,
+    mark_inserted,
+)
 from revy.contrib.django.backends.mysql import MySQLBackend
 from revy.contrib.django.backends.postgresql import PostgreSQLBackend
 from revy.contrib.django.backends.sqlite import SQLiteBackend
 
-__all__ = ["Backend", "Linked", "mark_inserted", "of"]
+__all__ = ["Backend", "Linked", "RowReader", "mark_inserted", "of"]
 
 _BY_VENDOR: dict[str, type[Backend]] = {
     "postgresql": PostgreSQLBackend,

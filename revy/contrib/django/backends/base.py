@@ -54,13 +54,30 @@ class Linked:
         return cls(model, attnames_of(model), instance_rows(model, objs))
 
 
-class _Reader(NamedTuple):
+class RowReader(NamedTuple):
     """A compiled read of one row by key, and how its values are converted."""
 
     sql: str
     driver_sql: str  # ``sql`` in the driver's own parameter style
     compiler: Any
     converters: dict[int, Any]
+    pk_field: Field
+    connection: BaseDatabaseWrapper
+
+    def key(self, pk: Any) -> Any:
+        """The parameter of the row ``pk``."""
+        return self.pk_field.get_db_prep_value(pk, self.connection, prepared=False)
+
+    def row(self, rows: list[Any]) -> tuple[Any, ...] | None:
+        """The first of ``rows`` as Python values (None if there is none)."""
+        if not rows:
+            return None
+        if self.converters:
+            rows = list(self.compiler.apply_converters(rows[:1], self.converters))
+        return tuple(rows[0])
+
+
+_UNCOMPILED: Any = object()
 
 
 class Backend:
@@ -71,6 +88,9 @@ class Backend:
     # Whether the database lets one connection write at a time, so that
     # between a read and a write of one transaction no other can commit.
     writes_alone = False
+    # Whether a save's UPDATE can return the row as it was, read with the
+    # lock a separate read would take (:meth:`update_reading_row`).
+    updates_reading_rows = False
     # Whether an insert that skips or updates conflicting rows can return
     # exactly the rows it inserted (ON CONFLICT DO NOTHING RETURNING).
     returns_rows_inserted_despite_conflicts = True
@@ -78,7 +98,7 @@ class Backend:
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
         self._plans: dict[tuple[Any, ...], Plan | None] = {}
-        self._readers: dict[tuple[Any, ...], _Reader] = {}
+        self._readers: dict[tuple[Any, ...], RowReader | None] = {}
 
     # Foreign keys checked at once (a propose() block) ----------------------
 
@@ -267,49 +287,79 @@ class Backend:
         none), read with :meth:`lock`'s lock. The query is compiled once per
         model and columns: one write of one row pays a round trip, not the
         ORM's compilation."""
+        reader = self.row_reader(model, attnames, pk, for_delete)
+        if reader is None:  # Only the key is a parameter, or it is read anew.
+            queryset = QuerySet(model, using=self.connection.alias).filter(pk=pk)
+            rows = list(self.lock(queryset, for_delete).values_list(*attnames))
+            return rows[0] if rows else None
+        return reader.row(self.fetch(reader.sql, reader.driver_sql, [reader.key(pk)]))
+
+    def row_reader(
+        self,
+        model: type[Model],
+        attnames: tuple[str, ...],
+        pk: Any,
+        for_delete: bool = False,
+    ) -> RowReader | None:
+        """:meth:`locked_row`'s read, compiled with the key ``pk`` the first
+        time, its one parameter the key; None where the query takes other
+        parameters too."""
         key = (model, attnames, for_delete)
-        reader = self._readers.get(key)
-        connection = self.connection
-        pk_field = model._meta.pk
-        if reader is None:
+        reader = self._readers.get(key, _UNCOMPILED)
+        if reader is _UNCOMPILED:
+            alias = self.connection.alias
             # The row itself, whatever the base manager annotates.
-            queryset = QuerySet(model, using=connection.alias).filter(pk=pk)
+            queryset = QuerySet(model, using=alias).filter(pk=pk)
             compiler = (
                 self.lock(queryset, for_delete)
                 .values_list(*attnames)
-                .query.get_compiler(connection.alias)
+                .query.get_compiler(alias)
             )
             sql, params = compiler.as_sql()
-            if len(params) != 1:  # Only the key: anything else is read anew.
-                rows = list(self.lock(queryset, for_delete).values_list(*attnames))
-                return rows[0] if rows else None
             converters = compiler.get_converters(
                 [column for column, _sql, _alias in compiler.select]
             )
-            reader = self._readers[key] = _Reader(
-                sql, self.driver_sql(sql), compiler, converters
+            reader = self._readers[key] = (
+                RowReader(
+                    sql,
+                    self.driver_sql(sql),
+                    compiler,
+                    converters,
+                    model._meta.pk,
+                    self.connection,
+                )
+                if len(params) == 1
+                else None
             )
-        param = pk_field.get_db_prep_value(pk, connection, prepared=False)
+        return reader
+
+    def fetch(self, sql: str, driver_sql: str, params: Sequence[Any]) -> list[Any]:
+        """The rows ``sql`` returns. One short statement per save: when
+        nothing watches the queries (no ``execute_wrapper``, no query log),
+        it goes through the driver's own cursor, without the wrapper's cost,
+        which is most of such a statement's time on the client."""
+        connection = self.connection
         if connection.execute_wrappers or connection.queries_logged:
-            # Something watches the queries: through Django's cursor.
             with connection.cursor() as cursor:
-                cursor.execute(reader.sql, [param])
-                rows = cursor.fetchall()
-        else:
-            # One short read per save: the driver's cursor, without the
-            # wrapper's cost, which is most of the read's time on the client.
-            with connection.wrap_database_errors:
-                cursor = self.driver_cursor()
-                try:
-                    cursor.execute(reader.driver_sql, [param])
-                    rows = cursor.fetchall()
-                finally:
-                    cursor.close()
-        if not rows:
-            return None
-        if reader.converters:
-            rows = list(reader.compiler.apply_converters(rows, reader.converters))
-        return tuple(rows[0])
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        with connection.wrap_database_errors:
+            cursor = self.driver_cursor()
+            try:
+                cursor.execute(driver_sql, params)
+                return cursor.fetchall()
+            finally:
+                cursor.close()
+
+    def update_reading_row(
+        self, queryset: QuerySet, pk: Any, values: list[Any], reader: RowReader
+    ) -> list[Any] | None:
+        """Run the ``UPDATE`` of a save (Django's ``values``, on the row
+        ``pk`` of ``queryset``, the model's base queryset) so that it also
+        returns the row as it was, read with ``reader``'s lock: one row per
+        row updated. None where the database or the statement does not
+        allow it; the caller then reads first."""
+        return None
 
     def driver_cursor(self) -> Any:
         """A cursor of the driver itself, on this connection."""

@@ -21,11 +21,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, QuerySet
+from django.db.models.sql import UpdateQuery
 
 from revy.contrib.django import conf
-from revy.contrib.django.backends.base import Backend, Linked
+from revy.contrib.django.backends.base import Backend, Linked, RowReader
 from revy.contrib.django.backends.plan import FEW, Plan
 
 
@@ -67,6 +69,7 @@ class PostgreSQLBackend(Backend):
     # Many rows go as one JSON document, which escapes every character that
     # is not ASCII: an astral one takes twelve bytes there.
     bytes_per_character = 12
+    updates_reading_rows = True
 
     def check_foreign_keys_at_once(self) -> None:
         # Django makes foreign keys DEFERRABLE INITIALLY DEFERRED; rolling
@@ -88,6 +91,38 @@ class PostgreSQLBackend(Backend):
         # locked ones be written meanwhile; a delete takes FOR UPDATE, which
         # does not. OF: only the model's own table, not the tables it joins.
         return queryset.select_for_update(no_key=not for_delete, of=("self",))
+
+    def update_reading_row(
+        self, queryset: QuerySet, pk: Any, values: list[Any], reader: RowReader
+    ) -> list[Any] | None:
+        # One statement, one round trip: the UPDATE joins the row read FOR NO
+        # KEY UPDATE and returns it. A plain self-join would return the
+        # snapshot's values, stale when another transaction committed while
+        # this one waited for the row.
+        query = queryset.filter(pk=pk).query.chain(UpdateQuery)
+        query.add_update_fields(values)
+        query.annotations = {}  # As Django's QuerySet._update().
+        if query.related_updates:
+            return None
+        compiler = query.get_compiler(self.connection.alias)
+        try:
+            sql, params = compiler.as_sql()
+            where, where_params = compiler.compile(query.where)
+        except (EmptyResultSet, FullResultSet):
+            return None
+        tail = f" WHERE {where}"
+        set_params = params[: len(params) - len(where_params)]
+        if not sql.endswith(tail) or params[len(set_params) :] != tuple(where_params):
+            return None
+        table = compiler.quote_name_unless_alias(query.base_table)
+        key = compiler.quote_name_unless_alias(reader.pk_field.column)
+        folded = (
+            f"{sql[: -len(tail)]} FROM ({reader.sql}) AS revy_old{tail}"
+            f" AND {table}.{key} = revy_old.{key} RETURNING revy_old.*"
+        )
+        params = [*set_params, reader.key(pk), *where_params]
+        rows = self.fetch(folded, self.driver_sql(folded), params)
+        return [reader.row([row]) for row in rows]
 
     def can_link(self, parents: int) -> bool:
         # Many rows go faster in bulk, model by model.

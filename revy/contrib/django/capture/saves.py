@@ -11,27 +11,92 @@ lookup and calls Django's method unchanged.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connections, models, router
 from django.db.models.base import DEFERRED
 
 from revy.context import Frame
-from revy.contrib.django import conf, tracking, transactions, wrapping
+from revy.contrib.django import backends, conf, tracking, transactions, wrapping
 from revy.contrib.django.capture import relations
 from revy.contrib.django.capture.scope import recording_frame
 from revy.contrib.django.exceptions import EncodingError
-from revy.contrib.django.recording import Recorder
+from revy.contrib.django.recording import Recorder, may_be_large
 from revy.contrib.django.rows import (
+    READ_AT_UPDATE,
     fetch_values,
     is_expression,
+    locked_rows,
     may_differ,
     old_values,
     read_back,
     recorded_fields,
     same_value,
     saved_fields,
+    update_reading_rows,
 )
+
+
+class _ReadAtUpdate:
+    """A save's locked read of its row, run as Django's ``_do_update`` runs:
+    folded into the ``UPDATE`` where the database allows, else just before
+    it. ``row``: the row as it was (None: no row was updated)."""
+
+    __slots__ = ("instance", "model", "fields", "row")
+
+    def __init__(
+        self, instance: models.Model, model: type[models.Model], fields: list[Any]
+    ) -> None:
+        self.instance, self.model, self.fields = instance, model, fields
+        self.row: dict[str, Any] | None = None
+
+
+_read_at_update: ContextVar[_ReadAtUpdate | None] = ContextVar(
+    "revy_read_at_update", default=None
+)
+
+
+def _reads_at_update(
+    instance: models.Model, model: type[models.Model], fields: list[Any], using: str
+) -> bool:
+    """Whether the save's read of its row can wait for its ``UPDATE``: one
+    table (no parents), something to write, and no value large enough to
+    check against history's limits before the write."""
+    if not backends.of(using).updates_reading_rows or model._meta.parents:
+        return False
+    data = instance.__dict__
+    return bool(fields) and not any(may_be_large(data.get(f.attname)) for f in fields)
+
+
+def _encode_changes(
+    recorder: Recorder,
+    model: type[models.Model],
+    fields: list[Any],
+    old: dict[str, Any] | None,
+    before: dict[str, Any],
+) -> tuple[dict[str, Any], EncodingError | None]:
+    """The changed values of ``before`` encoded, and the first error of a
+    value revy cannot encode. Encoded before writing where the old values
+    are known, so that a value too large for a row of history fails the save
+    before anything reaches the database."""
+    encoded = {}
+    unencodable = None
+    for field in fields:
+        attname = field.attname
+        value = before[attname]
+        if value is DEFERRED or is_expression(value):
+            continue
+        if old is None or not same_value(field, old[attname], value):
+            try:
+                encoded[attname] = recorder.encode(field, value)
+            except EncodingError as error:
+                unencodable = unencodable or error
+                continue
+            recorder.check_change(
+                model, field, None if old is None else old[attname], value
+            )
+    return encoded, unencodable
 
 
 def _record_save(
@@ -50,31 +115,34 @@ def _record_save(
     read_row = conf.read_before_save()
     if not read_row:
         fields = may_differ(instance, model, fields)
-    old = old_values(instance, model, using, fields, bool(force_insert), read_row)
+    old = old_values(
+        instance,
+        model,
+        using,
+        fields,
+        bool(force_insert),
+        read_row,
+        read_at_update=instance.pk is not None
+        and _reads_at_update(instance, model, fields, using),
+    )
     data = instance.__dict__
-    # Encode before writing, so a value too large for a row of history
-    # fails the save before anything reaches the database. A value revy
-    # cannot encode is Django's to refuse first, with its own error; if
-    # Django writes it, revy's error undoes the write.
-    before = {}
-    encoded = {}
-    unencodable = None
-    for field in fields:
-        attname = field.attname
-        value = before[attname] = data.get(attname, DEFERRED)
-        if value is DEFERRED or is_expression(value):
-            continue
-        if old is None or not same_value(field, old[attname], value):
-            try:
-                encoded[attname] = recorder.encode(field, value)
-            except EncodingError as error:
-                unencodable = unencodable or error
-                continue
-            recorder.check_change(
-                model, field, None if old is None else old[attname], value
-            )
-    original(instance, *save_args, update_fields=update_fields)
+    before = {f.attname: data.get(f.attname, DEFERRED) for f in fields}
+    read = _ReadAtUpdate(instance, model, fields) if old is READ_AT_UPDATE else None
+    if read is None:
+        # A value revy cannot encode is Django's to refuse first, with its
+        # own error; if Django writes it, revy's error undoes the write.
+        encoded, unencodable = _encode_changes(recorder, model, fields, old, before)
+        original(instance, *save_args, update_fields=update_fields)
+    else:
+        token = _read_at_update.set(read)
+        try:
+            original(instance, *save_args, update_fields=update_fields)
+        finally:
+            _read_at_update.reset(token)
+        old = read.row
     try:
+        if read is not None:  # The old values came with the write.
+            encoded, unencodable = _encode_changes(recorder, model, fields, old, before)
         if unencodable is not None:
             raise unencodable
         stored = {}
@@ -206,6 +274,38 @@ def _wrap_save_base(original: Any) -> Any:
     return save_base
 
 
+def _wrap_do_update(original: Any) -> Any:
+    def _do_update(
+        self: models.Model,
+        base_qs: models.QuerySet,
+        using: str,
+        pk_val: Any,
+        values: list[Any],
+        update_fields: Any,
+        forced_update: bool,
+        *returning_fields: Any,  # Django 6 and later
+    ) -> Any:
+        args = (base_qs, using, pk_val, values, update_fields, forced_update)
+        read = _read_at_update.get()
+        if read is None or read.instance is not self or base_qs.model is not read.model:
+            return original(self, *args, *returning_fields)
+        if (
+            values
+            and not (returning_fields and returning_fields[0])
+            and not (self._meta.select_on_save and not forced_update)
+        ):
+            rows = update_reading_rows(read.model, base_qs, pk_val, values, read.fields)
+            if rows is not None:
+                read.row = rows[0] if rows else None
+                return [()] * len(rows) if returning_fields else bool(rows)
+        # Django writes the row otherwise: read it, locked, first.
+        locked = locked_rows(read.model, using, [pk_val], read.fields)
+        read.row = next(iter(locked.values()), None)
+        return original(self, *args, *returning_fields)
+
+    return _do_update
+
+
 def _wrap_refresh_from_db(original: Any) -> Any:
     def refresh_from_db(
         self: models.Model,
@@ -233,9 +333,14 @@ def _wrap_refresh_from_db(original: Any) -> Any:
 
 
 def install() -> None:
-    """Wrap ``Model.save_base``, ``refresh_from_db`` and ``from_db``, once."""
+    """Wrap ``Model.save_base``, ``_do_update``, ``refresh_from_db`` and
+    ``from_db``, once."""
     wrapping.wrap(
         models.Model,
-        {"save_base": _wrap_save_base, "refresh_from_db": _wrap_refresh_from_db},
+        {
+            "save_base": _wrap_save_base,
+            "_do_update": _wrap_do_update,
+            "refresh_from_db": _wrap_refresh_from_db,
+        },
     )
     tracking.install_from_db()
