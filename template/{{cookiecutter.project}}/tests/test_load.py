@@ -1,17 +1,21 @@
 """A short run of the load check (manage.py load_check; `make load` runs it
 longer): users write through the admin's forms on a server with production
 settings, a share of them on the same rows, and their history holds; then
-the same with recording off writes no history."""
+the same with recording off writes no history. Under each server the
+project has: gunicorn (WSGI){% if cookiecutter.use_async %} and uvicorn (ASGI){% endif %}."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_history_holds_under_concurrent_writes() -> None:
+@pytest.mark.parametrize("server", ["wsgi"{% if cookiecutter.use_async %}, "asgi"{% endif %}])
+def test_history_holds_under_concurrent_writes(server: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     result = subprocess.run(
         [
@@ -26,6 +30,8 @@ def test_history_holds_under_concurrent_writes() -> None:
             "2",
             "--workers",
             "2",
+            "--server",
+            server,
         ],
         cwd=ROOT,
         env={

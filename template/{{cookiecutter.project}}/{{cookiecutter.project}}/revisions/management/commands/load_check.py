@@ -17,6 +17,7 @@ from django.db import connection
 from {{ cookiecutter.project }}.revisions import load
 
 ROOT = Path(settings.BASE_DIR)
+SERVERS = ["wsgi"{% if cookiecutter.use_async %}, "asgi"{% endif %}]
 
 
 def free_port() -> int:
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         parser.add_argument("--writes", type=int, default=200, help="per user")
         parser.add_argument("--shared", type=int, default=3, help="rows all users write")
         parser.add_argument("--share", type=float, default=0.5, help="of writes on them")
-        parser.add_argument("--server", choices=["wsgi", "asgi"], default="wsgi")
+        parser.add_argument("--server", choices=SERVERS, default="wsgi")
         parser.add_argument("--workers", type=int, default=0, help="default: as make serve")
         parser.add_argument(
             "--recording-only",
@@ -141,18 +142,18 @@ class Command(BaseCommand):
             "GUNICORN_TIMEOUT": "120",
         }
         bin_dir = Path(sys.executable).parent
-        if options["server"] == "wsgi":
-            command = [
-                str(bin_dir / "gunicorn"),
-                "-c",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "{{ cookiecutter.project }}.wsgi",
-            ]
-        else:
+        command = [
+            str(bin_dir / "gunicorn"),
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "{{ cookiecutter.project }}.wsgi",
+        ]
+{%- if cookiecutter.use_async %}
+        if options["server"] == "asgi":
             command = [
                 str(bin_dir / "uvicorn"),
                 "{{ cookiecutter.project }}.asgi:application",
@@ -162,6 +163,7 @@ class Command(BaseCommand):
                 str(workers),
                 "--no-access-log",
             ]
+{%- endif %}
         log = folder / "server.log"
         with log.open("ab") as errors:
             server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=errors, stderr=errors)
