@@ -20,7 +20,7 @@ import tracemalloc
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import override_settings
 
 from revy import Context
@@ -117,16 +117,7 @@ def _peak(path: str, n: int, recording: bool = True) -> int:
         "update",
         "delete",
         "cascade",
-        pytest.param(
-            "set_null",
-            marks=pytest.mark.xfail(
-                connection.vendor == "postgresql",
-                reason="Django joins the by-key querysets of a SET_NULL into one "
-                "UPDATE listing every key (Collector.delete), where revy hands "
-                "it one per batch",
-                strict=True,
-            ),
-        ),
+        "set_null",
         "baseline",
     ],
 )

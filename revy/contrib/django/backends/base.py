@@ -261,6 +261,11 @@ class Backend:
 
     # Locking the rows a write changes ----------------------------------------
 
+    def by_keys(self, queryset: QuerySet, keys: list[Any]) -> QuerySet:
+        """``queryset`` narrowed to the rows whose primary key is in ``keys``,
+        as a write that must change exactly the rows revy read gets it."""
+        return queryset.filter(pk__in=keys)
+
     def lock(self, queryset: QuerySet, for_delete: bool = False) -> QuerySet:
         """``queryset`` reading its rows with a lock as strong as the write
         that follows takes (an update's, or a delete's), held to the end of

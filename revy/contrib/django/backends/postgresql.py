@@ -23,7 +23,8 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model, QuerySet
+from django.db.models import BooleanField, Field, Model, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.sql import UpdateQuery
 
 from revy.contrib.django import conf
@@ -91,6 +92,23 @@ class PostgreSQLBackend(Backend):
         # locked ones be written meanwhile; a delete takes FOR UPDATE, which
         # does not. OF: only the model's own table, not the tables it joins.
         return queryset.select_for_update(no_key=not for_delete, of=("self",))
+
+    def by_keys(self, queryset: QuerySet, keys: list[Any]) -> QuerySet:
+        # One array parameter, not a placeholder a key: Django joins the
+        # querysets a delete's SET_NULL hands it into one UPDATE, whose SQL
+        # and parameters would otherwise hold several hundred bytes a key.
+        pk = queryset.model._meta.pk
+        kind = array_type(pk, self.connection)
+        if kind is None:
+            return super().by_keys(queryset, keys)
+        quote = self.connection.ops.quote_name
+        column = f"{quote(queryset.model._meta.db_table)}.{quote(pk.column)}"
+        values = [
+            pk.get_db_prep_value(k, self.connection, prepared=False) for k in keys
+        ]
+        return queryset.filter(
+            RawSQL(f"{column} = ANY(%s::{kind}[])", (values,), BooleanField())
+        )
 
     def update_reading_row(
         self, queryset: QuerySet, pk: Any, values: list[Any], reader: RowReader

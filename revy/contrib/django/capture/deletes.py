@@ -438,7 +438,7 @@ def _field_values(
 def _by_keys(
     model: type[models.Model], using: str, rows: dict[Any, Row]
 ) -> models.QuerySet:
-    return model._base_manager.using(using).filter(pk__in=list(rows))
+    return backends.of(using).by_keys(model._base_manager.using(using), list(rows))
 
 
 def _wrap_collector_delete(original: Any) -> Any:
