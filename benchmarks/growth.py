@@ -5,8 +5,9 @@ bench QUICK=1`` runs the small sizes). The history of ``RevyItem`` is
 filled, through revy's own write paths, to each size in attribute deltas
 (10^4, 10^5, 10^6; 10^7 with ``GROWTH_MAX=7``; QUICK: 10^3, 10^4). At each
 size, with the history of that size around it, it measures a request's
-save, ``state_at()`` of one object, snapshots of a 50-row page, an
-object's history page and a revision's detail (medians of repeated runs),
+save, ``state_at()`` of one object, ``members_as_of()`` of a group that
+gained and lost members, snapshots of a 50-row page, an object's history
+page and a revision's detail (medians of repeated runs),
 then folds the oldest tenth of the history with ``retention.prune()``
 (rows removed per second). The goal: reads and writes within 1.5x from the
 smallest size to the largest. Numbers never make this script fail.
@@ -31,10 +32,14 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import F  # noqa: E402
 
-from benchmarks.models import RevyItem  # noqa: E402
+from benchmarks.models import RevyGroup, RevyItem  # noqa: E402
 from revy import Context  # noqa: E402
 from revy.contrib.django import conf  # noqa: E402
-from revy.contrib.django.history import history, state_at  # noqa: E402
+from revy.contrib.django.history import (  # noqa: E402
+    history,
+    members_as_of,
+    state_at,
+)
 from revy.contrib.django.retention import prune  # noqa: E402
 from revy.contrib.django.snapshot import ObjectSnapshot  # noqa: E402
 
@@ -118,6 +123,15 @@ def measure(size: int) -> dict[str, float]:
             item.number = number
             item.save()
 
+    with Context():
+        group = RevyGroup.objects.create(name="g")
+    members = list(RevyItem.objects.order_by("-pk")[:10])
+    for member in members:  # A revision each, then three leave.
+        with Context():
+            group.members.add(member)
+    with Context():
+        group.members.remove(*members[:3])
+
     def save() -> None:
         with Context():
             item.number += 1
@@ -134,6 +148,7 @@ def measure(size: int) -> dict[str, float]:
     found = {
         "a request's save": timed(save),
         "state_at() of one object": timed(lambda: state_at(RevyItem, item.pk)),
+        "members_as_of() of one object": timed(lambda: members_as_of(group, "members")),
         "snapshots of a 50-row page": timed(page_of_snapshots),
         "an object's history page": timed(lambda: list(history(item)[:100])),
         "a revision's detail": timed(

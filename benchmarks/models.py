@@ -55,6 +55,12 @@ class RevyChild(Item):
     parent = models.ForeignKey(RevyParent, models.CASCADE)
 
 
+class RevyGroup(Parent):
+    """Items as members: the growth benchmark's ``members_as_of()``."""
+
+    members = models.ManyToManyField(RevyItem, related_name="groups")
+
+
 @reversion.register()
 class ReversionItem(Item):
     pass
