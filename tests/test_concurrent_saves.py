@@ -211,12 +211,13 @@ def test_a_save_that_waits_for_another_connections_row_records_what_it_committed
         comment = Comment.objects.create(text="a")
     loaded = Comment.objects.get(pk=comment.pk)
     loaded.text = "c"
-
-    def change_to_b():
-        with Context():
-            Comment.objects.filter(pk=comment.pk).update(text="b")
-
-    with other_connection_holding_until_waited_for(change_to_b), block(), Context():
+    with (
+        other_connection_holding_until_waited_for(
+            update_elsewhere(comment.pk, text="b")
+        ),
+        block(),
+        Context(),
+    ):
         loaded.save()  # Waits for the other's commit, then reads "b".
     assert assert_chained(Comment, comment.pk, "text") == [
         (None, "a"),

@@ -293,7 +293,7 @@ class Backend:
         model and columns: one write of one row pays a round trip, not the
         ORM's compilation."""
         reader = self.row_reader(model, attnames, pk, for_delete)
-        if reader is None:  # Only the key is a parameter, or it is read anew.
+        if reader is None:  # The query has parameters besides the key: the ORM.
             queryset = QuerySet(model, using=self.connection.alias).filter(pk=pk)
             rows = list(self.lock(queryset, for_delete).values_list(*attnames))
             return rows[0] if rows else None
