@@ -52,6 +52,7 @@ MOMENT = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 # Each round of filling: new rows created in one revision, then an update
 # of existing rows by filter in another, as a busy table sees.
 CREATED, UPDATED = 200, 1000
+FIELDS = 5  # RevyItem's, besides its key
 
 
 def attribute_deltas() -> int:
@@ -59,18 +60,28 @@ def attribute_deltas() -> int:
 
 
 def fill_to(size: int) -> None:
-    """Add rounds of history until it holds ``size`` attribute deltas."""
-    while attribute_deltas() < size:
-        with transaction.atomic(), Context():
-            RevyItem.objects.bulk_create(
-                RevyItem(text="t", number=0, body="b", flag=False, moment=MOMENT)
-                for _ in range(CREATED)
-            )
-        last = RevyItem.objects.order_by("-pk").values_list("pk", flat=True)[0]
-        with transaction.atomic(), Context():
-            RevyItem.objects.filter(pk__gt=last - UPDATED).update(
-                number=F("number") + 1
-            )
+    """Add rounds of history until it holds ``size`` attribute deltas,
+    counting them once per run of rounds: a count reads the whole table."""
+    count = attribute_deltas()
+    while count < size:
+        # A round adds at most a delta per field of each new row and one
+        # per updated row: these rounds add at most the missing deltas and
+        # one round more.
+        rounds = -(-(size - count) // (CREATED * FIELDS + UPDATED))
+        for _ in range(rounds):
+            add_a_round()
+        count = attribute_deltas()
+
+
+def add_a_round() -> None:
+    with transaction.atomic(), Context():
+        RevyItem.objects.bulk_create(
+            RevyItem(text="t", number=0, body="b", flag=False, moment=MOMENT)
+            for _ in range(CREATED)
+        )
+    last = RevyItem.objects.order_by("-pk").values_list("pk", flat=True)[0]
+    with transaction.atomic(), Context():
+        RevyItem.objects.filter(pk__gt=last - UPDATED).update(number=F("number") + 1)
 
 
 def bytes_per_attribute_delta() -> float | None:
