@@ -15,6 +15,7 @@ On PostgreSQL the read is part of the save's ``UPDATE`` where it can be
 """
 
 import contextlib
+from unittest import mock
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -75,14 +76,21 @@ def assert_chained(model, pk, field_name):
     return pairs
 
 
-def update_elsewhere(pk, **values):
+def update_elsewhere(pk, model=Comment, **values):
     """Another connection changes the row, recorded, and commits."""
 
     def work():
         with Context():
-            Comment.objects.filter(pk=pk).update(**values)
+            model.objects.filter(pk=pk).update(**values)
 
     return work
+
+
+def loaded_comment():
+    """A comment created "a" (recorded), as a request loads it."""
+    with Context():
+        comment = Comment.objects.create(text="a")
+    return Comment.objects.get(pk=comment.pk)
 
 
 def is_lock_error(error):
@@ -93,33 +101,29 @@ def is_lock_error(error):
 def test_a_full_save_that_puts_back_another_connections_value_records_that_change(
     block,
 ):
-    with Context():
-        comment = Comment.objects.create(text="a")
-    loaded = Comment.objects.get(pk=comment.pk)
-    assert run_in_other_connection(update_elsewhere(comment.pk, text="b")) is None
+    loaded = loaded_comment()
+    assert run_in_other_connection(update_elsewhere(loaded.pk, text="b")) is None
     with block(), Context():
         loaded.save()  # Writes its "a" back over the other's "b".
-    assert chain(Comment, comment.pk, "text") == [
+    assert chain(Comment, loaded.pk, "text") == [
         (None, "a"),
         ("a", "b"),
         ("b", "a"),
     ]
-    assert_chained(Comment, comment.pk, "text")
+    assert_chained(Comment, loaded.pk, "text")
 
 
 @IN_TRANSACTION
 def test_a_save_of_some_fields_records_the_value_another_connection_committed(
     block,
 ):
-    with Context():
-        comment = Comment.objects.create(text="a")
-    loaded = Comment.objects.get(pk=comment.pk)
-    assert run_in_other_connection(update_elsewhere(comment.pk, text="b")) is None
+    loaded = loaded_comment()
+    assert run_in_other_connection(update_elsewhere(loaded.pk, text="b")) is None
     loaded.text = "c"
     with block(), Context():
         loaded.save(update_fields=["text"])
-    assert chain(Comment, comment.pk, "text")[-1] == ("b", "c")
-    assert_chained(Comment, comment.pk, "text")
+    assert chain(Comment, loaded.pk, "text")[-1] == ("b", "c")
+    assert_chained(Comment, loaded.pk, "text")
 
 
 @IN_TRANSACTION
@@ -128,20 +132,18 @@ def test_no_other_connection_writes_between_the_read_and_the_update(block):
     one connection write at a time (SQLite): the other connection's write
     times out, or fails as "database is locked", instead of making the read
     stale."""
-    with Context():
-        comment = Comment.objects.create(text="a")
-    loaded = Comment.objects.get(pk=comment.pk)
+    loaded = loaded_comment()
     loaded.text = "c"
     with (
         between_read_and_write(
-            Comment, update_elsewhere(comment.pk, text="b")
+            Comment, update_elsewhere(loaded.pk, text="b")
         ) as outcome,
         block(),
         Context(),
     ):
         loaded.save()
     assert is_lock_error(outcome[0]), outcome
-    assert assert_chained(Comment, comment.pk, "text") == [(None, "a"), ("a", "c")]
+    assert assert_chained(Comment, loaded.pk, "text") == [(None, "a"), ("a", "c")]
 
 
 @pytest.mark.skipif(
@@ -170,16 +172,14 @@ def test_trusting_the_instance_records_a_stale_old_value(settings):
     """What the default guards against: with ``REVY_READ_BEFORE_SAVE =
     False`` a save trusts what its instance loaded, and history breaks."""
     settings.REVY_READ_BEFORE_SAVE = False
-    with Context():
-        comment = Comment.objects.create(text="a")
-    loaded = Comment.objects.get(pk=comment.pk)
-    assert run_in_other_connection(update_elsewhere(comment.pk, text="b")) is None
+    loaded = loaded_comment()
+    assert run_in_other_connection(update_elsewhere(loaded.pk, text="b")) is None
     loaded.text = "c"
     with Context():
         loaded.save()
-    assert chain(Comment, comment.pk, "text")[-1] == ("a", "c")  # Not "b".
+    assert chain(Comment, loaded.pk, "text")[-1] == ("a", "c")  # Not "b".
     with pytest.raises(AssertionError, match="a break in the chain"):
-        assert_chained(Comment, comment.pk, "text")
+        assert_chained(Comment, loaded.pk, "text")
 
 
 def test_a_save_sends_its_read_of_the_row_with_its_update_on_postgresql():
@@ -207,19 +207,17 @@ def test_a_save_sends_its_read_of_the_row_with_its_update_on_postgresql():
 def test_a_save_that_waits_for_another_connections_row_records_what_it_committed(
     block,
 ):
-    with Context():
-        comment = Comment.objects.create(text="a")
-    loaded = Comment.objects.get(pk=comment.pk)
+    loaded = loaded_comment()
     loaded.text = "c"
     with (
         other_connection_holding_until_waited_for(
-            update_elsewhere(comment.pk, text="b")
+            update_elsewhere(loaded.pk, text="b")
         ),
         block(),
         Context(),
     ):
         loaded.save()  # Waits for the other's commit, then reads "b".
-    assert assert_chained(Comment, comment.pk, "text") == [
+    assert assert_chained(Comment, loaded.pk, "text") == [
         (None, "a"),
         ("a", "b"),
         ("b", "c"),
@@ -241,9 +239,9 @@ def _save_of_an_expression(instance, field_name, value):
     instance.save()
 
 
-def _save_selecting_first(instance, field_name, value, monkeypatch):
-    monkeypatch.setattr(type(instance)._meta, "select_on_save", True)
-    _full_save(instance, field_name, value)
+def _save_selecting_first(instance, field_name, value):
+    with mock.patch.object(type(instance)._meta, "select_on_save", True):
+        _full_save(instance, field_name, value)
 
 
 @pytest.mark.parametrize(
@@ -272,7 +270,7 @@ def _save_selecting_first(instance, field_name, value, monkeypatch):
     ],
 )
 def test_every_kind_of_save_records_the_value_another_connection_committed(
-    model, field_name, values, save, monkeypatch
+    model, field_name, values, save
 ):
     """Whether the read goes with the UPDATE or before it, the old value of
     a stale instance's save is what the other connection committed."""
@@ -282,34 +280,25 @@ def test_every_kind_of_save_records_the_value_another_connection_committed(
             **{field_name: first}, **({"code": "k"} if model is CodeItem else {})
         )
     loaded = model.objects.get(pk=obj.pk)
-
-    def commit_elsewhere():
-        with Context():
-            model.objects.filter(pk=obj.pk).update(**{field_name: committed})
-
-    assert run_in_other_connection(commit_elsewhere) is None
+    commit = update_elsewhere(obj.pk, model, **{field_name: committed})
+    assert run_in_other_connection(commit) is None
     with Context():
-        if save is _save_selecting_first:
-            save(loaded, field_name, saved, monkeypatch)
-        else:
-            save(loaded, field_name, saved)
+        save(loaded, field_name, saved)
     pairs = assert_chained(model, obj.pk, field_name)
     expected = committed + saved if save is _save_of_an_expression else saved
     assert pairs[-1] == (committed, expected)
 
 
 def test_a_save_of_a_row_deleted_meanwhile_records_its_creation_again():
-    with Context():
-        comment = Comment.objects.create(text="a")
-    loaded = Comment.objects.get(pk=comment.pk)
+    loaded = loaded_comment()
 
     def delete_elsewhere():
         with Context():
-            Comment.objects.filter(pk=comment.pk).delete()
+            Comment.objects.filter(pk=loaded.pk).delete()
 
     assert run_in_other_connection(delete_elsewhere) is None
     loaded.text = "b"
     with Context():
         loaded.save()  # Updates no row, so Django inserts it.
-    assert [d.action for d in deltas_of(Comment, comment.pk)][-1] == CREATE
-    assert chain(Comment, comment.pk, "text")[-1] == (None, "b")
+    assert [d.action for d in deltas_of(Comment, loaded.pk)][-1] == CREATE
+    assert chain(Comment, loaded.pk, "text")[-1] == (None, "b")

@@ -19,7 +19,7 @@ from revy.contrib.django.exceptions import Conflict, RevertConflict, Undecodable
 from revy.contrib.django.ledger import Amendment
 from revy.contrib.django.operations import ConvertTrackedField
 from revy.contrib.django.schema import RawValue
-from revy.contrib.django.schemachecks import check_history_names, check_history_types
+from revy.contrib.django.schemachecks import check_history_against_migrations
 from revy.contrib.django.verifying import checkpoint, verify
 from tests.admin_support import url
 from tests.helpers import AttributeDelta, Revision, User, acting, rewriting_history
@@ -280,14 +280,29 @@ def test_migrating_back_gives_history_its_old_names_and_types(old_history):
 WITHOUT_REVYS_OPERATIONS = "tests.schemaapp.migrations_without_revys_operations"
 
 
+def check_history_names():
+    """The revy.W070 warnings of the check Django runs."""
+    return _warnings("revy.W070")
+
+
+def check_history_types():
+    """The revy.W071 warnings of the check Django runs."""
+    return _warnings("revy.W071")
+
+
+def _warnings(check_id):
+    found = check_history_against_migrations(databases=["default"])
+    return [warning for warning in found if warning.id == check_id]
+
+
 def test_the_check_is_quiet_where_revys_operations_cover_the_changes(old_history):
-    assert check_history_names(databases=["default"]) == []
+    assert check_history_names() == []
 
 
 def test_the_check_warns_of_a_retyped_fields_value_it_cannot_parse(old_history):
     # 0004 retypes count with a ConvertTrackedField and rating without one;
     # rating's history holds "abc", recorded when it was text.
-    [warning] = check_history_types(databases=["default"])
+    [warning] = check_history_types()
 
     bad = AttributeDelta.objects.get(field_name="rating", new_value="abc")
     assert warning.id == "revy.W071"
@@ -310,7 +325,7 @@ def test_the_check_is_quiet_where_a_retyped_fields_values_all_parse(old_history)
                 field_name="rating", **{column: "abc"}
             ).update(**{column: "4"})
 
-    assert check_history_types(databases=["default"]) == []
+    assert check_history_types() == []
 
 
 def test_the_check_warns_of_a_field_history_names_and_no_operation_covers(
@@ -321,7 +336,7 @@ def test_the_check_warns_of_a_field_history_names_and_no_operation_covers(
     # title and is not warned of.
     settings.MIGRATION_MODULES = {"schemaapp": WITHOUT_REVYS_OPERATIONS}
 
-    [warning] = check_history_names(databases=["default"])
+    [warning] = check_history_names()
 
     assert warning.id == "revy.W070"
     assert "names the field 'body', which schemaapp.Post does not have" in warning.msg
@@ -340,8 +355,8 @@ def test_the_check_ignores_changes_made_before_revys_history_tables(
     installed = revys.get().applied
     revys.update(applied=latest + timedelta(seconds=1))
     try:
-        assert check_history_names(databases=["default"]) == []
-        assert check_history_types(databases=["default"]) == []
+        assert check_history_names() == []
+        assert check_history_types() == []
     finally:  # django_migrations outlives the test's flush.
         revys.update(applied=installed)
 

@@ -190,7 +190,7 @@ def old_values(
         if read_at_update:
             return READ_AT_UPDATE
         # Locked: the row holds these values until the write.
-        return next(iter(locked_rows(model, using, [pk], fields).values()), None)
+        return locked_row(model, using, pk, fields)
     data = instance.__dict__
     originals = tracking.originals(instance)
     old = {
@@ -341,6 +341,16 @@ def locked_rows(
     for batch in locked_key_batches(model, using, pks, fields, for_delete):
         rows.update(batch)
     return rows
+
+
+def locked_row(
+    model: type[models.Model],
+    using: str,
+    pk: Any,
+    fields: Sequence[models.Field] | None = None,
+) -> Row | None:
+    """The row ``pk`` as :func:`locked_rows` reads it; None if there is none."""
+    return next(iter(locked_rows(model, using, [pk], fields).values()), None)
 
 
 def locked_key_batches(

@@ -23,12 +23,7 @@ from revy.contrib.django.fieldchanges import FieldChanges, Retyped, field_change
 from revy.contrib.django.inheritance import children_of
 from revy.contrib.django.schema import decode
 
-__all__ = [
-    "check_field_rules",
-    "check_history_against_migrations",
-    "check_history_names",
-    "check_history_types",
-]
+__all__ = ["check_field_rules", "check_history_against_migrations"]
 
 Messages = list[checks.CheckMessage]
 _RULES = ("REVY_EXCLUDED_FIELDS", "REVY_MASKED_FIELDS")
@@ -121,16 +116,6 @@ def check_history_against_migrations(databases: Any = None, **kwargs: Any) -> Me
     migrations are read and replayed once for both."""
     changes = _changes_by_database(databases)
     return _names_warnings(changes) + _types_warnings(changes)
-
-
-def check_history_names(databases: Any = None, **kwargs: Any) -> Messages:
-    """revy.W070 alone (see :func:`_names_warnings`)."""
-    return _names_warnings(_changes_by_database(databases))
-
-
-def check_history_types(databases: Any = None, **kwargs: Any) -> Messages:
-    """revy.W071 alone (see :func:`_types_warnings`)."""
-    return _types_warnings(_changes_by_database(databases))
 
 
 def _names_warnings(changes: list[tuple[str, FieldChanges]]) -> Messages:

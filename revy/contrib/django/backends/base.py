@@ -68,13 +68,11 @@ class RowReader(NamedTuple):
         """The parameter of the row ``pk``."""
         return self.pk_field.get_db_prep_value(pk, self.connection, prepared=False)
 
-    def row(self, rows: list[Any]) -> tuple[Any, ...] | None:
-        """The first of ``rows`` as Python values (None if there is none)."""
-        if not rows:
-            return None
+    def rows(self, rows: list[Any]) -> list[tuple[Any, ...]]:
+        """``rows``, as the database returned them, as Python values."""
         if self.converters:
-            rows = list(self.compiler.apply_converters(rows[:1], self.converters))
-        return tuple(rows[0])
+            rows = self.compiler.apply_converters(rows, self.converters)
+        return [tuple(row) for row in rows]
 
 
 _UNCOMPILED: Any = object()
@@ -297,7 +295,8 @@ class Backend:
             queryset = QuerySet(model, using=self.connection.alias).filter(pk=pk)
             rows = list(self.lock(queryset, for_delete).values_list(*attnames))
             return rows[0] if rows else None
-        return reader.row(self.fetch(reader.sql, reader.driver_sql, [reader.key(pk)]))
+        rows = reader.rows(self.fetch(reader.sql, reader.driver_sql, [reader.key(pk)]))
+        return rows[0] if rows else None
 
     def row_reader(
         self,

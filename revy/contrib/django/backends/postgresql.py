@@ -139,8 +139,7 @@ class PostgreSQLBackend(Backend):
             f" AND {table}.{key} = revy_old.{key} RETURNING revy_old.*"
         )
         params = [*set_params, reader.key(pk), *where_params]
-        rows = self.fetch(folded, self.driver_sql(folded), params)
-        return [reader.row([row]) for row in rows]
+        return reader.rows(self.fetch(folded, self.driver_sql(folded), params))
 
     def can_link(self, parents: int) -> bool:
         # Many rows go faster in bulk, model by model.

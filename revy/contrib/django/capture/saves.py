@@ -27,7 +27,7 @@ from revy.contrib.django.rows import (
     READ_AT_UPDATE,
     fetch_values,
     is_expression,
-    locked_rows,
+    locked_row,
     may_differ,
     old_values,
     read_back,
@@ -299,8 +299,7 @@ def _wrap_do_update(original: Any) -> Any:
                 read.row = rows[0] if rows else None
                 return [()] * len(rows) if returning_fields else bool(rows)
         # Django writes the row otherwise: read it, locked, first.
-        locked = locked_rows(read.model, using, [pk_val], read.fields)
-        read.row = next(iter(locked.values()), None)
+        read.row = locked_row(read.model, using, pk_val, read.fields)
         return original(self, *args, *returning_fields)
 
     return _do_update
