@@ -111,8 +111,24 @@ def reference() -> str:
 
 
 # The integrations with REST framework and task queues (docs/api.md,
-# docs/tasks.md), each name at the module that defines it.
+# docs/tasks.md) and PostgreSQL's partitions (docs/scale.md), each name at
+# the module that defines it.
 INTEGRATIONS = {
+    "revy.contrib.django.partitions": [
+        f"revy.contrib.django.partitions.{name}"
+        for name in (
+            "convert",
+            "maintain",
+            "partitions",
+            "is_partitioned",
+            "unpartitioned",
+            "partitioned_tables",
+            "PartitionHistoryTables",
+            "Partition",
+            "Maintenance",
+            "PartitionsNeedPostgreSQL",
+        )
+    ],
     "revy.contrib.django.handoff": [
         f"revy.contrib.django.handoff.{name}"
         for name in (

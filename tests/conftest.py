@@ -1,6 +1,7 @@
-"""Fixtures many test modules share: two users, ``alice`` and ``bob``, and a
-stored ``comment``; the live server, after the test database; and a clear
-stop when the database server is missing.
+"""Fixtures many test modules share: two users, ``alice`` and ``bob``, a
+stored ``comment``, a ``clock`` that dates revisions an hour apart; the
+live server, after the test database; and a clear stop when the database
+server is missing.
 
 Plain helpers are in tests/helpers.py.
 """
@@ -35,6 +36,13 @@ def live_server(django_db_setup, live_server):
     thread's connection to every request thread, which crashes SQLite.
     """
     return live_server
+
+
+@pytest.fixture
+def clock():
+    from tests.helpers import Clock
+
+    return Clock()
 
 
 @pytest.fixture

@@ -193,6 +193,44 @@ def rewriting_history(using="default"):
     return declared("migrate", using)
 
 
+HOUR = datetime.timedelta(hours=1)
+
+
+class Clock:
+    """Revisions an hour apart from T0, whatever the real clock says (the
+    ``clock`` fixture)."""
+
+    def __init__(self):
+        self.hours = 0
+
+    def step(self, description=""):
+        """A context whose revision is dated the next hour."""
+        return _Dated(self, description)
+
+
+class _Dated:
+    def __init__(self, clock, description):
+        self.clock, self.description = clock, description
+
+    def __enter__(self):
+        self.context = acting(description=self.description)
+        self.context.__enter__()
+
+    def __exit__(self, *exc):
+        self.context.__exit__(*exc)
+        if exc[0] is None:
+            revision = Revision.objects.order_by("-pk").first()
+            with rewriting_history():
+                Revision.objects.filter(pk=revision.pk).update(
+                    created_at=T0 + self.clock.hours * HOUR
+                )
+            self.clock.hours += 1
+
+
+def at_hour(hours):
+    return T0 + hours * HOUR
+
+
 def forget_field(model, pk, field_name):
     """History as it stands for a field added to the model after it was
     written: no attribute delta of that field."""

@@ -176,25 +176,26 @@ def _boolean(name: str, check_id: str) -> Messages:
     return [checks.Error(f"{name} must be True or False, not {value!r}.", id=check_id)]
 
 
-def check_batch_size(**kwargs: Any) -> Messages:
-    """revy.E004: ``REVY_BATCH_SIZE`` is a positive integer."""
-    return _positive_integer("REVY_BATCH_SIZE", "revy.E004")
+# The settings that count something, with the id of the error of each.
+_COUNTS = {
+    "REVY_BATCH_SIZE": "revy.E004",
+    "REVY_REVISION_DESCRIPTION_MAX_LENGTH": "revy.E005",
+    "REVY_PARTITION_SIZE": "revy.E017",
+    "REVY_PARTITIONS_AHEAD": "revy.E017",
+}
 
 
-def check_description_max_length(**kwargs: Any) -> Messages:
-    """revy.E005: ``REVY_REVISION_DESCRIPTION_MAX_LENGTH`` is a positive integer."""
-    return _positive_integer("REVY_REVISION_DESCRIPTION_MAX_LENGTH", "revy.E005")
-
-
-def _positive_integer(name: str, check_id: str) -> Messages:
-    value = _setting(name)
-    if value is _MISSING or (
-        isinstance(value, int) and not isinstance(value, bool) and value >= 1
-    ):
-        return []
-    return [
-        checks.Error(f"{name} must be a positive integer, not {value!r}.", id=check_id)
-    ]
+def check_counts(**kwargs: Any) -> Messages:
+    """revy.E004, revy.E005, revy.E017: the settings of ``_COUNTS`` are
+    positive integers."""
+    errors: Messages = []
+    for name, check_id in _COUNTS.items():
+        value = _setting(name)
+        if value is _MISSING or (type(value) is int and value >= 1):
+            continue
+        message = f"{name} must be a positive integer, not {value!r}."
+        errors.append(checks.Error(message, id=check_id))
+    return errors
 
 
 def check_description_header(**kwargs: Any) -> Messages:
@@ -473,8 +474,7 @@ CHECKS = (
     check_untracked_models,
     check_record_outside_context,
     check_read_before_save,
-    check_batch_size,
-    check_description_max_length,
+    check_counts,
     check_description_header,
     check_value_encoder,
     check_actor_resolvers,

@@ -48,6 +48,8 @@ SETTINGS = (
     "REVY_EXCLUDED_FIELDS",
     "REVY_EXCLUDE_AUTO_NOW",
     "REVY_MASKED_FIELDS",
+    "REVY_PARTITION_SIZE",
+    "REVY_PARTITIONS_AHEAD",
 )
 
 # Django's own bookkeeping, never tracked whatever REVY_TRACKED_MODELS says.
@@ -148,6 +150,18 @@ def batch_size() -> int:
     Default 2000; the database's own limits may make batches smaller.
     """
     return _setting("REVY_BATCH_SIZE", 2000)
+
+
+def partition_size() -> int:
+    """``REVY_PARTITION_SIZE``: keys per partition of partitioned history
+    (PostgreSQL, ``manage.py revy_partitions``). Default 10,000,000."""
+    return _setting("REVY_PARTITION_SIZE", 10_000_000)
+
+
+def partitions_ahead() -> int:
+    """``REVY_PARTITIONS_AHEAD``: partitions ``manage.py revy_partitions``
+    keeps ready beyond the one being written. Default 2."""
+    return _setting("REVY_PARTITIONS_AHEAD", 2)
 
 
 def actor_resolvers() -> list[Callable[[Any], Any]]:

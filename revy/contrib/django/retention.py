@@ -4,10 +4,11 @@
 For each object with history before the cut, the deltas before it (less
 the last ``keep_revisions`` revisions of the object) are replaced by one
 *fold*: the baseline row of decision 0010 (rule 4), holding the state
-right after the last of them. The fold takes the key and the revision of
-that last delta, so it sorts before every delta kept, by key, by revision
-and by time: every read (``state_at()``, snapshots, ``diff()``,
-``members_as_of()``, ``restore()``, the admin's pages) gives, from the cut
+right after the last of them. The fold takes the revision of that last
+delta and a key below every key (``foldkeys.py``), so it sorts before every
+delta kept, by key, by revision and by time: every read (``state_at()``,
+snapshots, ``diff()``, ``members_as_of()``, ``restore()``, the admin's
+pages) gives, from the cut
 on, what it gave before, without knowing that a fold is there. A fold's
 attribute deltas are the latest recorded of each field, moved onto it with
 their actor and description; a many-to-many relation becomes its full
@@ -40,6 +41,7 @@ from django.utils import timezone
 from revy.contrib.django import amendments, conf
 from revy.contrib.django.actors import DeletedActor
 from revy.contrib.django.appendonly import declared
+from revy.contrib.django.foldkeys import move_below_every_key
 from revy.contrib.django.inheritance import children_of
 from revy.contrib.django.ledger import Amendment
 
@@ -60,6 +62,7 @@ class PruneSummary:
     """What :func:`prune` did (or, dry, would do)."""
 
     objects: int = 0  # Objects whose history was folded or removed.
+    moved: int = 0  # Deltas before the cut kept, moved below every key.
     folds: int = 0  # Full-state rows written.
     object_deltas: int = 0  # Object deltas removed (folds not counted).
     attribute_deltas: int = 0  # Attribute deltas removed.
@@ -71,6 +74,7 @@ class PruneSummary:
     def add(self, other: PruneSummary) -> None:
         for name in (
             "objects",
+            "moved",
             "folds",
             "object_deltas",
             "attribute_deltas",
@@ -95,6 +99,10 @@ class _Plan(NamedTuple):
     folds: dict[int, ObjectKey]  # Object deltas that become folds.
     touched: set[int]  # Revisions that lose or change deltas.
     objects: int
+    # The rest of the history before the cut, which is kept (a create or
+    # baseline alone, the revisions kept): moved below every key unchanged
+    # (delta -> its revision).
+    unchanged: dict[int, int]
 
 
 def _aware(point: datetime.datetime) -> datetime.datetime:
@@ -224,11 +232,6 @@ def _prefix(deltas: list[_Delta], keep_revisions: int) -> list[_Delta]:
         if not delta.before_cut or delta.revision_id in kept:
             break
         prefix.append(delta)
-    # One full state already (a create, or a fold of an earlier pruning).
-    object_delta = conf.history_models().object_delta
-    full = (object_delta.ACTION_CREATE, object_delta.ACTION_BASELINE)
-    if len(prefix) == 1 and prefix[0].action in full:
-        return []
     return prefix
 
 
@@ -240,19 +243,33 @@ def _plan(
     removed: list[int] = []
     folds: dict[int, ObjectKey] = {}
     touched: set[int] = set()
+    unchanged: dict[int, int] = {}
     objects = 0
+    object_delta = conf.history_models().object_delta
+    full = (object_delta.ACTION_CREATE, object_delta.ACTION_BASELINE)
     for key, deltas in history.items():
         prefix = _prefix(deltas, keep)
-        if not prefix:
-            continue
-        objects += 1
-        touched.update(delta.revision_id for delta in prefix)
-        if prefix[-1].action == delete:
-            removed += [delta.pk for delta in prefix]
+        # One full state already (a create, or a fold of an earlier
+        # pruning) has nothing to fold.
+        if len(prefix) > 1 or (prefix and prefix[0].action not in full):
+            objects += 1
+            touched.update(delta.revision_id for delta in prefix)
+            if prefix[-1].action == delete:
+                removed += [delta.pk for delta in prefix]
+            else:
+                removed += [delta.pk for delta in prefix[:-1]]
+                folds[prefix[-1].pk] = key
+            leaving = {delta.pk for delta in prefix}
         else:
-            removed += [delta.pk for delta in prefix[:-1]]
-            folds[prefix[-1].pk] = key
-    return _Plan(removed, folds, touched, objects)
+            leaving = set()
+        # What stays of the history before the cut leaves the keys of its
+        # time as the fold does, in the same order (kept revisions too).
+        for delta in deltas:
+            if not delta.before_cut:
+                break
+            if delta.pk > 0 and delta.pk not in leaving:
+                unchanged[delta.pk] = delta.revision_id
+    return _Plan(removed, folds, touched, objects, unchanged)
 
 
 def _prune_batch(
@@ -273,14 +290,15 @@ def _prune_batch(
     )
     summary = PruneSummary(
         objects=plan.objects,
+        moved=len(plan.unchanged),
         folds=len(plan.folds),
         object_deltas=len(plan.removed),
         dry_run=dry_run,
     )
-    if not plan.objects:
+    if not plan.objects and not plan.unchanged:
         return summary
-    moved = _fold_attributes(plan, using, dry_run)
-    summary.attribute_deltas = attributes.count() - len(moved)
+    kept_attributes = _fold_attributes(plan, using, dry_run)
+    summary.attribute_deltas = attributes.count() - len(kept_attributes)
     if dry_run:
         summary.revisions = len(
             plan.touched
@@ -293,14 +311,16 @@ def _prune_batch(
         )
         summary.partly_pruned = len(plan.touched) - summary.revisions
         return summary
-    nulled = list(
-        history.object_delta.objects.using(using)
+    # A cause moved or set to null earlier is recorded as it was first.
+    nulled = [
+        (pk, causes.get(pk, cause))
+        for pk, cause in history.object_delta.objects.using(using)
         .filter(cause__in=plan.removed)
         .exclude(pk__in=plan.removed)
         .values_list("pk", "cause_id")
-    )
+    ]
     causes.update(dict(nulled))
-    attributes.exclude(pk__in=moved).delete()
+    attributes.exclude(pk__in=kept_attributes).delete()
     history.object_delta.objects.using(using).filter(
         pk__in=[pk for pk, _cause in nulled]
     ).update(cause=None)
@@ -313,6 +333,10 @@ def _prune_batch(
         description=FOLD_DESCRIPTION.format(cut=cut.isoformat()),
         deletion_description="",
     )
+    moved = move_below_every_key([*plan.folds, *plan.unchanged], using)
+    for pk, fold in moved.causes:
+        causes.setdefault(pk, fold)
+    resealed = plan.touched | set(plan.unchanged.values())
     staying = set(
         history.object_delta.objects.using(using)
         .filter(revision__in=plan.touched)
@@ -323,18 +347,19 @@ def _prune_batch(
         "before": cut.isoformat(),
         "keep_revisions": keep,
         "objects": plan.objects,
-        "folds": sorted(plan.folds),
+        "folds": [[old, moved.keys[old]] for old in sorted(plan.folds)],
+        "moved": [[old, moved.keys[old]] for old in sorted(plan.unchanged)],
         "object_deltas": len(plan.removed),
         "attribute_deltas": summary.attribute_deltas,
         "revisions": gone,
         "partly_pruned": sorted(staying),
-        "seals": amendments.seals_of(plan.touched, using),
-        "causes": [list(pair) for pair in nulled],
+        "seals": amendments.seals_of(resealed, using),
+        "causes": [[pk, causes[pk]] for pk, _cause in [*nulled, *moved.causes]],
     }
     amendment = amendments.record(
         Amendment.KIND_PRUNE, actor, description, details, using
     )
-    amendments.reseal(plan.touched, using, causes)
+    amendments.reseal(resealed, using, causes)
     partly = apps.get_model("revy", "PartlyPrunedRevision").objects.using(using)
     partly.filter(revision_id__in=gone).delete()
     known = set(

@@ -92,6 +92,8 @@ class Backend:
     # Whether an insert that skips or updates conflicting rows can return
     # exactly the rows it inserted (ON CONFLICT DO NOTHING RETURNING).
     returns_rows_inserted_despite_conflicts = True
+    # Whether history tables can be partitioned (``partitions.py``).
+    supports_partitions = False
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection

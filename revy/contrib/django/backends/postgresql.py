@@ -71,6 +71,7 @@ class PostgreSQLBackend(Backend):
     # is not ASCII: an astral one takes twelve bytes there.
     bytes_per_character = 12
     updates_reading_rows = True
+    supports_partitions = True
 
     def check_foreign_keys_at_once(self) -> None:
         # Django makes foreign keys DEFERRABLE INITIALLY DEFERRED; rolling

@@ -119,7 +119,8 @@ def _summary(summary: PruneSummary) -> str:
         f"full-state rows: {summary.object_deltas} object deltas and "
         f"{summary.attribute_deltas} attribute deltas removed, "
         f"{summary.revisions} revisions removed whole, "
-        f"{summary.partly_pruned} left in part."
+        f"{summary.partly_pruned} left in part; {summary.moved} object deltas "
+        "before the cut kept, moved below every key."
     )
     if summary.amendments:
         text += f" Recorded as amendments {summary.amendments[0]}"
