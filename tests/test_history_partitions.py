@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 
 from revy.contrib.django import partitions, triggers
 from revy.contrib.django.history import members_as_of, rows_as_of, state_at
+from revy.contrib.django.partitions import PartitionHistoryTables
 from revy.contrib.django.retention import prune
 from tests.helpers import (
     AttributeDelta,
@@ -233,6 +234,32 @@ def test_pruning_empties_old_partitions_and_maintenance_drops_them(settings, clo
 
 
 @on_postgresql
+def test_folds_made_before_converting_stay_in_the_first_partition(clock):
+    with clock.step():
+        article = Article.objects.create(title="v0")
+    with clock.step():
+        article.title = "v1"
+        article.save()
+    with clock.step():
+        article.title = "v2"
+        article.save()
+    prune(at_hour(1.5))
+    fold = ObjectDelta.objects.get(action=ObjectDelta.ACTION_BASELINE)
+
+    partitions.convert()
+
+    found = [p for p in partitions.partitions() if p.table == DELTAS]
+    assert [(p.name, p.lower) for p in found[:1]] == [(f"{DELTAS}_1", None)]
+    assert f"{DELTAS}_folds" not in [p.name for p in found]
+    assert partition_of(ObjectDelta, fold.pk) == f"{DELTAS}_1"
+    prune(at_hour(2.5))  # Later folds go there too.
+    fold = ObjectDelta.objects.get(action=ObjectDelta.ACTION_BASELINE)
+    assert partition_of(ObjectDelta, fold.pk) == f"{DELTAS}_1"
+    assert state_at(Article, article.pk).title == "v2"
+    assert f"{DELTAS}_1" not in partitions.maintain().dropped
+
+
+@on_postgresql
 def test_the_command_converts_lists_and_keeps_partitions(settings):
     settings.REVY_PARTITION_SIZE = 1000
     out = io.StringIO()
@@ -256,3 +283,26 @@ def test_the_command_converts_lists_and_keeps_partitions(settings):
 def test_elsewhere_the_command_says_partitions_are_postgresqls():
     with pytest.raises(CommandError, match="History partitions are a PostgreSQL"):
         call_command("revy_partitions", "--convert")
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite's schema editor cannot run inside a test's transaction; "
+    "MariaDB stands for the databases without partitions",
+)
+def test_the_migration_operation_partitions_on_postgresql_only():
+    operation = PartitionHistoryTables()
+    with connection.schema_editor(atomic=False) as editor:
+        operation.database_forwards("revy", editor, None, None)
+
+    if connection.vendor == "postgresql":
+        assert partitions.is_partitioned(DELTAS) and partitions.is_partitioned(
+            ATTRIBUTES
+        )
+    else:
+        with connection.cursor() as cursor:
+            tables = connection.introspection.table_names(cursor)
+        assert f"{DELTAS}_1" not in tables and DELTAS in tables
+    assert operation.describe() == (
+        "Partition revy's history tables by key range (PostgreSQL)"
+    )
