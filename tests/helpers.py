@@ -231,6 +231,17 @@ def at_hour(hours):
     return T0 + hours * HOUR
 
 
+def article_of_three_hours(clock):
+    """An article made at hour 0 ("v0") and retitled at hours 1 and 2."""
+    with clock.step():
+        article = Article.objects.create(title="v0")
+    for version in (1, 2):
+        with clock.step():
+            article.title = f"v{version}"
+            article.save()
+    return article
+
+
 def forget_field(model, pk, field_name):
     """History as it stands for a field added to the model after it was
     written: no attribute delta of that field."""

@@ -24,6 +24,7 @@ from tests.helpers import (
     ObjectDelta,
     Revision,
     acting,
+    article_of_three_hours,
     at_hour,
 )
 from tests.testapp.models import Article, Tag
@@ -235,14 +236,7 @@ def test_pruning_empties_old_partitions_and_maintenance_drops_them(settings, clo
 
 @on_postgresql
 def test_folds_made_before_converting_stay_in_the_first_partition(clock):
-    with clock.step():
-        article = Article.objects.create(title="v0")
-    with clock.step():
-        article.title = "v1"
-        article.save()
-    with clock.step():
-        article.title = "v2"
-        article.save()
+    article = article_of_three_hours(clock)
     prune(at_hour(1.5))
     fold = ObjectDelta.objects.get(action=ObjectDelta.ACTION_BASELINE)
 

@@ -27,6 +27,7 @@ from tests.helpers import (
     ObjectDelta,
     Revision,
     acting,
+    article_of_three_hours,
     at_hour,
 )
 from tests.testapp.models import Article, Comment, Tag
@@ -128,14 +129,7 @@ def test_the_last_revisions_of_each_object_can_be_kept(clock):
 
 
 def test_pruning_twice_adds_nothing_and_a_later_cut_folds_the_fold(clock):
-    with clock.step():
-        article = Article.objects.create(title="v0")
-    with clock.step():
-        article.title = "v1"
-        article.save()
-    with clock.step():
-        article.title = "v2"
-        article.save()
+    article = article_of_three_hours(clock)
     prune(at_hour(1.5))
     again = prune(at_hour(1.5))
     assert again.objects == 0 and again.amendments == []
@@ -147,17 +141,11 @@ def test_pruning_twice_adds_nothing_and_a_later_cut_folds_the_fold(clock):
 
 
 def test_folds_and_their_values_move_below_every_key(clock):
-    with clock.step():
-        article = Article.objects.create(title="v0")
-    with clock.step():
-        article.title = "v1"
-        article.save()
+    with clock.step():  # Hour 0.
         unchanged = Comment.objects.create(text="made once")
-    with clock.step():
-        article.title = "v2"
-        article.save()
-    prune(at_hour(1.5))
-    prune(at_hour(2.5))  # Folds the fold, whose values are below zero already.
+    article = article_of_three_hours(clock)  # Hours 1 to 3.
+    prune(at_hour(2.5))
+    prune(at_hour(3.5))  # Folds the fold, whose values are below zero already.
 
     fold = history(article).get()
     comment = history(unchanged).get()

@@ -93,15 +93,27 @@ def partitions_of(cursor: Any, table: str) -> list[Partition]:
     )
 
 
+class _Sequence(NamedTuple):
+    name: str  # Quoted, with its schema.
+    last_value: int
+    is_called: bool
+
+
+def _sequence(cursor: Any, table: str, key: str) -> _Sequence:
+    """The sequence that gives ``table`` its keys, and where it stands."""
+    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, key])
+    (name,) = cursor.fetchone()
+    cursor.execute(f"SELECT last_value, is_called FROM {name}")
+    return _Sequence(name, *cursor.fetchone())
+
+
 def highest_key(cursor: Any, table: str, key: str) -> int:
     """The highest key ``table`` holds or its sequence has given out."""
-    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, key])
-    (sequence,) = cursor.fetchone()
-    cursor.execute(f"SELECT last_value, is_called FROM {sequence}")
-    last_value, is_called = cursor.fetchone()
+    sequence = _sequence(cursor, table, key)
     cursor.execute(f"SELECT max({quote(key)}) FROM {quote(table)}")
     (held,) = cursor.fetchone()
-    return max(last_value if is_called else last_value - 1, held or 0)
+    given = sequence.last_value - (0 if sequence.is_called else 1)
+    return max(given, held or 0)
 
 
 def foreign_keys_touching(cursor: Any, tables: list[str]) -> list[ForeignKey]:
@@ -148,10 +160,7 @@ def attach_first(cursor: Any, table: str, first: str, size: int) -> bool:
         [table],
     )
     indexes = cursor.fetchall()
-    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, key])
-    (sequence,) = cursor.fetchone()
-    cursor.execute(f"SELECT last_value, is_called FROM {sequence}")
-    last_value, is_called = cursor.fetchone()
+    sequence = _sequence(cursor, table, key)
     cursor.execute(f"SELECT min({quote(key)}) FROM {quote(table)}")
     (lowest,) = cursor.fetchone()
     upper = (highest_key(cursor, table, key) // size + 1) * size
@@ -181,7 +190,7 @@ def attach_first(cursor: Any, table: str, first: str, size: int) -> bool:
         )
         cursor.execute(
             "SELECT setval(pg_get_serial_sequence(%s, %s), %s, %s)",
-            [table, key, last_value, is_called],
+            [table, key, sequence.last_value, sequence.is_called],
         )
     else:  # A serial column: its sequence goes with the partitioned table.
         cursor.execute(
