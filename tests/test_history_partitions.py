@@ -259,6 +259,8 @@ def test_the_command_converts_lists_and_keeps_partitions(settings):
     out = io.StringIO()
     with pytest.raises(CommandError, match="revy_partitions --convert"):
         call_command("revy_partitions", stdout=out)
+    call_command("revy_partitions", "--list", stdout=out)
+    assert f"{DELTAS}: not partitioned (--convert partitions it)" in out.getvalue()
     call_command("revy_partitions", "--convert", "--dry-run", stdout=out)
     assert f"Would partition {DELTAS}, {ATTRIBUTES}." in out.getvalue()
     assert not partitions.is_partitioned(DELTAS)

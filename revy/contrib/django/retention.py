@@ -5,11 +5,12 @@ For each object with history before the cut, the deltas before it (less
 the last ``keep_revisions`` revisions of the object) are replaced by one
 *fold*: the baseline row of decision 0010 (rule 4), holding the state
 right after the last of them. The fold takes the revision of that last
-delta and a key below every key (``foldkeys.py``), so it sorts before every
-delta kept, by key, by revision and by time: every read (``state_at()``,
+delta and a key below every key (``foldkeys.py``; what is kept from before
+the cut moves there too, in its order), so it sorts before every delta
+kept, by key, by revision and by time: every read (``state_at()``,
 snapshots, ``diff()``, ``members_as_of()``, ``restore()``, the admin's
-pages) gives, from the cut
-on, what it gave before, without knowing that a fold is there. A fold's
+pages) gives, from the cut on, what it gave before, without knowing that a
+fold is there. A fold's
 attribute deltas are the latest recorded of each field, moved onto it with
 their actor and description; a many-to-many relation becomes its full
 membership at the cut. An object whose history before the cut ends with its

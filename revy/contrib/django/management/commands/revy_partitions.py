@@ -81,6 +81,8 @@ class Command(BaseCommand):
         )
 
     def _list(self, using: str) -> None:
+        for table in partitions.unpartitioned(using):
+            self.stdout.write(f"{table}: not partitioned (--convert partitions it)")
         for partition in partitions.partitions(using):
             self.stdout.write(_line(partition))
 
