@@ -68,7 +68,7 @@ compat: $(STAMP)
 	$(BIN)/python -m scripts.compat --database $(DB)
 
 # make bench [DB=sqlite|postgresql|mariadb] [QUICK=1] [BASELINE=1] [ONLY=..] [LIBRARIES=..]: see benchmarks/README.md
-# make bench GROWTH=1 [GROWTH_MAX=7]: also the growth benchmark (benchmarks/growth.py); QUICK=1 runs its small sizes
+# make bench GROWTH=1 [GROWTH_MAX=7] [PARTITIONED=1]: also the growth benchmark (benchmarks/growth.py; PARTITIONED=1: on partitioned PostgreSQL history); QUICK=1 runs its small sizes
 DB ?= sqlite
 BENCH_DRIVER := $(if $(filter postgresql,$(DB)),psycopg[binary]>=3.1)$(if $(filter mariadb,$(DB)),mysqlclient>=2.2.1)
 bench: $(STAMP)
@@ -76,7 +76,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.context_depth
 	DB=$(DB) $(BIN)/python -m benchmarks.proposals
 	DB=$(DB) QUICK=$(QUICK) BASELINE=$(BASELINE) ONLY=$(ONLY) LIBRARIES=$(LIBRARIES) $(BIN)/python -m benchmarks
-	$(if $(or $(GROWTH),$(QUICK)),DB=$(DB) QUICK=$(QUICK) GROWTH_MAX=$(GROWTH_MAX) $(BIN)/python -m benchmarks.growth)
+	$(if $(or $(GROWTH),$(QUICK)),DB=$(DB) QUICK=$(QUICK) GROWTH_MAX=$(GROWTH_MAX) PARTITIONED=$(PARTITIONED) $(BIN)/python -m benchmarks.growth)
 
 # make bench-scale [DATABASES=..] [SIZES="10000 100000 1000000"] [PATHS=..]:
 # each bulk write at growing row counts, time and peak memory (benchmarks/scale.py).
