@@ -23,7 +23,7 @@ gives its space back at once, unlike deleted rows.
   tables.
 
 ``manage.py revy_partitions`` runs these; docs/scale.md says how to size
-and schedule them.
+and schedule them. The SQL is PostgreSQL's, in ``backends/partitions.py``.
 """
 
 from __future__ import annotations
