@@ -36,6 +36,7 @@ from tests.helpers import (
 from tests.testapp.models import (
     Album,
     CodeItem,
+    ColumnKeyItem,
     Comment,
     Counter,
     Photo,
@@ -244,6 +245,10 @@ def _save_selecting_first(instance, field_name, value):
         _full_save(instance, field_name, value)
 
 
+# The keys of the models whose key the database does not give.
+OWN_KEYS = {CodeItem: {"code": "k"}, ColumnKeyItem: {"number": 7}}
+
+
 @pytest.mark.parametrize(
     ("model", "field_name", "values", "save"),
     [
@@ -256,6 +261,7 @@ def _save_selecting_first(instance, field_name, value):
         (Restaurant, "serves_pizza", [False, True, False], _full_save),
         (UUIDItem, "name", ["a", "b", "c"], _full_save),
         (CodeItem, "name", ["a", "b", "c"], _full_save),
+        (ColumnKeyItem, "name", ["a", "b", "c"], _full_save),
     ],
     ids=[
         "full save",
@@ -267,6 +273,7 @@ def _save_selecting_first(instance, field_name, value):
         "child's field",
         "UUID key",
         "text key",
+        "key in a column of another name",
     ],
 )
 def test_every_kind_of_save_records_the_value_another_connection_committed(
@@ -276,9 +283,7 @@ def test_every_kind_of_save_records_the_value_another_connection_committed(
     a stale instance's save is what the other connection committed."""
     first, committed, saved = values
     with Context():
-        obj = model.objects.create(
-            **{field_name: first}, **({"code": "k"} if model is CodeItem else {})
-        )
+        obj = model.objects.create(**{field_name: first}, **OWN_KEYS.get(model, {}))
     loaded = model.objects.get(pk=obj.pk)
     commit = update_elsewhere(obj.pk, model, **{field_name: committed})
     assert run_in_other_connection(commit) is None

@@ -10,9 +10,10 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import FieldError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import expressions
 from django.db.models.signals import post_save, pre_save
+from django.db.transaction import TransactionManagementError
 
 from revy import Context
 from revy.contrib.django import history
@@ -203,3 +204,17 @@ def test_receivers_connected_to_the_revision_model_are_sent_its_rows():
     finally:
         post_save.disconnect(receiver, sender=Revision)
     assert received == [Revision.objects.get()]
+
+
+def test_a_save_in_a_broken_transaction_gets_djangos_own_error():
+    """Django's transactions.AtomicErrorsTests: the save's read of its row
+    (with its UPDATE on PostgreSQL) goes through the driver's cursor, and
+    still refuses to run in a transaction an error broke, as Django does."""
+    comment = Comment.objects.create(text="a")
+    with transaction.atomic():
+        clash = Comment(pk=comment.pk, text="b")
+        with pytest.raises(IntegrityError), Context():
+            clash.save(force_insert=True)
+        with pytest.raises(TransactionManagementError, match="atomic"), Context():
+            clash.save(force_update=True)
+    assert Comment.objects.get(pk=comment.pk).text == "a"

@@ -59,6 +59,13 @@ class CodeItem(models.Model):
     name = models.CharField(max_length=50)
 
 
+class ColumnKeyItem(models.Model):
+    """A key whose column is named otherwise (Django's custom_pk.Employee)."""
+
+    number = models.IntegerField(primary_key=True, db_column="item_number")
+    name = models.CharField(max_length=50)
+
+
 class Untracked(models.Model):
     name = models.CharField(max_length=50)
 

@@ -349,6 +349,8 @@ class Backend:
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 return cursor.fetchall()
+        # What Django's cursor checks first: no query in a broken atomic.
+        connection.validate_no_broken_transaction()
         with connection.wrap_database_errors:
             cursor = self.driver_cursor()
             try:

@@ -133,11 +133,13 @@ class PostgreSQLBackend(Backend):
         set_params = params[: len(params) - len(where_params)]
         if not sql.endswith(tail) or params[len(set_params) :] != tuple(where_params):
             return None
-        table = compiler.quote_name_unless_alias(query.base_table)
-        key = compiler.quote_name_unless_alias(reader.pk_field.column)
+        quote = compiler.quote_name_unless_alias
+        table, column = quote(query.base_table), quote(reader.pk_field.column)
+        # The read names its columns by attname (values_list()).
+        read_key = quote(reader.pk_field.attname)
         folded = (
             f"{sql[: -len(tail)]} FROM ({reader.sql}) AS revy_old{tail}"
-            f" AND {table}.{key} = revy_old.{key} RETURNING revy_old.*"
+            f" AND {table}.{column} = revy_old.{read_key} RETURNING revy_old.*"
         )
         params = [*set_params, reader.key(pk), *where_params]
         return reader.rows(self.fetch(folded, self.driver_sql(folded), params))
