@@ -21,7 +21,7 @@ for the amendment, so that their seals still verify.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from django.db import connections, models
@@ -29,9 +29,6 @@ from django.db import connections, models
 from revy.contrib.django import conf
 
 __all__ = ["MovedHistory", "move_below_every_key", "shift_of"]
-
-# Keys per statement: well under every database's limit on parameters.
-_CHUNK = 500
 
 
 class MovedHistory(NamedTuple):
@@ -62,7 +59,9 @@ def move_below_every_key(object_deltas: Sequence[int], using: str) -> MovedHisto
     cause = quote(history.object_delta._meta.get_field("cause").column)
     moved = MovedHistory({}, [])
     with connection.cursor() as cursor:
-        for keys in _chunks(sorted(key for key in object_deltas if key > 0)):
+        moving = sorted(key for key in object_deltas if key > 0)
+        size = conf.batch_size()
+        for keys in (moving[i : i + size] for i in range(0, len(moving), size)):
             among = f"IN ({', '.join(['%s'] * len(keys))})"
             # The shifts are integers of revy's own, written into the SQL.
             cursor.execute(
@@ -126,8 +125,3 @@ class _Table:
             f"INSERT INTO {self.name} ({', '.join(self.columns)}) "
             f"SELECT {selected} FROM {self.name} {where}"
         )
-
-
-def _chunks(keys: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(keys), _CHUNK):
-        yield keys[start : start + _CHUNK]

@@ -29,7 +29,7 @@ and schedule them. The SQL is PostgreSQL's, in ``backends/partitions.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.utils import truncate_name
@@ -69,22 +69,24 @@ class Maintenance:
     dry_run: bool = False
 
 
+class _Table(NamedTuple):
+    name: str
+    key: str  # Its key's column: the partition key.
+
+
+def _tables() -> list[_Table]:
+    history = conf.history_models()
+    return [
+        _Table(model._meta.db_table, model._meta.pk.column)
+        for model in (history.object_delta, history.attribute_delta)
+    ]
+
+
 def partitioned_tables() -> list[str]:
     """The tables revy partitions: those of the object and attribute deltas
     in use. Revisions stay one plain table (one row per transaction, and
     each fold keeps its revision)."""
-    history = conf.history_models()
-    return [history.object_delta._meta.db_table, history.attribute_delta._meta.db_table]
-
-
-def _key(table: str) -> str:
-    history = conf.history_models()
-    model = next(
-        model
-        for model in (history.object_delta, history.attribute_delta)
-        if model._meta.db_table == table
-    )
-    return model._meta.pk.column
+    return [table.name for table in _tables()]
 
 
 def _connection(using: str) -> Any:
@@ -162,35 +164,35 @@ def maintain(using: str = DEFAULT_DB_ALIAS, *, dry_run: bool = False) -> Mainten
     ``dry_run`` says what it would do."""
     connection = _connection(using)
     done = Maintenance(dry_run=dry_run)
-    for table in partitioned_tables():
+    for table in _tables():
         with transaction.atomic(using=using), connection.cursor() as cursor:
-            if not sql.is_partitioned(cursor, table):
+            if not sql.is_partitioned(cursor, table.name):
                 continue
             connection.check_constraints()  # As convert() does.
-            found = sql.partitions_of(cursor, table)
-            highest = sql.highest_key(cursor, table, _key(table))
+            found = sql.partitions_of(cursor, table.name)
+            highest = sql.highest_key(cursor, table.name, table.key)
             _create_ahead(cursor, table, found, highest, done)
-            _drop_emptied(cursor, table, found, highest, done)
+            _drop_emptied(cursor, table.name, found, highest, done)
     return done
 
 
 def _create_ahead(
-    cursor: Any, table: str, found: list[Partition], highest: int, done: Maintenance
+    cursor: Any, table: _Table, found: list[Partition], highest: int, done: Maintenance
 ) -> None:
     size = conf.partition_size()
     lower = max((p.upper for p in found if p.upper is not None), default=1)
     default = next((p for p in found if p.is_default), None)
     if default is not None:
         # Rows that reached the default stay; the next range starts above them.
-        overflow = sql.max_key_in(cursor, default.name, _key(table))
+        overflow = sql.max_key_in(cursor, default.name, table.key)
         if overflow is not None and overflow >= lower:
             lower = overflow + 1
     wanted = (highest // size + 1 + conf.partitions_ahead()) * size
     while lower < wanted:
         upper = (lower // size + 1) * size
-        name = partition_name(table, lower)
+        name = partition_name(table.name, lower)
         if not done.dry_run:
-            sql.create_range(cursor, table, name, lower, upper)
+            sql.create_range(cursor, table.name, name, lower, upper)
         done.created.append(name)
         lower = upper
 

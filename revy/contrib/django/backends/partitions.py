@@ -25,7 +25,6 @@ __all__ = [
     "is_partitioned",
     "max_key_in",
     "partitions_of",
-    "quote",
 ]
 
 MAX_NAME = 63  # PostgreSQL's longest name.
@@ -49,11 +48,6 @@ class ForeignKey(NamedTuple):
     table: str
     name: str
     definition: str
-
-
-def quote(name: str) -> str:
-    """``name`` quoted as an identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def is_partitioned(cursor: Any, table: str) -> bool:
@@ -109,7 +103,11 @@ def _sequence(cursor: Any, table: str, key: str) -> _Sequence:
 
 def highest_key(cursor: Any, table: str, key: str) -> int:
     """The highest key ``table`` holds or its sequence has given out."""
-    sequence = _sequence(cursor, table, key)
+    return _highest(cursor, table, key, _sequence(cursor, table, key))
+
+
+def _highest(cursor: Any, table: str, key: str, sequence: _Sequence) -> int:
+    quote = cursor.db.ops.quote_name
     cursor.execute(f"SELECT max({quote(key)}) FROM {quote(table)}")
     (held,) = cursor.fetchone()
     given = sequence.last_value - (0 if sequence.is_called else 1)
@@ -130,11 +128,13 @@ def foreign_keys_touching(cursor: Any, tables: list[str]) -> list[ForeignKey]:
 
 
 def drop_foreign_key(cursor: Any, key: ForeignKey) -> None:
+    quote = cursor.db.ops.quote_name
     cursor.execute(f"ALTER TABLE {quote(key.table)} DROP CONSTRAINT {quote(key.name)}")
 
 
 def add_foreign_key(cursor: Any, key: ForeignKey) -> None:
     """``key`` again, checked against every row it covers."""
+    quote = cursor.db.ops.quote_name
     cursor.execute(
         f"ALTER TABLE {quote(key.table)} ADD CONSTRAINT {quote(key.name)} "
         f"{key.definition}"
@@ -147,6 +147,7 @@ def attach_first(cursor: Any, table: str, first: str, size: int) -> bool:
     primary key, indexes, identity and defaults; the foreign keys and
     triggers are the caller's. Whether keys below 1 were there (folds of an
     earlier pruning), which ``first`` then takes."""
+    quote = cursor.db.ops.quote_name
     cursor.execute(
         "SELECT a.attname, a.attidentity, k.conname FROM pg_constraint k "
         "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1] "
@@ -163,7 +164,7 @@ def attach_first(cursor: Any, table: str, first: str, size: int) -> bool:
     sequence = _sequence(cursor, table, key)
     cursor.execute(f"SELECT min({quote(key)}) FROM {quote(table)}")
     (lowest,) = cursor.fetchone()
-    upper = (highest_key(cursor, table, key) // size + 1) * size
+    upper = (_highest(cursor, table, key, sequence) // size + 1) * size
 
     cursor.execute(f"ALTER TABLE {quote(table)} RENAME TO {quote(first)}")
     cursor.execute(
@@ -218,6 +219,7 @@ def create_range(
 ) -> None:
     """A partition of ``table`` for keys from ``lower`` (None: every key
     below ``upper``) up to ``upper``."""
+    quote = cursor.db.ops.quote_name
     start = "MINVALUE" if lower is None else lower
     cursor.execute(
         f"CREATE TABLE {quote(name)} PARTITION OF {quote(table)} "
@@ -226,15 +228,18 @@ def create_range(
 
 
 def create_default(cursor: Any, table: str, name: str) -> None:
+    quote = cursor.db.ops.quote_name
     cursor.execute(f"CREATE TABLE {quote(name)} PARTITION OF {quote(table)} DEFAULT")
 
 
 def max_key_in(cursor: Any, partition: str, key: str) -> int | None:
+    quote = cursor.db.ops.quote_name
     cursor.execute(f"SELECT max({quote(key)}) FROM {quote(partition)}")
     return cursor.fetchone()[0]
 
 
 def is_empty(cursor: Any, partition: str) -> bool:
+    quote = cursor.db.ops.quote_name
     cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {quote(partition)})")
     return cursor.fetchone()[0]
 
@@ -242,5 +247,6 @@ def is_empty(cursor: Any, partition: str) -> bool:
 def drop(cursor: Any, table: str, partition: str) -> None:
     """Detach ``partition`` from ``table`` and drop it (a moment's lock on
     ``table``; PostgreSQL checks that no foreign key points into it)."""
+    quote = cursor.db.ops.quote_name
     cursor.execute(f"ALTER TABLE {quote(table)} DETACH PARTITION {quote(partition)}")
     cursor.execute(f"DROP TABLE {quote(partition)}")
