@@ -7,6 +7,7 @@ see all the history of their transaction; this module only calls them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,8 @@ from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Coalesce
 from django.db.models.query import ModelIterable
 
-from revy.contrib.django.actors import DeletedActor, actor_reference
+from revy.contrib.django import backends, conf
+from revy.contrib.django.actors import ActorForeignKey, DeletedActor, actor_reference
 from revy.contrib.django.encoding import key_text
 from revy.contrib.django.inheritance import content_types_of_row, parent_content_types
 from revy.contrib.django.ledger import AppendOnlyQuerySet
@@ -52,6 +54,22 @@ class HistoryQuerySet(AppendOnlyQuerySet):
         if self._result_cache is None:
             self._flush_pending()
         super()._fetch_all()
+
+    def _prefetch_related_objects(self) -> None:
+        lookups = self._prefetch_related_lookups
+        if issubclass(self._iterable_class, ModelIterable) and self._result_cache:
+            lookups = self._prefetch_by_revy(self._result_cache, lookups)
+        models.prefetch_related_objects(self._result_cache, *lookups)
+        self._prefetch_done = True
+
+    def _prefetch_by_revy(self, rows: list[Any], lookups: tuple) -> tuple:
+        """Prefetch on ``rows`` what revy prefetches faster than Django;
+        return the lookups left for Django."""
+        field = _actor_field(self.model)
+        if _ACTOR in lookups and field is not None:
+            _prefetch_actors(rows, field)
+            lookups = tuple(lookup for lookup in lookups if lookup != _ACTOR)
+        return lookups
 
     def iterator(self, chunk_size: int | None = None) -> Any:
         self._flush_pending()
@@ -112,19 +130,17 @@ def _has_object_delta(model: type[models.Model]) -> bool:
 
 
 class ObjectDeltaQuerySet(HistoryQuerySet):
-    def _prefetch_related_objects(self) -> None:
+    def _prefetch_by_revy(self, rows: list[Any], lookups: tuple) -> tuple:
         # Django's prefetch builds a related manager and a filtered queryset
         # per object delta, several times the cost of reading the attribute
         # deltas: a history page of 1,000 deltas spent most of its time there.
-        lookups = self._prefetch_related_lookups
-        if issubclass(self._iterable_class, ModelIterable) and any(
+        if any(
             isinstance(lookup, str) and lookup.split(LOOKUP_SEP)[0] == _ATTRIBUTES
             for lookup in lookups
         ):
-            _prefetch_attribute_deltas(self._result_cache)
+            _prefetch_attribute_deltas(rows)
             lookups = tuple(lookup for lookup in lookups if lookup != _ATTRIBUTES)
-        models.prefetch_related_objects(self._result_cache, *lookups)
-        self._prefetch_done = True
+        return super()._prefetch_by_revy(rows, lookups)
 
     def for_object(self, obj: models.Model) -> ObjectDeltaQuerySet:
         """The deltas of ``obj``, oldest first."""
@@ -156,12 +172,39 @@ class ObjectDeltaQuerySet(HistoryQuerySet):
 
 
 _ATTRIBUTES = "attribute_deltas"
+_ACTOR = "actor"
+
+
+def _actor_field(model: type[models.Model]) -> ActorForeignKey | None:
+    return next(
+        (
+            field
+            for field in model._meta.private_fields
+            if field.name == _ACTOR and isinstance(field, ActorForeignKey)
+        ),
+        None,
+    )
+
+
+def _prefetch_actors(rows: list[Any], field: ActorForeignKey) -> None:
+    """``prefetch_related("actor")``, with Django's prefetch only for the
+    rows an actor made: a system row's actor is None without a query."""
+    type_attname = rows[0]._meta.get_field(field.ct_field).attname
+    acted = []
+    for row in rows:
+        if getattr(row, type_attname) is None:
+            field.set_cached_value(row, None)
+        else:
+            acted.append(row)
+    if acted:
+        models.prefetch_related_objects(acted, _ACTOR)
 
 
 def _prefetch_attribute_deltas(deltas: list[Any]) -> None:
     """What ``prefetch_related("attribute_deltas")`` leaves on each object
-    delta, in one query, with one light queryset per delta: its rows, and
-    the filter that a further ``filter()`` on it starts from."""
+    delta, with one light queryset per delta: its rows, and the filter that
+    a further ``filter()`` on it starts from. A query per ``REVY_BATCH_SIZE``
+    deltas."""
     deltas = [
         delta
         for delta in deltas
@@ -171,25 +214,90 @@ def _prefetch_attribute_deltas(deltas: list[Any]) -> None:
         return
     relation = deltas[0]._meta.get_field(_ATTRIBUTES)
     link = relation.field
-    manager = relation.related_model._default_manager.db_manager(deltas[0]._state.db)
+    model = relation.related_model
+    db = deltas[0]._state.db
+    manager = model._default_manager.db_manager(db)
+    attnames = [field.attname for field in model._meta.concrete_fields]
+    at = attnames.index(link.attname)
+    backend = backends.of(db)
     found: dict[Any, list[Any]] = {delta.pk: [] for delta in deltas}
-    for attribute in manager.filter(**{f"{link.attname}__in": list(found)}):
-        found[getattr(attribute, link.attname)].append(attribute)
+    keys = list(found)
+    size = conf.batch_size()
+    for start in range(0, len(keys), size):
+        batch = backend.by_keys(manager.all(), keys[start : start + size], link)
+        for row in batch.values_list(*attnames):
+            found[row[at]].append(model.from_db(db, attnames, row))
+    made = _rows_read_class(type(manager.get_queryset()))
     for delta in deltas:
         rows = found[delta.pk]
         for attribute in rows:
             link.set_cached_value(attribute, delta)
-        queryset = manager.get_queryset()
-        queryset._add_hints(instance=delta)
-        # The filter a related manager defers to its first use, set without
-        # the copy of the queryset that filter() makes.
-        queryset._deferred_filter = (False, (), {link.name: delta})
-        queryset._known_related_objects = {link: {delta.pk: delta}}
-        queryset._result_cache = rows
-        queryset._prefetch_done = True
+        queryset = made.__new__(made)
+        queryset.__dict__.update(
+            model=model, _db=db, _result_cache=rows, _made_by=(manager, link, delta)
+        )
         delta.__dict__.setdefault("_prefetched_objects_cache", {})[_ATTRIBUTES] = (
             queryset
         )
+
+
+@functools.cache
+def _rows_read_class(queryset_class: type[models.QuerySet]) -> type:
+    """A ``queryset_class`` of one delta's prefetched rows that makes its
+    query only when asked: a page of deltas has one each, and a query is a
+    dozen objects for the garbage collector to follow. Any use beyond
+    reading the rows turns it into a plain ``queryset_class``."""
+
+    class RowsRead(queryset_class):  # type: ignore[misc,valid-type]
+        _prefetch_related_lookups = ()
+        _prefetch_done = True
+        _for_write = False
+
+        def __getattr__(self, name: str) -> Any:
+            if "_made_by" not in self.__dict__:
+                raise AttributeError(name)
+            _make_query(self)
+            return getattr(self, name)
+
+        @property
+        def query(self) -> Any:
+            _make_query(self)
+            return self.query
+
+        @query.setter
+        def query(self, value: Any) -> None:
+            _make_query(self)
+            self.query = value
+
+        def _clone(self) -> Any:
+            _make_query(self)
+            return self._clone()
+
+        def __deepcopy__(self, memo: Any) -> Any:
+            _make_query(self)
+            return self.__deepcopy__(memo)
+
+        def __reduce_ex__(self, protocol: Any) -> Any:
+            _make_query(self)
+            return self.__reduce_ex__(protocol)
+
+    RowsRead.__name__ = RowsRead.__qualname__ = queryset_class.__name__
+    return RowsRead
+
+
+def _make_query(rows_read: Any) -> None:
+    """Turn prefetched rows into the plain queryset a related manager makes:
+    its query, hints, and the filter it defers to its first use (set without
+    the copy of the queryset that ``filter()`` makes)."""
+    manager, link, delta = rows_read.__dict__.pop("_made_by")
+    queryset = manager.get_queryset()
+    queryset._add_hints(instance=delta)
+    queryset._deferred_filter = (False, (), {link.name: delta})
+    queryset._known_related_objects = {link: {delta.pk: delta}}
+    queryset._result_cache = rows_read._result_cache
+    queryset._prefetch_done = True
+    rows_read.__class__ = type(queryset)
+    rows_read.__dict__ = queryset.__dict__
 
 
 HistoryManager = models.Manager.from_queryset(HistoryQuerySet)

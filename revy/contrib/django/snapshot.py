@@ -47,10 +47,9 @@ class _SnapshotField(models.TextField):
         self.snapshot_model = model
         self.raw_values = raw_values
 
-    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
-        if value is None:
-            return None
-        return build_instance(self.snapshot_model, json.loads(value), self.raw_values)
+    def get_db_converters(self, connection: Any) -> list[Any]:
+        # Asked once a query: each row then only parses and builds.
+        return [_Builder(self.snapshot_model, self.raw_values).convert]
 
 
 def build_instance(
@@ -63,36 +62,61 @@ def build_instance(
     :class:`~revy.contrib.django.exceptions.UndecodableValue`, or with
     ``raw_values`` is kept as a :class:`~revy.contrib.django.schema.RawValue`.
     """
-    pk_field = model._meta.pk
-    # A multi-table child's key is its parents' keys too.
-    key = pk_field.to_python(values[_PK])
-    stored = None
-    if not raw_values:
-        try:  # noqa: SIM105 (per row: cheaper than contextlib.suppress)
-            stored = {
-                attname: decode_stored(boxed[0])
-                for name, attname, decode_stored in _decoders(model)
-                if (boxed := values.get(name)) is not None
-            }
-        except UNDECODABLE:
-            pass  # Said below, field by field.
-    if stored is None:
-        # Values shown as stored, or one whose field's type changed: say which.
+    return _Builder(model, raw_values).build(values)
+
+
+class _Builder:
+    """Builds the snapshots of one query, with what they need from the
+    model and the settings in force read once."""
+
+    def __init__(self, model: type[models.Model], raw_values: bool) -> None:
+        self.model = model
+        self.raw_values = raw_values
+        self.decoders = _decoders(model)
+        self.key_to_python = model._meta.pk.to_python
+        # A multi-table child's key is its parents' keys too.
+        self.keys = [
+            parent._meta.pk.attname for parent in (model, *model._meta.all_parents)
+        ]
+        self.attnames = [field.attname for field in model._meta.concrete_fields]
+        self.direct = tracking.can_build_directly(model)
+
+    def convert(self, value: Any, expression: Any, connection: Any) -> Any:
+        return None if value is None else self.build(json.loads(value))
+
+    def build(self, values: dict[str, Any]) -> Any:
+        key = self.key_to_python(values[_PK])
+        stored = None
+        if not self.raw_values:
+            try:  # noqa: SIM105 (per row: cheaper than contextlib.suppress)
+                stored = {
+                    attname: decode_stored(boxed[0])
+                    for name, attname, decode_stored in self.decoders
+                    if (boxed := values.get(name)) is not None
+                }
+            except UNDECODABLE:
+                pass  # Said below, field by field.
+        if stored is None:
+            stored = self.as_stored_or_explained(values, key)
+        for attname in self.keys:
+            stored[attname] = key
+        row = [stored.get(attname, DEFERRED) for attname in self.attnames]
+        if self.direct:
+            return tracking.build(self.model, row, adding=True)
+        return self.model(*row)
+
+    def as_stored_or_explained(self, values: dict[str, Any], key: Any) -> dict:
+        """Values shown as stored, or the error naming the field whose type
+        changed so that its stored value no longer parses."""
         encoder = conf.value_encoder()
-        where = f"the history of {model._meta.label} row {key}"
-        stored = {
+        where = f"the history of {self.model._meta.label} row {key}"
+        return {
             field.attname: decode_for_display(encoder, field, boxed[0])
-            if raw_values
+            if self.raw_values
             else decode(encoder, field, boxed[0], where)
-            for field in recorded_fields(model)
+            for field in recorded_fields(self.model)
             if (boxed := values.get(field.name)) is not None
         }
-    for parent in (model, *model._meta.all_parents):
-        stored[parent._meta.pk.attname] = key
-    row = [stored.get(field.attname, DEFERRED) for field in model._meta.concrete_fields]
-    if tracking.can_build_directly(model):
-        return tracking.build(model, row, adding=True)
-    return model(*row)
 
 
 def _decoders(model: type[models.Model]) -> list[tuple[str, str, Any]]:

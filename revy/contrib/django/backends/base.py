@@ -16,8 +16,9 @@ from typing import Any, NamedTuple
 
 from django.db import NotSupportedError
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, JSONField, Model, QuerySet, Value
+from django.db.models import BooleanField, Field, JSONField, Model, QuerySet, Value
 from django.db.models.base import ModelState
+from django.db.models.expressions import RawSQL
 
 from revy.contrib.django import tracking
 from revy.contrib.django.backends.plan import (
@@ -261,10 +262,30 @@ class Backend:
 
     # Locking the rows a write changes ----------------------------------------
 
-    def by_keys(self, queryset: QuerySet, keys: list[Any]) -> QuerySet:
-        """``queryset`` narrowed to the rows whose primary key is in ``keys``,
-        as a write that must change exactly the rows revy read gets it."""
-        return queryset.filter(pk__in=keys)
+    def by_keys(
+        self, queryset: QuerySet, keys: list[Any], field: Field | None = None
+    ) -> QuerySet:
+        """``queryset`` narrowed to the rows whose ``field`` (default: the
+        primary key) is in ``keys``: as a write that must change exactly the
+        rows revy read gets it, and as a prefetch reads the rows of a page.
+        The keys go in prepared once: a lookup of a list prepares each key
+        again on its way, a tenth of a history page's time."""
+        field = field or queryset.model._meta.pk
+        if not keys:
+            return queryset.none()
+        values = [
+            field.get_db_prep_value(key, self.connection, prepared=False)
+            for key in keys
+        ]
+        marks = ", ".join(["%s"] * len(values))
+        return queryset.filter(
+            RawSQL(f"{self.column(field)} IN ({marks})", values, BooleanField())
+        )
+
+    def column(self, field: Field) -> str:
+        """The SQL of ``field``'s column, qualified by its table."""
+        quote = self.connection.ops.quote_name
+        return f"{quote(field.model._meta.db_table)}.{quote(field.column)}"
 
     def lock(self, queryset: QuerySet, for_delete: bool = False) -> QuerySet:
         """``queryset`` reading its rows with a lock as strong as the write

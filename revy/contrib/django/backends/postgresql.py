@@ -94,21 +94,25 @@ class PostgreSQLBackend(Backend):
         # does not. OF: only the model's own table, not the tables it joins.
         return queryset.select_for_update(no_key=not for_delete, of=("self",))
 
-    def by_keys(self, queryset: QuerySet, keys: list[Any]) -> QuerySet:
+    def by_keys(
+        self, queryset: QuerySet, keys: list[Any], field: Field | None = None
+    ) -> QuerySet:
         # One array parameter, not a placeholder a key: Django joins the
         # querysets a delete's SET_NULL hands it into one UPDATE, whose SQL
-        # and parameters would otherwise hold several hundred bytes a key.
-        pk = queryset.model._meta.pk
-        kind = array_type(pk, self.connection)
+        # and parameters would otherwise hold several hundred bytes a key,
+        # and the driver reads every placeholder of a statement it is given.
+        field = field or queryset.model._meta.pk
+        kind = array_type(field, self.connection)
         if kind is None:
-            return super().by_keys(queryset, keys)
-        quote = self.connection.ops.quote_name
-        column = f"{quote(queryset.model._meta.db_table)}.{quote(pk.column)}"
+            return super().by_keys(queryset, keys, field)
         values = [
-            pk.get_db_prep_value(k, self.connection, prepared=False) for k in keys
+            field.get_db_prep_value(key, self.connection, prepared=False)
+            for key in keys
         ]
         return queryset.filter(
-            RawSQL(f"{column} = ANY(%s::{kind}[])", (values,), BooleanField())
+            RawSQL(
+                f"{self.column(field)} = ANY(%s::{kind}[])", (values,), BooleanField()
+            )
         )
 
     def update_reading_row(
