@@ -149,7 +149,8 @@ class Revy(Library):
             content_type=ContentType.objects.get_for_model(self.item)
         )
         newest = deltas.order_by("-pk").annotate(snapshot=ObjectSnapshot(self.item))
-        return [delta.snapshot for delta in newest[:count]]
+        # Only the instances: the deltas themselves are not built (docs/history.md).
+        return list(newest.values_list("snapshot", flat=True)[:count])
 
     def history(self, obj: Any, count: int) -> list[Any]:
         return list(history.history(obj)[:count])

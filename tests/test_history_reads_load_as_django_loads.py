@@ -31,6 +31,7 @@ from tests.helpers import (
     AttributeDelta,
     ObjectDelta,
     Revision,
+    User,
     acting,
     flush_history,
     make_user,
@@ -279,3 +280,60 @@ def test_prefetched_attribute_deltas_pickle_and_copy_as_querysets(some_history):
         assert list(rows.values_list("object_delta", flat=True).distinct()) == [
             delta.pk
         ]
+
+
+def test_prefetched_attribute_deltas_read_as_the_related_managers_rows(some_history):
+    """Each delta's rows, kept without a query until one is asked for,
+    answer every read as the related manager's own queryset does."""
+    found = list(
+        ObjectDelta.objects.order_by("pk").prefetch_related("attribute_deltas")
+    )
+    reads = {
+        "rows": lambda rows: [a.pk for a in rows],
+        "len": len,
+        "bool": bool,
+        "count": lambda rows: rows.count(),
+        "exists": lambda rows: rows.exists(),
+        "first": lambda rows: rows.first().pk,
+        "item": lambda rows: rows[0].pk,
+        "filter": lambda rows: [a.pk for a in rows.filter(field_name="value")],
+        "exclude": lambda rows: [a.pk for a in rows.exclude(field_name="value")],
+        "values": lambda rows: list(rows.values_list("field_name", "new_value")),
+        "newest first": lambda rows: [a.pk for a in rows.order_by("-pk")],
+    }
+    for delta in found:
+        own = AttributeDelta.objects.filter(object_delta=delta)
+        with CaptureQueriesContext(connection) as queries:
+            rows = list(delta.attribute_deltas.all())
+            assert all(row.object_delta is delta for row in rows)
+        assert len(queries) == 0
+        for name, read in reads.items():
+            assert read(delta.attribute_deltas.all()) == read(own), name
+
+
+def test_prefetched_actors_are_those_each_row_reads_alone(some_history):
+    """The system's rows get None without a query; an actor's rows the
+    actor, or a DeletedActor once its row is gone."""
+    alice = User.objects.get(username="alice")
+    found = list(ObjectDelta.objects.order_by("pk").prefetch_related("actor"))
+    with CaptureQueriesContext(connection) as queries:
+        assert [delta.actor for delta in found] == [alice, None]
+    assert len(queries) == 0
+    key = alice.pk
+    alice.delete()
+    again = list(ObjectDelta.objects.order_by("pk").prefetch_related("actor"))
+    assert [str(delta.actor) for delta in again] == [
+        f"deleted {User._meta.label} {key}",
+        "None",
+    ]
+
+
+def test_snapshots_read_as_values_are_the_deltas_snapshots(some_history):
+    deltas = ObjectDelta.objects.order_by("pk").annotate(
+        snapshot=ObjectSnapshot(Counter)
+    )
+    alone = list(deltas.values_list("snapshot", flat=True))
+    assert [(s.pk, s.value) for s in alone] == [
+        (d.snapshot.pk, d.snapshot.value) for d in deltas
+    ]
+    assert [s.value for s in alone] == [1, 2]

@@ -53,3 +53,11 @@ def content_type_ids(models_: Iterable[type[models.Model]]) -> tuple[int, ...]:
     """The content type ids of ``models_``, sorted."""
     found = ContentType.objects.get_for_models(*models_)
     return tuple(sorted(content_type.pk for content_type in found.values()))
+
+
+def family_content_types(model: type[models.Model]) -> tuple[int, ...]:
+    """The content type ids of ``model``, its multi-table parents and its
+    children: all those a read of its rows' history may name."""
+    concrete = model._meta.concrete_model
+    family = (concrete, *concrete._meta.all_parents, *children_of(concrete))
+    return content_type_ids(family)

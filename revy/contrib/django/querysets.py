@@ -31,6 +31,7 @@ __all__ = [
     "ObjectDeltaManager",
     "ObjectDeltaQuerySet",
     "add_read_hook",
+    "flush_pending",
 ]
 
 _read_hooks: list[Callable[[str], None]] = []
@@ -42,13 +43,18 @@ def add_read_hook(hook: Callable[[str], None]) -> None:
         _read_hooks.append(hook)
 
 
+def flush_pending(alias: str) -> None:
+    """Run the read hooks, as every read of a history model does first."""
+    for hook in _read_hooks:
+        hook(alias)
+
+
 class HistoryQuerySet(AppendOnlyQuerySet):
     """Writes revy's pending history before any read, so reads see it all;
     refuses updates and deletes (``ledger.AppendOnlyQuerySet``)."""
 
     def _flush_pending(self) -> None:
-        for hook in _read_hooks:
-            hook(self.db)
+        flush_pending(self.db)
 
     def _fetch_all(self) -> None:
         if self._result_cache is None:
@@ -156,8 +162,13 @@ class ObjectDeltaQuerySet(HistoryQuerySet):
     def for_key(self, model: type[models.Model], pk: Any) -> ObjectDeltaQuerySet:
         """The deltas of the ``model`` row whose primary key is ``pk``, oldest
         first (see :meth:`for_rows_of`)."""
-        key = key_text(model, pk)
-        return self.filter(self._rows_of(model), content_id=key).order_by("pk")
+        return self.for_content_id(model, key_text(model, pk))
+
+    def for_content_id(
+        self, model: type[models.Model], content_id: str
+    ) -> ObjectDeltaQuerySet:
+        """:meth:`for_key`, given the key as history stores it (``content_id``)."""
+        return self.filter(self._rows_of(model), content_id=content_id).order_by("pk")
 
     def _rows_of(self, model: type[models.Model]) -> models.Q:
         content_types = content_types_of_row(model)

@@ -17,11 +17,13 @@ from django.db import models
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from revy.contrib.django import conf
+from revy.contrib.django import compiled, conf
+from revy.contrib.django.encoding import key_text
 from revy.contrib.django.inheritance import (
     children_of,
     content_type_ids,
     content_types_of_row,
+    family_content_types,
     parent_content_types,
 )
 from revy.contrib.django.rows import recorded_fields
@@ -58,20 +60,45 @@ class FieldChange:
     object_delta: Any
 
 
-def _up_to(at: Point | None) -> Q:
-    """Deltas recorded at or before ``at``."""
+# How each kind of point bounds the deltas recorded at or before it.
+_UP_TO = {
+    "object delta": "pk__lte",
+    "revision": "revision__pk__lte",
+    "time": "revision__created_at__lte",
+}
+
+
+def _point(at: Point | None) -> tuple[str, Any] | None:
+    """``(kind, value)`` of the point ``at``: the key of an object delta or
+    of a revision, or an aware datetime; None for now."""
     if at is None:
-        return Q()
+        return None
     history = conf.history_models()
     if isinstance(at, history.object_delta):
-        return Q(pk__lte=at.pk)
+        return "object delta", at.pk
     if isinstance(at, history.revision):
-        return Q(revision__pk__lte=at.pk)
+        return "revision", at.pk
     if isinstance(at, datetime.datetime):
-        return Q(revision__created_at__lte=_aware(at))
+        return "time", _aware(at)
     raise TypeError(
         f"A point in history is an object delta, a revision or a datetime, not {at!r}."
     )
+
+
+def _point_field(kind: str) -> models.Field:
+    """The field whose column a point of ``kind`` is compared with."""
+    history = conf.history_models()
+    if kind == "object delta":
+        return history.object_delta._meta.pk
+    if kind == "revision":
+        return history.revision._meta.pk
+    return history.revision._meta.get_field("created_at")
+
+
+def _up_to(at: Point | None) -> Q:
+    """Deltas recorded at or before ``at``."""
+    point = _point(at)
+    return Q() if point is None else Q(**{_UP_TO[point[0]]: point[1]})
 
 
 def _deltas_of(model: type[models.Model], pk: Any) -> QuerySet:
@@ -163,15 +190,35 @@ def state_at(
     ``UndecodableValue``; with ``raw_values``, for pages that only show
     history, it is kept as a :class:`RawValue`.
     """
-    delta = (
-        _with_row_action(_deltas_of(model, pk).filter(_up_to(at)), model)
-        .order_by("-pk")
-        .annotate(snapshot=ObjectSnapshot(model, raw_values))
-        .first()
-    )
-    if delta is None or not _existed(delta):
+    object_delta_model = conf.history_models().object_delta
+    concrete = model._meta.concrete_model
+    point = _point(at)
+    arguments = [
+        compiled.Argument(
+            object_delta_model._meta.get_field("content_id"), key_text(concrete, pk)
+        )
+    ]
+    if point is not None:
+        arguments.append(compiled.Argument(_point_field(point[0]), point[1]))
+
+    def read(content_id: str, up_to: Any = None) -> QuerySet:
+        deltas = object_delta_model.objects.for_content_id(concrete, content_id)
+        if point is not None:
+            deltas = deltas.filter(**{_UP_TO[point[0]]: up_to})
+        return (
+            _with_row_action(deltas, model)
+            .order_by("-pk")
+            .annotate(snapshot=ObjectSnapshot(model, raw_values))
+            .values_list("row_action", "snapshot")[:1]
+        )
+
+    # A content type made again (a migration back and forth) has a new id.
+    types = family_content_types(model)
+    shape = ("state_at", model, point and point[0], raw_values, types)
+    found = compiled.rows(shape, object_delta_model.objects.db, read, arguments)
+    if not found or found[0][0] in (None, object_delta_model.ACTION_DELETE):
         return None
-    return delta.snapshot
+    return found[0][1]
 
 
 def _states(
