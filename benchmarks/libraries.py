@@ -82,6 +82,16 @@ class Library:
         """``obj`` as it stood after its ``index``-th recorded change (0: created)."""
         return self.item.objects.get(pk=obj.pk)
 
+    def change_time(self, obj: Any, index: int) -> Any:
+        """When ``obj``'s ``index``-th recorded change was made, as the
+        library dates it (read untimed, before a run)."""
+        return None
+
+    def state_as_of(self, obj: Any, when: Any) -> Any:
+        """``obj`` as it stood at the time ``when``, through the library's
+        own read of a point in time."""
+        return self.item.objects.get(pk=obj.pk)
+
     def snapshots(self, count: int) -> list[Any]:
         """The objects as they stood after each of the newest ``count`` changes."""
         return list(self.item.objects.order_by("-pk")[:count])
@@ -144,6 +154,13 @@ class Revy(Library):
         found = deltas.filter(pk=Subquery(picked))
         return found.annotate(snapshot=ObjectSnapshot(self.item)).get().snapshot
 
+    def change_time(self, obj: Any, index: int) -> Any:
+        deltas = get_object_delta_model().objects.for_object(obj)
+        return deltas.select_related("revision")[index].revision.created_at
+
+    def state_as_of(self, obj: Any, when: Any) -> Any:
+        return history.state_at(self.item, obj.pk, at=when)
+
     def snapshots(self, count: int) -> list[Any]:
         deltas = get_object_delta_model().objects.filter(
             content_type=ContentType.objects.get_for_model(self.item)
@@ -168,6 +185,7 @@ class RevySealed(Revy):
             "load_outside",
             "load_inside",
             "state",
+            "state_as_of",
             "snapshots",
             "history",
             "admin_history",
@@ -214,6 +232,15 @@ class Reversion(Library):
         version = Version.objects.get_for_object(obj).order_by("pk")[index]
         return version._object_version.object
 
+    def change_time(self, obj: Any, index: int) -> Any:
+        version = Version.objects.get_for_object(obj).order_by("pk")[index]
+        return version.revision.date_created
+
+    def state_as_of(self, obj: Any, when: Any) -> Any:
+        versions = Version.objects.get_for_object(obj)
+        version = versions.filter(revision__date_created__lte=when).first()
+        return version._object_version.object
+
     def snapshots(self, count: int) -> list[Any]:
         versions = Version.objects.get_for_model(self.item).order_by("-pk")[:count]
         return [version._object_version.object for version in versions]
@@ -237,6 +264,12 @@ class SimpleHistory(Library):
     def state_at(self, obj: Any, index: int) -> Any:
         return obj.history.order_by("history_id")[index].instance
 
+    def change_time(self, obj: Any, index: int) -> Any:
+        return obj.history.order_by("history_id")[index].history_date
+
+    def state_as_of(self, obj: Any, when: Any) -> Any:
+        return obj.history.as_of(when)
+
     def snapshots(self, count: int) -> list[Any]:
         records = self.item.history.order_by("-history_id")[:count]
         return [record.instance for record in records]
@@ -251,6 +284,7 @@ class Auditlog(Library):
     prefix = "Audit"
     cannot = {
         "state": "cannot (logs changes, rebuilds no object)",
+        "state_as_of": "cannot (logs changes, rebuilds no object)",
         "snapshots": "cannot (logs changes, rebuilds no object)",
         "admin_history": NO_ADMIN_PAGE,
     }
@@ -266,7 +300,11 @@ class PgHistoryRow(Library):
     key = "pghistory_row"
     label = "django-pghistory (row triggers)"
     prefix = "PgRow"
-    cannot = {"admin_history": NO_ADMIN_PAGE}
+    cannot = {
+        "admin_history": NO_ADMIN_PAGE,
+        # pgh_created_at is the transaction's start, and the updates share one.
+        "state_as_of": "cannot (dates a transaction's changes alike)",
+    }
 
     def history_models(self) -> list[Any]:
         return [apps.get_model("benchmarks", m.__name__ + "Event") for m in self.models]

@@ -176,6 +176,17 @@ def state_at(library: Library, obj: Any) -> Any:
     return library.state_at(obj, obj.number // 2)
 
 
+def updated_and_dated(library: Library, updates: int) -> tuple[Any, Any]:
+    """:func:`updated`, and the time of its middle change as the library dates it."""
+    obj = updated(library, updates)
+    return obj, library.change_time(obj, obj.number // 2)
+
+
+def state_as_of(library: Library, prepared: tuple[Any, Any]) -> Any:
+    obj, when = prepared
+    return library.state_as_of(obj, when)
+
+
 def created_and_updated(library: Library, n: int) -> int:
     """n objects created in one revision, then each updated in a second one."""
     with transaction.atomic():
@@ -271,6 +282,14 @@ SCENARIOS = [
         STATE,
         updated,
         state_at,
+        "read",
+    ),
+    Scenario(
+        "state_as_of",
+        "state after n updates, as of a time in the middle",
+        STATE,
+        updated_and_dated,
+        state_as_of,
         "read",
     ),
     Scenario(
