@@ -228,16 +228,14 @@ def _prefetch_attribute_deltas(deltas: list[Any]) -> None:
     model = relation.related_model
     db = deltas[0]._state.db
     manager = model._default_manager.db_manager(db)
-    attnames = [field.attname for field in model._meta.concrete_fields]
-    at = attnames.index(link.attname)
     backend = backends.of(db)
     found: dict[Any, list[Any]] = {delta.pk: [] for delta in deltas}
     keys = list(found)
     size = conf.batch_size()
     for start in range(0, len(keys), size):
         batch = backend.by_keys(manager.all(), keys[start : start + size], link)
-        for row in batch.values_list(*attnames):
-            found[row[at]].append(model.from_db(db, attnames, row))
+        for attribute in batch:
+            found[getattr(attribute, link.attname)].append(attribute)
     made = _rows_read_class(type(manager.get_queryset()))
     for delta in deltas:
         rows = found[delta.pk]
