@@ -71,8 +71,8 @@ class HistoryQuerySet(AppendOnlyQuerySet):
     def _prefetch_by_revy(self, rows: list[Any], lookups: tuple) -> tuple:
         """Prefetch on ``rows`` what revy prefetches faster than Django;
         return the lookups left for Django."""
-        field = _actor_field(self.model)
-        if _ACTOR in lookups and field is not None:
+        field = _actor_field(self.model) if _ACTOR in lookups else None
+        if field is not None:
             _prefetch_actors(rows, field)
             lookups = tuple(lookup for lookup in lookups if lookup != _ACTOR)
         return lookups

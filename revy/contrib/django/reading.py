@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -60,45 +60,37 @@ class FieldChange:
     object_delta: Any
 
 
-# How each kind of point bounds the deltas recorded at or before it.
-_UP_TO = {
-    "object delta": "pk__lte",
-    "revision": "revision__pk__lte",
-    "time": "revision__created_at__lte",
-}
+class _Bound(NamedTuple):
+    """How a point bounds the deltas recorded at or before it: the lookup,
+    the field whose column it compares, and the value."""
+
+    lookup: str
+    field: models.Field
+    value: Any
 
 
-def _point(at: Point | None) -> tuple[str, Any] | None:
-    """``(kind, value)`` of the point ``at``: the key of an object delta or
-    of a revision, or an aware datetime; None for now."""
+def _bound(at: Point | None) -> _Bound | None:
+    """The bound of the point ``at``: the key of an object delta or of a
+    revision, or an aware datetime; None for now."""
     if at is None:
         return None
     history = conf.history_models()
     if isinstance(at, history.object_delta):
-        return "object delta", at.pk
+        return _Bound("pk__lte", history.object_delta._meta.pk, at.pk)
     if isinstance(at, history.revision):
-        return "revision", at.pk
+        return _Bound("revision__pk__lte", history.revision._meta.pk, at.pk)
     if isinstance(at, datetime.datetime):
-        return "time", _aware(at)
+        created_at = history.revision._meta.get_field("created_at")
+        return _Bound("revision__created_at__lte", created_at, _aware(at))
     raise TypeError(
         f"A point in history is an object delta, a revision or a datetime, not {at!r}."
     )
 
 
-def _point_field(kind: str) -> models.Field:
-    """The field whose column a point of ``kind`` is compared with."""
-    history = conf.history_models()
-    if kind == "object delta":
-        return history.object_delta._meta.pk
-    if kind == "revision":
-        return history.revision._meta.pk
-    return history.revision._meta.get_field("created_at")
-
-
 def _up_to(at: Point | None) -> Q:
     """Deltas recorded at or before ``at``."""
-    point = _point(at)
-    return Q() if point is None else Q(**{_UP_TO[point[0]]: point[1]})
+    bound = _bound(at)
+    return Q() if bound is None else Q(**{bound.lookup: bound.value})
 
 
 def _deltas_of(model: type[models.Model], pk: Any) -> QuerySet:
@@ -192,19 +184,19 @@ def state_at(
     """
     object_delta_model = conf.history_models().object_delta
     concrete = model._meta.concrete_model
-    point = _point(at)
+    bound = _bound(at)
     arguments = [
         compiled.Argument(
             object_delta_model._meta.get_field("content_id"), key_text(concrete, pk)
         )
     ]
-    if point is not None:
-        arguments.append(compiled.Argument(_point_field(point[0]), point[1]))
+    if bound is not None:
+        arguments.append(compiled.Argument(bound.field, bound.value))
 
     def read(content_id: str, up_to: Any = None) -> QuerySet:
         deltas = object_delta_model.objects.for_content_id(concrete, content_id)
-        if point is not None:
-            deltas = deltas.filter(**{_UP_TO[point[0]]: up_to})
+        if bound is not None:
+            deltas = deltas.filter(**{bound.lookup: up_to})
         return (
             _with_row_action(deltas, model)
             .order_by("-pk")
@@ -214,7 +206,7 @@ def state_at(
 
     # A content type made again (a migration back and forth) has a new id.
     types = family_content_types(model)
-    shape = ("state_at", model, point and point[0], raw_values, types)
+    shape = ("state_at", model, bound and bound.lookup, raw_values, types)
     found = compiled.rows(shape, object_delta_model.objects.db, read, arguments)
     if not found or found[0][0] in (None, object_delta_model.ACTION_DELETE):
         return None
