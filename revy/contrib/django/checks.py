@@ -159,21 +159,22 @@ def _model_patterns(name: str, wrong_type_id: str) -> Messages:
     return errors
 
 
-def check_record_outside_context(**kwargs: Any) -> Messages:
-    """revy.E003: ``REVY_RECORD_OUTSIDE_CONTEXT`` is True or False."""
-    return _boolean("REVY_RECORD_OUTSIDE_CONTEXT", "revy.E003")
+# The settings that are True or False, with the id of the error of each.
+_BOOLEANS = {
+    "REVY_RECORD_OUTSIDE_CONTEXT": "revy.E003",
+    "REVY_READ_BEFORE_SAVE": "revy.E016",
+    "REVY_HISTORY_IN_SQL": "revy.E018",
+}
 
 
-def check_read_before_save(**kwargs: Any) -> Messages:
-    """revy.E016: ``REVY_READ_BEFORE_SAVE`` is True or False."""
-    return _boolean("REVY_READ_BEFORE_SAVE", "revy.E016")
-
-
-def _boolean(name: str, check_id: str) -> Messages:
-    value = _setting(name)
-    if value is _MISSING or isinstance(value, bool):
-        return []
-    return [checks.Error(f"{name} must be True or False, not {value!r}.", id=check_id)]
+def check_booleans(**kwargs: Any) -> Messages:
+    """revy.E003, revy.E016, revy.E018: the settings of ``_BOOLEANS`` are
+    True or False."""
+    return [
+        checks.Error(f"{name} must be True or False, not {value!r}.", id=check_id)
+        for name, check_id in _BOOLEANS.items()
+        if (value := _setting(name)) is not _MISSING and not isinstance(value, bool)
+    ]
 
 
 # The settings that count something, with the id of the error of each.
@@ -472,8 +473,7 @@ CHECKS = (
     check_encodable_fields,
     check_tracked_models,
     check_untracked_models,
-    check_record_outside_context,
-    check_read_before_save,
+    check_booleans,
     check_counts,
     check_description_header,
     check_value_encoder,

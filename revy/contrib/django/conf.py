@@ -35,6 +35,7 @@ SETTINGS = (
     "REVY_UNTRACKED_MODELS",
     "REVY_RECORD_OUTSIDE_CONTEXT",
     "REVY_READ_BEFORE_SAVE",
+    "REVY_HISTORY_IN_SQL",
     "REVY_VALUE_ENCODER",
     "REVY_BATCH_SIZE",
     "REVY_ACTOR_RESOLVERS",
@@ -133,6 +134,17 @@ def read_before_save() -> bool:
     wrongly or not at all (decision 0017).
     """
     return _setting("REVY_READ_BEFORE_SAVE", True)
+
+
+def history_in_sql() -> bool:
+    """``REVY_HISTORY_IN_SQL``: the database writes the history of a
+    ``QuerySet.update()`` from the rows it updates.
+
+    Default True, where every field updated has an SQL encoding equal to
+    ``ValueEncoder``'s on the database (see docs/capture.md); else, and when
+    False, revy reads and records the rows in Python, a batch at a time.
+    """
+    return _setting("REVY_HISTORY_IN_SQL", True)
 
 
 def value_encoder() -> Any:

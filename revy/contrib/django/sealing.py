@@ -23,7 +23,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.apps import apps
 from django.db import models
@@ -43,6 +43,7 @@ __all__ = [
     "seal_digest",
     "value_digest",
     "written",
+    "written_from",
 ]
 
 _SEALING = "_revy_sealing"
@@ -184,16 +185,43 @@ def written(
     if not enabled():
         return
     entries = connection.__dict__.setdefault(_SEALING, [])
-    entries.extend((stamp, delta) for delta in deltas)
+    entries.extend(
+        _Written(stamp, delta.revision.pk, delta.pk, delta.pk) for delta in deltas
+    )
     if not open_:
         seal(connection)
+
+
+def written_from(
+    connection: BaseDatabaseWrapper, revision: Any, first: int, stamp: int, open_: bool
+) -> None:
+    """Note the object deltas of ``revision`` (a key) that the database just
+    wrote: those from key ``first`` on. The revision is this transaction's
+    alone until it commits; other transactions' rows may have keys between
+    them."""
+    if not enabled():
+        return
+    connection.__dict__.setdefault(_SEALING, []).append(
+        _Written(stamp, revision, first, None)
+    )
+    if not open_:
+        seal(connection)
+
+
+class _Written(NamedTuple):
+    """Object deltas of one revision written in the open transaction."""
+
+    stamp: int
+    revision: Any
+    first: int
+    last: int | None  # None: every key from first on.
 
 
 def rolled_back_to(connection: BaseDatabaseWrapper, made: int) -> None:
     """A savepoint made at ``made`` was rolled back: forget what it undid."""
     entries = connection.__dict__.get(_SEALING)
     if entries:
-        entries[:] = [entry for entry in entries if entry[0] <= made]
+        entries[:] = [entry for entry in entries if entry.stamp <= made]
 
 
 def forget(connection: BaseDatabaseWrapper) -> None:
@@ -206,11 +234,19 @@ def seal(connection: BaseDatabaseWrapper) -> None:
     entries = connection.__dict__.pop(_SEALING, None)
     if not entries:
         return
-    by_revision: dict[Any, set[int]] = {}
-    for _stamp, delta in entries:
-        if delta.pk is not None and delta.revision.pk is not None:
-            by_revision.setdefault(delta.revision.pk, set()).add(delta.pk)
     using = connection.alias
+    by_revision: dict[Any, set[int]] = {}
+    for entry in entries:
+        keys = by_revision.setdefault(entry.revision, set())
+        if entry.first == entry.last:
+            keys.add(entry.first)
+        else:
+            keys.update(
+                conf.history_models()
+                .object_delta._base_manager.using(using)
+                .filter(revision_id=entry.revision, pk__gte=entry.first)
+                .values_list("pk", flat=True)
+            )
     seal_model = apps.get_model("revy", "Seal")
     key = conf.integrity_key()
     seal_model.objects.using(using).bulk_create(

@@ -33,7 +33,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 from revy.context import Activation, Frame
-from revy.contrib.django import conf, routing, sealing, tracking, writer
+from revy.contrib.django import backends, conf, routing, sealing, tracking, writer
 from revy.contrib.django.encoding import clean_text
 from revy.contrib.django.pending import PendingObjectDelta
 from revy.contrib.django.tracking import Assignment
@@ -154,11 +154,12 @@ def atomic(using: str, inside_yours: bool = True) -> Iterator[None]:
             connection.__dict__[_OWNED] = False
 
 
-def revision_for(frame: Frame, using: str) -> Any:
+def revision_for(frame: Frame, using: str, write_new: bool = True) -> Any:
     """The revision that changes made now on ``using`` belong to: the one set
     with ``Context.via_revision``, else the outermost context's, made with
     its first change. A new revision is written at once, or with its first
-    history rows in a transaction revy opened (see :func:`atomic`)."""
+    history rows in a transaction revy opened (see :func:`atomic`); not
+    written without ``write_new``: history the database writes decides."""
     revision = frame.revision
     if revision is None:
         revision = _context_revision(frame.activation, using)
@@ -166,9 +167,33 @@ def revision_for(frame: Frame, using: str) -> Any:
         revision.description = clean_text(
             revision.description or frame.revision_description
         )
-        if not connections[using].__dict__.get(_OWNED):
+        if write_new and not connections[using].__dict__.get(_OWNED):
             writer.insert_revisions([revision], using, _written_revision(using))
     return revision
+
+
+def write_revision(revision: Any, using: str) -> Any:
+    """Write a new ``revision`` of :func:`revision_for` now, for history the
+    database writes; its key."""
+    if revision._state.adding:
+        writer.insert_revisions([revision], using, _written_revision(using))
+    return revision.pk
+
+
+def revision_inserted(revision: Any, key: Any, using: str) -> None:
+    """A new ``revision`` was inserted by the database, with ``key``."""
+    backends.mark_inserted([revision], [key], using)
+    _written_revision(using)(revision)
+
+
+def written_by_database(using: str, revision: Any, first: Any) -> None:
+    """The database wrote object deltas of ``revision``, with the data: the
+    revision's deltas from key ``first`` on."""
+    connection = connections[using]
+    routing.recorded(using)
+    sealing.written_from(
+        connection, revision.pk, first, next(_stamps), in_transaction(connection)
+    )
 
 
 def _context_revision(activation: Activation, using: str) -> Any:

@@ -30,6 +30,7 @@ from django.db.models.sql import UpdateQuery
 from revy.contrib.django import conf
 from revy.contrib.django.backends.base import Backend, Linked, RowReader
 from revy.contrib.django.backends.plan import FEW, Plan
+from revy.contrib.django.backends.sqlvalues import PostgreSQLValues
 
 
 class PostgreSQLPlan(Plan):
@@ -72,6 +73,8 @@ class PostgreSQLBackend(Backend):
     bytes_per_character = 12
     updates_reading_rows = True
     supports_partitions = True
+    values_class = PostgreSQLValues
+    history_in_one_statement = True
 
     def check_foreign_keys_at_once(self) -> None:
         # Django makes foreign keys DEFERRABLE INITIALLY DEFERRED; rolling

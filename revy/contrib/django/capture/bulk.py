@@ -16,7 +16,7 @@ from typing import Any
 from django.db import connections, models, transaction
 
 from revy.contrib.django import conf, tracking, transactions, wrapping
-from revy.contrib.django.capture import conflicts, relations
+from revy.contrib.django.capture import conflicts, relations, sqlhistory
 from revy.contrib.django.capture.saves import remember_saved
 from revy.contrib.django.capture.scope import frame_for, nested_writes_recorded
 from revy.contrib.django.exceptions import NotRecordable
@@ -97,6 +97,9 @@ def _wrap_update(original: Any) -> Any:
         count = 0
         written = False
         with transactions.atomic(using, inside_yours=False):
+            in_sql = sqlhistory.update(self.using(using), kwargs, fields, recorder)
+            if in_sql is not None:
+                return in_sql
             # Locked a batch at a time and written by key: the rows recorded
             # are the rows written, with the values they held (decision 0002).
             for old_rows in locked_batches(model, using, self, fields):

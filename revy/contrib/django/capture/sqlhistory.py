@@ -1,0 +1,94 @@
+"""``QuerySet.update()`` with its history written by the database.
+
+Where every field updated has an SQL encoding on the database
+(``backends/sqlvalues.py``) and the history rows need nothing computed in
+Python, the update and its history are one or a few statements
+(``backends/sqlupdate.py``): no row is read into Python, whatever the
+number of rows. Otherwise the update is recorded in Python, a batch at a
+time (``bulk.py``). ``REVY_HISTORY_IN_SQL = False`` records every update in
+Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import models
+
+from revy.contrib.django import backends, conf, transactions, writer
+from revy.contrib.django.backends.sqlupdate import Attribution, HistoryModels, Update
+from revy.contrib.django.capture import relations
+from revy.contrib.django.encoding import ValueEncoder
+from revy.contrib.django.recording import Recorder
+
+
+def fields_recorded_in_python(
+    model: type[models.Model], fields: Sequence[models.Field], using: str
+) -> list[str]:
+    """The names of those of ``fields`` whose values the database cannot
+    encode as revy does (every one, under another encoder or with
+    ``REVY_HISTORY_IN_SQL`` off): an update of any of them is recorded in
+    Python."""
+    if not conf.history_in_sql() or type(conf.value_encoder()) is not ValueEncoder:
+        return [field.name for field in fields]
+    values = backends.of(using).values
+    masked = conf.field_rules(model).masked
+    return [
+        field.name
+        for field in fields
+        if field.name not in masked and values.json(field, "c") is None
+    ]
+
+
+def update(
+    queryset: models.QuerySet,
+    values: dict[str, Any],
+    fields: Sequence[models.Field],
+    recorder: Recorder,
+) -> int | None:
+    """Run ``queryset.update(**values)`` and record the changes of
+    ``fields`` with the database writing the history; the number of rows
+    updated, or None, having written nothing, where it cannot."""
+    model = queryset.model._meta.concrete_model
+    using = recorder.using
+    if relations.is_through(model) or fields_recorded_in_python(model, fields, using):
+        return None
+    backend = backends.of(using)
+    history = conf.history_models()
+    write = Update(
+        backend,
+        queryset,
+        values,
+        fields,
+        conf.field_rules(model).masked,
+        HistoryModels(history.object_delta, history.attribute_delta),
+    )
+    # History recorded before goes in first: keys keep the order of changes.
+    transactions.flush(using)
+    revision = transactions.revision_for(recorder.frame, using, write_new=False)
+    in_statement = revision._state.adding and backend.history_in_one_statement
+    if in_statement and not writer.inserts_directly(type(revision)):
+        return None  # A revision saved by its own save() cannot wait for the data.
+    if not write.can_run(revision if in_statement else None):
+        return None
+    compiled = write.compiled()
+    if compiled is None:
+        return None
+    who = recorder.who
+    written = write.run(
+        compiled,
+        Attribution(
+            who.content_type_id(model, using),
+            *who.actor_ref,
+            who.object_description,
+            who.attribute_description,
+        ),
+        revision,
+        lambda: transactions.write_revision(revision, using),
+    )
+    if written.revision_key is not None:
+        transactions.revision_inserted(revision, written.revision_key, using)
+    if written.first_delta is not None:
+        transactions.written_by_database(using, revision, written.first_delta)
+    return written.count

@@ -1,0 +1,349 @@
+"""``QuerySet.update()`` with its history written by the database in SQL.
+
+Every value stored by the database's SQL is what revy's Python stores for
+the same change: equal as JSON and decoded to the same value, for every
+field type on every database, and the fields that have no equal SQL there
+take the Python path (``REVY_HISTORY_IN_SQL = False`` forces it). The
+statements do not grow with the rows, a revision is written only if a
+value changes, and the history goes with the data's transaction, seals
+included. Concurrent writers are tested in test_concurrent_bulk_writes.py.
+"""
+
+import datetime
+import decimal
+import json
+import math
+import uuid
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+
+from revy import Context
+from revy.contrib.django.capture.sqlhistory import fields_recorded_in_python
+from revy.contrib.django.verifying import verify
+from tests.helpers import (
+    UPDATE,
+    AttributeDelta,
+    ObjectDelta,
+    Revision,
+    ct,
+    rewriting_history,
+    warm_content_types,
+)
+from tests.testapp.models import Comment, Counter, EveryField, Invoice, Place
+
+pytestmark = pytest.mark.django_db
+
+VENDOR = connection.vendor
+UTC = datetime.UTC
+AN_HOUR_EAST = datetime.timezone(datetime.timedelta(hours=1))
+TEXTS = [
+    "",
+    "plain",
+    "é ü 中文 😀",
+    'quote " back \\ slash / solidus',
+    "tab\tnew\nline\rcontrol\x01\x1f end",
+    "  trailing  ",
+]
+FLOATS = [0.1 + 0.2, 100.0, -0.0, 1e300, 5e-324, -2.5, None]
+if VENDOR == "postgresql":  # The others store no infinity.
+    FLOATS += [float("inf"), float("-inf"), float("nan")]
+
+# Values each field is updated to, from the value the row is created with.
+VALUES = {
+    **{name: TEXTS for name in ("char", "text")},
+    "slug": ["", "a-slug_1"],
+    "email": ["", "someone@example.com"],
+    "url": ["", "https://example.com/a?b=c&d=é"],
+    "small": [0, -32768, 32767, None],
+    "integer": [0, -(2**31), 2**31 - 1, None],
+    "big": [0, -(2**63), 2**63 - 1, None],
+    "positive_small": [0, 32767, None],
+    "positive": [0, 2**31 - 1, None],
+    "positive_big": [0, 2**63 - 1, None],
+    "floating": FLOATS,
+    "decimal": [decimal.Decimal("0.0000001"), decimal.Decimal("-12.5"), None],
+    "boolean": [True, False, None],
+    "date": [datetime.date(2026, 12, 6), datetime.date(1000, 1, 1), None],
+    "datetime": [
+        datetime.datetime(2026, 12, 6, 11, 0, tzinfo=UTC),
+        datetime.datetime(2026, 12, 6, 11, 0, 0, 1, tzinfo=UTC),
+        datetime.datetime(1999, 1, 2, 3, 4, 5, 999999, tzinfo=AN_HOUR_EAST),
+        None,
+    ],
+    "time": [datetime.time(1, 2, 3, 4), None],
+    "duration": [datetime.timedelta(days=2, microseconds=5), None],
+    "uuid": [uuid.UUID("12345678-9abc-4def-8123-56789abcdef0"), None],
+    "json": [{"a": [1, 2.5, None, True, "é"]}, [], "text", 1, None],
+    "binary": [b"\x00\xff", None],
+    "ip": ["192.0.2.1", None],
+    "file": ["a/file.txt", ""],
+}
+INITIAL = {
+    "char": "before",
+    "text": "before",
+    "slug": "before",
+    "email": "before@example.com",
+    "url": "https://before.example.com",
+    "small": 7,
+    "integer": 7,
+    "big": 7,
+    "positive_small": 7,
+    "positive": 7,
+    "positive_big": 7,
+    "floating": 7.5,
+    "decimal": decimal.Decimal("7.5"),
+    "boolean": True,
+    "date": datetime.date(2000, 1, 1),
+    "datetime": datetime.datetime(2000, 1, 1, tzinfo=UTC),
+    "time": datetime.time(7),
+    "duration": datetime.timedelta(7),
+    "uuid": uuid.UUID(int=7),
+    "json": {"before": 7},
+    "binary": b"7",
+    "ip": "192.0.2.7",
+    "file": "before.txt",
+}
+# Fields whose values no SQL of the database encodes as revy's Python does.
+IN_PYTHON = {
+    "time",
+    "duration",
+    "binary",
+    "ip",
+    "file",
+    "decimal",  # 10 places: Python writes an exponent.
+    *(() if VENDOR == "postgresql" else ("floating",)),
+}
+
+
+def _cases():
+    for name, values in VALUES.items():
+        for value in values:
+            yield pytest.param(name, value, id=f"{name}={value!r}"[:60])
+
+
+def _update(model, pk, values, in_sql, settings):
+    """Update row ``pk`` in a context, the history written in SQL or not;
+    whether SQL wrote it."""
+    settings.REVY_HISTORY_IN_SQL = in_sql
+    with CaptureQueriesContext(connection) as queries, Context():
+        model.objects.filter(pk=pk).update(**values)
+    # The rows written go through a CTE or a temporary table of revy's.
+    return any(
+        "revy_locked" in query["sql"] or "revy_rows" in query["sql"]
+        for query in queries
+    )
+
+
+def _attribute(model, pk, name):
+    return AttributeDelta.objects.filter(
+        content_type=ct(model), content_id=str(pk), field_name=name
+    ).get()
+
+
+def _same(a, b):
+    """Equal, NaN to NaN as well."""
+    nan = isinstance(a, float) and isinstance(b, float) and math.isnan(a)
+    return a == b or (nan and math.isnan(b))
+
+
+@pytest.mark.parametrize(("name", "value"), list(_cases()))
+def test_every_field_is_stored_by_sql_as_python_stores_it(name, value, settings):
+    initial = INITIAL[name] if value != INITIAL[name] else None
+    by_sql, by_python = (EveryField.objects.create(**{name: initial}) for _ in range(2))
+    field = EveryField._meta.get_field(name)
+
+    assert _update(EveryField, by_sql.pk, {name: value}, True, settings) == (
+        name not in IN_PYTHON
+    )
+    assert not _update(EveryField, by_python.pk, {name: value}, False, settings)
+
+    in_sql = _attribute(EveryField, by_sql.pk, name)
+    in_python = _attribute(EveryField, by_python.pk, name)
+    for side in ("old", "new"):
+        assert _same(getattr(in_sql, side)(), getattr(in_python, side)()), side
+    # Equal as JSON, as the value columns read them back; but Python stores
+    # a datetime given in another zone as given, SQL as the row holds it.
+    assert in_sql.old_value == in_python.old_value
+    if isinstance(value, datetime.datetime) and value.utcoffset():
+        assert in_sql.new_value == value.astimezone(UTC).isoformat()
+    else:
+        assert in_sql.new_value == in_python.new_value
+    settings.REVY_HISTORY_IN_SQL = True
+    assert fields_recorded_in_python(EveryField, [field], "default") == (
+        [name] if name in IN_PYTHON else []
+    )
+
+
+@pytest.mark.parametrize("name", ["foreign", "one"])
+def test_keys_of_related_rows_are_stored_by_sql_as_python_stores_them(name, settings):
+    model = Comment if name == "foreign" else Place
+    for given in ("row", "key"):
+        rows = [EveryField.objects.create() for _ in range(2)]
+        for row, in_sql in zip(rows, (True, False), strict=True):
+            target = model.objects.create()
+            value = target if given == "row" else target.pk
+            assert (
+                _update(EveryField, row.pk, {name: value}, in_sql, settings) == in_sql
+            )
+            attribute = _attribute(EveryField, row.pk, name)
+            assert (attribute.old_value, attribute.new_value) == (None, target.pk)
+            assert attribute.new() == target.pk
+
+
+@pytest.mark.parametrize(
+    "amount", ["0.10", "-12.34", "0", "9999999999.99", "0.005", "0.015"]
+)
+def test_decimals_of_few_places_are_stored_by_sql_as_python_stores_them(
+    amount, settings
+):
+    by_sql, by_python = (
+        Invoice.objects.create(amount=decimal.Decimal("1.5"), exchange_rate=1)
+        for _ in range(2)
+    )
+    value = decimal.Decimal(amount)
+    assert _update(Invoice, by_sql.pk, {"amount": value}, True, settings) == (
+        VENDOR != "sqlite"  # SQLite may hold more places than the field.
+    )
+    _update(Invoice, by_python.pk, {"amount": value}, False, settings)
+    in_sql, in_python = (
+        _attribute(Invoice, row.pk, "amount") for row in (by_sql, by_python)
+    )
+    assert (in_sql.old_value, in_sql.new_value) == (
+        in_python.old_value,
+        in_python.new_value,
+    )
+    assert in_sql.new() == Invoice.objects.get(pk=by_sql.pk).amount
+
+
+def test_a_masked_field_is_stored_as_its_marker(settings):
+    settings.REVY_MASKED_FIELDS = {"testapp.EveryField": ["char"]}
+    row = EveryField.objects.create(char="secret")
+    assert _update(EveryField, row.pk, {"char": "other secret"}, True, settings)
+    attribute = _attribute(EveryField, row.pk, "char")
+    assert attribute.old_value == attribute.new_value
+    assert "secret" not in json.dumps(attribute.old_value)
+
+
+# One revision, written only with a change; the data's transaction --------------
+
+
+def test_the_statements_do_not_grow_with_the_rows():
+    warm_content_types(Counter)
+    counts = []
+    for rows in (10, 1000):
+        Counter.objects.all().delete()
+        Counter.objects.bulk_create(Counter(value=n) for n in range(rows))
+        with CaptureQueriesContext(connection) as queries, Context():
+            assert Counter.objects.update(value=F("value") + 1) == rows
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert sorted(
+        AttributeDelta.objects.filter(
+            object_delta__revision=Revision.objects.last()
+        ).values_list("old_value", "new_value")
+    ) == [(n, n + 1) for n in range(1000)]
+
+
+@pytest.mark.parametrize("in_your_transaction", [False, True])
+def test_an_update_that_changes_no_value_writes_no_revision(in_your_transaction):
+    Counter.objects.bulk_create(Counter(value=1) for _ in range(3))
+    with Context():
+        if in_your_transaction:
+            with transaction.atomic():
+                assert Counter.objects.update(value=1) == 3
+        else:
+            assert Counter.objects.update(value=1) == 3
+    assert not Revision.objects.exists()
+    assert not ObjectDelta.objects.exists()
+
+
+@pytest.mark.parametrize("in_your_transaction", [False, True])
+def test_only_the_rows_whose_values_change_are_recorded(in_your_transaction):
+    Counter.objects.bulk_create(Counter(value=n % 2) for n in range(4))
+    with Context(), transaction.atomic(durable=not in_your_transaction):
+        assert Counter.objects.update(value=1) == 4
+    revision = Revision.objects.get()
+    deltas = ObjectDelta.objects.filter(revision=revision).order_by("pk")
+    assert [d.action for d in deltas] == [UPDATE, UPDATE]
+    assert [int(d.content_id) for d in deltas] == sorted(
+        Counter.objects.values_list("pk", flat=True)
+    )[0::2]
+    assert [
+        (a.field_name, a.old_value, a.new_value)
+        for a in AttributeDelta.objects.order_by("pk")
+    ] == [("value", 0, 1), ("value", 0, 1)]
+
+
+def test_history_recorded_before_the_update_comes_first_and_after_it_last():
+    counter = Counter.objects.create(value=1)
+    with Context():
+        counter.value = 2
+        with transaction.atomic():
+            counter.save()
+            Counter.objects.update(value=F("value") * 10)
+            counter.refresh_from_db()
+            counter.value = 21
+            counter.save()
+    assert list(
+        AttributeDelta.objects.order_by("object_delta_id", "pk").values_list(
+            "old_value", "new_value"
+        )
+    ) == [(1, 2), (2, 20), (20, 21)]
+    assert ObjectDelta.objects.values("revision").distinct().count() == 1
+
+
+def test_a_rolled_back_savepoint_takes_the_update_and_its_history():
+    counter = Counter.objects.create(value=1)
+    with Context(), transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Counter.objects.update(value=2)
+            raise RuntimeError
+        Counter.objects.update(value=3)
+    counter.refresh_from_db()
+    assert counter.value == 3
+    assert list(AttributeDelta.objects.values_list("old_value", "new_value")) == [
+        (1, 3)
+    ]
+    assert Revision.objects.count() == 1
+
+
+def test_attribution_is_the_contexts(settings):
+    actor = Comment.objects.create(text="the actor")
+    counter = Counter.objects.create(value=1)
+    with (
+        Context.via_actor(actor),
+        Context.via_object_delta_description("object"),
+        Context.via_attribute_delta_description("attribute"),
+    ):
+        Counter.objects.update(value=2)
+    delta = ObjectDelta.objects.get()
+    attribute = AttributeDelta.objects.get()
+    assert (delta.actor, delta.description, delta.content_id) == (
+        actor,
+        "object",
+        str(counter.pk),
+    )
+    assert (attribute.actor, attribute.description) == (actor, "attribute")
+    assert (attribute.content_type, attribute.content_id) == (
+        delta.content_type,
+        delta.content_id,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_history_written_by_the_database_is_sealed(settings):
+    settings.REVY_TAMPER_EVIDENCE = True
+    settings.REVY_INTEGRITY_KEY = "k" * 40
+    Counter.objects.bulk_create(Counter(value=n) for n in range(5))
+    with Context(), transaction.atomic():
+        Counter.objects.create(value=100)  # Written by revy's Python.
+        Counter.objects.update(value=F("value") + 1)
+    report = verify()
+    assert report.seals == 1
+    assert not report.problems
+    with rewriting_history():
+        AttributeDelta.objects.filter(old_value=3).update(new_value=5)
+    assert verify().problems
