@@ -24,8 +24,17 @@ from django.utils import timezone  # noqa: E402
 
 import revy  # noqa: E402
 from benchmarks.runner import flush  # noqa: E402
+from benchmarks.scale_limit import limit_of  # noqa: E402
+from revy.contrib.django.capture.sqlhistory import (  # noqa: E402
+    fields_recorded_in_python,
+)
 
-LIBRARIES = {"untracked": "Plain", "revy": "Revy", "pghistory": "PgRow"}
+LIBRARIES = {
+    "untracked": "Plain",
+    "revy": "Revy",
+    "limit": "Revy",  # revy's tables, written by the database alone.
+    "pghistory": "PgRow",
+}
 
 
 def _kilobytes(field: str) -> int:
@@ -96,6 +105,8 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
             parent = parent_model.objects.create(name="parent")
         insert(child, parent=parent)
         write = parent.delete
+    if library == "limit":
+        write = limit_of(path, item, parent_model, child, write)
     context = revy.Context() if library == "revy" else nullcontext()
     gc.collect()
     before = _kilobytes("VmRSS")
@@ -105,7 +116,16 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
         write()
     seconds = time.perf_counter() - started
     peak = _kilobytes("VmHWM")
-    return {"seconds": seconds, "extra_mb": (peak - before) / 1024}
+    fields = [item._meta.get_field(name) for name in ("number", "text")]
+    return {
+        "seconds": seconds,
+        "extra_mb": (peak - before) / 1024,
+        "in_python": fields_recorded_in_python(item, fields, connection.alias)
+        if path == "update"
+        else ["every field (not written by the database yet)"]
+        if path in ("delete", "cascade")
+        else [],
+    }
 
 
 if __name__ == "__main__":

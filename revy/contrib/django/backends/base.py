@@ -21,13 +21,13 @@ from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
 
 from revy.contrib.django import tracking
+from revy.contrib.django.backends.dialect import Dialect
 from revy.contrib.django.backends.plan import (
     Plan,
     attnames_of,
     computes_on_save,
     inserted_fields,
 )
-from revy.contrib.django.backends.sqlvalues import SQLValues
 from revy.contrib.django.encoding import JSON_NULL
 
 
@@ -96,35 +96,14 @@ class Backend:
     returns_rows_inserted_despite_conflicts = True
     # Whether history tables can be partitioned (``partitions.py``).
     supports_partitions = False
-    # Values as history stores them, in this database's SQL (sqlvalues.py).
-    values_class: type[SQLValues] = SQLValues
-    # Whether a write by filter and its history go in one statement
-    # (sqlupdate.py); else through a temporary table of the rows read.
-    history_in_one_statement = False
+    # History written by the database in this database's SQL (dialect.py).
+    dialect_class: type[Dialect] = Dialect
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
-        self.values = self.values_class(connection)
+        self.dialect = self.dialect_class(connection)
         self._plans: dict[tuple[Any, ...], Plan | None] = {}
         self._readers: dict[tuple[Any, ...], RowReader | None] = {}
-
-    # History written by the database (sqlupdate.py) --------------------------
-
-    def stage(
-        self, cursor: Any, table: str, key: str, select: str, params: Sequence[Any]
-    ) -> None:
-        """Create the temporary ``table`` of the rows ``select`` reads, with
-        an index on their ``key`` column, in the open transaction."""
-        raise NotSupportedError("history in SQL goes in one statement here")
-
-    def unstage(self, cursor: Any, table: str) -> None:
-        """Drop the temporary ``table``, if there is one."""
-        raise NotSupportedError("history in SQL goes in one statement here")
-
-    def first_inserted_key(self, cursor: Any) -> Any:
-        """The first key the ``INSERT ... SELECT`` just run on ``cursor``
-        inserted."""
-        raise NotSupportedError("history in SQL goes in one statement here")
 
     # Foreign keys checked at once (a propose() block) ----------------------
 

@@ -6,11 +6,8 @@ server runs the statements one after another anyway (decision 0006).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from revy.contrib.django.backends.base import Backend
-from revy.contrib.django.backends.sqlvalues import MySQLValues
+from revy.contrib.django.backends.dialect import MySQLDialect
 
 # What the client escapes with a backslash in a string literal.
 _ESCAPED = (b"\\", b"'", b'"', b"\x00", b"\n", b"\r", b"\x1a")
@@ -19,7 +16,7 @@ _HEAD_ROOM = 64 * 1024
 
 
 class MySQLBackend(Backend):
-    values_class = MySQLValues
+    dialect_class = MySQLDialect
     # UTF-8, then a backslash before every byte the client escapes.
     bytes_per_character = 8
     # INSERT IGNORE and ON DUPLICATE KEY UPDATE do not say which rows they wrote.
@@ -28,21 +25,6 @@ class MySQLBackend(Backend):
     # (one query per connection): max_allowed_packet is 16 MiB by default
     # and revy takes it to be at least 1 MiB.
     fits_without_asking = 2**20 - _HEAD_ROOM
-
-    def stage(
-        self, cursor: Any, table: str, key: str, select: str, params: Sequence[Any]
-    ) -> None:
-        # The index in the CREATE: a CREATE INDEX or an ALTER would commit.
-        self.unstage(cursor, table)
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {table} (PRIMARY KEY ({key})) {select}", params
-        )
-
-    def unstage(self, cursor: Any, table: str) -> None:
-        cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {table}", ())
-
-    def first_inserted_key(self, cursor: Any) -> Any:
-        return cursor.lastrowid  # A multi-row insert's first key.
 
     def max_statement_bytes(self) -> int:
         """What the server accepts in one packet (``max_allowed_packet``),

@@ -29,8 +29,8 @@ from django.db.models.sql import UpdateQuery
 
 from revy.contrib.django import conf
 from revy.contrib.django.backends.base import Backend, Linked, RowReader
+from revy.contrib.django.backends.dialect import PostgreSQLDialect
 from revy.contrib.django.backends.plan import FEW, Plan
-from revy.contrib.django.backends.sqlvalues import PostgreSQLValues
 
 
 class PostgreSQLPlan(Plan):
@@ -73,8 +73,7 @@ class PostgreSQLBackend(Backend):
     bytes_per_character = 12
     updates_reading_rows = True
     supports_partitions = True
-    values_class = PostgreSQLValues
-    history_in_one_statement = True
+    dialect_class = PostgreSQLDialect
 
     def check_foreign_keys_at_once(self) -> None:
         # Django makes foreign keys DEFERRABLE INITIALLY DEFERRED; rolling

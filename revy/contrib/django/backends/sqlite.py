@@ -9,15 +9,14 @@ faster than it parses a long one.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
 
 from revy.contrib.django import conf
 from revy.contrib.django.backends.base import Backend
+from revy.contrib.django.backends.dialect import SQLiteDialect
 from revy.contrib.django.backends.plan import Plan
-from revy.contrib.django.backends.sqlvalues import SQLiteValues
 
 
 class SQLitePlan(Plan):
@@ -35,7 +34,7 @@ class SQLitePlan(Plan):
 
 
 class SQLiteBackend(Backend):
-    values_class = SQLiteValues
+    dialect_class = SQLiteDialect
     plan_class = SQLitePlan
     # A transaction that has read and then writes fails ("database is
     # locked") if another connection wrote in between.
@@ -48,20 +47,6 @@ class SQLiteBackend(Backend):
     def check_foreign_keys(self, tables: list[str]) -> None:
         # Django's foreign keys are deferred here, and cannot be made not to.
         self.connection.check_constraints(table_names=tables)
-
-    def stage(
-        self, cursor: Any, table: str, key: str, select: str, params: Sequence[Any]
-    ) -> None:
-        # No table is left from a failed write: SQLite undoes its creation.
-        cursor.execute(f"CREATE TEMP TABLE {table} AS {select}", params)
-        cursor.execute(f"CREATE UNIQUE INDEX temp.{table}_key ON {table} ({key})", ())
-
-    def unstage(self, cursor: Any, table: str) -> None:
-        cursor.execute(f"DROP TABLE IF EXISTS temp.{table}", ())
-
-    def first_inserted_key(self, cursor: Any) -> Any:
-        # The last row's; one writer at a time, so the keys follow each other.
-        return cursor.lastrowid - cursor.rowcount + 1
 
     def locking(self, queryset: QuerySet, for_delete: bool) -> QuerySet:
         # One writer at a time: a transaction that has read and then writes

@@ -2,19 +2,26 @@
 
 The rows the filter matches are locked, updated by key, and their history
 rows inserted with ``INSERT ... SELECT`` from them, values encoded in SQL
-(``sqlvalues.py``): no row passes through Python, whatever their number
+(``dialect.py``): no row passes through Python, whatever their number
 (decision 0002, amended).
 
 - PostgreSQL: one statement. A CTE reads the rows ``FOR NO KEY UPDATE``,
-  the ``UPDATE`` of those keys returns the new values, and data-modifying
-  CTEs insert the object deltas and their attribute deltas (and a new
-  revision, only if a value changed).
+  the ``UPDATE`` of those keys returns the new values, the rows whose
+  values changed take object delta keys from the table's sequence, in key
+  order, and data-modifying CTEs insert the object deltas and their
+  attribute deltas (and a new revision, only if a value changed).
 - SQLite and MariaDB: the rows read (on MariaDB ``FOR UPDATE``) go into a
   temporary table created with its key (a separate index or ``ALTER`` on
   MariaDB would commit), the ``UPDATE`` takes its keys, and one
   ``INSERT ... SELECT`` per history table joins the old rows with the new.
-  SQLite lets one connection write at a time, so no other commits between
-  the read and the write.
+  The object deltas of one insert take keys that follow each other (one
+  writer at a time on SQLite, MariaDB's table lock on its counter for an
+  ``INSERT ... SELECT``), so each attribute delta finds its object delta's
+  key by its row's rank. SQLite lets one connection write at a time, so no
+  other commits between the read and the write.
+
+The changed rows are one select over the old and new values (``_Diff``):
+the key, its text, each field's old and new JSON and whether it differs.
 """
 
 from __future__ import annotations
@@ -61,8 +68,8 @@ class Written(NamedTuple):
 
 
 class Update:
-    """One ``QuerySet.update()`` to run with its history, or refused
-    (:meth:`prepare` gives None) before anything is written."""
+    """One ``QuerySet.update()`` to run with its history, where
+    :meth:`can_run` and :meth:`compiled` allow, else not run at all."""
 
     def __init__(
         self,
@@ -75,7 +82,7 @@ class Update:
     ) -> None:
         self.backend = backend
         self.connection = backend.connection
-        self.sql = backend.values
+        self.sql = backend.dialect
         self.quote = self.connection.ops.quote_name
         self.queryset = queryset
         self.model = queryset.model._meta.concrete_model
@@ -89,20 +96,24 @@ class Update:
 
     def can_run(self, revision: Any | None) -> bool:
         """Whether the database can write this history, given values that
-        all have SQL here: the key and the history rows' columns have too.
-        ``revision``: a new one to insert in the same statement (PostgreSQL)."""
+        all have SQL here: the key and the history rows' columns have too,
+        and object delta keys can be known. ``revision``: a new one to
+        insert in the same statement (PostgreSQL)."""
         if self.sql.key_text(self.pk, "k") is None:
+            return False
+        object_delta = self.history.object_delta
+        if not self.sql.keys_known_before_insert(object_delta):
             return False
         attribution = Attribution(0, None, None, "", "")
         plans = [
             self.backend.plan(
-                self.history.object_delta,
+                object_delta,
                 tuple(self._object_delta_columns("", attribution, "")),
                 False,
             ),
             self.backend.plan(
                 self.history.attribute_delta,
-                tuple(self._attribute_delta_columns(attribution, "", "", "")),
+                tuple(self._attribute_delta_columns(attribution, "", "")),
                 False,
             ),
         ]
@@ -113,104 +124,61 @@ class Update:
             )
         return all(plan is not None and _fixed(plan) for plan in plans)
 
-    def _locked(self) -> tuple[str, tuple[Any, ...]]:
-        attnames = [field.attname for field in self.fields]
-        locked = self.backend.lock(self.queryset).order_by("pk")
-        query = locked.values_list(self.pk.attname, *attnames).query
-        return query.get_compiler(self.connection.alias).as_sql()
-
-    def _update(self, keys_sql: str) -> tuple[str, tuple[Any, ...]] | None:
-        by_keys = QuerySet(self.model, using=self.connection.alias).filter(
-            pk__in=RawSQL(keys_sql, ())
-        )
-        query = by_keys.query.chain(UpdateQuery)
-        query.add_update_values(self.values)
-        query.annotations = {}  # As Django's QuerySet.update().
-        if query.related_updates:
-            return None  # Fields of a parent model: Django writes them apart.
-        return query.get_compiler(self.connection.alias).as_sql()
-
-    def compiled(self) -> tuple[tuple[str, tuple], tuple[str, tuple]] | None:
+    def compiled(self) -> Compiled | None:
         """The locked read and the update by its keys, or None where the
         filter matches nothing (or everything) by itself, or a parent's
         fields are written: Django's own update then."""
+        one_statement = self.sql.history_in_one_statement
+        keys = (
+            "SELECT revy_pk FROM revy_locked"
+            if one_statement
+            else f"SELECT {self.quote(self.pk.attname)} FROM {_TABLE}"
+        )
+        alias = self.connection.alias
+        attnames = [field.attname for field in self.fields]
+        locked = self.backend.lock(self.queryset).order_by("pk")
+        by_keys = QuerySet(self.model, using=alias).filter(pk__in=RawSQL(keys, ()))
+        update = by_keys.query.chain(UpdateQuery)
+        update.add_update_values(self.values)
+        update.annotations = {}  # As Django's QuerySet.update().
+        if update.related_updates:
+            return None  # Fields of a parent model: Django writes them apart.
         try:
-            locked = self._locked()
-            keys = f"SELECT {self._key_column()} FROM {self._keys_table()}"
-            update = self._update(keys)
+            return Compiled(
+                _SQL(
+                    *locked.values_list(self.pk.attname, *attnames)
+                    .query.get_compiler(alias)
+                    .as_sql()
+                ),
+                _SQL(*update.get_compiler(alias).as_sql()),
+            )
         except (EmptyResultSet, FullResultSet):
             return None
-        return None if update is None else (locked, update)
 
-    def _key_column(self) -> str:
-        # The staged table's columns are named as values_list() names them.
-        return (
-            "revy_pk"
-            if self.backend.history_in_one_statement
-            else self.quote(self.pk.attname)
-        )
+    # The history rows -----------------------------------------------------
 
-    def _keys_table(self) -> str:
-        return "revy_locked" if self.backend.history_in_one_statement else _TABLE
-
-    # Columns of the history rows ------------------------------------------
-
-    def _insert(
-        self, model: type[Model], given: dict[str, Any]
-    ) -> tuple[str, list[Any]]:
-        """``INSERT INTO`` model's columns ``SELECT``: for those ``given``
-        (attname: SQL text, :class:`_SQL` or :class:`_Parameter`) that, for
-        the others their defaults, as parameters."""
-        attnames = tuple(given)
-        plan = self.backend.plan(model, attnames, False)
-        assert plan is not None
-        select = []
+    def _diff(self, source: str, pk: str, olds: list[str], news: list[str]) -> _SQL:
+        """The rows of ``source`` whose values changed, in key order: the key
+        (``revy_pk``) and its text (``revy_key``), then for each field its
+        old and new JSON and whether they differ."""
+        differs = [
+            self.sql.differs(old, new, field)
+            for field, old, new in zip(self.fields, olds, news, strict=True)
+        ]
+        columns = [f"{pk} AS revy_pk", f"{self.sql.key_text(self.pk, pk)} AS revy_key"]
         params: list[Any] = []
-        for column, placeholder in zip(plan.columns, plan.placeholders, strict=True):
-            if column.index is None:
-                select.append(placeholder)
-                params.append(column.default)
-                continue
-            value = given[attnames[column.index]]
-            if isinstance(value, _Parameter):
-                select.append(placeholder)
-                params.append(value.value)
-            elif isinstance(value, _SQL):
-                select.append(value.sql)
+        for i, field in enumerate(self.fields):
+            for side, column in (("old", olds[i]), ("new", news[i])):
+                value = self._value(field, column)
+                columns.append(f"{value.sql} AS revy_{side}_{i}")
                 params.extend(value.params)
-            else:
-                select.append(value)
-        return plan.head + "SELECT " + ", ".join(select), params
-
-    def _object_delta_columns(
-        self, revision: str | _Parameter, attribution: Attribution, key: str
-    ) -> dict[str, Any]:
-        return {
-            "revision_id": revision,
-            "action": _Parameter("update"),
-            "content_type_id": _Parameter(attribution.content_type_id),
-            "content_id": key,
-            "actor_content_type_id": _Parameter(attribution.actor_content_type_id),
-            "actor_id": _Parameter(attribution.actor_id),
-            "description": _Parameter(attribution.object_description),
-            "deletion_description": _Parameter(""),
-            "cause_id": _Parameter(None),
-        }
-
-    def _attribute_delta_columns(
-        self, attribution: Attribution, delta: str, content_id: str, value: str
-    ) -> dict[str, Any]:
-        return {
-            "object_delta_id": delta,
-            "content_type_id": _Parameter(attribution.content_type_id),
-            "content_id": content_id,
-            "field_name": f"{value}.name",
-            "old_value": f"{value}.old",
-            "new_value": f"{value}.new",
-            "actor_content_type_id": _Parameter(attribution.actor_content_type_id),
-            "actor_id": _Parameter(attribution.actor_id),
-            "description": _Parameter(attribution.attribute_description),
-        }
+            columns.append(f"{differs[i]} AS revy_differs_{i}")
+        return _SQL(
+            f"SELECT {', '.join(columns)} FROM {source} WHERE "
+            + " OR ".join(f"({d})" for d in differs)
+            + f" ORDER BY {pk}",
+            params,
+        )
 
     def _value(self, field: Field, column: str) -> _SQL:
         """A value as stored: a masked field's is its marker."""
@@ -220,11 +188,98 @@ class Update:
         assert sql is not None
         return _SQL(sql, [])
 
+    def _insert(
+        self, model: type[Model], given: dict[str, Any], key: str | None = None
+    ) -> _SQL:
+        """``INSERT INTO`` model's columns ``SELECT``: for those ``given``
+        (attname: SQL text, :class:`_SQL` or :class:`_Parameter`) that, for
+        the others their defaults, as parameters; ``key``: the SQL of the
+        primary key, which the database makes otherwise."""
+        names = tuple(given)
+        plan = self.backend.plan(model, names, False)
+        assert plan is not None
+        head, select = plan.head, []
+        if key is not None:
+            column = self.quote(model._meta.pk.column)
+            head = head.replace(" (", f" ({column}, ", 1)
+            select.append(key)
+        params: list[Any] = []
+        for column, placeholder in zip(plan.columns, plan.placeholders, strict=True):
+            value = (
+                _Parameter(column.default)
+                if column.index is None
+                else given[names[column.index]]
+            )
+            if isinstance(value, _Parameter):
+                select.append(placeholder)
+                params.append(value.value)
+            elif isinstance(value, _SQL):
+                select.append(value.sql)
+                params.extend(value.params)
+            else:
+                select.append(value)
+        return _SQL(f"{head}{self.sql.select_in_order} {', '.join(select)}", params)
+
+    def _object_delta_columns(
+        self, revision: Any, attribution: Attribution, key_text: str
+    ) -> dict[str, Any]:
+        return {
+            "revision_id": revision,
+            "action": _Parameter("update"),
+            "content_type_id": _Parameter(attribution.content_type_id),
+            "content_id": key_text,
+            "actor_content_type_id": _Parameter(attribution.actor_content_type_id),
+            "actor_id": _Parameter(attribution.actor_id),
+            "description": _Parameter(attribution.object_description),
+            "deletion_description": _Parameter(""),
+            "cause_id": _Parameter(None),
+        }
+
+    def _attribute_delta_columns(
+        self, attribution: Attribution, delta: str, value: Any
+    ) -> dict[str, Any]:
+        """``value``: the SQL of the field's number, as ``_case()`` takes it."""
+        return {
+            "object_delta_id": delta,
+            "content_type_id": _Parameter(attribution.content_type_id),
+            "content_id": "d.revy_key",
+            "field_name": self._by_field(
+                value, [_SQL("%s", [f.name]) for f in self.fields]
+            ),
+            "old_value": self._by_field(
+                value, [_SQL(f"d.revy_old_{i}", []) for i in range(len(self.fields))]
+            ),
+            "new_value": self._by_field(
+                value, [_SQL(f"d.revy_new_{i}", []) for i in range(len(self.fields))]
+            ),
+            "actor_content_type_id": _Parameter(attribution.actor_content_type_id),
+            "actor_id": _Parameter(attribution.actor_id),
+            "description": _Parameter(attribution.attribute_description),
+        }
+
+    def _by_field(self, number: str, pieces: list[_SQL]) -> _SQL:
+        """The piece of the field numbered ``number`` (SQL)."""
+        params: list[Any] = []
+        whens = []
+        for i, piece in enumerate(pieces):
+            whens.append(f"WHEN {i} THEN {piece.sql}")
+            params.extend(piece.params)
+        return _SQL(f"CASE {number} {' '.join(whens)} END", params)
+
+    def _differs(self, number: str) -> str:
+        return self._by_field(
+            number, [_SQL(f"d.revy_differs_{i}", []) for i in range(len(self.fields))]
+        ).sql
+
+    def _numbers(self) -> str:
+        """The fields' numbers, as a table ``v(n)``."""
+        return " UNION ALL ".join(f"SELECT {i} AS n" for i in range(len(self.fields)))
+
     # Running --------------------------------------------------------------
 
     def run(
         self,
-        compiled: tuple[tuple[str, tuple], tuple[str, tuple]],
+        compiled: Compiled,
         attribution: Attribution,
         revision: Any,
         write_revision: Callable[[], Any],
@@ -233,137 +288,120 @@ class Update:
         inserted here only if a value changes) or written; where it is new
         and a statement cannot insert it, ``write_revision()`` writes it
         and gives its key."""
-        if self.backend.history_in_one_statement:
+        if self.sql.history_in_one_statement:
             return self._run_in_one_statement(compiled, attribution, revision)
         return self._run_staged(compiled, attribution, revision, write_revision)
 
     def _run_in_one_statement(
-        self,
-        compiled: tuple[tuple[str, tuple], tuple[str, tuple]],
-        attribution: Attribution,
-        revision: Any,
+        self, compiled: Compiled, attribution: Attribution, revision: Any
     ) -> Written:
-        (locked_sql, locked_params), (update_sql, update_params) = compiled
         quote = self.quote
         table = quote(self.model._meta.db_table)
         count = len(self.fields)
         olds = [f"revy_old_{i}" for i in range(count)]
         news = [f"revy_new_{i}" for i in range(count)]
-        params: list[Any] = [*locked_params, *update_params]
-        ctes = [
-            f"revy_locked (revy_pk, {', '.join(olds)}) AS MATERIALIZED ({locked_sql})",
-            f"revy_changed (revy_pk, {', '.join(news)}) AS ({update_sql} RETURNING "
-            + ", ".join(f"{table}.{quote(f.column)}" for f in [self.pk, *self.fields])
-            + ")",
-        ]
-        differs = [
-            self.sql.differs(f"l.{old}", f"c.{new}", field)
-            for field, old, new in zip(self.fields, olds, news, strict=True)
-        ]
-        columns = [
-            "l.revy_pk",
-            f"{self.sql.key_text(self.pk, 'l.revy_pk')} AS revy_key",
-        ]
-        for i, field in enumerate(self.fields):
-            for side, name in (("old", f"l.{olds[i]}"), ("new", f"c.{news[i]}")):
-                value = self._value(field, name)
-                columns.append(f"{value.sql} AS revy_{side}_json_{i}")
-                params.extend(value.params)
-            columns.append(f"{differs[i]} AS revy_differs_{i}")
-        ctes.append(
-            "revy_diff AS MATERIALIZED (SELECT "
-            + ", ".join(columns)
-            + " FROM revy_locked l JOIN revy_changed c ON c.revy_pk = l.revy_pk"
-            + " WHERE "
-            + " OR ".join(f"({d})" for d in differs)
-            + ")"
+        returning = ", ".join(
+            f"{table}.{quote(f.column)}" for f in [self.pk, *self.fields]
         )
+        diff = self._diff(
+            "revy_locked l JOIN revy_changed c ON c.revy_pk = l.revy_pk",
+            "l.revy_pk",
+            [f"l.{old}" for old in olds],
+            [f"c.{new}" for new in news],
+        )
+        sequence = self.sql.key_sequence(self.history.object_delta)
+        ctes = [
+            _SQL(
+                f"revy_locked (revy_pk, {', '.join(olds)}) AS MATERIALIZED "
+                f"({compiled.locked.sql})",
+                compiled.locked.params,
+            ),
+            _SQL(
+                f"revy_changed (revy_pk, {', '.join(news)}) AS "
+                f"({compiled.update.sql} RETURNING {returning})",
+                compiled.update.params,
+            ),
+            # Keys taken in key order: the object deltas go in in that order.
+            _SQL(
+                f"revy_diff AS MATERIALIZED (SELECT {sequence} AS revy_delta, s.* "
+                f"FROM ({diff.sql}) s)",
+                diff.params,
+            ),
+        ]
+        revision_sql: Any = _Parameter(revision.pk)
         if revision._state.adding:
             model = type(revision)
             [row] = Linked.instances(model, [revision]).rows
             plan = self.backend.plan(model, Linked.instances(model, []).attnames, False)
             assert plan is not None
+            key = quote(model._meta.pk.column)
             ctes.append(
-                "revy_revision AS ("
-                + plan.head
-                + "SELECT "
-                + ", ".join(plan.placeholders)
-                + " WHERE EXISTS (SELECT 1 FROM revy_diff) RETURNING "
-                + quote(model._meta.pk.column)
-                + ")"
+                _SQL(
+                    f"revy_revision AS ({plan.head}SELECT "
+                    f"{', '.join(plan.placeholders)} "
+                    f"WHERE EXISTS (SELECT 1 FROM revy_diff) RETURNING {key})",
+                    plan.prepared_row(row),
+                )
             )
-            params.extend(plan.prepared_row(row))
-            revision_sql: Any = (
-                f"(SELECT {quote(model._meta.pk.column)} FROM revy_revision)"
-            )
-        else:
-            revision_sql = _Parameter(revision.pk)
-        meta = self.history.object_delta._meta
-        delta_pk = quote(meta.pk.column)
-        content_id = quote(meta.get_field("content_id").column)
-        insert, values = self._insert(
+            revision_sql = f"(SELECT {key} FROM revy_revision)"
+        insert = self._insert(
             self.history.object_delta,
             self._object_delta_columns(revision_sql, attribution, "d.revy_key"),
+            key="d.revy_delta",
         )
         ctes.append(
-            f"revy_deltas AS ({insert} FROM revy_diff d ORDER BY d.revy_pk "
-            f"RETURNING {delta_pk}, {content_id})"
-        )
-        params.extend(values)
-        insert, values = self._insert(
-            self.history.attribute_delta,
-            self._attribute_delta_columns(
-                attribution, f"o.{delta_pk}", f"o.{content_id}", "v"
-            ),
-        )
-        params.extend(values)
-        rows = []
-        for i, field in enumerate(self.fields):
-            rows.append(
-                f"({i}, %s, d.revy_old_json_{i}, d.revy_new_json_{i}, "
-                f"d.revy_differs_{i})"
+            _SQL(
+                f"revy_deltas AS ({insert.sql} FROM revy_diff d ORDER BY d.revy_delta)",
+                insert.params,
             )
-            params.append(field.name)
+        )
+        insert = self._insert(
+            self.history.attribute_delta,
+            self._attribute_delta_columns(attribution, "d.revy_delta", "v.n"),
+        )
         ctes.append(
-            f"revy_attributes AS ({insert} FROM revy_deltas o "
-            f"JOIN revy_diff d ON d.revy_key = o.{content_id} "
-            f"CROSS JOIN LATERAL (VALUES {', '.join(rows)}) "
-            "AS v(n, name, old, new, differs) WHERE v.differs "
-            f"ORDER BY o.{delta_pk}, v.n)"
+            _SQL(
+                f"revy_attributes AS ({insert.sql} FROM revy_diff d "
+                f"CROSS JOIN ({self._numbers()}) v WHERE {self._differs('v.n')} "
+                "ORDER BY d.revy_delta, v.n)",
+                insert.params,
+            )
         )
-        revision_key = (
-            "(SELECT * FROM revy_revision)" if revision._state.adding else "NULL"
-        )
+        key = "(SELECT * FROM revy_revision)" if revision._state.adding else "NULL"
         sql = (
             "WITH "
-            + ", ".join(ctes)
-            + f" SELECT (SELECT count(*) FROM revy_changed), {revision_key}, "
-            f"(SELECT min({delta_pk}) FROM revy_deltas)"
+            + ", ".join(cte.sql for cte in ctes)
+            + f" SELECT (SELECT count(*) FROM revy_changed), {key}, "
+            "(SELECT min(revy_delta) FROM revy_diff)"
         )
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [p for cte in ctes for p in cte.params])
             [(updated, key, first)] = cursor.fetchall()
         return Written(updated, key, first)
 
     def _run_staged(
         self,
-        compiled: tuple[tuple[str, tuple], tuple[str, tuple]],
+        compiled: Compiled,
         attribution: Attribution,
         revision: Any,
         write_revision: Callable[[], Any],
     ) -> Written:
-        (locked_sql, locked_params), (update_sql, update_params) = compiled
-        backend = self.backend
         with self.connection.cursor() as cursor:
-            backend.stage(cursor, _TABLE, self._key_column(), locked_sql, locked_params)
+            self.sql.stage(
+                cursor,
+                _TABLE,
+                self.quote(self.pk.attname),
+                compiled.locked.sql,
+                compiled.locked.params,
+            )
             try:
-                cursor.execute(update_sql, update_params)
+                cursor.execute(compiled.update.sql, compiled.update.params)
                 updated = cursor.rowcount
                 first = self._insert_staged(
                     cursor, attribution, revision, write_revision
                 )
             finally:
-                backend.unstage(cursor, _TABLE)
+                self.sql.unstage(cursor, _TABLE)
         return Written(updated, None, first)
 
     def _insert_staged(
@@ -376,79 +414,60 @@ class Update:
         quote = self.quote
         table = quote(self.model._meta.db_table)
         # The staged rows' columns are named by attname, the table's by column.
-        pk, staged_pk = quote(self.pk.column), f"o.{quote(self.pk.attname)}"
-        joined = f"{_TABLE} o JOIN {table} ON {table}.{pk} = {staged_pk}"
-        olds = [f"o.{quote(f.attname)}" for f in self.fields]
-        news = [f"{table}.{quote(f.column)}" for f in self.fields]
-        differs = [
-            self.sql.differs(old, new, f)
-            for f, old, new in zip(self.fields, olds, news, strict=True)
-        ]
-        any_differs = " OR ".join(f"({d})" for d in differs)
+        pk = f"o.{quote(self.pk.attname)}"
+        diff = self._diff(
+            f"{_TABLE} o JOIN {table} ON {table}.{quote(self.pk.column)} = {pk}",
+            pk,
+            [f"o.{quote(f.attname)}" for f in self.fields],
+            [f"{table}.{quote(f.column)}" for f in self.fields],
+        )
         if revision._state.adding:
-            cursor.execute(f"SELECT 1 FROM {joined} WHERE {any_differs} LIMIT 1", ())
+            cursor.execute(f"SELECT 1 FROM ({diff.sql}) d LIMIT 1", diff.params)
             if not cursor.fetchall():
                 return None
             revision_key = write_revision()
         else:
             revision_key = revision.pk
-        object_delta = self.history.object_delta
-        key_text = self.sql.key_text(self.pk, staged_pk)
-        insert, params = self._insert(
-            object_delta,
-            self._object_delta_columns(_Parameter(revision_key), attribution, key_text),
+        insert = self._insert(
+            self.history.object_delta,
+            self._object_delta_columns(
+                _Parameter(revision_key), attribution, "d.revy_key"
+            ),
         )
         cursor.execute(
-            f"{insert} FROM {joined} WHERE {any_differs} ORDER BY {staged_pk}", params
+            f"{insert.sql} FROM ({diff.sql}) d ORDER BY d.revy_pk",
+            [*insert.params, *diff.params],
         )
         if not cursor.rowcount:
             return None
-        first = self.backend.first_inserted_key(cursor)
-        meta = object_delta._meta
-        delta_pk = quote(meta.pk.column)
-        content_id = quote(meta.get_field("content_id").column)
-        revision_column = quote(meta.get_field("revision").column)
-        numbers = " UNION ALL ".join(f"SELECT {i} AS n" for i in range(len(olds)))
-        insert, params = self._insert(
+        first = self.sql.first_inserted_key(cursor)
+        # The keys followed each other: the row of rank r took first + r - 1.
+        insert = self._insert(
             self.history.attribute_delta,
-            {
-                **self._attribute_delta_columns(
-                    attribution, f"od.{delta_pk}", f"od.{content_id}", "v"
-                ),
-                "field_name": _case([_SQL("%s", [f.name]) for f in self.fields]),
-                "old_value": _case(list(map(self._value, self.fields, olds))),
-                "new_value": _case(list(map(self._value, self.fields, news))),
-            },
+            self._attribute_delta_columns(attribution, "d.revy_delta", "v.n"),
         )
-        key = self.sql.key_of_text(self.pk, f"od.{content_id}")
-        changed = _case([_SQL(d, []) for d in differs])
         cursor.execute(
-            f"{insert} FROM {quote(meta.db_table)} od "
-            f"JOIN {_TABLE} o ON {staged_pk} = {key} "
-            f"JOIN {table} ON {table}.{pk} = {staged_pk} "
-            f"CROSS JOIN ({numbers}) v "
-            f"WHERE od.{revision_column} = %s AND od.{delta_pk} >= %s "
-            f"AND {changed.sql} ORDER BY od.{delta_pk}, v.n",
-            [*params, revision_key, first],
+            f"{insert.sql} FROM (SELECT %s + ROW_NUMBER() OVER (ORDER BY s.revy_pk) "
+            f"AS revy_delta, s.* FROM ({diff.sql}) s) d "
+            f"CROSS JOIN ({self._numbers()}) v WHERE {self._differs('v.n')} "
+            "ORDER BY d.revy_delta, v.n",
+            [*insert.params, first - 1, *diff.params],
         )
         return first
+
+
+class Compiled(NamedTuple):
+    """The SQL of a write by filter, compiled by Django."""
+
+    locked: _SQL  # The rows it matches, read locked.
+    update: _SQL  # The update of the rows of the locked read, by key.
 
 
 class _SQL(NamedTuple):
     """SQL with its parameters."""
 
     sql: str
-    params: list[Any]
-
-
-def _case(pieces: list[_SQL]) -> _SQL:
-    """One of ``pieces`` by the number of the field (``v.n``)."""
-    params: list[Any] = []
-    whens = []
-    for number, piece in enumerate(pieces):
-        whens.append(f"WHEN {number} THEN {piece.sql}")
-        params.extend(piece.params)
-    return _SQL(f"CASE v.n {' '.join(whens)} END", params)
+    params: Sequence[Any]
 
 
 class _Parameter(NamedTuple):

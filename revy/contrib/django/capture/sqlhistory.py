@@ -1,7 +1,7 @@
 """``QuerySet.update()`` with its history written by the database.
 
 Where every field updated has an SQL encoding on the database
-(``backends/sqlvalues.py``) and the history rows need nothing computed in
+(``backends/dialect.py``) and the history rows need nothing computed in
 Python, the update and its history are one or a few statements
 (``backends/sqlupdate.py``): no row is read into Python, whatever the
 number of rows. Otherwise the update is recorded in Python, a batch at a
@@ -32,12 +32,12 @@ def fields_recorded_in_python(
     Python."""
     if not conf.history_in_sql() or type(conf.value_encoder()) is not ValueEncoder:
         return [field.name for field in fields]
-    values = backends.of(using).values
+    dialect = backends.of(using).dialect
     masked = conf.field_rules(model).masked
     return [
         field.name
         for field in fields
-        if field.name not in masked and values.json(field, "c") is None
+        if field.name not in masked and dialect.json(field, "c") is None
     ]
 
 
@@ -67,7 +67,7 @@ def update(
     # History recorded before goes in first: keys keep the order of changes.
     transactions.flush(using)
     revision = transactions.revision_for(recorder.frame, using, write_new=False)
-    in_statement = revision._state.adding and backend.history_in_one_statement
+    in_statement = revision._state.adding and backend.dialect.history_in_one_statement
     if in_statement and not writer.inserts_directly(type(revision)):
         return None  # A revision saved by its own save() cannot wait for the data.
     if not write.can_run(revision if in_statement else None):

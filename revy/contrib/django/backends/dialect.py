@@ -1,22 +1,28 @@
-"""Values as history stores them, written by the database in SQL.
+"""The SQL of history written by the database (``sqlupdate.py``), one
+class per database: values as history stores them, keys as ``content_id``
+holds them, the keys the object deltas of an ``INSERT ... SELECT`` take,
+and the temporary table of the rows a write reads.
 
-History written by the database (``sqlupdate.py``) encodes each value in
-the database's own SQL, equal to what ``encoding.ValueEncoder`` makes of
-the value Django reads from the column: it decodes to the same value and
-compares equal as JSON. The text may differ (PostgreSQL writes ``100`` for
-Python's ``100.0``, MariaDB keeps a non-ASCII character that Python's JSON
-escapes). A field with no equal SQL here (:meth:`SQLValues.json` gives
-None) is recorded in Python: floats on SQLite and MariaDB (their SQL
-rounds), decimals of more than 6 places (Python writes ``1E-7``) and, on
-SQLite, every decimal (it may hold more places than the field, which
-Django rounds half to even as it reads them), times, durations, binary
-data, IP addresses, files, and every field class revy does not know.
+Each value is encoded in the database's own SQL, equal to what
+``encoding.ValueEncoder`` makes of the value Django reads from the column:
+it decodes to the same value and compares equal as JSON. The text may
+differ (PostgreSQL writes ``100`` for Python's ``100.0``, MariaDB keeps a
+non-ASCII character that Python's JSON escapes). A field with no equal
+SQL here (:meth:`Dialect.json` gives None) is recorded in Python: floats
+on SQLite and MariaDB (their SQL rounds), decimals of more than 6 places
+(Python writes ``1E-7``) and, on SQLite, every decimal (it may hold more
+places than the field, which Django rounds half to even as it reads
+them), times, durations, binary data, IP addresses, files, and every
+field class revy does not know.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.conf import settings
-from django.db import models
+from django.db import NotSupportedError, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from revy.contrib.django.encoding import prepares_for_database
@@ -49,15 +55,52 @@ _RELATIONS = frozenset((models.ForeignKey, models.OneToOneField))
 _MOST_DECIMAL_PLACES = 6
 
 
-class SQLValues:
-    """The SQL of one database for values as history stores them. Each
-    method takes the SQL of a column (or of an expression of its type)."""
+class Dialect:
+    """The SQL of one database for history it writes itself. The value
+    methods take the SQL of a column (or of an expression of its type)."""
 
     null = "'null'"  # JSON null, as the value columns take it.
     json_parameter = "%s"  # A JSON document given as a parameter.
+    # Whether a write by filter and its history go in one statement; else
+    # through a temporary table of the rows read (:meth:`stage`).
+    history_in_one_statement = False
+    # A SELECT that joins its tables in the order they are written (SQLite
+    # joins a CROSS JOIN in that order).
+    select_in_order = "SELECT"
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
+
+    # Keys of the object deltas, and the rows read -----------------------------
+
+    def keys_known_before_insert(self, model: type[models.Model]) -> bool:
+        """Whether the keys of the rows of ``model`` that one ``INSERT ...
+        SELECT`` inserts can be known: taken from a sequence beforehand
+        (:meth:`key_sequence`), or following each other from
+        :meth:`first_inserted_key`."""
+        return False
+
+    def key_sequence(self, model: type[models.Model]) -> str:
+        """The SQL that takes the next key of ``model`` from its sequence."""
+        raise NotSupportedError("keys come from no sequence here")
+
+    def first_inserted_key(self, cursor: Any) -> Any:
+        """The first key the ``INSERT ... SELECT`` just run on ``cursor``
+        inserted; the others follow it."""
+        raise NotSupportedError("keys come from a sequence here")
+
+    def stage(
+        self, cursor: Any, table: str, key: str, select: str, params: Sequence[Any]
+    ) -> None:
+        """Create the temporary ``table`` of the rows ``select`` reads, with
+        an index on their ``key`` column, in the open transaction."""
+        raise NotSupportedError("history in SQL goes in one statement here")
+
+    def unstage(self, cursor: Any, table: str) -> None:
+        """Drop the temporary ``table``, if there is one."""
+        raise NotSupportedError("history in SQL goes in one statement here")
+
+    # Values -------------------------------------------------------------------
 
     def json(self, field: models.Field, column: str) -> str | None:
         """The JSON of ``column``'s value as ``ValueEncoder`` encodes it
@@ -168,9 +211,39 @@ def decimal_places(field: models.DecimalField) -> int | None:
     return places
 
 
-class PostgreSQLValues(SQLValues):
+class PostgreSQLDialect(Dialect):
     null = "'null'::jsonb"
     json_parameter = "(%s)::jsonb"
+    history_in_one_statement = True
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        super().__init__(connection)
+        self._sequences: dict[type[models.Model], str | None] = {}
+
+    def keys_known_before_insert(self, model: type[models.Model]) -> bool:
+        return (
+            model._meta.pk is model._meta.auto_field
+            and self._sequence_of(model) is not None
+        )
+
+    def key_sequence(self, model: type[models.Model]) -> str:
+        return f"nextval('{self._sequence_of(model)}'::regclass)"
+
+    def _sequence_of(self, model: type[models.Model]) -> str | None:
+        """The sequence of a serial or identity key, asked once per
+        connection and model."""
+        if model not in self._sequences:
+            with self.connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_get_serial_sequence(%s, %s)",
+                    [
+                        self.connection.ops.quote_name(model._meta.db_table),
+                        model._meta.pk.column,
+                    ],
+                )
+                [(name,)] = cursor.fetchall()
+            self._sequences[model] = name
+        return self._sequences[model]
 
     def integer(self, column: str) -> str:
         return f"to_jsonb({column})"
@@ -223,7 +296,24 @@ class PostgreSQLValues(SQLValues):
         return super().key_text(field, column)
 
 
-class SQLiteValues(SQLValues):
+class SQLiteDialect(Dialect):
+    def keys_known_before_insert(self, model: type[models.Model]) -> bool:
+        return model._meta.pk is model._meta.auto_field
+
+    def first_inserted_key(self, cursor: Any) -> Any:
+        # The last row's; one writer at a time, so the keys follow each other.
+        return cursor.lastrowid - cursor.rowcount + 1
+
+    def stage(
+        self, cursor: Any, table: str, key: str, select: str, params: Sequence[Any]
+    ) -> None:
+        # No table is left from a failed write: SQLite undoes its creation.
+        cursor.execute(f"CREATE TEMP TABLE {table} AS {select}", params)
+        cursor.execute(f"CREATE UNIQUE INDEX temp.{table}_key ON {table} ({key})", ())
+
+    def unstage(self, cursor: Any, table: str) -> None:
+        cursor.execute(f"DROP TABLE IF EXISTS temp.{table}", ())
+
     def datetime(self, column: str, aware: bool) -> str:
         # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]', in UTC when aware.
         text = f"replace({column}, ' ', 'T')"
@@ -239,7 +329,38 @@ class SQLiteValues(SQLValues):
         return f"{old} IS NOT {new}"
 
 
-class MySQLValues(SQLValues):
+class MySQLDialect(Dialect):
+    select_in_order = "SELECT STRAIGHT_JOIN"
+
+    def keys_known_before_insert(self, model: type[models.Model]) -> bool:
+        # An INSERT ... SELECT holds the table's counter to its end unless
+        # innodb_autoinc_lock_mode is 2; asked once per connection.
+        if self._keys_follow_each_other is None:
+            with self.connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT @@auto_increment_increment, @@innodb_autoinc_lock_mode"
+                )
+                [(increment, mode)] = cursor.fetchall()
+            self._keys_follow_each_other = int(increment) == 1 and int(mode) < 2
+        return model._meta.pk is model._meta.auto_field and self._keys_follow_each_other
+
+    _keys_follow_each_other: bool | None = None
+
+    def first_inserted_key(self, cursor: Any) -> Any:
+        return cursor.lastrowid  # A multi-row insert's first key.
+
+    def stage(
+        self, cursor: Any, table: str, key: str, select: str, params: Sequence[Any]
+    ) -> None:
+        # The index in the CREATE: a CREATE INDEX or an ALTER would commit.
+        self.unstage(cursor, table)
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {table} (PRIMARY KEY ({key})) {select}", params
+        )
+
+    def unstage(self, cursor: Any, table: str) -> None:
+        cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {table}", ())
+
     def integer_text(self, column: str) -> str:
         return f"CAST({column} AS CHAR)"
 
