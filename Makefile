@@ -78,11 +78,11 @@ bench: $(STAMP)
 	DB=$(DB) QUICK=$(QUICK) BASELINE=$(BASELINE) ONLY=$(ONLY) LIBRARIES=$(LIBRARIES) $(BIN)/python -m benchmarks
 	$(if $(or $(GROWTH),$(QUICK)),DB=$(DB) QUICK=$(QUICK) GROWTH_MAX=$(GROWTH_MAX) PARTITIONED=$(PARTITIONED) $(BIN)/python -m benchmarks.growth)
 
-# make bench-scale [DATABASES=..] [SIZES="10000 100000 1000000"] [PATHS=..]:
+# make bench-scale [DATABASES=..] [SIZES="10000 100000 1000000"] [PATHS=..] [RESULTS=file.json]:
 # each bulk write at growing row counts, time and peak memory (benchmarks/scale.py).
 bench-scale: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt $(if $(BENCH_DRIVER),"$(BENCH_DRIVER)")
-	DATABASES="$(DATABASES)" SIZES="$(SIZES)" PATHS="$(PATHS)" $(BIN)/python -m benchmarks.scale
+	DATABASES="$(DATABASES)" SIZES="$(SIZES)" PATHS="$(PATHS)" RESULTS="$(RESULTS)" $(BIN)/python -m benchmarks.scale
 
 # make bench-compare BEFORE=<commit> [DB=..] [ROUNDS=5] [ONLY=..] [QUICK=1]:
 # revy at BEFORE against this checkout, in turns (benchmarks/compare.py).

@@ -22,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 
 from revy import Context
 from revy.contrib.django.capture.sqlhistory import fields_recorded_in_python
+from revy.contrib.django.encoding import ValueEncoder
 from revy.contrib.django.verifying import verify
 from tests.helpers import (
     UPDATE,
@@ -32,7 +33,14 @@ from tests.helpers import (
     rewriting_history,
     warm_content_types,
 )
-from tests.testapp.models import Comment, Counter, EveryField, Invoice, Place
+from tests.testapp.models import (
+    Comment,
+    Counter,
+    EveryField,
+    Invoice,
+    Place,
+    Restaurant,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -347,3 +355,50 @@ def test_history_written_by_the_database_is_sealed(settings):
     with rewriting_history():
         AttributeDelta.objects.filter(old_value=3).update(new_value=5)
     assert verify().problems
+
+
+# What takes the Python path --------------------------------------------------
+
+
+class Upper(ValueEncoder):
+    """Stores text in capitals: no SQL knows that."""
+
+    def encode(self, field, value):
+        encoded = super().encode(field, value)
+        return encoded.upper() if isinstance(encoded, str) else encoded
+
+
+def test_another_value_encoder_takes_the_python_path(settings):
+    settings.REVY_VALUE_ENCODER = f"{__name__}.Upper"
+    row = EveryField.objects.create(char="before")
+    assert not _update(EveryField, row.pk, {"char": "after"}, True, settings)
+    attribute = _attribute(EveryField, row.pk, "char")
+    assert (attribute.old_value, attribute.new_value) == ("BEFORE", "AFTER")
+    assert fields_recorded_in_python(
+        EveryField, [EveryField._meta.get_field("char")], "default"
+    ) == ["char"]
+
+
+def test_one_field_without_sql_takes_the_whole_update_to_python(settings):
+    row = EveryField.objects.create(char="before", time=datetime.time(1))
+    assert not _update(
+        EveryField, row.pk, {"char": "after", "time": datetime.time(2)}, True, settings
+    )
+    assert {
+        a.field_name: (a.old(), a.new())
+        for a in AttributeDelta.objects.filter(content_id=str(row.pk))
+    } == {
+        "char": ("before", "after"),
+        "time": (datetime.time(1), datetime.time(2)),
+    }
+
+
+def test_a_parents_field_takes_the_python_path(settings):
+    restaurant = Restaurant.objects.create(name="before")
+    assert not _update(Restaurant, restaurant.pk, {"name": "after"}, True, settings)
+    # The child's own field: the database writes its history.
+    assert _update(Restaurant, restaurant.pk, {"serves_pizza": True}, True, settings)
+    names = AttributeDelta.objects.filter(field_name="name").get()
+    assert (names.old_value, names.new_value) == ("before", "after")
+    pizza = AttributeDelta.objects.filter(field_name="serves_pizza").get()
+    assert (pizza.old_value, pizza.new_value) == (False, True)

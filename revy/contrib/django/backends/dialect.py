@@ -92,12 +92,21 @@ class Dialect:
     def stage(
         self, cursor: Any, table: str, key: str, select: str, params: Sequence[Any]
     ) -> None:
-        """Create the temporary ``table`` of the rows ``select`` reads, with
-        an index on their ``key`` column, in the open transaction."""
+        """Create the temporary ``table`` of the rows ``select`` reads, in
+        the open transaction, indexed on their ``key`` column where the
+        database needs it to join them."""
         raise NotSupportedError("history in SQL goes in one statement here")
 
-    def unstage(self, cursor: Any, table: str) -> None:
-        """Drop the temporary ``table``, if there is one."""
+    def stage_ranked(
+        self, cursor: Any, table: str, select: str, params: Sequence[Any]
+    ) -> str:
+        """Create the temporary ``table`` of the rows ``select`` reads, each
+        with its rank in their order (1, 2, ...); the rank's column."""
+        raise NotSupportedError("history in SQL goes in one statement here")
+
+    def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
+        """Drop the temporary ``tables``: after the write, or ``before`` it,
+        where a failed write may have left them."""
         raise NotSupportedError("history in SQL goes in one statement here")
 
     # Values -------------------------------------------------------------------
@@ -307,12 +316,22 @@ class SQLiteDialect(Dialect):
     def stage(
         self, cursor: Any, table: str, key: str, select: str, params: Sequence[Any]
     ) -> None:
-        # No table is left from a failed write: SQLite undoes its creation.
+        # No index: the rows are joined by the table's own key (its rowid),
+        # and SQLite indexes an IN (SELECT ...) itself.
         cursor.execute(f"CREATE TEMP TABLE {table} AS {select}", params)
-        cursor.execute(f"CREATE UNIQUE INDEX temp.{table}_key ON {table} ({key})", ())
 
-    def unstage(self, cursor: Any, table: str) -> None:
-        cursor.execute(f"DROP TABLE IF EXISTS temp.{table}", ())
+    def stage_ranked(
+        self, cursor: Any, table: str, select: str, params: Sequence[Any]
+    ) -> str:
+        # Rows go in in the order selected: their rowids are their ranks.
+        cursor.execute(f"CREATE TEMP TABLE {table} AS {select}", params)
+        return "rowid"
+
+    def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
+        if before:
+            return  # A failed write leaves none: SQLite undoes their creation.
+        for table in tables:
+            cursor.execute(f"DROP TABLE IF EXISTS temp.{table}", ())
 
     def datetime(self, column: str, aware: bool) -> str:
         # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]', in UTC when aware.
@@ -353,13 +372,24 @@ class MySQLDialect(Dialect):
         self, cursor: Any, table: str, key: str, select: str, params: Sequence[Any]
     ) -> None:
         # The index in the CREATE: a CREATE INDEX or an ALTER would commit.
-        self.unstage(cursor, table)
         cursor.execute(
             f"CREATE TEMPORARY TABLE {table} (PRIMARY KEY ({key})) {select}", params
         )
 
-    def unstage(self, cursor: Any, table: str) -> None:
-        cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {table}", ())
+    def stage_ranked(
+        self, cursor: Any, table: str, select: str, params: Sequence[Any]
+    ) -> str:
+        # Counted in the order the rows go in, the order selected.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {table} "
+            f"(revy_rank BIGINT AUTO_INCREMENT PRIMARY KEY) {select}",
+            params,
+        )
+        return "revy_rank"
+
+    def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
+        # Temporary tables outlive a rollback here: a failed write's remain.
+        cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {', '.join(tables)}", ())
 
     def integer_text(self, column: str) -> str:
         return f"CAST({column} AS CHAR)"

@@ -36,10 +36,12 @@ from django.db.models.expressions import RawSQL
 from django.db.models.sql import UpdateQuery
 
 from revy.contrib.django.backends.base import Backend, Linked
-from revy.contrib.django.backends.plan import Plan
+from revy.contrib.django.backends.plan import Plan, attnames_of
 from revy.contrib.django.encoding import mask_marker
 
-_TABLE = "revy_rows"  # The temporary table of the staged shape.
+# The temporary tables of the staged shape: the rows read, the rows changed.
+_ROWS = "revy_rows"
+_CHANGED = "revy_changed_rows"
 
 
 class HistoryModels(NamedTuple):
@@ -119,9 +121,7 @@ class Update:
         ]
         if revision is not None:
             model = type(revision)
-            plans.append(
-                self.backend.plan(model, Linked.instances(model, []).attnames, False)
-            )
+            plans.append(self.backend.plan(model, attnames_of(model), False))
         return all(plan is not None and _fixed(plan) for plan in plans)
 
     def compiled(self) -> Compiled | None:
@@ -132,7 +132,7 @@ class Update:
         keys = (
             "SELECT revy_pk FROM revy_locked"
             if one_statement
-            else f"SELECT {self.quote(self.pk.attname)} FROM {_TABLE}"
+            else f"SELECT {self.quote(self.pk.attname)} FROM {_ROWS}"
         )
         alias = self.connection.alias
         attnames = [field.attname for field in self.fields]
@@ -236,21 +236,22 @@ class Update:
         }
 
     def _attribute_delta_columns(
-        self, attribution: Attribution, delta: str, value: Any
+        self, attribution: Attribution, delta: Any, number: str
     ) -> dict[str, Any]:
-        """``value``: the SQL of the field's number, as ``_case()`` takes it."""
+        """``delta``: the object delta's key (SQL, or :class:`_SQL`);
+        ``number``: the SQL of the field's number (``_by_field()``)."""
         return {
             "object_delta_id": delta,
             "content_type_id": _Parameter(attribution.content_type_id),
             "content_id": "d.revy_key",
             "field_name": self._by_field(
-                value, [_SQL("%s", [f.name]) for f in self.fields]
+                number, [_SQL("%s", [f.name]) for f in self.fields]
             ),
             "old_value": self._by_field(
-                value, [_SQL(f"d.revy_old_{i}", []) for i in range(len(self.fields))]
+                number, [_SQL(f"d.revy_old_{i}", []) for i in range(len(self.fields))]
             ),
             "new_value": self._by_field(
-                value, [_SQL(f"d.revy_new_{i}", []) for i in range(len(self.fields))]
+                number, [_SQL(f"d.revy_new_{i}", []) for i in range(len(self.fields))]
             ),
             "actor_content_type_id": _Parameter(attribution.actor_content_type_id),
             "actor_id": _Parameter(attribution.actor_id),
@@ -282,12 +283,12 @@ class Update:
         compiled: Compiled,
         attribution: Attribution,
         revision: Any,
-        write_revision: Callable[[], Any],
+        write_revision: Callable[[], Any] | None,
     ) -> Written:
-        """Lock, update and write the history. ``revision`` is new (and
-        inserted here only if a value changes) or written; where it is new
-        and a statement cannot insert it, ``write_revision()`` writes it
-        and gives its key."""
+        """Lock, update and write the history. ``revision`` is written, or
+        new and written only if a value changes: by these statements, or
+        where it needs more than an insert by ``write_revision()``, which
+        gives its key (not in one statement)."""
         if self.sql.history_in_one_statement:
             return self._run_in_one_statement(compiled, attribution, revision)
         return self._run_staged(compiled, attribution, revision, write_revision)
@@ -330,18 +331,10 @@ class Update:
         ]
         revision_sql: Any = _Parameter(revision.pk)
         if revision._state.adding:
-            model = type(revision)
-            [row] = Linked.instances(model, [revision]).rows
-            plan = self.backend.plan(model, Linked.instances(model, []).attnames, False)
-            assert plan is not None
-            key = quote(model._meta.pk.column)
+            insert = self._revision_insert(revision, "revy_diff")
+            key = quote(type(revision)._meta.pk.column)
             ctes.append(
-                _SQL(
-                    f"revy_revision AS ({plan.head}SELECT "
-                    f"{', '.join(plan.placeholders)} "
-                    f"WHERE EXISTS (SELECT 1 FROM revy_diff) RETURNING {key})",
-                    plan.prepared_row(row),
-                )
+                _SQL(f"revy_revision AS ({insert.sql} RETURNING {key})", insert.params)
             )
             revision_sql = f"(SELECT {key} FROM revy_revision)"
         insert = self._insert(
@@ -384,76 +377,100 @@ class Update:
         compiled: Compiled,
         attribution: Attribution,
         revision: Any,
-        write_revision: Callable[[], Any],
+        write_revision: Callable[[], Any] | None,
     ) -> Written:
+        sql, quote = self.sql, self.quote
+        table = quote(self.model._meta.db_table)
+        # The staged rows' columns are named by attname, the table's by column.
+        pk = f"o.{quote(self.pk.attname)}"
+        diff = self._diff(
+            f"{_ROWS} o JOIN {table} ON {table}.{quote(self.pk.column)} = {pk}",
+            pk,
+            [f"o.{quote(f.attname)}" for f in self.fields],
+            [f"{table}.{quote(f.column)}" for f in self.fields],
+        )
+        tables = (_ROWS, _CHANGED)
         with self.connection.cursor() as cursor:
-            self.sql.stage(
+            sql.unstage(cursor, tables, before=True)
+            sql.stage(
                 cursor,
-                _TABLE,
-                self.quote(self.pk.attname),
+                _ROWS,
+                quote(self.pk.attname),
                 compiled.locked.sql,
                 compiled.locked.params,
             )
             try:
                 cursor.execute(compiled.update.sql, compiled.update.params)
                 updated = cursor.rowcount
-                first = self._insert_staged(
-                    cursor, attribution, revision, write_revision
+                rank = sql.stage_ranked(cursor, _CHANGED, diff.sql, diff.params)
+                revision_key, first = self._insert_staged(
+                    cursor, attribution, revision, write_revision, f"d.{rank}"
                 )
             finally:
-                self.sql.unstage(cursor, _TABLE)
-        return Written(updated, None, first)
+                sql.unstage(cursor, tables, before=False)
+        return Written(updated, revision_key, first)
 
     def _insert_staged(
         self,
         cursor: Any,
         attribution: Attribution,
         revision: Any,
-        write_revision: Callable[[], Any],
-    ) -> Any:
-        quote = self.quote
-        table = quote(self.model._meta.db_table)
-        # The staged rows' columns are named by attname, the table's by column.
-        pk = f"o.{quote(self.pk.attname)}"
-        diff = self._diff(
-            f"{_TABLE} o JOIN {table} ON {table}.{quote(self.pk.column)} = {pk}",
-            pk,
-            [f"o.{quote(f.attname)}" for f in self.fields],
-            [f"{table}.{quote(f.column)}" for f in self.fields],
-        )
-        if revision._state.adding:
-            cursor.execute(f"SELECT 1 FROM ({diff.sql}) d LIMIT 1", diff.params)
-            if not cursor.fetchall():
-                return None
-            revision_key = write_revision()
-        else:
+        write_revision: Callable[[], Any] | None,
+        rank: str,
+    ) -> tuple[Any, Any]:
+        """Insert the history of the changed rows staged in ``_CHANGED``
+        (``rank``: their order); the key of a revision inserted here, and
+        the first object delta key (None: none written)."""
+        inserted = None
+        if not revision._state.adding:
             revision_key = revision.pk
+        elif write_revision is None:
+            insert = self._revision_insert(revision, _CHANGED)
+            cursor.execute(insert.sql, insert.params)
+            if not cursor.rowcount:
+                return None, None  # No value changed.
+            revision_key = inserted = cursor.lastrowid
+        else:
+            cursor.execute(f"SELECT 1 FROM {_CHANGED} LIMIT 1", ())
+            if not cursor.fetchall():
+                return None, None
+            revision_key = write_revision()
         insert = self._insert(
             self.history.object_delta,
             self._object_delta_columns(
                 _Parameter(revision_key), attribution, "d.revy_key"
             ),
         )
-        cursor.execute(
-            f"{insert.sql} FROM ({diff.sql}) d ORDER BY d.revy_pk",
-            [*insert.params, *diff.params],
-        )
+        cursor.execute(f"{insert.sql} FROM {_CHANGED} d ORDER BY {rank}", insert.params)
         if not cursor.rowcount:
-            return None
-        first = self.sql.first_inserted_key(cursor)
+            return inserted, None
         # The keys followed each other: the row of rank r took first + r - 1.
+        first = self.sql.first_inserted_key(cursor)
         insert = self._insert(
             self.history.attribute_delta,
-            self._attribute_delta_columns(attribution, "d.revy_delta", "v.n"),
+            self._attribute_delta_columns(
+                attribution, _SQL(f"%s + {rank}", [first - 1]), "v.n"
+            ),
         )
         cursor.execute(
-            f"{insert.sql} FROM (SELECT %s + ROW_NUMBER() OVER (ORDER BY s.revy_pk) "
-            f"AS revy_delta, s.* FROM ({diff.sql}) s) d "
-            f"CROSS JOIN ({self._numbers()}) v WHERE {self._differs('v.n')} "
-            "ORDER BY d.revy_delta, v.n",
-            [*insert.params, first - 1, *diff.params],
+            f"{insert.sql} FROM {_CHANGED} d CROSS JOIN ({self._numbers()}) v "
+            f"WHERE {self._differs('v.n')} ORDER BY {rank}, v.n",
+            insert.params,
         )
-        return first
+        return inserted, first
+
+    def _revision_insert(self, revision: Any, changed: str) -> _SQL:
+        """The insert of a new ``revision``, made only if the table
+        ``changed`` holds a row."""
+        model = type(revision)
+        [row] = Linked.instances(model, [revision]).rows
+        plan = self.backend.plan(model, attnames_of(model), False)
+        assert plan is not None
+        return _SQL(
+            f"{plan.head}SELECT {', '.join(plan.placeholders)} "
+            f"WHERE EXISTS (SELECT 1 FROM {changed})",
+            plan.prepared_row(row),
+        )
 
 
 class Compiled(NamedTuple):

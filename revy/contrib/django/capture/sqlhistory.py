@@ -67,10 +67,11 @@ def update(
     # History recorded before goes in first: keys keep the order of changes.
     transactions.flush(using)
     revision = transactions.revision_for(recorder.frame, using, write_new=False)
-    in_statement = revision._state.adding and backend.dialect.history_in_one_statement
-    if in_statement and not writer.inserts_directly(type(revision)):
+    new = revision._state.adding
+    inserted_here = new and writer.inserts_directly(type(revision))
+    if new and not inserted_here and backend.dialect.history_in_one_statement:
         return None  # A revision saved by its own save() cannot wait for the data.
-    if not write.can_run(revision if in_statement else None):
+    if not write.can_run(revision if inserted_here else None):
         return None
     compiled = write.compiled()
     if compiled is None:
@@ -85,7 +86,7 @@ def update(
             who.attribute_description,
         ),
         revision,
-        lambda: transactions.write_revision(revision, using),
+        None if inserted_here else lambda: transactions.write_revision(revision, using),
     )
     if written.revision_key is not None:
         transactions.revision_inserted(revision, written.revision_key, using)
