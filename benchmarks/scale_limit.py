@@ -88,7 +88,7 @@ def limit_of(
 
     def limit() -> None:
         with revy.Context.as_disabled(), transaction.atomic():
-            if path == "update":
+            if path in ("update", "update_in_python"):
                 write()
                 changed = [item._meta.get_field(n) for n in ("number", "text")]
                 write_history(item, changed, "update", True, True)

@@ -18,6 +18,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
 django.setup()
 
 from django.apps import apps  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import F  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -92,7 +93,7 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
         for obj in objs:
             obj.number += 1
         write = lambda: item.objects.bulk_update(objs, ["number"])  # noqa: E731
-    elif path == "update":
+    elif path in ("update", "update_in_python"):
         insert(item)
         write = lambda: item.objects.update(  # noqa: E731
             number=F("number") + 1, text="changed"
@@ -108,6 +109,8 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
     if library == "limit":
         write = limit_of(path, item, parent_model, child, write)
     context = revy.Context() if library == "revy" else nullcontext()
+    if path == "update_in_python":  # The update recorded by revy's Python path.
+        settings.REVY_HISTORY_IN_SQL = False
     gc.collect()
     before = _kilobytes("VmRSS")
     _reset_peak()
@@ -121,7 +124,7 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
         "seconds": seconds,
         "extra_mb": (peak - before) / 1024,
         "in_python": fields_recorded_in_python(item, fields, connection.alias)
-        if path == "update"
+        if path in ("update", "update_in_python")
         else ["every field (not written by the database yet)"]
         if path in ("delete", "cascade")
         else [],
