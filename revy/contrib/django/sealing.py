@@ -43,7 +43,7 @@ __all__ = [
     "seal_digest",
     "value_digest",
     "written",
-    "written_from",
+    "written_between",
 ]
 
 _SEALING = "_revy_sealing"
@@ -192,17 +192,23 @@ def written(
         seal(connection)
 
 
-def written_from(
-    connection: BaseDatabaseWrapper, revision: Any, first: int, stamp: int, open_: bool
+def written_between(
+    connection: BaseDatabaseWrapper,
+    revision: Any,
+    first: int,
+    last: int,
+    stamp: int,
+    open_: bool,
 ) -> None:
     """Note the object deltas of ``revision`` (a key) that the database just
-    wrote: those from key ``first`` on. The revision is this transaction's
-    alone until it commits; other transactions' rows may have keys between
-    them."""
+    wrote, with keys from ``first`` to ``last``: those of the revision in
+    that range, read at the commit. Other transactions' rows may have keys
+    between them, of other revisions (a revision is one transaction's until
+    it commits)."""
     if not enabled():
         return
     connection.__dict__.setdefault(_SEALING, []).append(
-        _Written(stamp, revision, first, None)
+        _Written(stamp, revision, first, last)
     )
     if not open_:
         seal(connection)
@@ -214,7 +220,7 @@ class _Written(NamedTuple):
     stamp: int
     revision: Any
     first: int
-    last: int | None  # None: every key from first on.
+    last: int
 
 
 def rolled_back_to(connection: BaseDatabaseWrapper, made: int) -> None:
@@ -244,7 +250,7 @@ def seal(connection: BaseDatabaseWrapper) -> None:
             keys.update(
                 conf.history_models()
                 .object_delta._base_manager.using(using)
-                .filter(revision_id=entry.revision, pk__gte=entry.first)
+                .filter(revision_id=entry.revision, pk__range=(entry.first, entry.last))
                 .values_list("pk", flat=True)
             )
     seal_model = apps.get_model("revy", "Seal")

@@ -186,13 +186,13 @@ def revision_inserted(revision: Any, key: Any, using: str) -> None:
     _written_revision(using)(revision)
 
 
-def written_by_database(using: str, revision: Any, first: Any) -> None:
-    """The database wrote object deltas of ``revision``, with the data: the
-    revision's deltas from key ``first`` on."""
+def written_by_database(using: str, revision: Any, first: Any, last: Any) -> None:
+    """The database wrote object deltas of ``revision`` with the data, with
+    keys from ``first`` to ``last``."""
     connection = connections[using]
     routing.recorded(using)
-    sealing.written_from(
-        connection, revision.pk, first, next(_stamps), in_transaction(connection)
+    sealing.written_between(
+        connection, revision.pk, first, last, next(_stamps), in_transaction(connection)
     )
 
 

@@ -64,9 +64,10 @@ class Written(NamedTuple):
 
     count: int
     revision_key: Any  # Of a revision the statement inserted; None: none.
-    # The first key of the object deltas written (the revision's deltas from
-    # there on are this write's); None: none written.
+    # The first and last keys of the object deltas written (None: none);
+    # other transactions' rows may have keys between them.
     first_delta: Any
+    last_delta: Any
 
 
 class Update:
@@ -365,12 +366,13 @@ class Update:
             "WITH "
             + ", ".join(cte.sql for cte in ctes)
             + f" SELECT (SELECT count(*) FROM revy_changed), {key}, "
-            "(SELECT min(revy_delta) FROM revy_diff)"
+            "(SELECT min(revy_delta) FROM revy_diff), "
+            "(SELECT max(revy_delta) FROM revy_diff)"
         )
         with self.connection.cursor() as cursor:
             cursor.execute(sql, [p for cte in ctes for p in cte.params])
-            [(updated, key, first)] = cursor.fetchall()
-        return Written(updated, key, first)
+            [written] = cursor.fetchall()
+        return Written(*written)
 
     def _run_staged(
         self,
@@ -403,12 +405,12 @@ class Update:
                 cursor.execute(compiled.update.sql, compiled.update.params)
                 updated = cursor.rowcount
                 rank = sql.stage_ranked(cursor, _CHANGED, diff.sql, diff.params)
-                revision_key, first = self._insert_staged(
+                written = self._insert_staged(
                     cursor, attribution, revision, write_revision, f"d.{rank}"
                 )
             finally:
                 sql.unstage(cursor, tables, before=False)
-        return Written(updated, revision_key, first)
+        return Written(updated, *written)
 
     def _insert_staged(
         self,
@@ -417,10 +419,10 @@ class Update:
         revision: Any,
         write_revision: Callable[[], Any] | None,
         rank: str,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[Any, Any, Any]:
         """Insert the history of the changed rows staged in ``_CHANGED``
         (``rank``: their order); the key of a revision inserted here, and
-        the first object delta key (None: none written)."""
+        the first and last object delta keys (None: none written)."""
         inserted = None
         if not revision._state.adding:
             revision_key = revision.pk
@@ -428,12 +430,12 @@ class Update:
             insert = self._revision_insert(revision, _CHANGED)
             cursor.execute(insert.sql, insert.params)
             if not cursor.rowcount:
-                return None, None  # No value changed.
+                return None, None, None  # No value changed.
             revision_key = inserted = cursor.lastrowid
         else:
             cursor.execute(f"SELECT 1 FROM {_CHANGED} LIMIT 1", ())
             if not cursor.fetchall():
-                return None, None
+                return None, None, None
             revision_key = write_revision()
         insert = self._insert(
             self.history.object_delta,
@@ -442,8 +444,9 @@ class Update:
             ),
         )
         cursor.execute(f"{insert.sql} FROM {_CHANGED} d ORDER BY {rank}", insert.params)
-        if not cursor.rowcount:
-            return inserted, None
+        count = cursor.rowcount
+        if not count:
+            return inserted, None, None
         # The keys followed each other: the row of rank r took first + r - 1.
         first = self.sql.first_inserted_key(cursor)
         insert = self._insert(
@@ -457,7 +460,7 @@ class Update:
             f"WHERE {self._differs('v.n')} ORDER BY {rank}, v.n",
             insert.params,
         )
-        return inserted, first
+        return inserted, first, first + count - 1
 
     def _revision_insert(self, revision: Any, changed: str) -> _SQL:
         """The insert of a new ``revision``, made only if the table

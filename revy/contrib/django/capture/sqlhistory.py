@@ -91,5 +91,7 @@ def update(
     if written.revision_key is not None:
         transactions.revision_inserted(revision, written.revision_key, using)
     if written.first_delta is not None:
-        transactions.written_by_database(using, revision, written.first_delta)
+        transactions.written_by_database(
+            using, revision, written.first_delta, written.last_delta
+        )
     return written.count
