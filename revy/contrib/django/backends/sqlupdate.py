@@ -1,27 +1,21 @@
-"""``QuerySet.update()`` with its history written by the database.
-
-The rows the filter matches are locked, updated by key, and their history
-rows inserted with ``INSERT ... SELECT`` from them, values encoded in SQL
-(``dialect.py``): no row passes through Python, whatever their number
-(decision 0002, amended).
+"""``QuerySet.update()`` with its history written by the database
+(decision 0028): the rows are locked, updated by key, and their history
+inserted with ``INSERT ... SELECT``, values encoded in SQL
+(``dialect.py``). No row passes through Python.
 
 - PostgreSQL: one statement. A CTE reads the rows ``FOR NO KEY UPDATE``,
-  the ``UPDATE`` of those keys returns the new values, the rows whose
-  values changed take object delta keys from the table's sequence, in key
-  order, and data-modifying CTEs insert the object deltas and their
-  attribute deltas (and a new revision, only if a value changed).
-- SQLite and MariaDB: the rows read (on MariaDB ``FOR UPDATE``) go into a
-  temporary table created with its key (a separate index or ``ALTER`` on
-  MariaDB would commit), the ``UPDATE`` takes its keys, and one
-  ``INSERT ... SELECT`` per history table joins the old rows with the new.
-  The object deltas of one insert take keys that follow each other (one
-  writer at a time on SQLite, MariaDB's table lock on its counter for an
-  ``INSERT ... SELECT``), so each attribute delta finds its object delta's
-  key by its row's rank. SQLite lets one connection write at a time, so no
-  other commits between the read and the write.
+  the ``UPDATE`` of their keys returns the new values, the changed rows
+  take object delta keys from the sequence in key order, and
+  data-modifying CTEs insert the history (a new revision only if a value
+  changed).
+- SQLite and MariaDB: the rows read go into a temporary table, the
+  ``UPDATE`` takes its keys, the changed rows go ranked into a second one,
+  and one ``INSERT ... SELECT`` per history table reads it; the object
+  deltas' keys follow each other, so an attribute delta finds its object
+  delta's key by rank.
 
-The changed rows are one select over the old and new values (``_Diff``):
-the key, its text, each field's old and new JSON and whether it differs.
+The changed rows are one select (:meth:`Update._diff`): the key, its text,
+each field's old and new JSON and whether they differ.
 """
 
 from __future__ import annotations
