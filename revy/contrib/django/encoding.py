@@ -99,33 +99,35 @@ def redaction_of(stored: Any) -> Redaction | None:
     return None
 
 
+# Django's own fields of whole numbers, and of text.
+INTEGER_FIELDS = frozenset(
+    (
+        models.IntegerField,
+        models.BigIntegerField,
+        models.SmallIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveBigIntegerField,
+        models.PositiveSmallIntegerField,
+        models.AutoField,
+        models.BigAutoField,
+        models.SmallAutoField,
+    )
+)
+TEXT_FIELDS = frozenset(
+    (
+        models.CharField,
+        models.TextField,
+        models.SlugField,
+        models.EmailField,
+        models.URLField,
+    )
+)
+
 # Built-in fields whose get_prep_value() returns a value of this type as it
 # is (a datetime only if aware): skipping the call saves half the encoding.
 _PREPARED_AS_IS: dict[type[models.Field], type] = {
-    **dict.fromkeys(
-        (
-            models.CharField,
-            models.TextField,
-            models.SlugField,
-            models.EmailField,
-            models.URLField,
-        ),
-        str,
-    ),
-    **dict.fromkeys(
-        (
-            models.IntegerField,
-            models.BigIntegerField,
-            models.SmallIntegerField,
-            models.PositiveIntegerField,
-            models.PositiveBigIntegerField,
-            models.PositiveSmallIntegerField,
-            models.AutoField,
-            models.BigAutoField,
-            models.SmallAutoField,
-        ),
-        int,
-    ),
+    **dict.fromkeys(TEXT_FIELDS, str),
+    **dict.fromkeys(INTEGER_FIELDS, int),
     models.BooleanField: bool,
     models.FloatField: float,
     models.DecimalField: decimal.Decimal,

@@ -25,30 +25,12 @@ from django.conf import settings
 from django.db import NotSupportedError, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from revy.contrib.django.encoding import prepares_for_database
+from revy.contrib.django.encoding import (
+    INTEGER_FIELDS,
+    TEXT_FIELDS,
+    prepares_for_database,
+)
 
-_INTEGERS = frozenset(
-    (
-        models.AutoField,
-        models.BigAutoField,
-        models.SmallAutoField,
-        models.IntegerField,
-        models.BigIntegerField,
-        models.SmallIntegerField,
-        models.PositiveIntegerField,
-        models.PositiveBigIntegerField,
-        models.PositiveSmallIntegerField,
-    )
-)
-_TEXTS = frozenset(
-    (
-        models.CharField,
-        models.TextField,
-        models.SlugField,
-        models.EmailField,
-        models.URLField,
-    )
-)
 _RELATIONS = frozenset((models.ForeignKey, models.OneToOneField))
 # Decimals with more places are written with an exponent by Python (str()
 # of Decimal("0.0000001")), which no database's SQL writes.
@@ -119,9 +101,9 @@ class Dialect:
         if prepares_for_database(field):
             return None
         kind = type(field)
-        if kind in _INTEGERS:
+        if kind in INTEGER_FIELDS:
             sql = self.integer(column)
-        elif kind in _TEXTS:
+        elif kind in TEXT_FIELDS:
             sql = self.text(column)
         elif kind is models.BooleanField:
             sql = self.boolean(column)
@@ -154,9 +136,9 @@ class Dialect:
         or None where this SQL has no equal."""
         if type(field) in _RELATIONS:
             field = field.target_field  # A child's key is its parent's.
-        if type(field) in _INTEGERS:
+        if type(field) in INTEGER_FIELDS:
             return self.integer_text(column)
-        if type(field) in _TEXTS:
+        if type(field) in TEXT_FIELDS:
             return column
         return None
 
@@ -165,7 +147,7 @@ class Dialect:
         type: what joins a history row back to its row by index."""
         if type(field) in _RELATIONS:
             field = field.target_field
-        return self.text_integer(text) if type(field) in _INTEGERS else text
+        return self.text_integer(text) if type(field) in INTEGER_FIELDS else text
 
     # One kind of value each; None: no equal SQL here. --------------------------
 
@@ -429,7 +411,7 @@ class MySQLDialect(Dialect):
         return "CONCAT(" + ", '-', ".join(parts) + ")"
 
     def differs(self, old: str, new: str, field: models.Field) -> str:
-        if type(field) in _TEXTS:
+        if type(field) in TEXT_FIELDS:
             # Byte for byte: a collation may find 'a' and 'A ' equal.
             return f"NOT (CAST({old} AS BINARY) <=> CAST({new} AS BINARY))"
         return f"NOT ({old} <=> {new})"
