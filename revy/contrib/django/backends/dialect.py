@@ -142,13 +142,6 @@ class Dialect:
             return column
         return None
 
-    def key_of_text(self, field: models.Field, text: str) -> str:
-        """The primary key ``text`` (a ``content_id``) names, as the key's own
-        type: what joins a history row back to its row by index."""
-        if type(field) in _RELATIONS:
-            field = field.target_field
-        return self.text_integer(text) if type(field) in INTEGER_FIELDS else text
-
     # One kind of value each; None: no equal SQL here. --------------------------
 
     def integer(self, column: str) -> str | None:
@@ -156,9 +149,6 @@ class Dialect:
 
     def integer_text(self, column: str) -> str:
         return f"CAST({column} AS TEXT)"
-
-    def text_integer(self, text: str) -> str:
-        return f"CAST({text} AS INTEGER)"
 
     def text(self, column: str) -> str | None:
         return f"json_quote({column})"
@@ -241,9 +231,6 @@ class PostgreSQLDialect(Dialect):
 
     def integer_text(self, column: str) -> str:
         return f"({column})::text"
-
-    def text_integer(self, text: str) -> str:
-        return f"({text})::bigint"
 
     def text(self, column: str) -> str:
         return f"to_jsonb({column})"
@@ -375,9 +362,6 @@ class MySQLDialect(Dialect):
 
     def integer_text(self, column: str) -> str:
         return f"CAST({column} AS CHAR)"
-
-    def text_integer(self, text: str) -> str:
-        return f"CAST({text} AS SIGNED)"
 
     def text(self, column: str) -> str:
         return self.quote(column)
