@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db.models import Field, Model, QuerySet
+from django.db.models import BooleanField, Field, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import UpdateQuery
 
@@ -123,29 +123,40 @@ class Update:
         """The locked read and the update by its keys, or None where the
         filter matches nothing (or everything) by itself, or a parent's
         fields are written: Django's own update then."""
-        one_statement = self.sql.history_in_one_statement
-        keys = (
-            "SELECT revy_pk FROM revy_locked"
-            if one_statement
-            else f"SELECT {self.quote(self.pk.attname)} FROM {_ROWS}"
-        )
         alias = self.connection.alias
-        attnames = [field.attname for field in self.fields]
-        locked = self.backend.lock(self.queryset).order_by("pk")
-        by_keys = QuerySet(self.model, using=alias).filter(pk__in=RawSQL(keys, ()))
-        update = by_keys.query.chain(UpdateQuery)
+        table, pk = self.quote(self.model._meta.db_table), self.quote(self.pk.column)
+        if self.sql.history_in_one_statement:
+            # Joined to the locked rows, which RETURNING then gives back too:
+            # an IN (SELECT ...) would leave the planner to guess the join of
+            # the old rows with the new, and far too high (JIT compiles).
+            by_keys = RawSQL(f"{table}.{pk} = revy_locked.revy_pk", (), BooleanField())
+        else:
+            keys = f"SELECT {self.quote(self.pk.attname)} FROM {_ROWS}"
+            by_keys = Q(pk__in=RawSQL(keys, ()))
+        update = QuerySet(self.model, using=alias).filter(by_keys).query
+        update = update.chain(UpdateQuery)
         update.add_update_values(self.values)
         update.annotations = {}  # As Django's QuerySet.update().
         if update.related_updates:
             return None  # Fields of a parent model: Django writes them apart.
+        attnames = [field.attname for field in self.fields]
+        locked = self.backend.lock(self.queryset).order_by("pk")
         try:
+            compiler = update.get_compiler(alias)
+            sql, params = compiler.as_sql()
+            if self.sql.history_in_one_statement:
+                where, where_params = compiler.compile(update.where)
+                tail = f" WHERE {where}"
+                if not sql.endswith(tail) or where_params:
+                    return None
+                sql = f"{sql[: -len(tail)]} FROM revy_locked{tail}"
             return Compiled(
                 _SQL(
                     *locked.values_list(self.pk.attname, *attnames)
                     .query.get_compiler(alias)
                     .as_sql()
                 ),
-                _SQL(*update.get_compiler(alias).as_sql()),
+                _SQL(sql, params),
             )
         except (EmptyResultSet, FullResultSet):
             return None
@@ -297,12 +308,16 @@ class Update:
         olds = [f"revy_old_{i}" for i in range(count)]
         news = [f"revy_new_{i}" for i in range(count)]
         returning = ", ".join(
-            f"{table}.{quote(f.column)}" for f in [self.pk, *self.fields]
+            [
+                f"{table}.{quote(self.pk.column)}",
+                *(f"revy_locked.{old}" for old in olds),
+                *(f"{table}.{quote(f.column)}" for f in self.fields),
+            ]
         )
         diff = self._diff(
-            "revy_locked l JOIN revy_changed c ON c.revy_pk = l.revy_pk",
-            "l.revy_pk",
-            [f"l.{old}" for old in olds],
+            "revy_changed c",
+            "c.revy_pk",
+            [f"c.{old}" for old in olds],
             [f"c.{new}" for new in news],
         )
         sequence = self.sql.key_sequence(self.history.object_delta)
@@ -313,7 +328,7 @@ class Update:
                 compiled.locked.params,
             ),
             _SQL(
-                f"revy_changed (revy_pk, {', '.join(news)}) AS "
+                f"revy_changed (revy_pk, {', '.join(olds + news)}) AS "
                 f"({compiled.update.sql} RETURNING {returning})",
                 compiled.update.params,
             ),
