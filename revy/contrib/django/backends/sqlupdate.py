@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db.models import BooleanField, Field, Model, Q, QuerySet
@@ -31,37 +31,19 @@ from django.db.models.sql import UpdateQuery
 
 from revy.contrib.django.backends.base import Backend, Linked
 from revy.contrib.django.backends.plan import Plan, attnames_of
+from revy.contrib.django.backends.sqltypes import (
+    SQL,
+    Attribution,
+    Compiled,
+    HistoryModels,
+    Parameter,
+    Written,
+)
 from revy.contrib.django.encoding import mask_marker
 
 # The temporary tables of the staged shape: the rows read, the rows changed.
 _ROWS = "revy_rows"
 _CHANGED = "revy_changed_rows"
-
-
-class HistoryModels(NamedTuple):
-    object_delta: type[Model]
-    attribute_delta: type[Model]
-
-
-class Attribution(NamedTuple):
-    """What every history row of one write holds besides its values."""
-
-    content_type_id: int
-    actor_content_type_id: int | None
-    actor_id: str | None
-    object_description: str
-    attribute_description: str
-
-
-class Written(NamedTuple):
-    """What the database did: rows updated, and the object deltas written."""
-
-    count: int
-    revision_key: Any  # Of a revision the statement inserted; None: none.
-    # The first and last keys of the object deltas written (None: none);
-    # other transactions' rows may have keys between them.
-    first_delta: Any
-    last_delta: Any
 
 
 class Update:
@@ -151,19 +133,19 @@ class Update:
                     return None
                 sql = f"{sql[: -len(tail)]} FROM revy_locked{tail}"
             return Compiled(
-                _SQL(
+                SQL(
                     *locked.values_list(self.pk.attname, *attnames)
                     .query.get_compiler(alias)
                     .as_sql()
                 ),
-                _SQL(sql, params),
+                SQL(sql, params),
             )
         except (EmptyResultSet, FullResultSet):
             return None
 
     # The history rows -----------------------------------------------------
 
-    def _diff(self, source: str, pk: str, olds: list[str], news: list[str]) -> _SQL:
+    def _diff(self, source: str, pk: str, olds: list[str], news: list[str]) -> SQL:
         """The rows of ``source`` whose values changed, in key order: the key
         (``revy_pk``) and its text (``revy_key``), then for each field its
         old and new JSON and whether they differ."""
@@ -179,26 +161,26 @@ class Update:
                 columns.append(f"{value.sql} AS revy_{side}_{i}")
                 params.extend(value.params)
             columns.append(f"{differs[i]} AS revy_differs_{i}")
-        return _SQL(
+        return SQL(
             f"SELECT {', '.join(columns)} FROM {source} WHERE "
             + " OR ".join(f"({d})" for d in differs)
             + f" ORDER BY {pk}",
             params,
         )
 
-    def _value(self, field: Field, column: str) -> _SQL:
+    def _value(self, field: Field, column: str) -> SQL:
         """A value as stored: a masked field's is its marker."""
         if field.name in self.masked:
-            return _SQL(self.sql.json_parameter, [json.dumps(mask_marker())])
+            return SQL(self.sql.json_parameter, [json.dumps(mask_marker())])
         sql = self.sql.json(field, column)
         assert sql is not None
-        return _SQL(sql, [])
+        return SQL(sql, [])
 
     def _insert(
         self, model: type[Model], given: dict[str, Any], key: str | None = None
-    ) -> _SQL:
+    ) -> SQL:
         """``INSERT INTO`` model's columns ``SELECT``: for those ``given``
-        (attname: SQL text, :class:`_SQL` or :class:`_Parameter`) that, for
+        (attname: SQL text, :class:`SQL` or :class:`Parameter`) that, for
         the others their defaults, as parameters; ``key``: the SQL of the
         primary key, which the database makes otherwise."""
         names = tuple(given)
@@ -212,70 +194,70 @@ class Update:
         params: list[Any] = []
         for column, placeholder in zip(plan.columns, plan.placeholders, strict=True):
             value = (
-                _Parameter(column.default)
+                Parameter(column.default)
                 if column.index is None
                 else given[names[column.index]]
             )
-            if isinstance(value, _Parameter):
+            if isinstance(value, Parameter):
                 select.append(placeholder)
                 params.append(value.value)
-            elif isinstance(value, _SQL):
+            elif isinstance(value, SQL):
                 select.append(value.sql)
                 params.extend(value.params)
             else:
                 select.append(value)
-        return _SQL(f"{head}{self.sql.select_in_order} {', '.join(select)}", params)
+        return SQL(f"{head}{self.sql.select_in_order} {', '.join(select)}", params)
 
     def _object_delta_columns(
         self, revision: Any, attribution: Attribution, key_text: str
     ) -> dict[str, Any]:
         return {
             "revision_id": revision,
-            "action": _Parameter("update"),
-            "content_type_id": _Parameter(attribution.content_type_id),
+            "action": Parameter("update"),
+            "content_type_id": Parameter(attribution.content_type_id),
             "content_id": key_text,
-            "actor_content_type_id": _Parameter(attribution.actor_content_type_id),
-            "actor_id": _Parameter(attribution.actor_id),
-            "description": _Parameter(attribution.object_description),
-            "deletion_description": _Parameter(""),
-            "cause_id": _Parameter(None),
+            "actor_content_type_id": Parameter(attribution.actor_content_type_id),
+            "actor_id": Parameter(attribution.actor_id),
+            "description": Parameter(attribution.object_description),
+            "deletion_description": Parameter(""),
+            "cause_id": Parameter(None),
         }
 
     def _attribute_delta_columns(
         self, attribution: Attribution, delta: Any, number: str
     ) -> dict[str, Any]:
-        """``delta``: the object delta's key (SQL, or :class:`_SQL`);
+        """``delta``: the object delta's key (SQL, or :class:`SQL`);
         ``number``: the SQL of the field's number (``_by_field()``)."""
         return {
             "object_delta_id": delta,
-            "content_type_id": _Parameter(attribution.content_type_id),
+            "content_type_id": Parameter(attribution.content_type_id),
             "content_id": "d.revy_key",
             "field_name": self._by_field(
-                number, [_SQL("%s", [f.name]) for f in self.fields]
+                number, [SQL("%s", [f.name]) for f in self.fields]
             ),
             "old_value": self._by_field(
-                number, [_SQL(f"d.revy_old_{i}", []) for i in range(len(self.fields))]
+                number, [SQL(f"d.revy_old_{i}", []) for i in range(len(self.fields))]
             ),
             "new_value": self._by_field(
-                number, [_SQL(f"d.revy_new_{i}", []) for i in range(len(self.fields))]
+                number, [SQL(f"d.revy_new_{i}", []) for i in range(len(self.fields))]
             ),
-            "actor_content_type_id": _Parameter(attribution.actor_content_type_id),
-            "actor_id": _Parameter(attribution.actor_id),
-            "description": _Parameter(attribution.attribute_description),
+            "actor_content_type_id": Parameter(attribution.actor_content_type_id),
+            "actor_id": Parameter(attribution.actor_id),
+            "description": Parameter(attribution.attribute_description),
         }
 
-    def _by_field(self, number: str, pieces: list[_SQL]) -> _SQL:
+    def _by_field(self, number: str, pieces: list[SQL]) -> SQL:
         """The piece of the field numbered ``number`` (SQL)."""
         params: list[Any] = []
         whens = []
         for i, piece in enumerate(pieces):
             whens.append(f"WHEN {i} THEN {piece.sql}")
             params.extend(piece.params)
-        return _SQL(f"CASE {number} {' '.join(whens)} END", params)
+        return SQL(f"CASE {number} {' '.join(whens)} END", params)
 
     def _differs(self, number: str) -> str:
         return self._by_field(
-            number, [_SQL(f"d.revy_differs_{i}", []) for i in range(len(self.fields))]
+            number, [SQL(f"d.revy_differs_{i}", []) for i in range(len(self.fields))]
         ).sql
 
     def _numbers(self) -> str:
@@ -322,29 +304,29 @@ class Update:
         )
         sequence = self.sql.key_sequence(self.history.object_delta)
         ctes = [
-            _SQL(
+            SQL(
                 f"revy_locked (revy_pk, {', '.join(olds)}) AS MATERIALIZED "
                 f"({compiled.locked.sql})",
                 compiled.locked.params,
             ),
-            _SQL(
+            SQL(
                 f"revy_changed (revy_pk, {', '.join(olds + news)}) AS "
                 f"({compiled.update.sql} RETURNING {returning})",
                 compiled.update.params,
             ),
             # Keys taken in key order: the object deltas go in in that order.
-            _SQL(
+            SQL(
                 f"revy_diff AS MATERIALIZED (SELECT {sequence} AS revy_delta, s.* "
                 f"FROM ({diff.sql}) s)",
                 diff.params,
             ),
         ]
-        revision_sql: Any = _Parameter(revision.pk)
+        revision_sql: Any = Parameter(revision.pk)
         if revision._state.adding:
             insert = self._revision_insert(revision, "revy_diff")
             key = quote(type(revision)._meta.pk.column)
             ctes.append(
-                _SQL(f"revy_revision AS ({insert.sql} RETURNING {key})", insert.params)
+                SQL(f"revy_revision AS ({insert.sql} RETURNING {key})", insert.params)
             )
             revision_sql = f"(SELECT {key} FROM revy_revision)"
         insert = self._insert(
@@ -353,7 +335,7 @@ class Update:
             key="d.revy_delta",
         )
         ctes.append(
-            _SQL(
+            SQL(
                 f"revy_deltas AS ({insert.sql} FROM revy_diff d ORDER BY d.revy_delta)",
                 insert.params,
             )
@@ -363,7 +345,7 @@ class Update:
             self._attribute_delta_columns(attribution, "d.revy_delta", "v.n"),
         )
         ctes.append(
-            _SQL(
+            SQL(
                 f"revy_attributes AS ({insert.sql} FROM revy_diff d "
                 f"CROSS JOIN ({self._numbers()}) v WHERE {self._differs('v.n')} "
                 "ORDER BY d.revy_delta, v.n)",
@@ -449,7 +431,7 @@ class Update:
         insert = self._insert(
             self.history.object_delta,
             self._object_delta_columns(
-                _Parameter(revision_key), attribution, "d.revy_key"
+                Parameter(revision_key), attribution, "d.revy_key"
             ),
         )
         cursor.execute(f"{insert.sql} FROM {_CHANGED} d ORDER BY {rank}", insert.params)
@@ -461,7 +443,7 @@ class Update:
         insert = self._insert(
             self.history.attribute_delta,
             self._attribute_delta_columns(
-                attribution, _SQL(f"%s + {rank}", [first - 1]), "v.n"
+                attribution, SQL(f"%s + {rank}", [first - 1]), "v.n"
             ),
         )
         cursor.execute(
@@ -471,38 +453,18 @@ class Update:
         )
         return inserted, first, first + count - 1
 
-    def _revision_insert(self, revision: Any, changed: str) -> _SQL:
+    def _revision_insert(self, revision: Any, changed: str) -> SQL:
         """The insert of a new ``revision``, made only if the table
         ``changed`` holds a row."""
         model = type(revision)
         [row] = Linked.instances(model, [revision]).rows
         plan = self.backend.plan(model, attnames_of(model), False)
         assert plan is not None
-        return _SQL(
+        return SQL(
             f"{plan.head}SELECT {', '.join(plan.placeholders)} "
             f"WHERE EXISTS (SELECT 1 FROM {changed})",
             plan.prepared_row(row),
         )
-
-
-class Compiled(NamedTuple):
-    """The SQL of a write by filter, compiled by Django."""
-
-    locked: _SQL  # The rows it matches, read locked.
-    update: _SQL  # The update of the rows of the locked read, by key.
-
-
-class _SQL(NamedTuple):
-    """SQL with its parameters."""
-
-    sql: str
-    params: Sequence[Any]
-
-
-class _Parameter(NamedTuple):
-    """A value given as a parameter, not as SQL."""
-
-    value: Any
 
 
 def _fixed(plan: Plan) -> bool:

@@ -17,7 +17,8 @@ from typing import Any
 from django.db import models
 
 from revy.contrib.django import backends, conf, transactions, writer
-from revy.contrib.django.backends.sqlupdate import Attribution, HistoryModels, Update
+from revy.contrib.django.backends.sqltypes import Attribution, HistoryModels
+from revy.contrib.django.backends.sqlupdate import Update
 from revy.contrib.django.capture import relations
 from revy.contrib.django.encoding import ValueEncoder
 from revy.contrib.django.recording import Recorder

@@ -1,0 +1,55 @@
+"""The named types of history the database writes (``sqlupdate.py``): what
+capture hands over, what comes back, and SQL with its parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from django.db.models import Model
+
+
+class HistoryModels(NamedTuple):
+    object_delta: type[Model]
+    attribute_delta: type[Model]
+
+
+class Attribution(NamedTuple):
+    """What every history row of one write holds besides its values."""
+
+    content_type_id: int
+    actor_content_type_id: int | None
+    actor_id: str | None
+    object_description: str
+    attribute_description: str
+
+
+class Written(NamedTuple):
+    """What the database did: rows updated, and the object deltas written."""
+
+    count: int
+    revision_key: Any  # Of a revision the statement inserted; None: none.
+    # The first and last keys of the object deltas written (None: none);
+    # other transactions' rows may have keys between them.
+    first_delta: Any
+    last_delta: Any
+
+
+class SQL(NamedTuple):
+    """SQL with its parameters."""
+
+    sql: str
+    params: Sequence[Any]
+
+
+class Parameter(NamedTuple):
+    """A value given as a parameter, not as SQL."""
+
+    value: Any
+
+
+class Compiled(NamedTuple):
+    """The SQL of a write by filter, compiled by Django."""
+
+    locked: SQL  # The rows it matches, read locked.
+    update: SQL  # The update of the rows of the locked read, by key.
