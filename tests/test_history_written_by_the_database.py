@@ -16,7 +16,7 @@ import math
 import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
@@ -132,12 +132,16 @@ def _cases():
             yield pytest.param(name, value, id=f"{name}={value!r}"[:60])
 
 
-def _update(model, pk, values, in_sql, settings):
-    """Update row ``pk`` in a context, the history written in SQL or not;
-    whether SQL wrote it."""
+def _update(rows, pk, values, in_sql, settings):
+    """Update row ``pk`` (None: every row) of ``rows`` (a model or a
+    queryset) in a context, the history written in SQL or not; whether SQL
+    wrote it."""
     settings.REVY_HISTORY_IN_SQL = in_sql
+    queryset = rows if isinstance(rows, models.QuerySet) else rows.objects.all()
+    if pk is not None:
+        queryset = queryset.filter(pk=pk)
     with CaptureQueriesContext(connection) as queries, Context():
-        model.objects.filter(pk=pk).update(**values)
+        queryset.update(**values)
     # The rows written go through a CTE or a temporary table of revy's.
     return any(
         "revy_locked" in query["sql"] or "revy_rows" in query["sql"]
@@ -402,3 +406,26 @@ def test_a_parents_field_takes_the_python_path(settings):
     assert (names.old_value, names.new_value) == ("before", "after")
     pizza = AttributeDelta.objects.filter(field_name="serves_pizza").get()
     assert (pizza.old_value, pizza.new_value) == (False, True)
+
+
+def test_an_update_may_refer_to_the_querysets_annotations(settings):
+    counter = Counter.objects.create(value=3)
+    settings.REVY_HISTORY_IN_SQL = True
+    doubled = Counter.objects.annotate(double=F("value") * 2)
+    assert _update(doubled, counter.pk, {"value": F("double")}, True, settings)
+    counter.refresh_from_db()
+    assert counter.value == 6
+    attribute = _attribute(Counter, counter.pk, "value")
+    assert (attribute.old_value, attribute.new_value) == (3, 6)
+
+
+def test_an_ordered_update_takes_the_python_path(settings):
+    counters = Counter.objects.bulk_create(Counter(value=n) for n in range(3))
+    Counter.objects.filter(pk=counters[0].pk).update(value=10)
+    ordered = Counter.objects.order_by("-value")
+    assert not _update(ordered, None, {"value": F("value") + 1}, True, settings)
+    assert sorted(
+        AttributeDelta.objects.filter(
+            object_delta__revision=Revision.objects.last()
+        ).values_list("old_value", "new_value")
+    ) == [(1, 2), (2, 3), (10, 11)]

@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.core.exceptions import EmptyResultSet, FieldError, FullResultSet
 from django.db.models import BooleanField, Field, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import UpdateQuery
@@ -115,9 +115,20 @@ class Update:
         else:
             keys = f"SELECT {self.quote(self.pk.attname)} FROM {_ROWS}"
             by_keys = Q(pk__in=RawSQL(keys, ()))
-        update = QuerySet(self.model, using=alias).filter(by_keys).query
-        update = update.chain(UpdateQuery)
-        update.add_update_values(self.values)
+        # The caller's queryset, as Django's update() takes it (a value may
+        # refer to its annotations), narrowed to the keys; only the keys where
+        # its filter joins other tables, which Django would read apart.
+        query = self.queryset.query
+        if query.order_by:
+            return None  # Django's update() reads an ordering its own way.
+        if len(query.alias_map) > 1:
+            query = QuerySet(self.model, using=alias).query
+        update = query.chain(UpdateQuery)
+        update.add_q(Q(by_keys))
+        try:
+            update.add_update_values(self.values)
+        except FieldError:
+            return None  # Django's own update() says what is wrong.
         update.annotations = {}  # As Django's QuerySet.update().
         if update.related_updates:
             return None  # Fields of a parent model: Django writes them apart.
@@ -129,7 +140,8 @@ class Update:
             if self.sql.history_in_one_statement:
                 where, where_params = compiler.compile(update.where)
                 tail = f" WHERE {where}"
-                if not sql.endswith(tail) or where_params:
+                given = tuple(params[len(params) - len(where_params) :])
+                if not sql.endswith(tail) or given != tuple(where_params):
                     return None
                 sql = f"{sql[: -len(tail)]} FROM revy_locked{tail}"
             return Compiled(
