@@ -168,7 +168,7 @@ def revision_for(frame: Frame, using: str, write_new: bool = True) -> Any:
             revision.description or frame.revision_description
         )
         if write_new and not connections[using].__dict__.get(_OWNED):
-            writer.insert_revisions([revision], using, _written_revision(using))
+            write_revision(revision, using)
     return revision
 
 

@@ -44,6 +44,29 @@ from revy.contrib.django.encoding import mask_marker
 # The temporary tables of the staged shape: the rows read, the rows changed.
 _ROWS = "revy_rows"
 _CHANGED = "revy_changed_rows"
+# The columns the inserts of object and attribute deltas give.
+_OBJECT_DELTA = (
+    "revision_id",
+    "action",
+    "content_type_id",
+    "content_id",
+    "actor_content_type_id",
+    "actor_id",
+    "description",
+    "deletion_description",
+    "cause_id",
+)
+_ATTRIBUTE_DELTA = (
+    "object_delta_id",
+    "content_type_id",
+    "content_id",
+    "field_name",
+    "old_value",
+    "new_value",
+    "actor_content_type_id",
+    "actor_id",
+    "description",
+)
 
 
 class Update:
@@ -83,18 +106,9 @@ class Update:
         object_delta = self.history.object_delta
         if not self.sql.keys_known_before_insert(object_delta):
             return False
-        attribution = Attribution(0, None, None, "", "")
         plans = [
-            self.backend.plan(
-                object_delta,
-                tuple(self._object_delta_columns("", attribution, "")),
-                False,
-            ),
-            self.backend.plan(
-                self.history.attribute_delta,
-                tuple(self._attribute_delta_columns(attribution, "", "")),
-                False,
-            ),
+            self.backend.plan(object_delta, _OBJECT_DELTA, False),
+            self.backend.plan(self.history.attribute_delta, _ATTRIBUTE_DELTA, False),
         ]
         if revision is not None:
             model = type(revision)
@@ -223,58 +237,55 @@ class Update:
     def _object_delta_columns(
         self, revision: Any, attribution: Attribution, key_text: str
     ) -> dict[str, Any]:
-        return {
-            "revision_id": revision,
-            "action": Parameter("update"),
-            "content_type_id": Parameter(attribution.content_type_id),
-            "content_id": key_text,
-            "actor_content_type_id": Parameter(attribution.actor_content_type_id),
-            "actor_id": Parameter(attribution.actor_id),
-            "description": Parameter(attribution.object_description),
-            "deletion_description": Parameter(""),
-            "cause_id": Parameter(None),
-        }
+        values = (
+            revision,
+            Parameter("update"),
+            Parameter(attribution.content_type_id),
+            key_text,
+            Parameter(attribution.actor_content_type_id),
+            Parameter(attribution.actor_id),
+            Parameter(attribution.object_description),
+            Parameter(""),
+            Parameter(None),
+        )
+        return dict(zip(_OBJECT_DELTA, values, strict=True))
 
-    def _attribute_delta_columns(
-        self, attribution: Attribution, delta: Any, number: str
-    ) -> dict[str, Any]:
-        """``delta``: the object delta's key (SQL, or :class:`SQL`);
-        ``number``: the SQL of the field's number (``_by_field()``)."""
-        return {
-            "object_delta_id": delta,
-            "content_type_id": Parameter(attribution.content_type_id),
-            "content_id": "d.revy_key",
-            "field_name": self._by_field(
-                number, [SQL("%s", [f.name]) for f in self.fields]
-            ),
-            "old_value": self._by_field(
-                number, [SQL(f"d.revy_old_{i}", []) for i in range(len(self.fields))]
-            ),
-            "new_value": self._by_field(
-                number, [SQL(f"d.revy_new_{i}", []) for i in range(len(self.fields))]
-            ),
-            "actor_content_type_id": Parameter(attribution.actor_content_type_id),
-            "actor_id": Parameter(attribution.actor_id),
-            "description": Parameter(attribution.attribute_description),
-        }
+    def _attribute_deltas(
+        self, attribution: Attribution, changed: str, delta: Any, order: str
+    ) -> SQL:
+        """The insert of the attribute deltas of the changed rows in table
+        ``changed`` (``d``): one per field that differs, in ``order`` and field
+        order; ``delta``: the object delta's key (SQL, or :class:`SQL`)."""
+        values = (
+            delta,
+            Parameter(attribution.content_type_id),
+            "d.revy_key",
+            _by_field([SQL("%s", [f.name]) for f in self.fields]),
+            self._by_field("old"),
+            self._by_field("new"),
+            Parameter(attribution.actor_content_type_id),
+            Parameter(attribution.actor_id),
+            Parameter(attribution.attribute_description),
+        )
+        insert = self._insert(
+            self.history.attribute_delta,
+            dict(zip(_ATTRIBUTE_DELTA, values, strict=True)),
+        )
+        numbers = " UNION ALL ".join(
+            f"SELECT {i} AS n" for i in range(len(self.fields))
+        )
+        return SQL(
+            f"{insert.sql} FROM {changed} d CROSS JOIN ({numbers}) v "
+            f"WHERE {self._by_field('differs').sql} ORDER BY {order}, v.n",
+            insert.params,
+        )
 
-    def _by_field(self, number: str, pieces: list[SQL]) -> SQL:
-        """The piece of the field numbered ``number`` (SQL)."""
-        params: list[Any] = []
-        whens = []
-        for i, piece in enumerate(pieces):
-            whens.append(f"WHEN {i} THEN {piece.sql}")
-            params.extend(piece.params)
-        return SQL(f"CASE {number} {' '.join(whens)} END", params)
-
-    def _differs(self, number: str) -> str:
-        return self._by_field(
-            number, [SQL(f"d.revy_differs_{i}", []) for i in range(len(self.fields))]
-        ).sql
-
-    def _numbers(self) -> str:
-        """The fields' numbers, as a table ``v(n)``."""
-        return " UNION ALL ".join(f"SELECT {i} AS n" for i in range(len(self.fields)))
+    def _by_field(self, column: str) -> SQL:
+        """The changed row's ``revy_<column>_<n>`` of the field numbered
+        ``v.n``."""
+        return _by_field(
+            [SQL(f"d.revy_{column}_{i}", []) for i in range(len(self.fields))]
+        )
 
     # Running --------------------------------------------------------------
 
@@ -352,18 +363,10 @@ class Update:
                 insert.params,
             )
         )
-        insert = self._insert(
-            self.history.attribute_delta,
-            self._attribute_delta_columns(attribution, "d.revy_delta", "v.n"),
+        insert = self._attribute_deltas(
+            attribution, "revy_diff", "d.revy_delta", "d.revy_delta"
         )
-        ctes.append(
-            SQL(
-                f"revy_attributes AS ({insert.sql} FROM revy_diff d "
-                f"CROSS JOIN ({self._numbers()}) v WHERE {self._differs('v.n')} "
-                "ORDER BY d.revy_delta, v.n)",
-                insert.params,
-            )
-        )
+        ctes.append(SQL(f"revy_attributes AS ({insert.sql})", insert.params))
         key = "(SELECT * FROM revy_revision)" if revision._state.adding else "NULL"
         sql = (
             "WITH "
@@ -452,17 +455,10 @@ class Update:
             return inserted, None, None
         # The keys followed each other: the row of rank r took first + r - 1.
         first = self.sql.first_inserted_key(cursor)
-        insert = self._insert(
-            self.history.attribute_delta,
-            self._attribute_delta_columns(
-                attribution, SQL(f"%s + {rank}", [first - 1]), "v.n"
-            ),
+        insert = self._attribute_deltas(
+            attribution, _CHANGED, SQL(f"%s + {rank}", [first - 1]), rank
         )
-        cursor.execute(
-            f"{insert.sql} FROM {_CHANGED} d CROSS JOIN ({self._numbers()}) v "
-            f"WHERE {self._differs('v.n')} ORDER BY {rank}, v.n",
-            insert.params,
-        )
+        cursor.execute(insert.sql, insert.params)
         return inserted, first, first + count - 1
 
     def _revision_insert(self, revision: Any, changed: str) -> SQL:
@@ -477,6 +473,12 @@ class Update:
             f"WHERE EXISTS (SELECT 1 FROM {changed})",
             plan.prepared_row(row),
         )
+
+
+def _by_field(pieces: list[SQL]) -> SQL:
+    """The piece of the field numbered ``v.n``."""
+    whens = " ".join(f"WHEN {i} THEN {piece.sql}" for i, piece in enumerate(pieces))
+    return SQL(f"CASE v.n {whens} END", [p for piece in pieces for p in piece.params])
 
 
 def _fixed(plan: Plan) -> bool:
