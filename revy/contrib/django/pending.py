@@ -10,6 +10,8 @@ from __future__ import annotations
 import operator
 from typing import Any, NamedTuple
 
+from revy.contrib.django.backends.sqltypes import OBJECT_DELTA_COLUMNS
+
 
 class AttributeRow(NamedTuple):
     """One attribute delta to write: its columns other than the object
@@ -23,15 +25,8 @@ class AttributeRow(NamedTuple):
     description: str
 
 
-_OBJECT_DELTA_FIELDS = (
-    "action",
-    "content_type_id",
-    "content_id",
-    "actor_content_type_id",
-    "actor_id",
-    "description",
-    "deletion_description",
-)
+# The object delta's own columns, between its revision and its cause.
+_OBJECT_DELTA_FIELDS = OBJECT_DELTA_COLUMNS[1:-1]
 
 
 class PendingObjectDelta:
@@ -52,7 +47,7 @@ class PendingObjectDelta:
     )
 
     # The columns of row(), in its order.
-    COLUMNS = ("revision_id", *_OBJECT_DELTA_FIELDS, "cause_id")
+    COLUMNS = OBJECT_DELTA_COLUMNS
     _values = operator.attrgetter(*_OBJECT_DELTA_FIELDS)
 
     def __init__(

@@ -19,16 +19,12 @@ from django.db.models import Model, signals
 
 from revy.contrib.django import backends, conf
 from revy.contrib.django.backends import Linked
+from revy.contrib.django.backends.sqltypes import ATTRIBUTE_DELTA_COLUMNS
 from revy.contrib.django.pending import AttributeRow, PendingObjectDelta
 
 # The columns of the attribute delta rows written: the object delta's key
 # and target, then the row's own.
-ATTRIBUTE_DELTA_COLUMNS = (
-    "object_delta_id",
-    "content_type_id",
-    "content_id",
-    *AttributeRow._fields,
-)
+assert ATTRIBUTE_DELTA_COLUMNS[3:] == AttributeRow._fields
 
 Inserted = Callable[[Any], None]
 

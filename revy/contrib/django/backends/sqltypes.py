@@ -1,5 +1,6 @@
-"""The named types of history the database writes (``sqlupdate.py``): what
-capture hands over, what comes back, and SQL with its parameters."""
+"""The named types of history the database writes (``sqlupdate.py``): the
+columns of history inserts, what capture hands over, what comes back, and
+SQL with its parameters."""
 
 from __future__ import annotations
 
@@ -7,6 +8,31 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from django.db.models import Model
+
+# The columns history inserts give the object and attribute deltas (the
+# others take their defaults): pending.py's rows and writer.py's inserts.
+OBJECT_DELTA_COLUMNS = (
+    "revision_id",
+    "action",
+    "content_type_id",
+    "content_id",
+    "actor_content_type_id",
+    "actor_id",
+    "description",
+    "deletion_description",
+    "cause_id",
+)
+ATTRIBUTE_DELTA_COLUMNS = (
+    "object_delta_id",
+    "content_type_id",
+    "content_id",
+    "field_name",
+    "old_value",
+    "new_value",
+    "actor_content_type_id",
+    "actor_id",
+    "description",
+)
 
 
 class HistoryModels(NamedTuple):

@@ -32,6 +32,8 @@ from django.db.models.sql import UpdateQuery
 from revy.contrib.django.backends.base import Backend, Linked
 from revy.contrib.django.backends.plan import Plan, attnames_of
 from revy.contrib.django.backends.sqltypes import (
+    ATTRIBUTE_DELTA_COLUMNS,
+    OBJECT_DELTA_COLUMNS,
     SQL,
     Attribution,
     Compiled,
@@ -44,29 +46,6 @@ from revy.contrib.django.encoding import mask_marker
 # The temporary tables of the staged shape: the rows read, the rows changed.
 _ROWS = "revy_rows"
 _CHANGED = "revy_changed_rows"
-# The columns the inserts of object and attribute deltas give.
-_OBJECT_DELTA = (
-    "revision_id",
-    "action",
-    "content_type_id",
-    "content_id",
-    "actor_content_type_id",
-    "actor_id",
-    "description",
-    "deletion_description",
-    "cause_id",
-)
-_ATTRIBUTE_DELTA = (
-    "object_delta_id",
-    "content_type_id",
-    "content_id",
-    "field_name",
-    "old_value",
-    "new_value",
-    "actor_content_type_id",
-    "actor_id",
-    "description",
-)
 
 
 class Update:
@@ -107,8 +86,10 @@ class Update:
         if not self.sql.keys_known_before_insert(object_delta):
             return False
         plans = [
-            self.backend.plan(object_delta, _OBJECT_DELTA, False),
-            self.backend.plan(self.history.attribute_delta, _ATTRIBUTE_DELTA, False),
+            self.backend.plan(object_delta, OBJECT_DELTA_COLUMNS, False),
+            self.backend.plan(
+                self.history.attribute_delta, ATTRIBUTE_DELTA_COLUMNS, False
+            ),
         ]
         if revision is not None:
             model = type(revision)
@@ -248,7 +229,7 @@ class Update:
             Parameter(""),
             Parameter(None),
         )
-        return dict(zip(_OBJECT_DELTA, values, strict=True))
+        return dict(zip(OBJECT_DELTA_COLUMNS, values, strict=True))
 
     def _attribute_deltas(
         self, attribution: Attribution, changed: str, delta: Any, order: str
@@ -269,7 +250,7 @@ class Update:
         )
         insert = self._insert(
             self.history.attribute_delta,
-            dict(zip(_ATTRIBUTE_DELTA, values, strict=True)),
+            dict(zip(ATTRIBUTE_DELTA_COLUMNS, values, strict=True)),
         )
         numbers = " UNION ALL ".join(
             f"SELECT {i} AS n" for i in range(len(self.fields))
