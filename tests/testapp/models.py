@@ -169,6 +169,17 @@ class Page(models.Model):
     number = models.IntegerField()
 
 
+class Note(models.Model):
+    """Deleting a Shelf fast-deletes its notes and sets the editor of the
+    notes of its editors: a SET_NULL that may name rows the delete removes."""
+
+    shelf = models.ForeignKey(Shelf, on_delete=CASCADE, related_name="notes")
+    editor = models.ForeignKey(
+        Editor, on_delete=SET_NULL, null=True, blank=True, related_name="notes"
+    )
+    text = models.CharField(max_length=100, blank=True, default="")
+
+
 class Category(models.Model):
     code = models.CharField(primary_key=True, max_length=20)
 

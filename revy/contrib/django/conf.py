@@ -138,9 +138,10 @@ def read_before_save() -> bool:
 
 def history_in_sql() -> bool:
     """``REVY_HISTORY_IN_SQL``: the database writes the history of a
-    ``QuerySet.update()`` from the rows it updates.
+    ``QuerySet.update()``, and of the deletes Django makes by filter, from
+    the rows they change.
 
-    Default True, where every field updated has an SQL encoding equal to
+    Default True, where every field recorded has an SQL encoding equal to
     ``ValueEncoder``'s on the database (see docs/capture.md); else, and when
     False, revy reads and records the rows in Python, a batch at a time.
     """

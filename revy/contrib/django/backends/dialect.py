@@ -140,6 +140,8 @@ class Dialect:
             return self.integer_text(column)
         if type(field) in TEXT_FIELDS:
             return column
+        if type(field) is models.UUIDField:
+            return self.uuid_text(column)
         return None
 
     # One kind of value each; None: no equal SQL here. --------------------------
@@ -169,7 +171,11 @@ class Dialect:
         return None
 
     def uuid(self, column: str) -> str | None:
-        return None
+        return self.quote(self.uuid_text(column))
+
+    def uuid_text(self, column: str) -> str:
+        """A UUID as ``str()`` writes it, hyphened."""
+        return self.hex_uuid(column)  # Stored as 32 hex digits (value.hex).
 
     def quote(self, text_sql: str) -> str:
         """A text as a JSON string."""
@@ -266,12 +272,10 @@ class PostgreSQLDialect(Dialect):
         )
 
     def uuid(self, column: str) -> str:
-        return f"to_jsonb(({column})::text)"
+        return f"to_jsonb({self.uuid_text(column)})"
 
-    def key_text(self, field: models.Field, column: str) -> str | None:
-        if type(field) is models.UUIDField:
-            return f"({column})::text"
-        return super().key_text(field, column)
+    def uuid_text(self, column: str) -> str:
+        return f"({column})::text"
 
 
 class SQLiteDialect(Dialect):
@@ -309,9 +313,6 @@ class SQLiteDialect(Dialect):
 
     def date(self, column: str) -> str:
         return self.quote(column)
-
-    def uuid(self, column: str) -> str:
-        return self.quote(self.hex_uuid(column))
 
     def differs(self, old: str, new: str, field: models.Field) -> str:
         return f"{old} IS NOT {new}"
@@ -386,10 +387,10 @@ class MySQLDialect(Dialect):
             return None
         return self.quote(f"CAST({column} AS CHAR)")
 
-    def uuid(self, column: str) -> str:
+    def uuid_text(self, column: str) -> str:
         if self.connection.data_types.get("UUIDField") == "uuid":
-            return self.quote(f"CAST({column} AS CHAR)")  # MariaDB's own type.
-        return self.quote(self.hex_uuid(column))
+            return f"CAST({column} AS CHAR)"  # MariaDB's own type.
+        return self.hex_uuid(column)
 
     def concat(self, *parts: str) -> str:
         return "CONCAT(" + ", '-', ".join(parts) + ")"

@@ -1,4 +1,4 @@
-"""The named types of history the database writes (``sqlupdate.py``): the
+"""The named types of history the database writes (``sqlwrite.py``): the
 columns of history inserts, what capture hands over, what comes back, and
 SQL with its parameters."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from django.db.models import Model
+from django.db.models import Field, Model
 
 # The columns history inserts give the object and attribute deltas (the
 # others take their defaults): pending.py's rows and writer.py's inserts.
@@ -48,6 +48,7 @@ class Attribution(NamedTuple):
     actor_id: str | None
     object_description: str
     attribute_description: str
+    deletion_description: str
 
 
 class Written(NamedTuple):
@@ -77,5 +78,15 @@ class Parameter(NamedTuple):
 class Compiled(NamedTuple):
     """The SQL of a write by filter, compiled by Django."""
 
-    locked: SQL  # The rows it matches, read locked.
-    update: SQL  # The update of the rows of the locked read, by key.
+    # The rows it matches, read locked; None where the write returns them
+    # itself (PostgreSQL's DELETE ... RETURNING).
+    locked: SQL | None
+    write: SQL  # The write of the rows of the locked read, by key.
+
+
+class Cause(NamedTuple):
+    """The delete deltas, already written, of the rows a foreign key of
+    deleted rows may point at: the cause of their deletes."""
+
+    field: Field
+    deltas: dict[Any, Any]  # {key of the row pointed at: its delta's key}

@@ -20,7 +20,7 @@ from revy.contrib.django import conf
 from revy.contrib.django.exceptions import NotRecordable
 from revy.contrib.django.rows import Row, locked_batches
 
-__all__ = ["DatabaseEffects", "database_effects"]
+__all__ = ["DatabaseEffects", "database_effects", "has_database_effects"]
 
 # Django 5.2 has no database-level on_delete.
 _DatabaseOnDelete = getattr(deletion, "DatabaseOnDelete", None)
@@ -86,6 +86,12 @@ def _value_set(field: models.Field, on_delete: Any) -> Any:
         f"{field.name} to its db_default: {default!r} is computed by the "
         "database. Give the field a constant db_default, or use SET_DEFAULT."
     )
+
+
+def has_database_effects(model: type[models.Model]) -> bool:
+    """Whether deleting rows of ``model`` makes the database delete or set
+    other rows itself."""
+    return bool(_database_referrers(model))
 
 
 @functools.cache

@@ -6,24 +6,38 @@ change. revy reads the rows it is about to delete (in batches, or from what
 their instances know), records a delete delta per row with every field's
 last value, links each cascaded delete to the delete that caused it, and
 records the memberships the deleted rows leave and the foreign keys the
-handlers set. What the delete signals' receivers write is recorded as any
-other write.
+handlers set. The rows the collector deletes by filter, alone, have their
+history written by the database where it can (``sqlhistory.py``). What
+the delete signals' receivers write is recorded as any other write.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from django.db import models
-from django.db.models import deletion, signals
+from django.db.models import signals
 from django.db.models.deletion import Collector
 
 from revy.context import Frame
 from revy.contrib.django import backends, conf, transactions, wrapping
-from revy.contrib.django.capture import relations
-from revy.contrib.django.capture.database_on_delete import database_effects
+from revy.contrib.django.capture import relations, sqlhistory
+from revy.contrib.django.capture.database_on_delete import (
+    database_effects,
+    has_database_effects,
+)
+from revy.contrib.django.capture.deletedrows import (
+    Deltas,
+    cause_of_field,
+    cause_of_row,
+    deletes_pointed_at,
+    drop_parent_rows,
+    has_members,
+    may_be_named,
+    memberships,
+    parent_rows_kept,
+)
 from revy.contrib.django.capture.scope import (
     nested_writes_recorded,
     receivers_recorded,
@@ -42,8 +56,6 @@ from revy.contrib.django.rows import (
 )
 
 Rows = dict[type[models.Model], dict[Any, Row]]
-# {model: {pk: its delete delta}}
-Deltas = dict[type[models.Model], dict[Any, PendingObjectDelta]]
 
 _DELETE = AbstractObjectDelta.ACTION_DELETE
 _UPDATE = AbstractObjectDelta.ACTION_UPDATE
@@ -71,34 +83,150 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
     recorded.causes = _record_deleted_rows(
         recorder, collector, collected, recorded, field_updates
     )
-    # Then the querysets Django deletes without loading them, a batch at a
-    # time, each batch's history written before the next is read: memory
-    # does not grow with the rows.
-    alone = backends.of(using).writes_alone
-    fast_deletes = []
+    # Then the querysets Django deletes without loading them: those of rows
+    # deleted alone when Django deletes them (by the database where it can,
+    # decision 0028), the others now; in Python a batch at a time, each
+    # batch's history written before the next is read: memory does not
+    # grow with the rows.
+    fast_deletes: list[Any] = []
     for queryset in collector.fast_deletes:
         concrete = queryset.model._meta.concrete_model
         if queryset.model._meta.auto_created or not conf.is_tracked(concrete):
             fast_deletes.append(queryset)
-            continue
-        if alone:  # No other writer can commit before the delete: by filter.
-            fast_deletes.append(queryset)
-        for rows in locked_batches(concrete, using, queryset, for_delete=True):
-            if not alone:
-                # Deleted by the keys read, not by the filter: a row that came
-                # to match it since is not deleted unrecorded.
-                fast_deletes.append(_by_keys(concrete, using, rows))
-            transactions.flush_if_full(using)
-            _record_deleted_rows(
-                recorder, collector, {concrete: rows}, recorded, field_updates
+        elif _deleted_alone(concrete):
+            fast_deletes.append(
+                _DeletedWithHistory(
+                    queryset, recorder, collector, recorded, field_updates
+                )
+            )
+        else:
+            fast_deletes.extend(
+                _record_fast_delete(
+                    recorder, collector, queryset, recorded, field_updates
+                )
             )
     collector.fast_deletes = fast_deletes
-    # Memberships the delete removes from rows it leaves: known only once
-    # every deleted row has been read.
-    for removal in recorded.removals:
-        if not recorded.is_gone(removal.model, removal.pk):
-            recorder.add(removal.delta)
-    _record_field_updates(recorder, using, field_updates, recorded)
+    left = _LeftBehind(recorder, field_updates, recorded)
+    if any(isinstance(delete, _DeletedWithHistory) for delete in fast_deletes):
+        # Once those are deleted, before Django sets the foreign keys: in the
+        # order Django writes, and a row they deleted is no longer read.
+        fast_deletes.append(left)
+    else:
+        left.record()
+
+
+class _LeftBehind:
+    """What a deletion changes in the rows it leaves: the memberships it
+    removes, known only once every deleted row has been read, and the
+    foreign keys ``SET_*`` handlers set. Recorded by :meth:`record`, or as
+    the last of ``Collector.fast_deletes``, which deletes nothing."""
+
+    def __init__(
+        self, recorder: Recorder, field_updates: list[Any], recorded: _Recorded
+    ) -> None:
+        self.recorder = recorder
+        self.field_updates = field_updates
+        self.recorded = recorded
+
+    def record(self) -> None:
+        recorder, recorded = self.recorder, self.recorded
+        for removal in recorded.removals:
+            if not recorded.is_gone(removal.model, removal.pk):
+                recorder.add(removal.delta)
+        _record_field_updates(recorder, recorder.using, self.field_updates, recorded)
+
+    def _raw_delete(self, using: str) -> int:
+        self.record()
+        return 0  # Django counts no row of it.
+
+
+def _record_fast_delete(
+    recorder: Recorder,
+    collector: Collector,
+    queryset: models.QuerySet,
+    recorded: _Recorded,
+    field_updates: list[Any],
+) -> list[models.QuerySet]:
+    """Record the delete of the rows of ``queryset``, a batch at a time,
+    each batch's history queued before the next is read; the querysets
+    that delete exactly the rows recorded."""
+    using = recorder.using
+    concrete = queryset.model._meta.concrete_model
+    alone = backends.of(using).writes_alone
+    # No other writer can commit before the delete: by filter.
+    deletes = [queryset] if alone else []
+    for rows in locked_batches(concrete, using, queryset, for_delete=True):
+        if not alone:
+            # Deleted by the keys read, not by the filter: a row that came
+            # to match it since is not deleted unrecorded.
+            deletes.append(_by_keys(concrete, using, rows))
+        transactions.flush_if_full(using)
+        _record_deleted_rows(
+            recorder, collector, {concrete: rows}, recorded, field_updates
+        )
+    return deletes
+
+
+def _deleted_alone(model: type[models.Model]) -> bool:
+    """Whether a fast delete of rows of ``model`` deletes them alone: no
+    parent rows, nothing the database deletes or sets with them, no
+    many-to-many members. Then the database may write its history."""
+    return (
+        not model._meta.parents
+        and not has_database_effects(model)
+        and not has_members(model)
+    )
+
+
+class _DeletedWithHistory:
+    """A queryset of ``Collector.fast_deletes`` deleted with its history
+    when Django deletes it (``_raw_delete``), after the delete signals'
+    receivers have run: by the database, or recorded in Python then where
+    it cannot."""
+
+    def __init__(
+        self,
+        queryset: models.QuerySet,
+        recorder: Recorder,
+        collector: Collector,
+        recorded: _Recorded,
+        field_updates: list[Any],
+    ) -> None:
+        self.model = queryset.model  # Django counts the rows deleted by it.
+        self.concrete = queryset.model._meta.concrete_model
+        self.queryset = queryset
+        self.recorder = recorder
+        self.collector = collector
+        self.recorded = recorded
+        self.field_updates = field_updates
+
+    def _raw_delete(self, using: str) -> int:
+        pointed_at = None
+        if sqlhistory.may_delete(self.concrete, using):
+            pointed_at = deletes_pointed_at(self.concrete, self.recorded.causes)
+        if pointed_at is not None:
+            transactions.flush(using)  # The causes' deltas take their keys.
+            causes = [pointed.written() for pointed in pointed_at]
+            count = sqlhistory.delete(self.queryset, self.recorder, causes)
+            if count is not None:
+                return count
+        deletes = _record_fast_delete(
+            self.recorder,
+            self.collector,
+            self.queryset,
+            self.recorded,
+            self.field_updates,
+        )
+        return sum(queryset._raw_delete(using) for queryset in deletes)
+
+
+class _Removal(NamedTuple):
+    """The update recording that a deleted row left the members of the
+    ``model`` row ``pk``: recorded unless that row is deleted too."""
+
+    model: type[models.Model]
+    pk: Any
+    delta: PendingObjectDelta
 
 
 class _Recorded:
@@ -121,7 +249,7 @@ class _Recorded:
     def keeps_keys(self, model: type[models.Model]) -> bool:
         """Whether to keep the keys of the deleted rows of ``model``: those
         a ``SET_*`` handler or a membership may also name."""
-        return model in self.set_by_collector or _may_be_named(model)
+        return model in self.set_by_collector or may_be_named(model)
 
     def deleted_with(self, deleted: Rows) -> dict[type[models.Model], Any]:
         """``{model: keys}`` of the rows ``deleted`` and those collected."""
@@ -152,7 +280,7 @@ def _record_deleted_rows(
     for model, rows in effects.deleted.items():
         deleted.setdefault(model, {}).update(rows)
     field_updates.extend(effects.field_updates.items())
-    _drop_parent_rows(deleted)
+    drop_parent_rows(deleted)
     everything = recorded.deleted_with(deleted)
     for model, rows in deleted.items():
         relations.record_through_rows(
@@ -166,7 +294,7 @@ def _record_deleted_rows(
     for model, rows in deleted.items():
         fields = recorded_fields(model)
         # delete(keep_parents=True): the parents' fields are not deleted.
-        kept = _parent_rows_kept(collector, model, rows)
+        kept = parent_rows_kept(collector, model, rows)
         own = [f for f in fields if f.model._meta.concrete_model is model]
         for pk, row in rows.items():
             attributes = []
@@ -180,7 +308,7 @@ def _record_deleted_rows(
     known = (deltas, recorded.causes)
     for model, by_pk in deltas.items():
         for pk, delta in by_pk.items():
-            cause = _cause(model, deleted[model][pk], known)
+            cause = cause_of_row(model, deleted[model][pk], known)
             if cause is not None and delta is not cause and delta not in cause.causes():
                 delta.cause = cause  # Rows deleting each other: only one way.
     # Causes first: a cascade's parents before the children it took.
@@ -189,7 +317,7 @@ def _record_deleted_rows(
         key=lambda delta: len(delta.causes()),
     )
     for model, by_pk in deltas.items():
-        for relation in _memberships(model, using, list(by_pk)):
+        for relation in memberships(model, using, list(by_pk)):
             for pk, members in relation.members.items():
                 by_pk[pk].attributes.append(
                     recorder.attribute(
@@ -245,167 +373,10 @@ def _record_field_updates(
                     model,
                     pk,
                     [attribute],
-                    cause=_cause_of_field(field, old, (recorded.causes,)),
+                    cause=cause_of_field(field, old, (recorded.causes,)),
                     caused_by_deletion=True,
                 )
             )
-
-
-# The handlers that delete the row, or leave it as it is: a row whose
-# foreign keys all have one of these is never the target of a SET_* update.
-_NOT_SETTING = {
-    deletion.CASCADE,
-    deletion.PROTECT,
-    deletion.RESTRICT,
-    deletion.DO_NOTHING,
-    getattr(deletion, "DB_CASCADE", deletion.CASCADE),
-}
-
-
-@functools.cache
-def _may_be_named(model: type[models.Model]) -> bool:
-    """Whether a ``SET_*`` handler may change rows of ``model``, or it has
-    many-to-many members: then the keys of its deleted rows are kept, so
-    that no update of a row the delete removes is recorded."""
-    meta = model._meta
-    if meta.many_to_many or any(rel.many_to_many for rel in meta.related_objects):
-        return True
-    return any(
-        field.remote_field.on_delete not in _NOT_SETTING
-        for field in meta.concrete_fields
-        if field.is_relation and field.remote_field is not None
-    )
-
-
-class _Removal(NamedTuple):
-    """The update recording that a deleted row left the members of the
-    ``model`` row ``pk``: recorded unless that row is deleted too."""
-
-    model: type[models.Model]
-    pk: Any
-    delta: PendingObjectDelta
-
-
-class _Membership(NamedTuple):
-    """The members a many-to-many relation gave the objects being deleted."""
-
-    name: str  # The relation's name on the deleted model's side.
-    other_model: type[models.Model]
-    other_name: str | None  # Its name on the other side, if it has one.
-    members: dict[Any, list[Any]]  # {deleted pk: member pks}
-
-
-def _memberships(
-    model: type[models.Model], using: str, pks: list[Any]
-) -> list[_Membership]:
-    """Every many-to-many relation of ``model`` that the rows ``pks`` have
-    members in: one query per relation."""
-    found = []
-    relations = [
-        (
-            f,
-            f.m2m_field_name(),
-            f.m2m_reverse_field_name(),
-            f.name,
-            f.remote_field.model,
-            f.remote_field.get_accessor_name(),
-        )
-        for f in model._meta.many_to_many
-    ] + [
-        (
-            rel.field,
-            rel.field.m2m_reverse_field_name(),
-            rel.field.m2m_field_name(),
-            rel.get_accessor_name(),
-            rel.related_model,
-            rel.field.name,
-        )
-        for rel in model._meta.related_objects
-        if rel.many_to_many
-    ]
-    size = conf.batch_size()
-    for field, source, target, name, other_model, other_name in relations:
-        if name is None:
-            continue
-        through = field.remote_field.through._base_manager.using(using)
-        members: dict[Any, list[Any]] = {}
-        for start in range(0, len(pks), size):
-            rows = through.filter(**{f"{source}__in": pks[start : start + size]})
-            for pk, member in rows.values_list(source, target):
-                members.setdefault(pk, []).append(member)
-        if members:
-            found.append(
-                _Membership(name, other_model._meta.concrete_model, other_name, members)
-            )
-    return found
-
-
-def _drop_parent_rows(deleted: dict[type[models.Model], dict[Any, Any]]) -> None:
-    """A multi-table child and its parent rows are one object: keep the child."""
-    for model in list(deleted):
-        for parent, link in model._meta.parents.items():
-            parent_rows = deleted.get(parent._meta.concrete_model)
-            if not parent_rows or link is None:
-                continue
-            for row in deleted[model].values():
-                parent_rows.pop(row[link.attname], None)
-    for model in [m for m, rows in deleted.items() if not rows]:
-        del deleted[model]
-
-
-def _parent_rows_kept(
-    collector: Collector, model: type[models.Model], rows: dict[Any, dict[str, Any]]
-) -> set[Any]:
-    """The keys of deleted multi-table ``model`` rows whose parent rows the
-    collector keeps, as ``delete(keep_parents=True)`` does."""
-    kept: set[Any] = set()
-    for parent, link in model._meta.parents.items():
-        if link is None:
-            continue
-        gone = {obj.pk for obj in collector.data.get(parent, ())}
-        kept.update(pk for pk, row in rows.items() if row[link.attname] not in gone)
-    return kept
-
-
-def _cause(
-    model: type[models.Model], row: dict[str, Any], deltas: Sequence[Deltas]
-) -> PendingObjectDelta | None:
-    """The delete delta of the row ``row`` points at, if it is deleted too."""
-    for field in model._meta.concrete_fields:
-        if field.many_to_one or field.one_to_one:
-            if getattr(field.remote_field, "parent_link", False):
-                continue
-            cause = _cause_of_field(field, row[field.attname], deltas)
-            if cause is not None:
-                return cause
-    return None
-
-
-def _cause_of_field(
-    field: models.Field, value: Any, deltas: Sequence[Deltas]
-) -> PendingObjectDelta | None:
-    """The delete delta, among ``deltas``, of the row ``value`` points at."""
-    if value is None or not field.is_relation:
-        return None
-    target = field.remote_field.model._meta.concrete_model
-    if field.target_field is not target._meta.pk:
-        return None
-    for by_model in deltas:
-        found = by_model.get(target, {}).get(value)
-        if found is None:
-            # A parent row is recorded as its multi-table child, whose key is
-            # the same value.
-            found = next(
-                (
-                    by_pk[value]
-                    for model, by_pk in by_model.items()
-                    if value in by_pk and target in model._meta.all_parents
-                ),
-                None,
-            )
-        if found is not None:
-            return found
-    return None
 
 
 def _field_values(

@@ -1,12 +1,13 @@
-"""``QuerySet.update()`` with its history written by the database.
+"""``QuerySet.update()`` and deletes by filter with their history written
+by the database.
 
-Where every field updated has an SQL encoding on the database
+Where every field recorded has an SQL encoding on the database
 (``backends/dialect.py``) and the history rows need nothing computed in
-Python, the update and its history are one or a few statements
-(``backends/sqlupdate.py``): no row is read into Python, whatever the
-number of rows. Otherwise the update is recorded in Python, a batch at a
-time (``bulk.py``). ``REVY_HISTORY_IN_SQL = False`` records every update in
-Python.
+Python, the write and its history are one or a few statements
+(``backends/sqlupdate.py``, ``backends/sqldelete.py``): no row is read
+into Python, whatever the number of rows. Otherwise the write is recorded
+in Python, a batch at a time (``bulk.py``, ``deletes.py``).
+``REVY_HISTORY_IN_SQL = False`` records every write in Python.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from typing import Any
 from django.db import models
 
 from revy.contrib.django import backends, conf, transactions, writer
-from revy.contrib.django.backends.sqltypes import Attribution, HistoryModels
+from revy.contrib.django.backends.sqldelete import Delete
+from revy.contrib.django.backends.sqltypes import Attribution, Cause, HistoryModels
 from revy.contrib.django.backends.sqlupdate import Update
 from revy.contrib.django.capture import relations
 from revy.contrib.django.encoding import ValueEncoder
 from revy.contrib.django.recording import Recorder
+from revy.contrib.django.rows import recorded_fields
 
 
 def fields_recorded_in_python(
@@ -55,28 +58,70 @@ def update(
     using = recorder.using
     if relations.is_through(model) or fields_recorded_in_python(model, fields, using):
         return None
-    backend = backends.of(using)
-    history = conf.history_models()
     write = Update(
-        backend,
+        backends.of(using),
         queryset,
         values,
         fields,
         conf.field_rules(model).masked,
-        HistoryModels(history.object_delta, history.attribute_delta),
+        _history_models(),
     )
+    return _run(write, recorder)
+
+
+def delete(
+    queryset: models.QuerySet, recorder: Recorder, causes: Sequence[Cause]
+) -> int | None:
+    """Delete the rows of ``queryset``, which nothing refers to, and record
+    their deletes with the database writing the history, each caused by
+    the delete its foreign keys of ``causes`` name; the number of rows
+    deleted, or None, having written nothing, where it cannot."""
+    model = queryset.model._meta.concrete_model
+    using = recorder.using
+    if not may_delete(model, using):
+        return None
+    write = Delete(
+        backends.of(using),
+        queryset,
+        recorded_fields(model),
+        conf.field_rules(model).masked,
+        _history_models(),
+        causes,
+    )
+    return _run(write, recorder)
+
+
+def may_delete(model: type[models.Model], using: str) -> bool:
+    """Whether the database may write the history of deletes of rows of
+    ``model``, which nothing refers to: their every recorded field has SQL."""
+    return not relations.is_through(model) and not fields_recorded_in_python(
+        model, recorded_fields(model), using
+    )
+
+
+def _history_models() -> HistoryModels:
+    history = conf.history_models()
+    return HistoryModels(history.object_delta, history.attribute_delta)
+
+
+def _run(write: Update | Delete, recorder: Recorder) -> int | None:
+    """Run ``write`` with its history, in the revision of ``recorder``; the
+    number of rows written, or None, having written nothing, where it
+    cannot."""
+    using = recorder.using
     # History recorded before goes in first: keys keep the order of changes.
     transactions.flush(using)
     revision = transactions.revision_for(recorder.frame, using, write_new=False)
     new = revision._state.adding
     inserted_here = new and writer.inserts_directly(type(revision))
-    if new and not inserted_here and backend.dialect.history_in_one_statement:
+    if new and not inserted_here and write.sql.history_in_one_statement:
         return None  # A revision saved by its own save() cannot wait for the data.
     if not write.can_run(revision if inserted_here else None):
         return None
     compiled = write.compiled()
     if compiled is None:
         return None
+    model = write.model
     who = recorder.who
     written = write.run(
         compiled,
@@ -85,6 +130,7 @@ def update(
             *who.actor_ref,
             who.object_description,
             who.attribute_description,
+            who.deletion_description,
         ),
         revision,
         None if inserted_here else lambda: transactions.write_revision(revision, using),
