@@ -40,7 +40,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models import F  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
-from benchmarks.models import RevyGroup, RevyItem  # noqa: E402
+from benchmarks.models import RevyGroup, RevyItem, RevyMember  # noqa: E402
 from revy import Context  # noqa: E402
 from revy.contrib.django import conf, partitions  # noqa: E402
 from revy.contrib.django.history import (  # noqa: E402
@@ -178,7 +178,13 @@ def measure(size: int) -> dict[str, float]:
 
     with Context():
         group = RevyGroup.objects.create(name="g")
-    members = list(RevyItem.objects.order_by("-pk")[:10])
+    with Context():
+        members = [
+            RevyMember.objects.create(
+                text="m", number=n, body="b", flag=False, moment=MOMENT
+            )
+            for n in range(10)
+        ]
     for member in members:  # A revision each, then three leave.
         with Context():
             group.members.add(member)

@@ -55,10 +55,15 @@ class RevyChild(Item):
     parent = models.ForeignKey(RevyParent, models.CASCADE)
 
 
-class RevyGroup(Parent):
-    """Items as members: the growth benchmark's ``members_as_of()``."""
+class RevyMember(Item):
+    """A group's members: RevyItem has no relations, so that deleting items
+    is the delete Django makes by filter, as it is for PlainItem."""
 
-    members = models.ManyToManyField(RevyItem, related_name="groups")
+
+class RevyGroup(Parent):
+    """Members: the growth benchmark's ``members_as_of()``."""
+
+    members = models.ManyToManyField(RevyMember, related_name="groups")
 
 
 @reversion.register()

@@ -29,6 +29,7 @@ from benchmarks.scale_limit import limit_of  # noqa: E402
 from revy.contrib.django.capture.sqlhistory import (  # noqa: E402
     fields_recorded_in_python,
 )
+from revy.contrib.django.rows import recorded_fields  # noqa: E402
 
 LIBRARIES = {
     "untracked": "Plain",
@@ -119,15 +120,19 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
         write()
     seconds = time.perf_counter() - started
     peak = _kilobytes("VmHWM")
-    fields = [item._meta.get_field(name) for name in ("number", "text")]
+    if path in ("update", "update_in_python"):
+        fields = [item._meta.get_field(name) for name in ("number", "text")]
+        in_python = fields_recorded_in_python(item, fields, connection.alias)
+    elif path in ("delete", "cascade"):
+        deleted = item if path == "delete" else child
+        fields = recorded_fields(deleted)
+        in_python = fields_recorded_in_python(deleted, fields, connection.alias)
+    else:
+        in_python = []
     return {
         "seconds": seconds,
         "extra_mb": (peak - before) / 1024,
-        "in_python": fields_recorded_in_python(item, fields, connection.alias)
-        if path in ("update", "update_in_python")
-        else ["every field (not written by the database yet)"]
-        if path in ("delete", "cascade")
-        else [],
+        "in_python": in_python,
     }
 
 
