@@ -116,7 +116,15 @@ class Recorder:
     them with :meth:`add`.
     """
 
-    __slots__ = ("frame", "using", "encoder", "_connection", "_revision", "_who")
+    __slots__ = (
+        "frame",
+        "using",
+        "encoder",
+        "_connection",
+        "_revision",
+        "_who",
+        "_masked",
+    )
 
     def __init__(self, frame: Frame, using: str) -> None:
         self.frame = frame
@@ -125,6 +133,8 @@ class Recorder:
         self._connection = connections[using]
         self._revision: Any = None
         self._who: Attribution | None = None
+        # {model: its masked fields}: read once per write, not once a value.
+        self._masked: dict[type[models.Model], frozenset[str]] = {}
         # A deferred actor (a request's) is resolved before anything is
         # written: a resolver's refusal comes before the change it refuses.
         resolved(frame.actor)
@@ -146,7 +156,10 @@ class Recorder:
     def encode(self, field: models.Field, value: Any) -> Any:
         """``value`` of ``field`` as history stores it: the mask marker for
         a masked field (``REVY_MASKED_FIELDS``)."""
-        if field.name in conf.field_rules(field.model).masked:
+        masked = self._masked.get(field.model)
+        if masked is None:
+            masked = self._masked[field.model] = conf.field_rules(field.model).masked
+        if field.name in masked:
             return mask_marker()
         return encode(self.encoder, field, value, self._connection)
 

@@ -91,6 +91,12 @@ class Dialect:
         where a failed write may have left them."""
         raise NotSupportedError("history in SQL goes in one statement here")
 
+    def delete_staged(self, table: str, key: str, staged: str) -> str:
+        """The delete of the rows of ``table`` whose ``key`` column holds a
+        ``revy_pk`` of the temporary table ``staged``."""
+        # SQLite indexes the keys of an IN (SELECT ...) itself.
+        return f"DELETE FROM {table} WHERE {key} IN (SELECT revy_pk FROM {staged})"
+
     # Values -------------------------------------------------------------------
 
     def json(self, field: models.Field, column: str) -> str | None:
@@ -360,6 +366,14 @@ class MySQLDialect(Dialect):
     def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
         # Temporary tables outlive a rollback here: a failed write's remain.
         cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {', '.join(tables)}", ())
+
+    def delete_staged(self, table: str, key: str, staged: str) -> str:
+        # Joined: a single-table DELETE reads an IN (SELECT ...) again for
+        # each row, and the staged keys have no index.
+        return (
+            f"DELETE {table} FROM {table} JOIN {staged} "
+            f"ON {table}.{key} = {staged}.revy_pk"
+        )
 
     def integer_text(self, column: str) -> str:
         return f"CAST({column} AS CHAR)"

@@ -100,10 +100,9 @@ class Delete(HistoryWrite):
                 .order_by("pk")
                 .values_list(*deleted)
             )
-            keys = f"SELECT revy_pk FROM {CHANGED}"
             return Compiled(
                 SQL(*locked.query.get_compiler(alias).as_sql()),
-                SQL(f"DELETE FROM {table} WHERE {pk} IN ({keys})", ()),
+                SQL(self.sql.delete_staged(table, pk, CHANGED), ()),
             )
         except (EmptyResultSet, FullResultSet):
             return None
