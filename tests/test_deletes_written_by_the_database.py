@@ -120,6 +120,24 @@ def test_rows_are_recorded_by_keys_of_every_kind(model, settings):
     assert not model.objects.exists()
 
 
+@pytest.mark.parametrize("in_sql", [True, False])
+def test_a_row_with_no_field_recorded_is_recorded_deleted(in_sql, settings):
+    settings.REVY_EXCLUDED_FIELDS = {"testapp.Counter": ["value"]}
+    counter = Counter.objects.create(value=1)
+    assert _delete(Counter.objects.all(), in_sql, settings) == in_sql
+    assert _last_values(Counter, counter.pk) == {}
+
+
+def test_a_filter_that_matches_nothing_by_itself_deletes_nothing(settings):
+    with Context():
+        Counter.objects.create(value=1)  # Its history waits for the commit.
+        with CaptureQueriesContext(connection) as queries:
+            assert Counter.objects.filter(pk__in=[]).delete() == (0, {})
+    assert not queries
+    assert Counter.objects.exists()
+    assert not ObjectDelta.objects.filter(action=DELETE).exists()
+
+
 def test_a_masked_field_is_stored_as_its_marker(settings):
     settings.REVY_MASKED_FIELDS = {"testapp.Photo": ["caption"]}
     photo = Photo.objects.create(album=Album.objects.create(), caption="secret")

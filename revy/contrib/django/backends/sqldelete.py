@@ -68,7 +68,7 @@ class Delete(HistoryWrite):
     def compiled(self) -> Compiled | None:
         """The delete, and the locked read of its rows where it does not
         return them; None where the filter matches nothing (or everything)
-        by itself: Django's own delete then."""
+        by itself: recorded in Python then."""
         alias = self.connection.alias
         table = self.quote(self.model._meta.db_table)
         pk = self.quote(self.pk.column)
@@ -162,7 +162,7 @@ class Delete(HistoryWrite):
             )
             written = [
                 SQL(
-                    f"revy_changed (revy_pk, {', '.join(olds + keys)}) AS "
+                    f"revy_changed ({', '.join(['revy_pk', *olds, *keys])}) AS "
                     f"({compiled.write.sql})",
                     compiled.write.params,
                 )

@@ -245,10 +245,11 @@ class HistoryWrite:
                 insert.params,
             )
         )
-        insert = self._attribute_deltas(
-            attribution, "revy_diff", "d.revy_delta", "d.revy_delta"
-        )
-        ctes.append(SQL(f"revy_attributes AS ({insert.sql})", insert.params))
+        if self.fields:  # A row whose every field is left out has none.
+            insert = self._attribute_deltas(
+                attribution, "revy_diff", "d.revy_delta", "d.revy_delta"
+            )
+            ctes.append(SQL(f"revy_attributes AS ({insert.sql})", insert.params))
         key = "(SELECT * FROM revy_revision)" if revision._state.adding else "NULL"
         sql = (
             "WITH "
@@ -297,10 +298,11 @@ class HistoryWrite:
             return inserted, None, None
         # The keys followed each other: the row of rank r took first + r - 1.
         first = self.sql.first_inserted_key(cursor)
-        insert = self._attribute_deltas(
-            attribution, CHANGED, SQL(f"%s + {rank}", [first - 1]), rank
-        )
-        cursor.execute(insert.sql, insert.params)
+        if self.fields:  # A row whose every field is left out has none.
+            insert = self._attribute_deltas(
+                attribution, CHANGED, SQL(f"%s + {rank}", [first - 1]), rank
+            )
+            cursor.execute(insert.sql, insert.params)
         return inserted, first, first + count - 1
 
     def _revision_insert(self, revision: Any, changed: str) -> SQL:

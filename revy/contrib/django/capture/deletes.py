@@ -205,7 +205,8 @@ class _DeletedWithHistory:
         if sqlhistory.may_delete(self.concrete, using):
             pointed_at = deletes_pointed_at(self.concrete, self.recorded.causes)
         if pointed_at is not None:
-            transactions.flush(using)  # The causes' deltas take their keys.
+            if pointed_at:
+                transactions.flush(using)  # The causes' deltas take their keys.
             causes = [pointed.written() for pointed in pointed_at]
             count = sqlhistory.delete(self.queryset, self.recorder, causes)
             if count is not None:
@@ -217,7 +218,8 @@ class _DeletedWithHistory:
             self.recorded,
             self.field_updates,
         )
-        return sum(queryset._raw_delete(using) for queryset in deletes)
+        # Django's own gives None for a filter that matches nothing by itself.
+        return sum(queryset._raw_delete(using) or 0 for queryset in deletes)
 
 
 class _Removal(NamedTuple):

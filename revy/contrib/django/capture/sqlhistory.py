@@ -94,8 +94,10 @@ def delete(
 def may_delete(model: type[models.Model], using: str) -> bool:
     """Whether the database may write the history of deletes of rows of
     ``model``, which nothing refers to: their every recorded field has SQL."""
-    return not relations.is_through(model) and not fields_recorded_in_python(
-        model, recorded_fields(model), using
+    return (
+        conf.history_in_sql()
+        and not relations.is_through(model)
+        and not fields_recorded_in_python(model, recorded_fields(model), using)
     )
 
 
@@ -109,6 +111,9 @@ def _run(write: Update | Delete, recorder: Recorder) -> int | None:
     number of rows written, or None, having written nothing, where it
     cannot."""
     using = recorder.using
+    compiled = write.compiled()  # First: it asks the database nothing.
+    if compiled is None:
+        return None
     # History recorded before goes in first: keys keep the order of changes.
     transactions.flush(using)
     revision = transactions.revision_for(recorder.frame, using, write_new=False)
@@ -117,9 +122,6 @@ def _run(write: Update | Delete, recorder: Recorder) -> int | None:
     if new and not inserted_here and write.sql.history_in_one_statement:
         return None  # A revision saved by its own save() cannot wait for the data.
     if not write.can_run(revision if inserted_here else None):
-        return None
-    compiled = write.compiled()
-    if compiled is None:
         return None
     model = write.model
     who = recorder.who
