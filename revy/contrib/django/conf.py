@@ -390,7 +390,8 @@ _holder: list[Any] = [None]  # The settings object the values were read from.
 def _current() -> None:
     """Forget what was read from settings that are no longer in force:
     ``override_settings`` puts a new settings object in place."""
-    holder = settings._wrapped
+    # Past LazySettings.__getattribute__: this runs for every value recorded.
+    holder = object.__getattribute__(settings, "_wrapped")
     if holder is not _holder[0]:
         _forget()
         _holder[0] = holder

@@ -55,9 +55,8 @@ class Delete(HistoryWrite):
         super().__init__(backend, queryset, fields, masked, history)
         self.causes = list(causes)
 
-    def object_delta_values(self, attribution: Attribution) -> dict[str, Any]:
+    def deletion_values(self, attribution: Attribution) -> dict[str, Any]:
         return {
-            "description": Parameter(attribution.object_description),
             "deletion_description": Parameter(attribution.deletion_description),
             "cause_id": "d.revy_cause" if self.causes else Parameter(None),
         }

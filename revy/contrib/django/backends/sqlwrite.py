@@ -87,14 +87,9 @@ class HistoryWrite:
 
     # What a write says of its history ------------------------------------
 
-    def object_delta_values(self, attribution: Attribution) -> dict[str, Any]:
-        """What the object deltas hold besides the revision, the content and
-        the actor: their description, deletion description and cause."""
-        return {
-            "description": Parameter(attribution.object_description),
-            "deletion_description": Parameter(""),
-            "cause_id": Parameter(None),
-        }
+    def deletion_values(self, attribution: Attribution) -> dict[str, Any]:
+        """The object deltas' deletion description and cause."""
+        return {"deletion_description": Parameter(""), "cause_id": Parameter(None)}
 
     def new_value(self) -> Any:
         """The new value of the field numbered ``v.n`` of the changed row
@@ -160,7 +155,8 @@ class HistoryWrite:
             "content_id": "d.revy_key",
             "actor_content_type_id": Parameter(attribution.actor_content_type_id),
             "actor_id": Parameter(attribution.actor_id),
-            **self.object_delta_values(attribution),
+            "description": Parameter(attribution.object_description),
+            **self.deletion_values(attribution),
         }
         return self._insert(
             self.history.object_delta,

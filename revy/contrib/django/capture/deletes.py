@@ -22,6 +22,7 @@ from django.db.models.deletion import Collector
 
 from revy.context import Frame
 from revy.contrib.django import backends, conf, transactions, wrapping
+from revy.contrib.django.backends.sqltypes import Cause
 from revy.contrib.django.capture import relations, sqlhistory
 from revy.contrib.django.capture.database_on_delete import (
     database_effects,
@@ -201,13 +202,8 @@ class _DeletedWithHistory:
         self.field_updates = field_updates
 
     def _raw_delete(self, using: str) -> int:
-        pointed_at = None
-        if sqlhistory.may_delete(self.concrete, using):
-            pointed_at = deletes_pointed_at(self.concrete, self.recorded.causes)
-        if pointed_at is not None:
-            if pointed_at:
-                transactions.flush(using)  # The causes' deltas take their keys.
-            causes = [pointed.written() for pointed in pointed_at]
+        causes = self._causes_in_sql(using)
+        if causes is not None:
             count = sqlhistory.delete(self.queryset, self.recorder, causes)
             if count is not None:
                 return count
@@ -220,6 +216,18 @@ class _DeletedWithHistory:
         )
         # Django's own gives None for a filter that matches nothing by itself.
         return sum(queryset._raw_delete(using) or 0 for queryset in deletes)
+
+    def _causes_in_sql(self, using: str) -> list[Cause] | None:
+        """The causes the database looks up, their deltas written; None
+        where it cannot write this history."""
+        if not sqlhistory.may_delete(self.concrete, using):
+            return None
+        pointed_at = deletes_pointed_at(self.concrete, self.recorded.causes)
+        if pointed_at is None:
+            return None
+        if pointed_at:
+            transactions.flush(using)  # The causes' deltas take their keys.
+        return [pointed.written() for pointed in pointed_at]
 
 
 class _Removal(NamedTuple):
