@@ -31,14 +31,21 @@ PATHS = (
     "bulk_create",
     "bulk_update",
     "update",
+    "update_python_values",
     "update_in_python",
     "delete",
+    "delete_python_values",
     "cascade",
+    "cascade_python_values",
 )
-# Those whose history the database could write from the rows (scale_limit.py);
-# update_in_python: the same update under REVY_HISTORY_IN_SQL = False, the
-# path of a model with fields the database cannot encode.
-PATHS_WITH_LIMIT = ("update", "update_in_python", "delete", "cascade")
+# Those whose history the database could write from the rows (scale_limit.py).
+# *_python_values: the same write with every value encoded by Python (an
+# encoder revy's SQL does not know), as a field without SQL has its values;
+# update_in_python: the update under REVY_HISTORY_IN_SQL = False, recorded
+# in Python a batch at a time.
+PATHS_WITH_LIMIT = tuple(
+    path for path in PATHS if path.startswith(("update", "delete", "cascade"))
+)
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 ALL_DATABASES = ("sqlite", "postgresql", "mariadb")
 
@@ -82,7 +89,7 @@ def main() -> None:
         if db == "postgresql":
             libraries.append("pghistory")
         print(f"\n== {db}")
-        header = f"{'path':<12} {'rows':>9}"
+        header = f"{'path':<21} {'rows':>9}"
         for library in libraries:
             header += f" {library + ' s':>13} {library + ' MB':>13}"
         print(header + f" {'revy/limit':>11} {'revy extra MB':>14}  in Python")
@@ -95,7 +102,7 @@ def main() -> None:
                     for lib in libraries
                     if lib != "limit" or path in PATHS_WITH_LIMIT
                 }
-                line = f"{path:<12} {n:>9}"
+                line = f"{path:<21} {n:>9}"
                 for library in libraries:
                     result = found.get(library, {"error": "none"})
                     if "error" in result:

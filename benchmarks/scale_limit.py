@@ -91,14 +91,14 @@ def limit_of(
 
     def limit() -> None:
         with revy.Context.as_disabled(), transaction.atomic():
-            if path in ("update", "update_in_python"):
+            if path.startswith("update"):
                 write()
                 changed = [item._meta.get_field(n) for n in ("number", "text")]
                 write_history(item, changed, "update", True, True)
-            elif path == "delete":
+            elif path.startswith("delete"):
                 write_history(item, recorded, "delete", True, False)
                 write()
-            elif path == "cascade":
+            elif path.startswith("cascade"):
                 fields = [f for f in child._meta.concrete_fields if not f.primary_key]
                 write_history(child, fields, "delete", True, False)
                 write()

@@ -94,12 +94,12 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
         for obj in objs:
             obj.number += 1
         write = lambda: item.objects.bulk_update(objs, ["number"])  # noqa: E731
-    elif path in ("update", "update_in_python"):
+    elif path.startswith("update"):
         insert(item)
         write = lambda: item.objects.update(  # noqa: E731
             number=F("number") + 1, text="changed"
         )
-    elif path == "delete":
+    elif path.startswith("delete"):
         insert(item)
         write = lambda: item.objects.all().delete()  # noqa: E731
     else:  # cascade
@@ -112,6 +112,8 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
     context = revy.Context() if library == "revy" else nullcontext()
     if path == "update_in_python":  # The update recorded by revy's Python path.
         settings.REVY_HISTORY_IN_SQL = False
+    if path.endswith("_python_values"):  # Every value encoded by Python.
+        settings.REVY_VALUE_ENCODER = "benchmarks.encoders.PythonValueEncoder"
     gc.collect()
     before = _kilobytes("VmRSS")
     _reset_peak()
@@ -120,11 +122,11 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
         write()
     seconds = time.perf_counter() - started
     peak = _kilobytes("VmHWM")
-    if path in ("update", "update_in_python"):
+    if path.startswith("update"):
         fields = [item._meta.get_field(name) for name in ("number", "text")]
         in_python = fields_recorded_in_python(item, fields, connection.alias)
-    elif path in ("delete", "cascade"):
-        deleted = item if path == "delete" else child
+    elif path.startswith(("delete", "cascade")):
+        deleted = item if path.startswith("delete") else child
         fields = recorded_fields(deleted)
         in_python = fields_recorded_in_python(deleted, fields, connection.alias)
     else:

@@ -14,9 +14,11 @@ at up to 10^6 rows.
 
 from __future__ import annotations
 
+import datetime
 import gc
 import io
 import tracemalloc
+import uuid
 
 import pytest
 from django.core.management import call_command
@@ -25,7 +27,16 @@ from django.test import override_settings
 
 from revy import Context
 from tests.helpers import CREATE, DELETE, UPDATE, ObjectDelta, stored
-from tests.testapp.models import Article, Book, Comment, Editor, Page, Shelf, Tag
+from tests.testapp.models import (
+    Article,
+    Book,
+    Comment,
+    Editor,
+    Page,
+    PlainColumns,
+    Shelf,
+    Tag,
+)
 
 BATCH = 200
 FEW, MANY = 400, 2_000
@@ -55,6 +66,33 @@ def _prepare(path: str, n: int):
     if path == "update":
         _comments(n)
         return lambda: Comment.objects.update(text="changed")
+    if path in ("update_of_times", "delete_of_times"):
+        # Values no database's SQL encodes (times, durations, addresses):
+        # Python encodes them.
+        moment = datetime.datetime(2026, 12, 6, tzinfo=datetime.UTC)
+        with Context.as_disabled():
+            PlainColumns.objects.bulk_create(
+                PlainColumns(
+                    char="c",
+                    text="t",
+                    big=i,
+                    positive_big=i,
+                    floating=0.5,
+                    decimal=1,
+                    boolean=True,
+                    date=moment.date(),
+                    datetime=moment,
+                    time=datetime.time(i % 24),
+                    uuid=uuid.UUID(int=i),
+                    json={},
+                    duration=datetime.timedelta(seconds=i),
+                    ip="192.0.2.1",
+                )
+                for i in range(n)
+            )
+        if path == "update_of_times":
+            return lambda: PlainColumns.objects.update(time=datetime.time(23, 59))
+        return PlainColumns.objects.all().delete
     if path == "set_null":
         with Context.as_disabled():
             editor = Editor.objects.create(name="e")
@@ -115,7 +153,9 @@ def _peak(path: str, n: int, recording: bool = True) -> int:
         "bulk_create",
         "bulk_update",
         "update",
+        "update_of_times",
         "delete",
+        "delete_of_times",
         "cascade",
         "set_null",
         "baseline",

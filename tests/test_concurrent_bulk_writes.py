@@ -10,6 +10,10 @@ it fail instead of waiting for the commit. SQLite lets one connection
 write at a time: a transaction that read and then writes fails there if
 another wrote in between ("database is locked"), so these interleavings
 cannot happen.
+
+Each runs twice: with the values encoded in the database's SQL, and with
+every value encoded by Python (an encoder revy's SQL does not know), as a
+field without SQL has its values.
 """
 
 import contextlib
@@ -20,6 +24,7 @@ from django.db.models import F
 from django.db.models.signals import pre_delete
 
 from revy import Context
+from revy.contrib.django.encoding import ValueEncoder
 from tests.helpers import (
     DELETE,
     UPDATE,
@@ -36,6 +41,18 @@ pytestmark = [
         reason="SQLite lets one transaction write at a time: nothing can overlap",
     ),
 ]
+
+
+class EncodedInPython(ValueEncoder):
+    """revy's own encoding, under another class: every value goes through
+    Python."""
+
+
+@pytest.fixture(autouse=True, params=["sql", "python"], ids=["by_sql", "by_python"])
+def values_encoded(request, settings):
+    if request.param == "python":
+        settings.REVY_VALUE_ENCODER = f"{__name__}.EncodedInPython"
+
 
 IN_TRANSACTION = pytest.mark.parametrize(
     "block",

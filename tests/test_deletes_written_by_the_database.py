@@ -9,6 +9,7 @@ history goes with the data's transaction, seals included. What the
 database cannot write takes the Python path, recorded the same way.
 """
 
+import datetime
 import json
 
 import pytest
@@ -17,6 +18,8 @@ from django.db.models.signals import pre_delete
 from django.test.utils import CaptureQueriesContext
 
 from revy import Context
+from revy.contrib.django.encoding import ValueEncoder
+from revy.contrib.django.exceptions import EncodingError
 from revy.contrib.django.verifying import verify
 from tests.field_values import IN_PYTHON, field_cases, same
 from tests.helpers import (
@@ -85,9 +88,7 @@ def test_every_field_is_stored_by_sql_as_python_stores_it(name, value, settings)
     settings.REVY_EXCLUDED_FIELDS = {} if name in IN_PYTHON else ENCODABLE_ONLY
     by_sql, by_python = (EveryField.objects.create(**{name: value}) for _ in range(2))
 
-    assert _delete(EveryField.objects.filter(pk=by_sql.pk), True, settings) == (
-        name not in IN_PYTHON
-    )
+    assert _delete(EveryField.objects.filter(pk=by_sql.pk), True, settings)
     assert not _delete(EveryField.objects.filter(pk=by_python.pk), False, settings)
 
     in_sql = _last_values(EveryField, by_sql.pk)
@@ -136,6 +137,32 @@ def test_a_filter_that_matches_nothing_by_itself_deletes_nothing(settings):
     assert not queries
     assert Counter.objects.exists()
     assert not ObjectDelta.objects.filter(action=DELETE).exists()
+
+
+class RefusingOne(ValueEncoder):
+    """Cannot encode 13:00."""
+
+    def encode(self, field, value):
+        if value == datetime.time(13):
+            raise ValueError("not 13:00")
+        return super().encode(field, value)
+
+
+def test_a_value_python_cannot_encode_leaves_the_rows_in_place(settings):
+    settings.REVY_VALUE_ENCODER = f"{__name__}.RefusingOne"
+    for n in (12, 13):
+        EveryField.objects.create(time=datetime.time(n))
+    with transaction.atomic():
+        with pytest.raises(EncodingError, match="EveryField.time"), Context():
+            EveryField.objects.all().delete()
+        # The rows may have been deleted before Python encoded their values:
+        # this transaction cannot commit that without their history.
+        assert transaction.get_rollback()
+    assert sorted(EveryField.objects.values_list("time", flat=True)) == [
+        datetime.time(12),
+        datetime.time(13),
+    ]
+    assert not ObjectDelta.objects.exists()
 
 
 def test_a_masked_field_is_stored_as_its_marker(settings):

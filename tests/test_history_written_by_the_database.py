@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from revy import Context
 from revy.contrib.django.capture.sqlhistory import fields_recorded_in_python
 from revy.contrib.django.encoding import ValueEncoder
+from revy.contrib.django.exceptions import EncodingError
 from revy.contrib.django.verifying import verify
 from tests.field_values import IN_PYTHON, INITIAL, field_cases, same
 from tests.helpers import (
@@ -76,9 +77,7 @@ def test_every_field_is_stored_by_sql_as_python_stores_it(name, value, settings)
     by_sql, by_python = (EveryField.objects.create(**{name: initial}) for _ in range(2))
     field = EveryField._meta.get_field(name)
 
-    assert _update(EveryField, by_sql.pk, {name: value}, True, settings) == (
-        name not in IN_PYTHON
-    )
+    assert _update(EveryField, by_sql.pk, {name: value}, True, settings)
     assert not _update(EveryField, by_python.pk, {name: value}, False, settings)
 
     in_sql = _attribute(EveryField, by_sql.pk, name)
@@ -125,9 +124,8 @@ def test_decimals_of_few_places_are_stored_by_sql_as_python_stores_them(
         for _ in range(2)
     )
     value = decimal.Decimal(amount)
-    assert _update(Invoice, by_sql.pk, {"amount": value}, True, settings) == (
-        VENDOR != "sqlite"  # SQLite may hold more places than the field.
-    )
+    # SQLite may hold more places than the field: Python encodes it there.
+    assert _update(Invoice, by_sql.pk, {"amount": value}, True, settings)
     _update(Invoice, by_python.pk, {"amount": value}, False, settings)
     in_sql, in_python = (
         _attribute(Invoice, row.pk, "amount") for row in (by_sql, by_python)
@@ -281,10 +279,10 @@ class Upper(ValueEncoder):
         return encoded.upper() if isinstance(encoded, str) else encoded
 
 
-def test_another_value_encoder_takes_the_python_path(settings):
+def test_another_value_encoder_has_python_encode_every_value(settings):
     settings.REVY_VALUE_ENCODER = f"{__name__}.Upper"
     row = EveryField.objects.create(char="before")
-    assert not _update(EveryField, row.pk, {"char": "after"}, True, settings)
+    assert _update(EveryField, row.pk, {"char": "after"}, True, settings)
     attribute = _attribute(EveryField, row.pk, "char")
     assert (attribute.old_value, attribute.new_value) == ("BEFORE", "AFTER")
     assert fields_recorded_in_python(
@@ -292,18 +290,60 @@ def test_another_value_encoder_takes_the_python_path(settings):
     ) == ["char"]
 
 
-def test_one_field_without_sql_takes_the_whole_update_to_python(settings):
-    row = EveryField.objects.create(char="before", time=datetime.time(1))
-    assert not _update(
-        EveryField, row.pk, {"char": "after", "time": datetime.time(2)}, True, settings
+def test_a_field_without_sql_has_python_encode_its_values_in_field_order(settings):
+    rows = [
+        EveryField.objects.create(char=f"before {n}", time=datetime.time(n))
+        for n in range(3)
+    ]
+    for values in (
+        {"time": F("time"), "char": "after"},  # A time written as it stands.
+        {"char": "again", "time": datetime.time(23)},
+    ):
+        assert _update(EveryField, None, values, True, settings)
+    deltas = list(
+        AttributeDelta.objects.filter(object_delta__action=UPDATE)
+        .order_by("pk")
+        .values_list("content_id", "field_name", "old_value", "new_value")
     )
-    assert {
-        a.field_name: (a.old(), a.new())
-        for a in AttributeDelta.objects.filter(content_id=str(row.pk))
-    } == {
-        "char": ("before", "after"),
-        "time": (datetime.time(1), datetime.time(2)),
-    }
+    assert deltas == [
+        *((str(row.pk), "char", f"before {n}", "after") for n, row in enumerate(rows)),
+        *(
+            (str(row.pk), name, old, new)
+            for n, row in enumerate(rows)
+            for name, old, new in (
+                ("char", "after", "again"),
+                ("time", f"0{n}:00:00", "23:00:00"),
+            )
+        ),
+    ]
+    times = AttributeDelta.objects.filter(field_name="time").order_by("pk")
+    assert [(a.old(), a.new()) for a in times] == [
+        (datetime.time(n), datetime.time(23)) for n in range(3)
+    ]
+
+
+class RefusingOne(ValueEncoder):
+    """Cannot encode 13:00."""
+
+    def encode(self, field, value):
+        if value == datetime.time(13):
+            raise ValueError("not 13:00")
+        return super().encode(field, value)
+
+
+def test_a_value_python_cannot_encode_leaves_the_rows_as_they_were(settings):
+    settings.REVY_VALUE_ENCODER = f"{__name__}.RefusingOne"
+    rows = [EveryField.objects.create(time=datetime.time(n)) for n in range(2)]
+    with transaction.atomic():
+        with pytest.raises(EncodingError, match="EveryField.time"), Context():
+            EveryField.objects.update(time=datetime.time(13))
+        # The rows were written before Python encoded their values: this
+        # transaction cannot commit them without their history.
+        assert transaction.get_rollback()
+    for n, row in enumerate(rows):
+        row.refresh_from_db()
+        assert row.time == datetime.time(n)
+    assert not ObjectDelta.objects.exists()
 
 
 def test_a_parents_field_takes_the_python_path(settings):

@@ -1,7 +1,9 @@
 """Large values and large writes: history goes in statements the database
 accepts, cut by size as well as by rows; a change whose single row of
 history is too large for any statement is refused before the data is
-written, with an error naming the field, the value and the server setting.
+written (or, where Python encodes it while the database writes the history
+of an update by filter, after, the write rolled back), with an error naming
+the field, the value and the server setting.
 
 MariaDB takes at most ``max_allowed_packet`` (16 MiB by default) in one
 statement; PostgreSQL and SQLite take far more, and revy cuts its own
@@ -14,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from revy import Context
 from revy.contrib.django import backends
+from revy.contrib.django.encoding import ValueEncoder
 from revy.contrib.django.exceptions import HistoryRowTooLarge, NotRecordable
 from tests.helpers import CREATE, AttributeDelta, ObjectDelta, deltas_of
 from tests.testapp.models import Comment
@@ -86,6 +89,39 @@ def test_a_value_too_large_for_one_row_of_history_is_refused_before_writing(
     assert "testapp.Comment.text = '999" in message
     assert "max_allowed_packet" in message
     assert isinstance(info.value, NotRecordable)
+    comment.refresh_from_db()
+    assert comment.text == "8" * (9 * MB)
+    assert len(deltas_of(Comment, comment.pk)) == 1
+
+
+class EncodedInPython(ValueEncoder):
+    """revy's own encoding, under another class: every value goes through
+    Python."""
+
+
+def test_a_value_python_encodes_too_large_for_one_row_fails_the_update(settings):
+    """A 9 MB text replacing another, encoded by Python while the database
+    writes the history of an update by filter: Python hands both values to
+    the database after the update ran, so the update is rolled back."""
+    settings.REVY_VALUE_ENCODER = f"{__name__}.EncodedInPython"
+    with Context():
+        comment = Comment.objects.create(text="8" * (9 * MB))
+    large = "9" * (9 * MB)
+    limit = backends.of(connection).max_statement_bytes()
+    rows = Comment.objects.filter(pk=comment.pk)
+    if 2 * len(large) <= limit:  # PostgreSQL, SQLite: it fits.
+        with Context():
+            rows.update(text=large)
+        [_create, update] = deltas_of(Comment, comment.pk)
+        assert update.attribute_deltas.get().new_value == large
+        return
+    with transaction.atomic():
+        with (
+            pytest.raises(HistoryRowTooLarge, match="testapp.Comment.text"),
+            Context(),
+        ):
+            rows.update(text=large)
+        assert connection.needs_rollback
     comment.refresh_from_db()
     assert comment.text == "8" * (9 * MB)
     assert len(deltas_of(Comment, comment.pk)) == 1

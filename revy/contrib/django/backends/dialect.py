@@ -8,7 +8,7 @@ Each value is encoded in the database's own SQL, equal to what
 it decodes to the same value and compares equal as JSON. The text may
 differ (PostgreSQL writes ``100`` for Python's ``100.0``, MariaDB keeps a
 non-ASCII character that Python's JSON escapes). A field with no equal
-SQL here (:meth:`Dialect.json` gives None) is recorded in Python: floats
+SQL here (:meth:`Dialect.json` gives None) is encoded by Python: floats
 on SQLite and MariaDB (their SQL rounds), decimals of more than 6 places
 (Python writes ``1E-7``) and, on SQLite, every decimal (it may hold more
 places than the field, which Django rounds half to even as it reads
@@ -85,6 +85,31 @@ class Dialect:
         """Create the temporary ``table`` of the rows ``select`` reads, each
         with its rank in their order (1, 2, ...); the rank's column."""
         raise NotSupportedError("history in SQL goes in one statement here")
+
+    def stage_encoded(self, cursor: Any, table: str, columns: Sequence[str]) -> None:
+        """Create the temporary ``table`` of values encoded in Python, by the
+        rank of their row (``revy_rank``): ``columns`` of JSON text."""
+        texts = "".join(f", {column} {self.json_text_type}" for column in columns)
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {table} "
+            f"(revy_rank {self.rank_type} PRIMARY KEY{texts})",
+            (),
+        )
+
+    # The types of the columns of stage_encoded()'s table.
+    rank_type = "BIGINT"
+    json_text_type = "TEXT"
+
+    def insert_encoded(
+        self, cursor: Any, table: str, names: Sequence[str], rows: list[list[Any]]
+    ) -> None:
+        """Insert ``rows`` (a rank, then a JSON text per name) into the
+        ``table`` of :meth:`stage_encoded`."""
+        cursor.executemany(
+            f"INSERT INTO {table} (revy_rank, {', '.join(names)}) "
+            f"VALUES (%s{', %s' * len(names)})",
+            rows,
+        )
 
     def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
         """Drop the temporary ``tables``: after the write, or ``before`` it,
@@ -208,6 +233,7 @@ class PostgreSQLDialect(Dialect):
     null = "'null'::jsonb"
     json_parameter = "(%s)::jsonb"
     history_in_one_statement = True
+    json_text_type = "jsonb"
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         super().__init__(connection)
@@ -237,6 +263,24 @@ class PostgreSQLDialect(Dialect):
                 [(name,)] = cursor.fetchall()
             self._sequences[model] = name
         return self._sequences[model]
+
+    def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
+        if before:
+            return  # A failed write leaves none: its creation is undone.
+        cursor.execute(f"DROP TABLE IF EXISTS {', '.join(tables)}", ())
+
+    def insert_encoded(
+        self, cursor: Any, table: str, names: Sequence[str], rows: list[list[Any]]
+    ) -> None:
+        # One statement of arrays: executemany() sends a statement a row.
+        texts = range(1, len(names) + 1)
+        cursor.execute(
+            f"INSERT INTO {table} (revy_rank, {', '.join(names)}) "
+            f"SELECT u.c0{''.join(f', u.c{i}::jsonb' for i in texts)} "
+            f"FROM UNNEST(%s::bigint[]{', %s::text[]' * len(names)}) "
+            f"AS u(c0{''.join(f', c{i}' for i in texts)})",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
 
     def integer(self, column: str) -> str:
         return f"to_jsonb({column})"
@@ -285,6 +329,8 @@ class PostgreSQLDialect(Dialect):
 
 
 class SQLiteDialect(Dialect):
+    rank_type = "INTEGER"  # The table's rowid.
+
     def keys_known_before_insert(self, model: type[models.Model]) -> bool:
         return model._meta.pk is model._meta.auto_field
 
@@ -326,6 +372,7 @@ class SQLiteDialect(Dialect):
 
 class MySQLDialect(Dialect):
     select_in_order = "SELECT STRAIGHT_JOIN"
+    json_text_type = "LONGTEXT"
 
     def keys_known_before_insert(self, model: type[models.Model]) -> bool:
         # An INSERT ... SELECT holds the table's counter to its end unless

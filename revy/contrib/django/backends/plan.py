@@ -13,6 +13,7 @@ import functools
 import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from types import NoneType
 from typing import Any, NamedTuple
 
@@ -312,10 +313,34 @@ def _preparer(
     """``(types, prepare)``: values of these types go to the database as they
     are, any other through ``prepare(value)``."""
     if isinstance(field, JSONField):
-        dumps = functools.partial(json.dumps, cls=field.encoder)
-        return _NONE, lambda value: "null" if value is JSON_NULL else dumps(value)
+        return _NONE, json_text(field)
     kind = field.get_internal_type()
     if field.is_relation:
         kind = field.target_field.get_internal_type()
     as_is = frozenset((NoneType, *_AS_IS.get(kind, ())))
     return as_is, functools.partial(field.get_db_prep_save, connection=connection)
+
+
+def json_text(field: JSONField) -> Callable[[Any], str]:
+    """The JSON text ``field``'s column takes for a value as revy encodes it
+    (``JSON_NULL``: JSON null)."""
+    if field.encoder is None:
+        return _json_text
+    dumps = functools.partial(json.dumps, cls=field.encoder)
+    return lambda value: "null" if value is JSON_NULL else dumps(value)
+
+
+# What json.dumps() writes for values of these types, without its encoder
+# object: most values of history are text and numbers.
+_JSON_TEXT: dict[type, Callable[[Any], str]] = {
+    str: encode_basestring_ascii,
+    int: int.__repr__,
+    bool: lambda value: "true" if value else "false",
+}
+
+
+def _json_text(value: Any) -> str:
+    as_text = _JSON_TEXT.get(type(value))
+    if as_text is not None:
+        return as_text(value)
+    return "null" if value is JSON_NULL else json.dumps(value)

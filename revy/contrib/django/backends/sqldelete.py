@@ -1,7 +1,8 @@
 """The delete of a queryset with its history written by the database
 (decision 0028): what ``Collector.delete`` deletes without loading it (a
 ``QuerySet.delete()`` of rows nothing else refers to, a cascade's rows of
-such a model). No row passes through Python (``sqlwrite.py``).
+such a model). No row passes through Python (``sqlwrite.py``) but the
+values of fields without SQL on the database, a batch at a time.
 
 - PostgreSQL: one statement. The ``DELETE`` returns the rows it deleted,
   as they stood, and the CTEs that follow insert their history.
@@ -16,7 +17,7 @@ row's delete (:class:`~.sqltypes.Cause`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
@@ -32,6 +33,7 @@ from revy.contrib.django.backends.sqltypes import (
     Compiled,
     HistoryModels,
     Parameter,
+    ValuesInPython,
     Written,
 )
 from revy.contrib.django.backends.sqlwrite import CHANGED, HistoryWrite
@@ -42,6 +44,7 @@ class Delete(HistoryWrite):
     :meth:`can_run` and :meth:`compiled` allow, else not run at all."""
 
     action = "delete"
+    sides = ("old",)  # A delete has no new side.
 
     def __init__(
         self,
@@ -51,8 +54,9 @@ class Delete(HistoryWrite):
         masked: frozenset[str],
         history: HistoryModels,
         causes: Sequence[Cause],
+        in_python: Collection[str] = (),
     ) -> None:
-        super().__init__(backend, queryset, fields, masked, history)
+        super().__init__(backend, queryset, fields, masked, history, in_python)
         self.causes = list(causes)
 
     def deletion_values(self, attribution: Attribution) -> dict[str, Any]:
@@ -142,11 +146,12 @@ class Delete(HistoryWrite):
         attribution: Attribution,
         revision: Any,
         write_revision: Callable[[], Any] | None,
+        values: ValuesInPython,
     ) -> Written:
-        """Delete and write the history. ``revision`` is written, or new and
-        written only if a row is deleted: by these statements, or where it
-        needs more than an insert by ``write_revision()`` (not in one
-        statement)."""
+        """Delete and write the history, ``values`` encoding those of fields
+        without SQL. ``revision`` is written, or new and written only if a
+        row is deleted: by these statements, or where it needs more than an
+        insert by ``write_revision()`` (not in one statement)."""
         if self.sql.history_in_one_statement:
             olds = [f"revy_old_{i}" for i in range(len(self.fields))]
             keys = [f"revy_fk_{i}" for i in range(len(self.causes))]
@@ -166,10 +171,17 @@ class Delete(HistoryWrite):
                     compiled.write.params,
                 )
             ]
-            return self._in_one_statement(written, deleted, attribution, revision)
+            shape = self._no_rows(
+                ["revy_pk", *olds, *keys],
+                [self.pk, *self.fields, *(c.field for c in self.causes)],
+            )
+            return self._in_one_statement(
+                written, deleted, shape, attribution, revision, values
+            )
         assert compiled.locked is not None
+        tables = (CHANGED, *self.encoded)
         with self.connection.cursor() as cursor:
-            self.sql.unstage(cursor, [CHANGED], before=True)
+            self.sql.unstage(cursor, tables, before=True)
             rank = self.sql.stage_ranked(
                 cursor, CHANGED, compiled.locked.sql, compiled.locked.params
             )
@@ -179,8 +191,13 @@ class Delete(HistoryWrite):
                 written = (None, None, None)  # Nothing deleted: no history.
                 if count:
                     written = self._insert_staged(
-                        cursor, attribution, revision, write_revision, f"d.{rank}"
+                        cursor,
+                        attribution,
+                        revision,
+                        write_revision,
+                        f"d.{rank}",
+                        values,
                     )
             finally:
-                self.sql.unstage(cursor, [CHANGED], before=False)
+                self.sql.unstage(cursor, tables, before=False)
         return Written(count, *written)

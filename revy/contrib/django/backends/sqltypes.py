@@ -5,7 +5,7 @@ SQL with its parameters."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from django.db.models import Field, Model
 
@@ -90,3 +90,16 @@ class Cause(NamedTuple):
 
     field: Field
     deltas: dict[Any, Any]  # {key of the row pointed at: its delta's key}
+
+
+class ValuesInPython(Protocol):
+    """What encodes the values of fields without SQL on the database, a row
+    at a time (``recording.Recorder``)."""
+
+    def encode(self, field: Field, value: Any) -> Any:
+        """``value`` of ``field`` as history stores it (``JSON_NULL`` for
+        None)."""
+
+    def check_fits(self, model: type[Model], name: str, old: Any, new: Any) -> None:
+        """Refuse a change whose values, as stored, would not fit in one
+        statement."""

@@ -1,6 +1,7 @@
 """``QuerySet.update()`` with its history written by the database
 (decision 0028): the rows are locked, updated by key, and their history
-inserted from them (``sqlwrite.py``). No row passes through Python.
+inserted from them (``sqlwrite.py``). No row passes through Python but
+the values of fields without SQL on the database, a batch at a time.
 
 - PostgreSQL: one statement. A CTE reads the rows ``FOR NO KEY UPDATE``,
   the ``UPDATE`` joined to them returns the old values with the new, and
@@ -11,12 +12,13 @@ inserted from them (``sqlwrite.py``). No row passes through Python.
   one, which the history inserts read.
 
 The changed rows are one select (:meth:`Update._diff`): the key, its text,
-each field's old and new JSON and whether they differ.
+each field's old and new JSON (raw, for Python to encode) and whether they
+differ.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FieldError, FullResultSet
@@ -30,6 +32,7 @@ from revy.contrib.django.backends.sqltypes import (
     Attribution,
     Compiled,
     HistoryModels,
+    ValuesInPython,
     Written,
 )
 from revy.contrib.django.backends.sqlwrite import CHANGED, HistoryWrite
@@ -52,8 +55,9 @@ class Update(HistoryWrite):
         fields: Sequence[Field],
         masked: frozenset[str],
         history: HistoryModels,
+        in_python: Collection[str] = (),
     ) -> None:
-        super().__init__(backend, queryset, fields, masked, history)
+        super().__init__(backend, queryset, fields, masked, history, in_python)
         self.values = values
 
     def recorded(self) -> str:
@@ -146,17 +150,23 @@ class Update(HistoryWrite):
         attribution: Attribution,
         revision: Any,
         write_revision: Callable[[], Any] | None,
+        values: ValuesInPython,
     ) -> Written:
-        """Lock, update and write the history. ``revision`` is written, or
-        new and written only if a value changes: by these statements, or
-        where it needs more than an insert by ``write_revision()``, which
-        gives its key (not in one statement)."""
+        """Lock, update and write the history, ``values`` encoding those of
+        fields without SQL. ``revision`` is written, or new and written only
+        if a value changes: by these statements, or where it needs more than
+        an insert by ``write_revision()``, which gives its key (not in one
+        statement)."""
         if self.sql.history_in_one_statement:
-            return self._run_in_one_statement(compiled, attribution, revision)
-        return self._run_staged(compiled, attribution, revision, write_revision)
+            return self._run_in_one_statement(compiled, attribution, revision, values)
+        return self._run_staged(compiled, attribution, revision, write_revision, values)
 
     def _run_in_one_statement(
-        self, compiled: Compiled, attribution: Attribution, revision: Any
+        self,
+        compiled: Compiled,
+        attribution: Attribution,
+        revision: Any,
+        values: ValuesInPython,
     ) -> Written:
         quote = self.quote
         table = quote(self.model._meta.db_table)
@@ -188,7 +198,12 @@ class Update(HistoryWrite):
                 compiled.write.params,
             ),
         ]
-        return self._in_one_statement(written, diff, attribution, revision)
+        shape = self._no_rows(
+            ["revy_pk", *olds, *news], [self.pk, *self.fields, *self.fields]
+        )
+        return self._in_one_statement(
+            written, diff, shape, attribution, revision, values
+        )
 
     def _run_staged(
         self,
@@ -196,6 +211,7 @@ class Update(HistoryWrite):
         attribution: Attribution,
         revision: Any,
         write_revision: Callable[[], Any] | None,
+        values: ValuesInPython,
     ) -> Written:
         sql, quote = self.sql, self.quote
         table = quote(self.model._meta.db_table)
@@ -207,7 +223,7 @@ class Update(HistoryWrite):
             [f"o.{quote(f.attname)}" for f in self.fields],
             [f"{table}.{quote(f.column)}" for f in self.fields],
         )
-        tables = (ROWS, CHANGED)
+        tables = (ROWS, CHANGED, *self.encoded)
         with self.connection.cursor() as cursor:
             sql.unstage(cursor, tables, before=True)
             sql.stage(
@@ -222,7 +238,7 @@ class Update(HistoryWrite):
                 updated = cursor.rowcount
                 rank = sql.stage_ranked(cursor, CHANGED, diff.sql, diff.params)
                 written = self._insert_staged(
-                    cursor, attribution, revision, write_revision, f"d.{rank}"
+                    cursor, attribution, revision, write_revision, f"d.{rank}", values
                 )
             finally:
                 sql.unstage(cursor, tables, before=False)

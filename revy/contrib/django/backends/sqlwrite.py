@@ -12,18 +12,26 @@ module inserts their revision, object deltas and attribute deltas:
 - SQLite and MariaDB: from a temporary table of the ranked rows, one
   ``INSERT ... SELECT`` per history table; the object deltas' keys follow
   each other, so an attribute delta finds its object delta's key by rank.
+
+A field without SQL on the database (``in_python``) keeps its raw values
+in the changed rows, staged in a temporary table (on PostgreSQL by the
+write's statement, the history then inserted by a second one): Python
+reads them a batch at a time, encodes them as its own path would, and
+puts them by rank in a second temporary table, which the attribute
+deltas' insert joins.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from django.db.models import Field, Model, QuerySet
 
+from revy.contrib.django import conf
 from revy.contrib.django.backends.base import Backend, Linked
-from revy.contrib.django.backends.plan import Plan, attnames_of
+from revy.contrib.django.backends.plan import Plan, attnames_of, json_text
 from revy.contrib.django.backends.sqltypes import (
     ATTRIBUTE_DELTA_COLUMNS,
     OBJECT_DELTA_COLUMNS,
@@ -31,19 +39,27 @@ from revy.contrib.django.backends.sqltypes import (
     Attribution,
     HistoryModels,
     Parameter,
+    ValuesInPython,
     Written,
 )
 from revy.contrib.django.encoding import mask_marker
 
-# The temporary table of the staged shape's changed rows.
+# The temporary tables of the staged shape's changed rows, and of the values
+# of their fields without SQL, encoded in Python.
 CHANGED = "revy_changed_rows"
+ENCODED = "revy_encoded_values"
+# Bytes of JSON text (ASCII) that fit in a statement on every database:
+# values up to that are not checked one by one (``check_fits``).
+FITS_EVERYWHERE = 4096
 
 
 class HistoryWrite:
     """A write by filter of the rows of ``queryset`` with the history of
-    ``fields`` (``masked``: those stored as the mask marker)."""
+    ``fields`` (``masked``: those stored as the mask marker; ``in_python``:
+    those whose values Python encodes, on a database that stages rows)."""
 
     action = ""  # The object deltas' action.
+    sides = ("old", "new")  # The values an attribute delta holds.
 
     def __init__(
         self,
@@ -52,6 +68,7 @@ class HistoryWrite:
         fields: Sequence[Field],
         masked: frozenset[str],
         history: HistoryModels,
+        in_python: Collection[str] = (),
     ) -> None:
         self.backend = backend
         self.connection = backend.connection
@@ -63,6 +80,12 @@ class HistoryWrite:
         self.masked = masked
         self.history = history
         self.pk = self.model._meta.pk
+        # The numbers of the fields whose values Python encodes.
+        self.in_python = [
+            i for i, field in enumerate(self.fields) if field.name in in_python
+        ]
+        # The temporary table of their values, where there are any.
+        self.encoded = (ENCODED,) if self.in_python else ()
 
     def can_run(self, revision: Any | None) -> bool:
         """Whether the database can write this history, given values that
@@ -94,7 +117,7 @@ class HistoryWrite:
     def new_value(self) -> Any:
         """The new value of the field numbered ``v.n`` of the changed row
         ``d``."""
-        return self._by_field("new")
+        return self._stored("new")
 
     def recorded(self) -> str | None:
         """Which fields of a changed row ``d`` get an attribute delta (the
@@ -104,9 +127,12 @@ class HistoryWrite:
     # The history rows -----------------------------------------------------
 
     def _value(self, field: Field, column: str) -> SQL:
-        """A value as stored: a masked field's is its marker."""
+        """A value as stored: a masked field's is its marker; a value Python
+        encodes stays as the column holds it."""
         if field.name in self.masked:
             return SQL(self.sql.json_parameter, [json.dumps(mask_marker())])
+        if self.fields.index(field) in self.in_python:
+            return SQL(column, [])
         sql = self.sql.json(field, column)
         assert sql is not None
         return SQL(sql, [])
@@ -169,14 +195,14 @@ class HistoryWrite:
     ) -> SQL:
         """The insert of the attribute deltas of the changed rows in table
         ``changed`` (``d``): one per field :meth:`recorded`, in ``order``
-        and field order; ``delta``: the object delta's key (SQL, or
-        :class:`SQL`)."""
+        (their rank where Python encoded values) and field order; ``delta``:
+        the object delta's key (SQL, or :class:`SQL`)."""
         values = (
             delta,
             Parameter(attribution.content_type_id),
             "d.revy_key",
             _by_field([SQL("%s", [f.name]) for f in self.fields]),
-            self._by_field("old"),
+            self._stored("old"),
             self.new_value(),
             Parameter(attribution.actor_content_type_id),
             Parameter(attribution.actor_id),
@@ -191,10 +217,23 @@ class HistoryWrite:
         )
         recorded = self.recorded()
         where = "" if recorded is None else f" WHERE {recorded}"
+        source = f"{changed} d"
+        if self.in_python:
+            source += f" LEFT JOIN {ENCODED} e ON e.revy_rank = {order}"
         return SQL(
-            f"{insert.sql} FROM {changed} d CROSS JOIN ({numbers}) v{where} "
+            f"{insert.sql} FROM {source} CROSS JOIN ({numbers}) v{where} "
             f"ORDER BY {order}, v.n",
             insert.params,
+        )
+
+    def _stored(self, side: str) -> SQL:
+        """The stored value on ``side`` of the field numbered ``v.n``: from
+        the changed row ``d``, or encoded by Python (``e``)."""
+        return _by_field(
+            [
+                SQL(f"{'e' if i in self.in_python else 'd'}.revy_{side}_{i}", [])
+                for i in range(len(self.fields))
+            ]
         )
 
     def _by_field(self, column: str) -> SQL:
@@ -210,25 +249,90 @@ class HistoryWrite:
         self,
         written: Sequence[SQL],
         changed: SQL,
+        shape: SQL,
+        attribution: Attribution,
+        revision: Any,
+        values: ValuesInPython,
+    ) -> Written:
+        """Run the CTEs ``written`` (the write; the last, ``revy_changed``,
+        gives its rows, as ``shape`` does with none) with the history of the
+        rows ``changed`` selects from them, as one statement; or, with
+        values Python encodes, as two around its encoding."""
+        sequence = self.sql.key_sequence(self.history.object_delta)
+        # Keys taken in key order: the object deltas go in in that order.
+        diff = SQL(
+            f"SELECT {sequence} AS revy_delta, s.* FROM ({changed.sql}) s",
+            changed.params,
+        )
+        if self.in_python:
+            return self._around_python(
+                written, diff, shape, attribution, revision, values
+            )
+        ctes = [
+            *written,
+            SQL(f"revy_diff AS MATERIALIZED ({diff.sql})", diff.params),
+        ]
+        count = "(SELECT count(*) FROM revy_changed)"
+        return self._with_history(ctes, "revy_diff", count, attribution, revision)
+
+    def _around_python(
+        self,
+        written: Sequence[SQL],
+        diff: SQL,
+        shape: SQL,
+        attribution: Attribution,
+        revision: Any,
+        values: ValuesInPython,
+    ) -> Written:
+        """:meth:`_in_one_statement` with values Python encodes: the write
+        puts its changed rows, their keys taken, in ``CHANGED``; Python
+        encodes their values into ``ENCODED``; the history goes in from
+        there."""
+        tables = (CHANGED, ENCODED)
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {CHANGED} AS WITH {shape.sql} {diff.sql} "
+                "WITH NO DATA",
+                [*shape.params, *diff.params],
+            )
+            try:
+                ctes = [
+                    *written,
+                    SQL(
+                        f"revy_staged AS (INSERT INTO {CHANGED} {diff.sql})",
+                        diff.params,
+                    ),
+                ]
+                cursor.execute(
+                    "WITH "
+                    + ", ".join(cte.sql for cte in ctes)
+                    + " SELECT count(*) FROM revy_changed",
+                    [p for cte in ctes for p in cte.params],
+                )
+                [(count,)] = cursor.fetchall()
+                cursor.execute(f"CREATE UNIQUE INDEX ON {CHANGED} (revy_delta)", ())
+                self._encode_in_python(cursor, "d.revy_delta", values)
+                return self._with_history(
+                    [], CHANGED, str(int(count)), attribution, revision
+                )
+            finally:
+                self.sql.unstage(cursor, tables, before=False)
+
+    def _with_history(
+        self,
+        ctes: Sequence[SQL],
+        source: str,
+        count: str,
         attribution: Attribution,
         revision: Any,
     ) -> Written:
-        """Run the CTEs ``written`` (the write; the last, ``revy_changed``,
-        gives its rows) with the history of the rows ``changed`` selects
-        from them, as one statement."""
-        sequence = self.sql.key_sequence(self.history.object_delta)
-        ctes = [
-            *written,
-            # Keys taken in key order: the object deltas go in in that order.
-            SQL(
-                f"revy_diff AS MATERIALIZED (SELECT {sequence} AS revy_delta, s.* "
-                f"FROM ({changed.sql}) s)",
-                changed.params,
-            ),
-        ]
+        """Run the CTEs ``ctes`` with the history of the rows of ``source``
+        (their object delta keys taken: ``revy_delta``) as one statement;
+        ``count``: the SQL of the number of rows written."""
+        ctes = list(ctes)
         revision_sql: Any = Parameter(revision.pk)
         if revision._state.adding:
-            insert = self._revision_insert(revision, "revy_diff")
+            insert = self._revision_insert(revision, source)
             key = self.quote(type(revision)._meta.pk.column)
             ctes.append(
                 SQL(f"revy_revision AS ({insert.sql} RETURNING {key})", insert.params)
@@ -237,27 +341,37 @@ class HistoryWrite:
         insert = self._object_deltas(revision_sql, attribution, key="d.revy_delta")
         ctes.append(
             SQL(
-                f"revy_deltas AS ({insert.sql} FROM revy_diff d ORDER BY d.revy_delta)",
+                f"revy_deltas AS ({insert.sql} FROM {source} d ORDER BY d.revy_delta)",
                 insert.params,
             )
         )
         if self.fields:  # A row whose every field is left out has none.
             insert = self._attribute_deltas(
-                attribution, "revy_diff", "d.revy_delta", "d.revy_delta"
+                attribution, source, "d.revy_delta", "d.revy_delta"
             )
             ctes.append(SQL(f"revy_attributes AS ({insert.sql})", insert.params))
         key = "(SELECT * FROM revy_revision)" if revision._state.adding else "NULL"
         sql = (
-            "WITH "
-            + ", ".join(cte.sql for cte in ctes)
-            + f" SELECT (SELECT count(*) FROM revy_changed), {key}, "
-            "(SELECT min(revy_delta) FROM revy_diff), "
-            "(SELECT max(revy_delta) FROM revy_diff)"
+            "WITH " + ", ".join(cte.sql for cte in ctes) + f" SELECT {count}, {key}, "
+            f"(SELECT min(revy_delta) FROM {source}), "
+            f"(SELECT max(revy_delta) FROM {source})"
         )
         with self.connection.cursor() as cursor:
             cursor.execute(sql, [p for cte in ctes for p in cte.params])
             [result] = cursor.fetchall()
         return Written(*result)
+
+    def _no_rows(self, names: Sequence[str], fields: Sequence[Field]) -> SQL:
+        """The CTE ``revy_changed`` of columns ``names``, of the types of
+        the columns of ``fields``, with no row: the shape of a write's. It
+        reads no table: the write itself is the first to read its rows."""
+        columns = ", ".join(
+            f"CAST(NULL AS {field.cast_db_type(self.connection)})" for field in fields
+        )
+        return SQL(
+            f"revy_changed ({', '.join(names)}) AS (SELECT {columns} WHERE false)",
+            [],
+        )
 
     def _insert_staged(
         self,
@@ -266,13 +380,17 @@ class HistoryWrite:
         revision: Any,
         write_revision: Callable[[], Any] | None,
         rank: str,
+        values: ValuesInPython,
     ) -> tuple[Any, Any, Any]:
         """Insert the history of the changed rows staged in ``CHANGED``
-        (``rank``: their order); the key of a revision inserted here, and
-        the first and last object delta keys (None: none written).
-        ``revision`` is written, or new and written only if a row changed:
-        by an insert here, or where it needs more than an insert by
-        ``write_revision()``, which gives its key."""
+        (``rank``: their order), ``values`` encoding those of fields without
+        SQL; the key of a revision inserted here, and the first and last
+        object delta keys (None: none written). ``revision`` is written, or
+        new and written only if a row changed: by an insert here, or where
+        it needs more than an insert by ``write_revision()``, which gives
+        its key."""
+        if self.in_python:
+            self._encode_in_python(cursor, rank, values)
         inserted = None
         if not revision._state.adding:
             revision_key = revision.pk
@@ -301,6 +419,44 @@ class HistoryWrite:
             cursor.execute(insert.sql, insert.params)
         return inserted, first, first + count - 1
 
+    def _encode_in_python(self, cursor: Any, rank: str, values: ValuesInPython) -> None:
+        """Put the values of the fields without SQL of the rows staged in
+        ``CHANGED`` into ``ENCODED``, encoded by ``values`` from what Django
+        reads from their columns, a batch at a time by ``rank``."""
+        names = [f"revy_{side}_{i}" for i in self.in_python for side in self.sides]
+        self.sql.stage_encoded(cursor, ENCODED, names)
+        # Per column read: its field, and what Django makes of its values.
+        columns = [
+            (field, _reader(field, self.connection))
+            for field in (self.fields[i] for i in self.in_python)
+            for _ in self.sides
+        ]
+        text = json_text(self.history.attribute_delta._meta.get_field("old_value"))
+        # Each field's values, as the check of their size takes them.
+        pairs = range(0, len(columns), len(self.sides))
+        select = (
+            f"SELECT {rank}, {', '.join(f'd.{name}' for name in names)} "
+            f"FROM {CHANGED} d WHERE {rank} > %s ORDER BY {rank} LIMIT %s"
+        )
+        encode, check_fits = values.encode, values.check_fits
+        last, size = 0, conf.batch_size()
+        while rows := _fetched(cursor, select, (last, size)):
+            encoded = []
+            for row_rank, *raw in rows:
+                stored = [
+                    encode(field, value if read is None else read(value))
+                    for (field, read), value in zip(columns, raw, strict=True)
+                ]
+                texts = [text(value) for value in stored]
+                if sum(map(len, texts)) > FITS_EVERYWHERE:
+                    for n in pairs:
+                        old, *new = stored[n : n + len(self.sides)]
+                        name = columns[n][0].name
+                        check_fits(self.model, name, old, *new or [None])
+                encoded.append([row_rank, *texts])
+            self.sql.insert_encoded(cursor, ENCODED, names, encoded)
+            last = rows[-1][0]
+
     def _revision_insert(self, revision: Any, changed: str) -> SQL:
         """The insert of a new ``revision``, made only if the table
         ``changed`` holds a row."""
@@ -319,6 +475,29 @@ def _by_field(pieces: list[SQL]) -> SQL:
     """The piece of the field numbered ``v.n``."""
     whens = " ".join(f"WHEN {i} THEN {piece.sql}" for i, piece in enumerate(pieces))
     return SQL(f"CASE v.n {whens} END", [p for piece in pieces for p in piece.params])
+
+
+def _reader(field: Field, connection: Any) -> Callable[[Any], Any] | None:
+    """What Django makes of a value of ``field``'s column as it reads it
+    (``SQLCompiler.get_converters``); None: the value as it is."""
+    column = field.get_col(field.model._meta.db_table)
+    converters = connection.ops.get_db_converters(column) + column.get_db_converters(
+        connection
+    )
+    if not converters:
+        return None
+
+    def read(value: Any) -> Any:
+        for convert in converters:
+            value = convert(value, column, connection)
+        return value
+
+    return read
+
+
+def _fetched(cursor: Any, sql: str, params: Sequence[Any]) -> list[Any]:
+    cursor.execute(sql, params)
+    return cursor.fetchall()
 
 
 def _fixed(plan: Plan) -> bool:

@@ -5,9 +5,12 @@ Where every field recorded has an SQL encoding on the database
 (``backends/dialect.py``) and the history rows need nothing computed in
 Python, the write and its history are one or a few statements
 (``backends/sqlupdate.py``, ``backends/sqldelete.py``): no row is read
-into Python, whatever the number of rows. Otherwise the write is recorded
-in Python, a batch at a time (``bulk.py``, ``deletes.py``).
-``REVY_HISTORY_IN_SQL = False`` records every write in Python.
+into Python, whatever the number of rows. On SQLite and MariaDB, the
+values of fields without one are encoded in Python, a batch at a time,
+and the database writes the rest (``sqlwrite.py``); on PostgreSQL such a
+write, and any the database cannot write, is recorded in Python, a batch
+at a time (``bulk.py``, ``deletes.py``). ``REVY_HISTORY_IN_SQL = False``
+records every write in Python.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 
 from revy.contrib.django import backends, conf, transactions, writer
 from revy.contrib.django.backends.sqldelete import Delete
@@ -32,8 +35,7 @@ def fields_recorded_in_python(
 ) -> list[str]:
     """The names of those of ``fields`` whose values the database cannot
     encode as revy does (every one, under another encoder or with
-    ``REVY_HISTORY_IN_SQL`` off): an update of any of them is recorded in
-    Python."""
+    ``REVY_HISTORY_IN_SQL`` off): Python encodes them."""
     if not conf.history_in_sql() or type(conf.value_encoder()) is not ValueEncoder:
         return [field.name for field in fields]
     dialect = backends.of(using).dialect
@@ -56,7 +58,8 @@ def update(
     updated, or None, having written nothing, where it cannot."""
     model = queryset.model._meta.concrete_model
     using = recorder.using
-    if relations.is_through(model) or fields_recorded_in_python(model, fields, using):
+    in_python = _in_python(model, fields, using)
+    if relations.is_through(model) or in_python is None:
         return None
     write = Update(
         backends.of(using),
@@ -65,6 +68,7 @@ def update(
         fields,
         conf.field_rules(model).masked,
         _history_models(),
+        in_python,
     )
     return _run(write, recorder)
 
@@ -80,25 +84,37 @@ def delete(
     using = recorder.using
     if not may_delete(model, using):
         return None
+    fields = recorded_fields(model)
     write = Delete(
         backends.of(using),
         queryset,
-        recorded_fields(model),
+        fields,
         conf.field_rules(model).masked,
         _history_models(),
         causes,
+        _in_python(model, fields, using) or (),
     )
     return _run(write, recorder)
 
 
 def may_delete(model: type[models.Model], using: str) -> bool:
     """Whether the database may write the history of deletes of rows of
-    ``model``, which nothing refers to: their every recorded field has SQL."""
+    ``model``, which nothing refers to."""
     return (
-        conf.history_in_sql()
-        and not relations.is_through(model)
-        and not fields_recorded_in_python(model, recorded_fields(model), using)
+        not relations.is_through(model)
+        and _in_python(model, recorded_fields(model), using) is not None
     )
+
+
+def _in_python(
+    model: type[models.Model], fields: Sequence[models.Field], using: str
+) -> list[str] | None:
+    """The names of those of ``fields`` whose values Python encodes for the
+    database's history of a write of them; None where the database cannot
+    write it."""
+    if not conf.history_in_sql():
+        return None
+    return fields_recorded_in_python(model, fields, using)
 
 
 def _history_models() -> HistoryModels:
@@ -125,18 +141,24 @@ def _run(write: Update | Delete, recorder: Recorder) -> int | None:
         return None
     model = write.model
     who = recorder.who
-    written = write.run(
-        compiled,
-        Attribution(
-            who.content_type_id(model, using),
-            *who.actor_ref,
-            who.object_description,
-            who.attribute_description,
-            who.deletion_description,
-        ),
-        revision,
-        None if inserted_here else lambda: transactions.write_revision(revision, using),
-    )
+    # A value Python cannot encode fails the write after its data statement:
+    # the transaction cannot then commit the data without its history.
+    with transaction.mark_for_rollback_on_error(using):
+        written = write.run(
+            compiled,
+            Attribution(
+                who.content_type_id(model, using),
+                *who.actor_ref,
+                who.object_description,
+                who.attribute_description,
+                who.deletion_description,
+            ),
+            revision,
+            None
+            if inserted_here
+            else lambda: transactions.write_revision(revision, using),
+            recorder,
+        )
     if written.revision_key is not None:
         transactions.revision_inserted(revision, written.revision_key, using)
     if written.first_delta is not None:
