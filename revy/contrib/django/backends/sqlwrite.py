@@ -29,9 +29,14 @@ from typing import Any
 
 from django.db.models import Field, Model, QuerySet
 
-from revy.contrib.django import conf
 from revy.contrib.django.backends.base import Backend, Linked
 from revy.contrib.django.backends.plan import Plan, attnames_of, json_text
+from revy.contrib.django.backends.pythonvalues import (
+    ENCODED,
+    Staged,
+    StagedColumn,
+    encode_staged,
+)
 from revy.contrib.django.backends.sqltypes import (
     ATTRIBUTE_DELTA_COLUMNS,
     OBJECT_DELTA_COLUMNS,
@@ -44,13 +49,8 @@ from revy.contrib.django.backends.sqltypes import (
 )
 from revy.contrib.django.encoding import mask_marker
 
-# The temporary tables of the staged shape's changed rows, and of the values
-# of their fields without SQL, encoded in Python.
+# The temporary table of the staged shape's changed rows.
 CHANGED = "revy_changed_rows"
-ENCODED = "revy_encoded_values"
-# Bytes of JSON text (ASCII) that fit in a statement on every database:
-# values up to that are not checked one by one (``check_fits``).
-FITS_EVERYWHERE = 4096
 
 
 class HistoryWrite:
@@ -421,41 +421,24 @@ class HistoryWrite:
 
     def _encode_in_python(self, cursor: Any, rank: str, values: ValuesInPython) -> None:
         """Put the values of the fields without SQL of the rows staged in
-        ``CHANGED`` into ``ENCODED``, encoded by ``values`` from what Django
-        reads from their columns, a batch at a time by ``rank``."""
-        names = [f"revy_{side}_{i}" for i in self.in_python for side in self.sides]
-        self.sql.stage_encoded(cursor, ENCODED, names)
-        # Per column read: its field, and what Django makes of its values.
-        columns = [
-            (field, _reader(field, self.connection))
-            for field in (self.fields[i] for i in self.in_python)
-            for _ in self.sides
-        ]
-        text = json_text(self.history.attribute_delta._meta.get_field("old_value"))
-        # Each field's values, as the check of their size takes them.
-        pairs = range(0, len(columns), len(self.sides))
-        select = (
-            f"SELECT {rank}, {', '.join(f'd.{name}' for name in names)} "
-            f"FROM {CHANGED} d WHERE {rank} > %s ORDER BY {rank} LIMIT %s"
+        ``CHANGED`` into ``ENCODED``, encoded by ``values``, by ``rank``."""
+        encode_staged(
+            cursor,
+            self.backend,
+            Staged(
+                CHANGED,
+                rank,
+                self.model,
+                [
+                    StagedColumn(f"revy_{side}_{i}", self.fields[i])
+                    for i in self.in_python
+                    for side in self.sides
+                ],
+                len(self.sides),
+            ),
+            values,
+            json_text(self.history.attribute_delta._meta.get_field("old_value")),
         )
-        encode, check_fits = values.encode, values.check_fits
-        last, size = 0, conf.batch_size()
-        while rows := _fetched(cursor, select, (last, size)):
-            encoded = []
-            for row_rank, *raw in rows:
-                stored = [
-                    encode(field, value if read is None else read(value))
-                    for (field, read), value in zip(columns, raw, strict=True)
-                ]
-                texts = [text(value) for value in stored]
-                if sum(map(len, texts)) > FITS_EVERYWHERE:
-                    for n in pairs:
-                        old, *new = stored[n : n + len(self.sides)]
-                        name = columns[n][0].name
-                        check_fits(self.model, name, old, *new or [None])
-                encoded.append([row_rank, *texts])
-            self.sql.insert_encoded(cursor, ENCODED, names, encoded)
-            last = rows[-1][0]
 
     def _revision_insert(self, revision: Any, changed: str) -> SQL:
         """The insert of a new ``revision``, made only if the table
@@ -475,29 +458,6 @@ def _by_field(pieces: list[SQL]) -> SQL:
     """The piece of the field numbered ``v.n``."""
     whens = " ".join(f"WHEN {i} THEN {piece.sql}" for i, piece in enumerate(pieces))
     return SQL(f"CASE v.n {whens} END", [p for piece in pieces for p in piece.params])
-
-
-def _reader(field: Field, connection: Any) -> Callable[[Any], Any] | None:
-    """What Django makes of a value of ``field``'s column as it reads it
-    (``SQLCompiler.get_converters``); None: the value as it is."""
-    column = field.get_col(field.model._meta.db_table)
-    converters = connection.ops.get_db_converters(column) + column.get_db_converters(
-        connection
-    )
-    if not converters:
-        return None
-
-    def read(value: Any) -> Any:
-        for convert in converters:
-            value = convert(value, column, connection)
-        return value
-
-    return read
-
-
-def _fetched(cursor: Any, sql: str, params: Sequence[Any]) -> list[Any]:
-    cursor.execute(sql, params)
-    return cursor.fetchall()
 
 
 def _fixed(plan: Plan) -> bool:
