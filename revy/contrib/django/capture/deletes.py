@@ -220,7 +220,7 @@ class _DeletedWithHistory:
     def _causes_in_sql(self, using: str) -> list[Cause] | None:
         """The causes the database looks up, their deltas written; None
         where it cannot write this history."""
-        if not sqlhistory.may_delete(self.concrete, using):
+        if not sqlhistory.may_delete(self.concrete):
             return None
         pointed_at = deletes_pointed_at(self.concrete, self.recorded.causes)
         if pointed_at is None:

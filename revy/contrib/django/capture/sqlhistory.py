@@ -5,12 +5,11 @@ Where every field recorded has an SQL encoding on the database
 (``backends/dialect.py``) and the history rows need nothing computed in
 Python, the write and its history are one or a few statements
 (``backends/sqlupdate.py``, ``backends/sqldelete.py``): no row is read
-into Python, whatever the number of rows. On SQLite and MariaDB, the
-values of fields without one are encoded in Python, a batch at a time,
-and the database writes the rest (``sqlwrite.py``); on PostgreSQL such a
-write, and any the database cannot write, is recorded in Python, a batch
-at a time (``bulk.py``, ``deletes.py``). ``REVY_HISTORY_IN_SQL = False``
-records every write in Python.
+into Python, whatever the number of rows, but the values of fields
+without one, which Python encodes a batch at a time while the database
+writes the rest (``sqlwrite.py``). A write the database cannot write is
+recorded in Python, a batch at a time (``bulk.py``, ``deletes.py``), and
+so is every write under ``REVY_HISTORY_IN_SQL = False``.
 """
 
 from __future__ import annotations
@@ -58,8 +57,7 @@ def update(
     updated, or None, having written nothing, where it cannot."""
     model = queryset.model._meta.concrete_model
     using = recorder.using
-    in_python = _in_python(model, fields, using)
-    if relations.is_through(model) or in_python is None:
+    if not conf.history_in_sql() or relations.is_through(model):
         return None
     write = Update(
         backends.of(using),
@@ -68,7 +66,7 @@ def update(
         fields,
         conf.field_rules(model).masked,
         _history_models(),
-        in_python,
+        fields_recorded_in_python(model, fields, using),
     )
     return _run(write, recorder)
 
@@ -82,7 +80,7 @@ def delete(
     deleted, or None, having written nothing, where it cannot."""
     model = queryset.model._meta.concrete_model
     using = recorder.using
-    if not may_delete(model, using):
+    if not may_delete(model):
         return None
     fields = recorded_fields(model)
     write = Delete(
@@ -92,29 +90,15 @@ def delete(
         conf.field_rules(model).masked,
         _history_models(),
         causes,
-        _in_python(model, fields, using) or (),
+        fields_recorded_in_python(model, fields, using),
     )
     return _run(write, recorder)
 
 
-def may_delete(model: type[models.Model], using: str) -> bool:
+def may_delete(model: type[models.Model]) -> bool:
     """Whether the database may write the history of deletes of rows of
     ``model``, which nothing refers to."""
-    return (
-        not relations.is_through(model)
-        and _in_python(model, recorded_fields(model), using) is not None
-    )
-
-
-def _in_python(
-    model: type[models.Model], fields: Sequence[models.Field], using: str
-) -> list[str] | None:
-    """The names of those of ``fields`` whose values Python encodes for the
-    database's history of a write of them; None where the database cannot
-    write it."""
-    if not conf.history_in_sql():
-        return None
-    return fields_recorded_in_python(model, fields, using)
+    return conf.history_in_sql() and not relations.is_through(model)
 
 
 def _history_models() -> HistoryModels:
