@@ -1,6 +1,7 @@
 """Values of every field type of ``EveryField``, for the tests of history
 the database writes in SQL: each must be stored as revy's Python stores
-it, and the fields with no equal SQL on the database take the Python path.
+it, and the fields with no equal SQL on the database have their values
+encoded by Python. Encoders (``REVY_VALUE_ENCODER``) for those tests.
 """
 
 import datetime
@@ -10,6 +11,8 @@ import uuid
 
 import pytest
 from django.db import connection
+
+from revy.contrib.django.encoding import ValueEncoder
 
 VENDOR = connection.vendor
 UTC = datetime.UTC
@@ -104,3 +107,17 @@ def same(a, b):
     """Equal, NaN to NaN as well."""
     nan = isinstance(a, float) and isinstance(b, float) and math.isnan(a)
     return a == b or (nan and math.isnan(b))
+
+
+class EncodedInPython(ValueEncoder):
+    """revy's own encoding, under another class: every value goes through
+    Python, as a field's without SQL on the database does."""
+
+
+class RefusingOne(ValueEncoder):
+    """Cannot encode 13:00."""
+
+    def encode(self, field, value):
+        if value == datetime.time(13):
+            raise ValueError("not 13:00")
+        return super().encode(field, value)

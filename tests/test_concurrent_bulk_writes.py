@@ -24,7 +24,6 @@ from django.db.models import F
 from django.db.models.signals import pre_delete
 
 from revy import Context
-from revy.contrib.django.encoding import ValueEncoder
 from tests.helpers import (
     DELETE,
     UPDATE,
@@ -43,15 +42,10 @@ pytestmark = [
 ]
 
 
-class EncodedInPython(ValueEncoder):
-    """revy's own encoding, under another class: every value goes through
-    Python."""
-
-
 @pytest.fixture(autouse=True, params=["sql", "python"], ids=["by_sql", "by_python"])
 def values_encoded(request, settings):
     if request.param == "python":
-        settings.REVY_VALUE_ENCODER = f"{__name__}.EncodedInPython"
+        settings.REVY_VALUE_ENCODER = "tests.field_values.EncodedInPython"
 
 
 IN_TRANSACTION = pytest.mark.parametrize(

@@ -18,7 +18,6 @@ from django.db.models.signals import pre_delete
 from django.test.utils import CaptureQueriesContext
 
 from revy import Context
-from revy.contrib.django.encoding import ValueEncoder
 from revy.contrib.django.exceptions import EncodingError
 from revy.contrib.django.verifying import verify
 from tests.field_values import IN_PYTHON, field_cases, same
@@ -139,17 +138,8 @@ def test_a_filter_that_matches_nothing_by_itself_deletes_nothing(settings):
     assert not ObjectDelta.objects.filter(action=DELETE).exists()
 
 
-class RefusingOne(ValueEncoder):
-    """Cannot encode 13:00."""
-
-    def encode(self, field, value):
-        if value == datetime.time(13):
-            raise ValueError("not 13:00")
-        return super().encode(field, value)
-
-
 def test_a_value_python_cannot_encode_leaves_the_rows_in_place(settings):
-    settings.REVY_VALUE_ENCODER = f"{__name__}.RefusingOne"
+    settings.REVY_VALUE_ENCODER = "tests.field_values.RefusingOne"
     for n in (12, 13):
         EveryField.objects.create(time=datetime.time(n))
     with transaction.atomic():

@@ -322,17 +322,8 @@ def test_a_field_without_sql_has_python_encode_its_values_in_field_order(setting
     ]
 
 
-class RefusingOne(ValueEncoder):
-    """Cannot encode 13:00."""
-
-    def encode(self, field, value):
-        if value == datetime.time(13):
-            raise ValueError("not 13:00")
-        return super().encode(field, value)
-
-
 def test_a_value_python_cannot_encode_leaves_the_rows_as_they_were(settings):
-    settings.REVY_VALUE_ENCODER = f"{__name__}.RefusingOne"
+    settings.REVY_VALUE_ENCODER = "tests.field_values.RefusingOne"
     rows = [EveryField.objects.create(time=datetime.time(n)) for n in range(2)]
     with transaction.atomic():
         with pytest.raises(EncodingError, match="EveryField.time"), Context():

@@ -16,7 +16,6 @@ from django.test.utils import CaptureQueriesContext
 
 from revy import Context
 from revy.contrib.django import backends
-from revy.contrib.django.encoding import ValueEncoder
 from revy.contrib.django.exceptions import HistoryRowTooLarge, NotRecordable
 from tests.helpers import CREATE, AttributeDelta, ObjectDelta, deltas_of
 from tests.testapp.models import Comment
@@ -94,16 +93,11 @@ def test_a_value_too_large_for_one_row_of_history_is_refused_before_writing(
     assert len(deltas_of(Comment, comment.pk)) == 1
 
 
-class EncodedInPython(ValueEncoder):
-    """revy's own encoding, under another class: every value goes through
-    Python."""
-
-
 def test_a_value_python_encodes_too_large_for_one_row_fails_the_update(settings):
     """A 9 MB text replacing another, encoded by Python while the database
     writes the history of an update by filter: Python hands both values to
     the database after the update ran, so the update is rolled back."""
-    settings.REVY_VALUE_ENCODER = f"{__name__}.EncodedInPython"
+    settings.REVY_VALUE_ENCODER = "tests.field_values.EncodedInPython"
     with Context():
         comment = Comment.objects.create(text="8" * (9 * MB))
     large = "9" * (9 * MB)
