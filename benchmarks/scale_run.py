@@ -54,7 +54,7 @@ def _reset_peak() -> None:
 
 def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
     """Prepare, then time and measure one write."""
-    connection.creation.create_test_db(verbosity=0, keepdb=True)
+    connection.creation.create_test_db(verbosity=0, keepdb=True, serialize=False)
     prefix = LIBRARIES[library]
     item, parent_model, child = (
         apps.get_model("benchmarks", prefix + name)
