@@ -14,7 +14,7 @@ import decimal
 import json
 
 import pytest
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
@@ -38,6 +38,7 @@ from tests.testapp.models import (
     Counter,
     EveryField,
     Invoice,
+    Musician,
     Place,
     Restaurant,
 )
@@ -335,6 +336,21 @@ def test_a_value_python_cannot_encode_leaves_the_rows_as_they_were(settings):
         row.refresh_from_db()
         assert row.time == datetime.time(n)
     assert not ObjectDelta.objects.exists()
+
+
+@pytest.mark.parametrize("encoded_by", ["sql", "python"])
+def test_an_update_the_database_refuses_raises_the_databases_error(
+    encoded_by, settings
+):
+    if encoded_by == "python":
+        settings.REVY_VALUE_ENCODER = "tests.field_values.EncodedInPython"
+    first, _second = (Musician.objects.create(name=name) for name in ("a", "b"))
+    with pytest.raises(IntegrityError), transaction.atomic(), Context():
+        Musician.objects.update(name="same")
+    # Nothing written, and the connection goes on.
+    assert sorted(Musician.objects.values_list("name", flat=True)) == ["a", "b"]
+    assert not ObjectDelta.objects.filter(action=UPDATE).exists()
+    assert _update(Musician, first.pk, {"name": "c"}, True, settings)
 
 
 def test_a_parents_field_takes_the_python_path(settings):

@@ -27,6 +27,7 @@ import json
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.models import Field, Model, QuerySet
 
 from revy.contrib.django.backends.base import Backend, Linked
@@ -312,11 +313,18 @@ class HistoryWrite:
                 [(count,)] = cursor.fetchall()
                 cursor.execute(f"CREATE UNIQUE INDEX ON {CHANGED} (revy_delta)", ())
                 self._encode_in_python(cursor, "d.revy_delta", values)
-                return self._with_history(
+                written = self._with_history(
                     [], CHANGED, str(int(count)), attribution, revision
                 )
-            finally:
+            except DatabaseError:
+                # The transaction takes no statement but a rollback now, which
+                # drops the tables with the rest: the error is the database's.
+                raise
+            except BaseException:
                 self.sql.unstage(cursor, tables, before=False)
+                raise
+            self.sql.unstage(cursor, tables, before=False)
+            return written
 
     def _with_history(
         self,
