@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from django.db.models import Field, Model
+from django.db.models.sql import Query
 
 from revy.contrib.django import conf
 from revy.contrib.django.backends.base import Backend
@@ -56,29 +57,32 @@ def encode_staged(
     dialect, rank = backend.dialect, staged.rank
     names = [column.name for column in staged.columns]
     dialect.stage_encoded(cursor, ENCODED, names)
-    readers = [
-        (column.field, _reader(column.field, backend.connection))
-        for column in staged.columns
-    ]
+    fields = [column.field for column in staged.columns]
+    # Django's own conversion of the values it reads from these columns; the
+    # rank first, as it is.
+    compiler = Query(staged.model).get_compiler(connection=backend.connection)
+    converters = compiler.get_converters(
+        [None, *(field.get_col(field.model._meta.db_table) for field in fields)]
+    )
     select = (
         f"SELECT {rank}, {', '.join(f'd.{name}' for name in names)} "
         f"FROM {staged.table} d WHERE {rank} > %s ORDER BY {rank} LIMIT %s"
     )
     encode, check_fits = values.encode, values.check_fits
     last, size = 0, conf.batch_size()
-    while rows := _fetched(cursor, select, (last, size)):
+    while fetched := _fetched(cursor, select, (last, size)):
+        last = fetched[-1][0]
+        rows = compiler.apply_converters(fetched, converters) if converters else fetched
         encoded = []
         for row_rank, *raw in rows:
             stored = [
-                encode(field, value if read is None else read(value))
-                for (field, read), value in zip(readers, raw, strict=True)
+                encode(field, value) for field, value in zip(fields, raw, strict=True)
             ]
             texts = [text(value) for value in stored]
             if sum(map(len, texts)) > FITS_EVERYWHERE:
                 _check_fits(staged, stored, check_fits)
             encoded.append([row_rank, *texts])
         dialect.insert_encoded(cursor, ENCODED, names, encoded)
-        last = rows[-1][0]
 
 
 def _check_fits(
@@ -89,24 +93,6 @@ def _check_fits(
     for n in range(0, len(stored), staged.sides):
         old, *new = stored[n : n + staged.sides]
         check_fits(staged.model, staged.columns[n].field.name, old, *new or [None])
-
-
-def _reader(field: Field, connection: Any) -> Callable[[Any], Any] | None:
-    """What Django makes of a value of ``field``'s column as it reads it
-    (``SQLCompiler.get_converters``); None: the value as it is."""
-    column = field.get_col(field.model._meta.db_table)
-    converters = connection.ops.get_db_converters(column) + column.get_db_converters(
-        connection
-    )
-    if not converters:
-        return None
-
-    def read(value: Any) -> Any:
-        for convert in converters:
-            value = convert(value, column, connection)
-        return value
-
-    return read
 
 
 def _fetched(cursor: Any, sql: str, params: Sequence[Any]) -> list[Any]:
