@@ -92,6 +92,7 @@ class Pending:
         "revisions",
         "written",
         "saved",
+        "saved_alive",
         "learnt",
         "managed",
         "savepoints",
@@ -108,6 +109,8 @@ class Pending:
         # Instances that learnt what their row holds in the open transaction.
         # That knowledge is void if it is undone, and the attributions are due.
         self.saved: list[Saved] = []
+        # Its length when those of instances gone were last dropped.
+        self.saved_alive = 0
         # The same, for the instances of bulk writes: one entry per write.
         self.learnt: list[Learning] = []
         # The savepoints open in the transaction: {name: stamp when made}.
@@ -321,9 +324,15 @@ def saved(
     if connection is None:
         connection = connections[instance._state.db or "default"]
     if in_transaction(connection):
-        _pending(connection).saved.append(
+        pending = _pending(connection)
+        pending.saved.append(
             Saved(next(_stamps), weakref.ref(instance), attributions or {})
         )
+        if len(pending.saved) >= max(conf.batch_size(), 2 * pending.saved_alive):
+            # An instance gone has nothing left to forget: a loop of saves
+            # holds an entry per instance it still holds, not per save.
+            pending.saved = [entry for entry in pending.saved if entry.instance()]
+            pending.saved_alive = len(pending.saved)
 
 
 def learning(connection: BaseDatabaseWrapper) -> tracking.Learnt | None:
@@ -391,6 +400,7 @@ def after_commit(connection: BaseDatabaseWrapper) -> None:
         for entry in pending.revisions:
             entry.revision.__dict__.pop(_OPEN_ON, None)  # Any connection may use it.
         pending.revisions, pending.written, pending.saved = [], [], []
+        pending.saved_alive = 0
         for entry in pending.learnt:
             entry.learnt.committed = True
         pending.learnt = []

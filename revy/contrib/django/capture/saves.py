@@ -195,6 +195,8 @@ def _record_save(
             connection.rollback_exc = error
         raise
     remember_saved(instance, stored, connection)
+    # A loop of saves in one transaction holds a batch of history at most.
+    transactions.flush_if_full(using)
 
 
 def _record_through_save(
