@@ -37,6 +37,9 @@ PATHS = (
     "delete_python_values",
     "cascade",
     "cascade_python_values",
+    "revert_update",
+    "revert_delete",
+    "restore_cascade",
 )
 # Those whose history the database could write from the rows (scale_limit.py).
 # *_python_values: the same write with every value encoded by Python (an
@@ -46,6 +49,9 @@ PATHS = (
 PATHS_WITH_LIMIT = tuple(
     path for path in PATHS if path.startswith(("update", "delete", "cascade"))
 )
+# Undoing the revision of an update, a delete and a cascade: revy's alone,
+# a save per row (revert(), restore_deleted(cascade=True)).
+REVY_ONLY = ("revert_update", "revert_delete", "restore_cascade")
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 ALL_DATABASES = ("sqlite", "postgresql", "mariadb")
 
@@ -100,7 +106,8 @@ def main() -> None:
                         db, path, lib, n, sqlite_file
                     )
                     for lib in libraries
-                    if lib != "limit" or path in PATHS_WITH_LIMIT
+                    if (lib != "limit" or path in PATHS_WITH_LIMIT)
+                    and (lib == "revy" or path not in REVY_ONLY)
                 }
                 line = f"{path:<21} {n:>9}"
                 for library in libraries:
@@ -109,7 +116,8 @@ def main() -> None:
                         line += f" {'-':>13} {'':>13}"
                         continue
                     line += f" {result['seconds']:>13.2f} {result['extra_mb']:>13.1f}"
-                revy_, plain = found["revy"], found["untracked"]
+                revy_ = found["revy"]
+                plain = found.get("untracked", {"seconds": 0, "extra_mb": 0})
                 limit = found.get("limit", {"error": "none"})
                 ratio = (
                     f"{revy_['seconds'] / max(limit['seconds'], 1e-9):.2f}"

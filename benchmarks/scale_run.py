@@ -29,6 +29,7 @@ from benchmarks.scale_limit import limit_of  # noqa: E402
 from revy.contrib.django.capture.sqlhistory import (  # noqa: E402
     fields_recorded_in_python,
 )
+from revy.contrib.django.history import restore_deleted, revert  # noqa: E402
 from revy.contrib.django.rows import recorded_fields  # noqa: E402
 
 LIBRARIES = {
@@ -85,7 +86,24 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
                 )
 
     write: Callable[[], Any]
-    if path == "bulk_create":
+    if path in ("revert_update", "revert_delete"):
+        insert(item)
+        with revy.Context():
+            if path == "revert_update":
+                item.objects.update(number=F("number") + 1, text="changed")
+            else:
+                item.objects.all().delete()
+        revision = history[2].objects.latest("pk")
+        write = lambda: revert(revision)  # noqa: E731
+    elif path == "restore_cascade":
+        with revy.Context.as_disabled():
+            parent = parent_model.objects.create(name="parent")
+        insert(child, parent=parent)
+        key = parent.pk
+        with revy.Context():
+            parent.delete()
+        write = lambda: restore_deleted(parent_model, key, cascade=True)  # noqa: E731
+    elif path == "bulk_create":
         objs = [item(**fields(i)) for i in range(n)]
         write = lambda: item.objects.bulk_create(objs)  # noqa: E731
     elif path == "bulk_update":

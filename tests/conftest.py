@@ -45,6 +45,15 @@ def clock():
     return Clock()
 
 
+@pytest.fixture(params=["in one batch", "a delta a batch"])
+def undo_batches(request, settings):
+    """Reverts and restores read what they undo a batch at a time: all of
+    it in one, or each delta in a batch of its own, so that a row's deltas
+    fall in several batches."""
+    if request.param == "a delta a batch":
+        settings.REVY_BATCH_SIZE = 1
+
+
 @pytest.fixture
 def alice():
     from tests.helpers import User

@@ -25,7 +25,7 @@ from tests.testapp.models import (
     UUIDItem,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("undo_batches")]
 
 
 @pytest.fixture

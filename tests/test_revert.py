@@ -53,7 +53,7 @@ from tests.testapp.models import (
     Tag,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("undo_batches")]
 
 
 # Undoing a revision's updates, creates and deletes ----------------------------
