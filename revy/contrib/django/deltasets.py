@@ -62,7 +62,7 @@ class DeltaSet:
         self.last_pk = last
         # Whether any row has more than one delta in the revision: if not,
         # a delta is its row's first and last, and no batch asks for spans.
-        self._repeats = last is not None and (
+        self.repeats = last is not None and (
             self._deltas.order_by()
             .values("content_type_id", "content_id")
             .annotate(count=Count("pk"))
@@ -193,7 +193,7 @@ class DeltaSet:
     def _spans_of(self, deltas: list[Any]) -> dict[tuple[int, str], Span]:
         """The first and last deltas of the set about those rows of
         ``deltas`` that more than one delta is about."""
-        if not self._repeats:
+        if not self.repeats:
             return {}
         ids_by_type: dict[int, set[str]] = {}
         for delta in deltas:

@@ -121,7 +121,8 @@ def undo(deltas: DeltaSet, overwrite: bool) -> None:
     raises :class:`WouldLose` (the caller rolls back) if deleting what the
     set created would delete or change other rows."""
     lost: dict[Row, str] = {}
-    for batch in deltas.batches(action=deltas.DELETE):
+    # A row deleted and created again has two deltas at least.
+    for batch in deltas.batches(action=deltas.DELETE) if deltas.repeats else ():
         replaced = [_row(delta) for delta in batch if deltas.replaced(delta)]
         _delete_rows(replaced, deltas, overwrite, lost)
     deleted = deltas.models_deleted()
