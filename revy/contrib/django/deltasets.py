@@ -1,9 +1,10 @@
 """A set of one revision's object deltas to undo, read a batch at a time.
 
 Memory holds one batch of deltas (``REVY_BATCH_SIZE``) with their attribute
-deltas, and a :class:`Span` for each row that more than one delta of the set
-is about; nothing for the other rows (decision 0019). ``reverting.py`` undoes
-the set a step at a time, each step reading it again.
+deltas, and a :class:`Span` for each of the batch's rows that more than one
+delta of the set is about; nothing per row of the set (decision 0019).
+``reverting.py`` undoes the set a step at a time, each step reading it
+again.
 """
 
 from __future__ import annotations
