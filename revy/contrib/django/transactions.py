@@ -331,7 +331,7 @@ def saved(
         if len(pending.saved) >= max(conf.batch_size(), 2 * pending.saved_alive):
             # An instance gone has nothing left to forget: a loop of saves
             # holds an entry per instance it still holds, not per save.
-            pending.saved = [entry for entry in pending.saved if entry.instance()]
+            pending.saved = [e for e in pending.saved if e.instance() is not None]
             pending.saved_alive = len(pending.saved)
 
 
