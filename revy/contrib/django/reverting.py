@@ -236,6 +236,8 @@ def _replayed(field: models.Field) -> bool:
 
 
 def _undo_update(delta: Any, instance: models.Model, using: str) -> None:
+    """Put back on ``instance``, the live row, what the update ``delta``
+    changed, and save those fields."""
     model = type(instance)
     encoder = conf.value_encoder()
     fields = []
