@@ -175,7 +175,8 @@ def _recreate(model: Any, batch: list[Any], using: str) -> None:
     snapshots in one query."""
     snapshots = (
         type(batch[0])
-        .objects.filter(pk__in=[delta.pk for delta in batch])
+        .objects.using(using)
+        .filter(pk__in=[delta.pk for delta in batch])
         .annotate(snapshot=ObjectSnapshot(model))
         .order_by("pk")
         .values_list("snapshot", flat=True)

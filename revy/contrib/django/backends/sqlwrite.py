@@ -296,6 +296,7 @@ class HistoryWrite:
                 "WITH NO DATA",
                 [*shape.params, *diff.params],
             )
+            aborted = False
             try:
                 ctes = [
                     *written,
@@ -313,18 +314,17 @@ class HistoryWrite:
                 [(count,)] = cursor.fetchall()
                 cursor.execute(f"CREATE UNIQUE INDEX ON {CHANGED} (revy_delta)", ())
                 self._encode_in_python(cursor, "d.revy_delta", values)
-                written = self._with_history(
+                return self._with_history(
                     [], CHANGED, str(int(count)), attribution, revision
                 )
             except DatabaseError:
                 # The transaction takes no statement but a rollback now, which
                 # drops the tables with the rest: the error is the database's.
+                aborted = True
                 raise
-            except BaseException:
-                self.sql.unstage(cursor, tables, before=False)
-                raise
-            self.sql.unstage(cursor, tables, before=False)
-            return written
+            finally:
+                if not aborted:
+                    self.sql.unstage(cursor, tables, before=False)
 
     def _with_history(
         self,
