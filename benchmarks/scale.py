@@ -37,6 +37,7 @@ PATHS = (
     "delete_python_values",
     "cascade",
     "cascade_python_values",
+    "delete_loaded",
     "revert_update",
     "revert_delete",
     "restore_cascade",
@@ -45,9 +46,12 @@ PATHS = (
 # *_python_values: the same write with every value encoded by Python (an
 # encoder revy's SQL does not know), as a field without SQL has its values;
 # update_in_python: the update under REVY_HISTORY_IN_SQL = False, recorded
-# in Python a batch at a time.
+# in Python a batch at a time. delete_loaded: a QuerySet.delete() of parents
+# with a child each, which Django loads as instances, recorded in Python.
 PATHS_WITH_LIMIT = tuple(
-    path for path in PATHS if path.startswith(("update", "delete", "cascade"))
+    path
+    for path in PATHS
+    if path.startswith(("update", "delete", "cascade")) and path != "delete_loaded"
 )
 # Undoing the revision of an update, a delete and a cascade: revy's alone,
 # a save per row (revert(), restore_deleted(cascade=True)).

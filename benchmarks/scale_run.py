@@ -117,6 +117,18 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
         write = lambda: item.objects.update(  # noqa: E731
             number=F("number") + 1, text="changed"
         )
+    elif path == "delete_loaded":
+        with revy.Context.as_disabled():
+            for start in range(0, n, 10_000):
+                keys = range(start, min(n, start + 10_000))
+                parents = parent_model.objects.bulk_create(
+                    parent_model(name=f"parent {i}") for i in keys
+                )
+                child.objects.bulk_create(
+                    child(**fields(i), parent=parent)
+                    for i, parent in zip(keys, parents, strict=True)
+                )
+        write = lambda: parent_model.objects.all().delete()  # noqa: E731
     elif path.startswith("delete"):
         insert(item)
         write = lambda: item.objects.all().delete()  # noqa: E731
@@ -143,6 +155,8 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
     if path.startswith("update"):
         fields = [item._meta.get_field(name) for name in ("number", "text")]
         in_python = fields_recorded_in_python(item, fields, connection.alias)
+    elif path == "delete_loaded":
+        in_python = ["every field (rows Django loads)"]
     elif path.startswith(("delete", "cascade")):
         deleted = item if path.startswith("delete") else child
         fields = recorded_fields(deleted)

@@ -54,6 +54,15 @@ def undo_batches(request, settings):
         settings.REVY_BATCH_SIZE = 1
 
 
+@pytest.fixture(params=["in one batch", "a row a batch"])
+def delete_batches(request, settings):
+    """Deletes read the rows Django collects a batch at a time once they
+    fill more than one: all in one, or each row in a batch of its own, so
+    that a cascade's causes and their effects fall in different batches."""
+    if request.param == "a row a batch":
+        settings.REVY_BATCH_SIZE = 1
+
+
 @pytest.fixture
 def alice():
     from tests.helpers import User

@@ -1,9 +1,10 @@
 """Bulk writes hold one batch of history at a time, whatever their size.
 
 ``bulk_create``, ``bulk_update``, ``QuerySet.update()``, ``QuerySet.delete()``,
-a cascade, ``SET_NULL``, ``revy_baseline``, many-to-many ``add``,
-``remove``, ``set`` and ``clear``, a loop of saves, a revert and a restore
-with its cascade (a save per row) write the history of a batch
+a cascade, a delete of rows Django loads as instances, ``SET_NULL``,
+``revy_baseline``, many-to-many ``add``, ``remove``, ``set`` and ``clear``,
+a loop of saves, a revert and a restore with its cascade (a save per row)
+write the history of a batch
 (``REVY_BATCH_SIZE``) before they read the next, and keep nothing per row
 once it is written: not the deltas (inside a savepoint either), not a note
 per saved instance. Memory is measured with ``tracemalloc`` (allocations,
@@ -138,6 +139,16 @@ def _prepare(path: str, n: int):
                 Book(title=f"b{i}", shelf=shelf, editor=editor) for i in range(n)
             )
         return editor.delete  # Sets the editor of the books to NULL.
+    if path == "delete_of_collected":
+        # Books with a page each: Django loads the books as instances to
+        # collect their pages, and deletes the pages by filter.
+        with Context.as_disabled():
+            shelf = Shelf.objects.create(name="s")
+            books = Book.objects.bulk_create(
+                Book(title=f"b{i}", shelf=shelf) for i in range(n)
+            )
+            Page.objects.bulk_create(Page(book=book, number=1) for book in books)
+        return Book.objects.filter(shelf=shelf).delete
     with Context.as_disabled():  # A book's pages: nothing points at them.
         book = Book.objects.create(title="t", shelf=Shelf.objects.create(name="s"))
         Page.objects.bulk_create(Page(book=book, number=i) for i in range(n))
@@ -234,6 +245,19 @@ def test_a_bulk_write_s_memory_does_not_grow_with_its_rows(path):
     assert per_row < MOST_PER_ROW, f"{path}: {few} -> {many} bytes, {per_row:.0f}/row"
 
 
+def _extra_per_row(path: str) -> float:
+    """What revy adds to the peak of ``path``'s write, a row, from a few
+    rows to many: Django's own write holds every row here."""
+
+    def extra(n: int) -> int:
+        return _peak(path, n) - _peak(path, n, recording=False)
+
+    extra(FEW)  # Caches filled once, outside the comparison.
+    few, many = extra(FEW), extra(MANY)
+    print(f"{path}: {few} -> {many} bytes")
+    return (many - few) / (MANY - FEW)
+
+
 @pytest.mark.django_db(transaction=True)
 @override_settings(REVY_BATCH_SIZE=BATCH)
 @pytest.mark.parametrize("path", ["m2m_add", "m2m_remove", "m2m_set", "m2m_clear"])
@@ -241,14 +265,16 @@ def test_a_many_to_many_write_s_extra_memory_does_not_grow_with_its_members(path
     """Django's own add, remove and set hold every member (a through row
     each, for ``add``): what revy adds to that must not grow, though it
     records a delta for each member (its side of the relation)."""
+    assert _extra_per_row(path) < MOST_PER_ROW
 
-    def extra(n: int) -> int:
-        return _peak(path, n) - _peak(path, n, recording=False)
 
-    extra(FEW)  # Caches filled once, outside the comparison.
-    few, many = extra(FEW), extra(MANY)
-    per_row = (many - few) / (MANY - FEW)
-    assert per_row < MOST_PER_ROW, f"{path}: {few} -> {many} bytes, {per_row:.0f}/row"
+@pytest.mark.django_db(transaction=True)
+@override_settings(REVY_BATCH_SIZE=BATCH)
+def test_a_delete_of_rows_django_loads_adds_memory_that_does_not_grow_with_them():
+    """Django's collector holds every row it loads as an instance (rows
+    with rows of their own to delete): revy records them a batch at a time
+    and keeps only the keys of their deltas, for the deletes they cause."""
+    assert _extra_per_row("delete_of_collected") < MOST_PER_ROW
 
 
 @pytest.mark.django_db(transaction=True)

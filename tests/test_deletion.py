@@ -66,7 +66,12 @@ from tests.testapp.models import (
     Team,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("delete_batches")]
+
+# Counts of queries hold for batches of the default size.
+_DEFAULT_BATCHES = pytest.mark.parametrize(
+    "delete_batches", ["in one batch"], indirect=True
+)
 
 
 # Helpers ---------------------------------------------------------------------
@@ -803,6 +808,7 @@ def test_a_rolled_back_delete_leaves_no_history():
 # Query counts --------------------------------------------------------------------
 
 
+@_DEFAULT_BATCHES
 @pytest.mark.django_db(transaction=True)
 def test_cascade_of_2000_children_takes_at_most_20_queries():
     album = build_album(photos=2000)
@@ -824,6 +830,7 @@ def test_cascade_of_2000_children_takes_at_most_20_queries():
     assert AttributeDelta.objects.count() == 1 + 2000 * 2
 
 
+@_DEFAULT_BATCHES
 @pytest.mark.django_db(transaction=True)
 def test_queryset_delete_of_2000_rows_takes_at_most_20_queries():
     album = build_album(photos=2000)
@@ -846,6 +853,7 @@ def _build_shelves():
     Page.objects.bulk_create(Page(book=book, number=1) for book in books)
 
 
+@_DEFAULT_BATCHES
 @pytest.mark.django_db(transaction=True)
 def test_a_three_level_cascade_of_4000_rows_costs_a_bounded_number_of_queries():
     warm_content_types(Album, Photo, Page, Book, Shelf, Editor)

@@ -1,11 +1,15 @@
 """What a deleted row is linked to: the delete that caused its own, the
 many-to-many members it leaves, the parent rows of a multi-table child,
-and whether a ``SET_*`` handler may name it (``deletes.py``)."""
+and whether a ``SET_*`` handler may name it; and the order in which the
+rows Django collects are recorded a batch at a time, causes first, their
+deltas kept by key once written (``deletes.py``)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from django.db import models
@@ -14,17 +18,23 @@ from django.db.models.deletion import Collector
 
 from revy.contrib.django import conf
 from revy.contrib.django.backends.sqltypes import Cause
+from revy.contrib.django.capture.database_on_delete import has_database_effects
 from revy.contrib.django.pending import PendingObjectDelta
 
 __all__ = [
+    "Causes",
     "Deltas",
     "Membership",
+    "WrittenDelete",
+    "WrittenDeletes",
     "cause_of_row",
     "cause_of_field",
+    "collected_keys",
     "drop_parent_rows",
     "has_members",
     "may_be_named",
     "memberships",
+    "order_in_batches",
     "parent_rows_kept",
     "PointedAt",
     "deletes_pointed_at",
@@ -32,6 +42,71 @@ __all__ = [
 
 # {model: {pk: its delete delta}}
 Deltas = dict[type[models.Model], dict[Any, PendingObjectDelta]]
+
+
+class WrittenDelete:
+    """A delete delta already written, as a later delta names its cause: by
+    its key (its own causes were written with it)."""
+
+    __slots__ = ("pk",)
+    cause = None
+
+    def __init__(self, pk: int) -> None:
+        self.pk = pk
+
+    def causes(self) -> list[PendingObjectDelta]:
+        return []
+
+
+# Keys an array of signed 64-bit integers holds.
+_LOWEST, _HIGHEST = -(2**63), 2**63 - 1
+
+
+class WrittenDeletes(Mapping[Any, WrittenDelete]):
+    """``{key of a deleted row: its written delete delta}``, 16 bytes an
+    entry where keys and deltas are integers added in rising key order, as
+    batches read in key order add them: the causes of a delete of a million
+    rows take 16 MB instead of the deltas themselves. Other entries go in a
+    dict."""
+
+    def __init__(self) -> None:
+        self._keys = array("q")
+        self._deltas = array("q")
+        self._others: dict[Any, Any] = {}
+
+    def add(self, key: Any, delta_pk: Any) -> None:
+        keys = self._keys
+        if (
+            type(key) is int
+            and type(delta_pk) is int
+            and _LOWEST <= key <= _HIGHEST
+            and (not keys or key > keys[-1])
+        ):
+            keys.append(key)
+            self._deltas.append(delta_pk)
+        else:
+            self._others[key] = delta_pk
+
+    def __getitem__(self, key: Any) -> WrittenDelete:
+        if key in self._others:
+            return WrittenDelete(self._others[key])
+        keys = self._keys
+        if type(key) is int and _LOWEST <= key <= _HIGHEST:
+            at = bisect_left(keys, key)
+            if at < len(keys) and keys[at] == key:
+                return WrittenDelete(self._deltas[at])
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from self._keys
+        yield from self._others
+
+    def __len__(self) -> int:
+        return len(self._keys) + len(self._others)
+
+
+# {model: {pk: its delete delta}}, as pending deltas or written ones.
+Causes = dict[type[models.Model], Mapping[Any, PendingObjectDelta | WrittenDelete]]
 
 
 # The handlers that delete the row, or leave it as it is: a row whose
@@ -150,8 +225,8 @@ def parent_rows_kept(
 
 
 def cause_of_row(
-    model: type[models.Model], row: dict[str, Any], deltas: Sequence[Deltas]
-) -> PendingObjectDelta | None:
+    model: type[models.Model], row: dict[str, Any], deltas: Sequence[Causes]
+) -> PendingObjectDelta | WrittenDelete | None:
     """The delete delta of the row ``row`` points at, if it is deleted too."""
     for field in cause_fields(model):
         cause = cause_of_field(field, row[field.attname], deltas)
@@ -174,8 +249,8 @@ def cause_fields(model: type[models.Model]) -> list[models.Field]:
 
 
 def cause_of_field(
-    field: models.Field, value: Any, deltas: Sequence[Deltas]
-) -> PendingObjectDelta | None:
+    field: models.Field, value: Any, deltas: Sequence[Causes]
+) -> PendingObjectDelta | WrittenDelete | None:
     """The delete delta, among ``deltas``, of the row ``value`` points at."""
     if value is None or not field.is_relation:
         return None
@@ -209,7 +284,8 @@ class PointedAt(NamedTuple):
     """The delete deltas of the rows a foreign key may point at."""
 
     field: models.Field
-    deltas: dict[Any, PendingObjectDelta]  # {key of the row: its delta}
+    # {key of the row: its delta}
+    deltas: dict[Any, PendingObjectDelta | WrittenDelete]
 
     def written(self) -> Cause:
         """The same, by the keys of the deltas, once they are written."""
@@ -217,15 +293,16 @@ class PointedAt(NamedTuple):
 
 
 def deletes_pointed_at(
-    model: type[models.Model], known: Deltas
+    model: type[models.Model], known: Causes
 ) -> list[PointedAt] | None:
     """The delete deltas among ``known`` that the foreign keys of ``model``
     may point at, as :func:`cause_of_row` finds them; None where there are
-    too many to find in SQL."""
+    too many to find in SQL (found without reading more of them)."""
     found = []
+    total = 0
     for field in cause_fields(model):
         target = field.remote_field.model._meta.concrete_model
-        deltas: dict[Any, PendingObjectDelta] = {}
+        deltas: dict[Any, PendingObjectDelta | WrittenDelete] = {}
         # Rows of the model pointed at first, then its multi-table children.
         for source, by_pk in sorted(
             known.items(), key=lambda item: item[0] is not target
@@ -233,8 +310,67 @@ def deletes_pointed_at(
             if source is target or target in source._meta.all_parents:
                 for pk, delta in by_pk.items():
                     deltas.setdefault(pk, delta)
+                    if total + len(deltas) > _MOST_CAUSES:
+                        return None
         if deltas:
             found.append(PointedAt(field, deltas))
-    if sum(len(pointed.deltas) for pointed in found) > _MOST_CAUSES:
-        return None
+            total += len(deltas)
     return found
+
+
+def collected_keys(collector: Collector) -> dict[type[models.Model], list[Any]]:
+    """``{concrete model: keys in rising order}`` of the tracked rows Django
+    collected as instances."""
+    keys: dict[type[models.Model], list[Any]] = {}
+    for model, instances in collector.data.items():
+        concrete = model._meta.concrete_model
+        if model._meta.auto_created or not conf.is_tracked(concrete) or not instances:
+            continue
+        if concrete in keys:  # Proxies of one model may hold the same row.
+            keys[concrete] = list({*keys[concrete], *(obj.pk for obj in instances)})
+        else:
+            keys[concrete] = [obj.pk for obj in instances]
+    for pks in keys.values():
+        pks.sort()
+    return keys
+
+
+def order_in_batches(
+    keys: dict[type[models.Model], list[Any]],
+) -> list[type[models.Model]] | None:
+    """The order in which to record the collected rows ``keys`` a batch at
+    a time: each model after those whose rows' deletes may cause the deletes
+    of its rows (:func:`cause_fields`). None where they are recorded all at
+    once: when they fit in one batch, or are rows of a multi-table family (a
+    child and its parent rows are one object), have many-to-many members,
+    have rows the database deletes or sets with them, or may cause deletes
+    of rows of their own model, directly or through others."""
+    if sum(len(pks) for pks in keys.values()) <= conf.batch_size():
+        return None
+    for model in keys:
+        if (
+            model._meta.parents
+            or has_members(model)
+            or has_database_effects(model)
+            or any(model in other._meta.all_parents for other in keys)
+        ):
+            return None
+    waiting = {
+        model: {
+            target
+            for field in cause_fields(model)
+            if (target := field.remote_field.model._meta.concrete_model) in keys
+        }
+        for model in keys
+    }
+    ordered: list[type[models.Model]] = []
+    while waiting:
+        ready = [model for model, targets in waiting.items() if not targets]
+        if not ready:
+            return None  # A cycle, or a model pointing at itself.
+        for model in ready:
+            del waiting[model]
+            ordered.append(model)
+        for targets in waiting.values():
+            targets.difference_update(ready)
+    return ordered

@@ -29,14 +29,18 @@ from revy.contrib.django.capture.database_on_delete import (
     has_database_effects,
 )
 from revy.contrib.django.capture.deletedrows import (
+    Causes,
     Deltas,
+    WrittenDeletes,
     cause_of_field,
     cause_of_row,
+    collected_keys,
     deletes_pointed_at,
     drop_parent_rows,
     has_members,
     may_be_named,
     memberships,
+    order_in_batches,
     parent_rows_kept,
 )
 from revy.contrib.django.capture.scope import (
@@ -65,25 +69,35 @@ _UPDATE = AbstractObjectDelta.ACTION_UPDATE
 def _record_deletion(frame: Frame, collector: Collector) -> None:
     using = collector.using
     recorder = Recorder(frame, using)
-    # Every row is read again locked, by key, before Django deletes it: what
-    # is recorded is what the delete removes, as it stood then.
-    collected: Rows = {}
-    for model, instances in collector.data.items():
-        concrete = model._meta.concrete_model
-        if model._meta.auto_created or not conf.is_tracked(concrete) or not instances:
-            continue
-        pks = [obj.pk for obj in instances]
-        rows = locked_rows(concrete, using, pks, for_delete=True)
-        collected.setdefault(concrete, {}).update(rows)
     # Django's own lists: _field_values() leaves them holding rows by key.
     field_updates = list(collector.field_updates.items())
-    # The rows Django holds as instances are recorded first: causes come
-    # before their effects.
     recorded = _Recorded(field_updates)
-    recorded.collected = collected
-    recorded.causes = _record_deleted_rows(
-        recorder, collector, collected, recorded, field_updates
-    )
+    # The rows Django holds as instances are recorded first: causes come
+    # before their effects. Every row is read again locked, by key, before
+    # Django deletes it: what is recorded is what the delete removes, as it
+    # stood then.
+    keys = collected_keys(collector)
+    order = order_in_batches(keys)
+    if order is None:
+        collected = {
+            model: locked_rows(model, using, pks, for_delete=True)
+            for model, pks in keys.items()
+        }
+        recorded.collected = collected
+        recorded.causes = _record_deleted_rows(
+            recorder, collector, collected, recorded, field_updates
+        )
+    else:
+        # A batch at a time, model after model, causes first: each batch's
+        # history written before the next is read, and only the keys of its
+        # deltas kept, for the deletes they cause.
+        for model in order:
+            for rows in locked_key_batches(model, using, keys[model], for_delete=True):
+                deltas = _record_deleted_rows(
+                    recorder, collector, {model: rows}, recorded, field_updates
+                )
+                transactions.flush(using)
+                recorded.keep_written(deltas)
     # Then the querysets Django deletes without loading them: those of rows
     # deleted alone when Django deletes them (by the database where it can,
     # decision 0028), the others now; in Python a batch at a time, each
@@ -162,9 +176,10 @@ def _record_fast_delete(
             # to match it since is not deleted unrecorded.
             deletes.append(_by_keys(concrete, using, rows))
         transactions.flush_if_full(using)
-        _record_deleted_rows(
-            recorder, collector, {concrete: rows}, recorded, field_updates
-        )
+        batch = {concrete: rows}
+        _record_deleted_rows(recorder, collector, batch, recorded, field_updates)
+        # The batch now also holds the rows the database deletes with it.
+        recorded.note_gone(batch)
     return deletes
 
 
@@ -241,14 +256,14 @@ class _Removal(NamedTuple):
 
 class _Recorded:
     """What a deletion has recorded so far that later rows still need: the
-    delete deltas of the rows Django collected as instances (their causes,
-    which Django holds in memory itself), the keys of deleted rows that a
-    ``SET_*`` handler or a membership may also name, and the membership
-    removals waiting for every deleted row to be known."""
+    delete deltas of the rows Django collected as instances (the causes of
+    later deletes; written ones by their keys alone), the keys of other
+    deleted rows that a ``SET_*`` handler or a membership may also name, and
+    the membership removals waiting for every deleted row to be known."""
 
     def __init__(self, field_updates: list[Any]) -> None:
         self.collected: Rows = {}
-        self.causes: Deltas = {}
+        self.causes: Causes = {}
         self.gone: dict[type[models.Model], set[Any]] = {}
         self.removals: list[_Removal] = []
         # The models whose rows Django's collector sets a field of.
@@ -256,10 +271,21 @@ class _Recorded:
             field.model._meta.concrete_model for (field, _), _ in field_updates
         }
 
-    def keeps_keys(self, model: type[models.Model]) -> bool:
-        """Whether to keep the keys of the deleted rows of ``model``: those
-        a ``SET_*`` handler or a membership may also name."""
-        return model in self.set_by_collector or may_be_named(model)
+    def keep_written(self, deltas: Deltas) -> None:
+        """Keep ``deltas``, written, as causes: by their keys alone."""
+        for model, by_pk in deltas.items():
+            kept = self.causes.get(model)
+            if not isinstance(kept, WrittenDeletes):
+                kept = self.causes[model] = WrittenDeletes()
+            for pk, delta in by_pk.items():
+                kept.add(pk, delta.pk)
+
+    def note_gone(self, deleted: Rows) -> None:
+        """Keep the keys of the rows ``deleted`` that a ``SET_*`` handler or
+        a membership may also name."""
+        for model, rows in deleted.items():
+            if model in self.set_by_collector or may_be_named(model):
+                self.gone.setdefault(model, set()).update(rows)
 
     def deleted_with(self, deleted: Rows) -> dict[type[models.Model], Any]:
         """``{model: keys}`` of the rows ``deleted`` and those collected."""
@@ -270,7 +296,7 @@ class _Recorded:
         return keys
 
     def is_gone(self, model: type[models.Model], pk: Any) -> bool:
-        return pk in self.gone.get(model, ())
+        return pk in self.gone.get(model, ()) or pk in self.causes.get(model, ())
 
 
 def _record_deleted_rows(
@@ -296,8 +322,6 @@ def _record_deleted_rows(
         relations.record_through_rows(
             recorder, model, list(rows.values()), added=False, deleted=everything
         )
-        if recorded.keeps_keys(model):
-            recorded.gone.setdefault(model, set()).update(rows)
     deltas: Deltas = {}
     if not deleted:
         return deltas
