@@ -1,8 +1,7 @@
 """What a deleted row is linked to: the delete that caused its own, the
-many-to-many members it leaves, the parent rows of a multi-table child,
-and whether a ``SET_*`` handler may name it; and the order in which the
-rows Django collects are recorded a batch at a time, causes first, their
-deltas kept by key once written (``deletes.py``)."""
+many-to-many members it leaves, the parent rows of a multi-table child;
+and the order in which the rows Django collects are recorded a batch at a
+time, causes first, their deltas kept by key once written (``deletes.py``)."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from django.db import models
-from django.db.models import deletion
 from django.db.models.deletion import Collector
 
 from revy.contrib.django import conf
@@ -32,7 +30,6 @@ __all__ = [
     "collected_keys",
     "drop_parent_rows",
     "has_members",
-    "may_be_named",
     "memberships",
     "order_in_batches",
     "parent_rows_kept",
@@ -109,37 +106,11 @@ class WrittenDeletes(Mapping[Any, WrittenDelete]):
 Causes = dict[type[models.Model], Mapping[Any, PendingObjectDelta | WrittenDelete]]
 
 
-# The handlers that delete the row, or leave it as it is: a row whose
-# foreign keys all have one of these is never the target of a SET_* update.
-_NOT_SETTING = {
-    deletion.CASCADE,
-    deletion.PROTECT,
-    deletion.RESTRICT,
-    deletion.DO_NOTHING,
-    getattr(deletion, "DB_CASCADE", deletion.CASCADE),
-}
-
-
 def has_members(model: type[models.Model]) -> bool:
     """Whether rows of ``model`` may have many-to-many members."""
     meta = model._meta
     return bool(meta.many_to_many) or any(
         rel.many_to_many for rel in meta.related_objects
-    )
-
-
-@functools.cache
-def may_be_named(model: type[models.Model]) -> bool:
-    """Whether a ``SET_*`` handler may change rows of ``model``, or it has
-    many-to-many members: then the keys of its deleted rows are kept, so
-    that no update of a row the delete removes is recorded."""
-    meta = model._meta
-    if has_members(model):
-        return True
-    return any(
-        field.remote_field.on_delete not in _NOT_SETTING
-        for field in meta.concrete_fields
-        if field.is_relation and field.remote_field is not None
     )
 
 

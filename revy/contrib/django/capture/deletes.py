@@ -38,7 +38,6 @@ from revy.contrib.django.capture.deletedrows import (
     deletes_pointed_at,
     drop_parent_rows,
     has_members,
-    may_be_named,
     memberships,
     order_in_batches,
     parent_rows_kept,
@@ -71,7 +70,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
     recorder = Recorder(frame, using)
     # Django's own lists: _field_values() leaves them holding rows by key.
     field_updates = list(collector.field_updates.items())
-    recorded = _Recorded(field_updates)
+    recorded = _Recorded()
     # The rows Django holds as instances are recorded first: causes come
     # before their effects. Every row is read again locked, by key, before
     # Django deletes it: what is recorded is what the delete removes, as it
@@ -84,9 +83,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
             for model, pks in keys.items()
         }
         recorded.collected = collected
-        recorded.causes = _record_deleted_rows(
-            recorder, collector, collected, recorded, field_updates
-        )
+        recorded.causes = _record_deleted_rows(recorder, collector, collected, recorded)
     else:
         # A batch at a time, model after model, causes first: each batch's
         # history written before the next is read, and only the keys of its
@@ -94,7 +91,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
         for model in order:
             for rows in locked_key_batches(model, using, keys[model], for_delete=True):
                 deltas = _record_deleted_rows(
-                    recorder, collector, {model: rows}, recorded, field_updates
+                    recorder, collector, {model: rows}, recorded
                 )
                 transactions.flush(using)
                 recorded.keep_written(deltas)
@@ -110,31 +107,24 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
             fast_deletes.append(queryset)
         elif _deleted_alone(concrete):
             fast_deletes.append(
-                _DeletedWithHistory(
-                    queryset, recorder, collector, recorded, field_updates
-                )
+                _DeletedWithHistory(queryset, recorder, collector, recorded)
             )
         else:
             fast_deletes.extend(
-                _record_fast_delete(
-                    recorder, collector, queryset, recorded, field_updates
-                )
+                _record_fast_delete(recorder, collector, queryset, recorded)
             )
+    # Once those are deleted, before Django sets the foreign keys: in the
+    # order Django writes, and a row they deleted is no longer read.
+    fast_deletes.append(_LeftBehind(recorder, field_updates, recorded))
     collector.fast_deletes = fast_deletes
-    left = _LeftBehind(recorder, field_updates, recorded)
-    if any(isinstance(delete, _DeletedWithHistory) for delete in fast_deletes):
-        # Once those are deleted, before Django sets the foreign keys: in the
-        # order Django writes, and a row they deleted is no longer read.
-        fast_deletes.append(left)
-    else:
-        left.record()
 
 
 class _LeftBehind:
     """What a deletion changes in the rows it leaves: the memberships it
     removes, known only once every deleted row has been read, and the
-    foreign keys ``SET_*`` handlers set. Recorded by :meth:`record`, or as
-    the last of ``Collector.fast_deletes``, which deletes nothing."""
+    foreign keys ``SET_*`` handlers set. The last of
+    ``Collector.fast_deletes``, which deletes nothing: the rows deleted by
+    filter are gone when it reads the rows the handlers set."""
 
     def __init__(
         self, recorder: Recorder, field_updates: list[Any], recorded: _Recorded
@@ -143,15 +133,12 @@ class _LeftBehind:
         self.field_updates = field_updates
         self.recorded = recorded
 
-    def record(self) -> None:
+    def _raw_delete(self, using: str) -> int:
         recorder, recorded = self.recorder, self.recorded
         for removal in recorded.removals:
             if not recorded.is_gone(removal.model, removal.pk):
                 recorder.add(removal.delta)
         _record_field_updates(recorder, recorder.using, self.field_updates, recorded)
-
-    def _raw_delete(self, using: str) -> int:
-        self.record()
         return 0  # Django counts no row of it.
 
 
@@ -160,27 +147,27 @@ def _record_fast_delete(
     collector: Collector,
     queryset: models.QuerySet,
     recorded: _Recorded,
-    field_updates: list[Any],
-) -> list[models.QuerySet]:
+) -> Iterator[models.QuerySet]:
     """Record the delete of the rows of ``queryset``, a batch at a time,
-    each batch's history queued before the next is read; the querysets
-    that delete exactly the rows recorded."""
+    each batch's history queued before the next is read; yield the
+    querysets that delete exactly the rows recorded, as soon as they are
+    (deleted as they come, no key is kept past its batch)."""
     using = recorder.using
     concrete = queryset.model._meta.concrete_model
     alone = backends.of(using).writes_alone
-    # No other writer can commit before the delete: by filter.
-    deletes = [queryset] if alone else []
     for rows in locked_batches(concrete, using, queryset, for_delete=True):
-        if not alone:
-            # Deleted by the keys read, not by the filter: a row that came
-            # to match it since is not deleted unrecorded.
-            deletes.append(_by_keys(concrete, using, rows))
+        # Deleted by the keys read, not by the filter: a row that came to
+        # match it since is not deleted unrecorded.
+        by_keys = None if alone else _by_keys(concrete, using, rows)
         transactions.flush_if_full(using)
         batch = {concrete: rows}
-        _record_deleted_rows(recorder, collector, batch, recorded, field_updates)
+        _record_deleted_rows(recorder, collector, batch, recorded)
         # The batch now also holds the rows the database deletes with it.
         recorded.note_gone(batch)
-    return deletes
+        if by_keys is not None:
+            yield by_keys
+    if alone:
+        yield queryset  # No other writer can commit before the delete.
 
 
 def _deleted_alone(model: type[models.Model]) -> bool:
@@ -206,7 +193,6 @@ class _DeletedWithHistory:
         recorder: Recorder,
         collector: Collector,
         recorded: _Recorded,
-        field_updates: list[Any],
     ) -> None:
         self.model = queryset.model  # Django counts the rows deleted by it.
         self.concrete = queryset.model._meta.concrete_model
@@ -214,7 +200,6 @@ class _DeletedWithHistory:
         self.recorder = recorder
         self.collector = collector
         self.recorded = recorded
-        self.field_updates = field_updates
 
     def _raw_delete(self, using: str) -> int:
         causes = self._causes_in_sql(using)
@@ -227,7 +212,6 @@ class _DeletedWithHistory:
             self.collector,
             self.queryset,
             self.recorded,
-            self.field_updates,
         )
         # Django's own gives None for a filter that matches nothing by itself.
         return sum(queryset._raw_delete(using) or 0 for queryset in deletes)
@@ -258,18 +242,14 @@ class _Recorded:
     """What a deletion has recorded so far that later rows still need: the
     delete deltas of the rows Django collected as instances (the causes of
     later deletes; written ones by their keys alone), the keys of other
-    deleted rows that a ``SET_*`` handler or a membership may also name, and
-    the membership removals waiting for every deleted row to be known."""
+    deleted rows that a membership may also name, and the membership
+    removals waiting for every deleted row to be known."""
 
-    def __init__(self, field_updates: list[Any]) -> None:
+    def __init__(self) -> None:
         self.collected: Rows = {}
         self.causes: Causes = {}
         self.gone: dict[type[models.Model], set[Any]] = {}
         self.removals: list[_Removal] = []
-        # The models whose rows Django's collector sets a field of.
-        self.set_by_collector = {
-            field.model._meta.concrete_model for (field, _), _ in field_updates
-        }
 
     def keep_written(self, deltas: Deltas) -> None:
         """Keep ``deltas``, written, as causes: by their keys alone."""
@@ -281,10 +261,10 @@ class _Recorded:
                 kept.add(pk, delta.pk)
 
     def note_gone(self, deleted: Rows) -> None:
-        """Keep the keys of the rows ``deleted`` that a ``SET_*`` handler or
-        a membership may also name."""
+        """Keep the keys of the rows ``deleted`` that a membership may also
+        name (``SET_*`` handlers read the rows left once these are gone)."""
         for model, rows in deleted.items():
-            if model in self.set_by_collector or may_be_named(model):
+            if has_members(model):
                 self.gone.setdefault(model, set()).update(rows)
 
     def deleted_with(self, deleted: Rows) -> dict[type[models.Model], Any]:
@@ -300,22 +280,17 @@ class _Recorded:
 
 
 def _record_deleted_rows(
-    recorder: Recorder,
-    collector: Collector,
-    deleted: Rows,
-    recorded: _Recorded,
-    field_updates: list[Any],
+    recorder: Recorder, collector: Collector, deleted: Rows, recorded: _Recorded
 ) -> Deltas:
     """Record the delete of the rows ``deleted`` (``{model: {pk: row}}``),
     of those the database deletes with them, and of their memberships;
-    add the foreign keys the database sets to ``field_updates``. Returns
+    and of the foreign keys the database sets as it deletes them. Returns
     the delete deltas, by model and key."""
     using = recorder.using
     # What the database deletes and sets itself (on_delete=DB_*).
     effects = database_effects(deleted, using)
     for model, rows in effects.deleted.items():
         deleted.setdefault(model, {}).update(rows)
-    field_updates.extend(effects.field_updates.items())
     drop_parent_rows(deleted)
     everything = recorded.deleted_with(deleted)
     for model, rows in deleted.items():
@@ -380,14 +355,26 @@ def _record_deleted_rows(
                 recorded.removals.append(_Removal(relation.other_model, member, delta))
     for delta in queued:
         recorder.add(delta)
+    if effects.field_updates:
+        # The database sets them as it deletes these rows: read them now.
+        _record_field_updates(
+            recorder, using, list(effects.field_updates.items()), recorded, deltas
+        )
     return deltas
 
 
 def _record_field_updates(
-    recorder: Recorder, using: str, field_updates: list[Any], recorded: _Recorded
+    recorder: Recorder,
+    using: str,
+    field_updates: list[Any],
+    recorded: _Recorded,
+    deleted_now: Deltas | None = None,
 ) -> None:
     """Record the foreign keys ``SET_NULL`` and friends change, of the rows
-    the delete leaves."""
+    the delete leaves; ``deleted_now``: the delete deltas of rows deleted
+    with them that ``recorded`` does not hold yet."""
+    now = deleted_now or {}
+    known = (now, recorded.causes)
     for (field, value), targets in field_updates:
         model = field.model._meta.concrete_model
         if not conf.is_tracked(model) or not only_recorded(model, [field]):
@@ -396,7 +383,7 @@ def _record_field_updates(
             value = getattr(value, field.target_field.attname)
         for pk, old in _field_values(model, using, field, targets):
             transactions.flush_if_full(using)
-            if old == value or recorded.is_gone(model, pk):
+            if old == value or recorded.is_gone(model, pk) or pk in now.get(model, ()):
                 continue
             attribute = recorder.attribute(
                 field.name, recorder.encode(field, old), recorder.encode(field, value)
@@ -407,7 +394,7 @@ def _record_field_updates(
                     model,
                     pk,
                     [attribute],
-                    cause=cause_of_field(field, old, (recorded.causes,)),
+                    cause=cause_of_field(field, old, known),
                     caused_by_deletion=True,
                 )
             )
