@@ -23,6 +23,7 @@ from django.db.models.expressions import Expression
 from django.db.models.sql.query import FORBIDDEN_ALIAS_PATTERN
 
 from revy.contrib.django import backends, conf, tracking
+from revy.contrib.django.backends.staging import key_pages
 
 Row = dict[str, Any]  # {attname: value} of one row
 
@@ -291,9 +292,29 @@ def locked_batches(
     """The rows of ``queryset``, ``{pk: {attname: value}}`` a batch at a
     time, in key order, each batch locked as it is read (``Backend.lock``):
     until the transaction ends no other writes them, so a write by their
-    keys changes exactly these rows, and they hold these values then."""
-    locked = backends.of(using).lock(queryset.using(using), for_delete)
-    return batches(model, using, locked, fields)
+    keys changes exactly these rows, and they hold these values then.
+
+    Where more than one batch matches, the keys of the rest are staged at
+    once, locked (``staging.py``): ``queryset`` is evaluated twice, not once
+    per batch."""
+    backend = backends.of(using)
+    locked = backend.lock(queryset.using(using), for_delete).order_by("pk")
+    attnames = _attnames(model, fields)
+    size = conf.batch_size()
+    # One row more than a batch tells whether more follow.
+    values = list(values_of(locked[: size + 1], attnames))
+    if values:
+        yield _by_key(values[:size], attnames)
+    if len(values) <= size:
+        return
+    rest = locked.filter(pk__gt=values[size - 1][0])
+    if not backend.dialect.stages_rows:
+        yield from batches(model, using, rest, fields)
+        return
+    for page in key_pages(backend, rest, size):
+        rows = _read_locked(backend, page, attnames, for_delete)
+        if rows:
+            yield rows
 
 
 def batches(
@@ -315,7 +336,7 @@ def batches(
         values = list(values_of(page[:size], attnames))
         if not values:
             return
-        yield {row[0]: dict(zip(attnames, row, strict=True)) for row in values}
+        yield _by_key(values, attnames)
         if len(values) < size:
             return
         last = values[-1][0]
@@ -360,12 +381,27 @@ def locked_key_batches(
     fields: Sequence[models.Field] | None = None,
     for_delete: bool = False,
 ) -> Iterator[dict[Any, Row]]:
-    """:func:`locked_rows` a batch at a time."""
+    """:func:`locked_rows` a batch at a time, each batch one query."""
+    backend = backends.of(using)
+    attnames = _attnames(model, fields)
     size = conf.batch_size()
-    base = model._base_manager.all()
+    base = model._base_manager.using(using)
     for start in range(0, len(pks), size):
-        chunk = base.filter(pk__in=pks[start : start + size])
-        yield from locked_batches(model, using, chunk, fields, for_delete)
+        chunk = backend.by_keys(base, list(pks[start : start + size]))
+        rows = _read_locked(backend, chunk, attnames, for_delete)
+        if rows:
+            yield rows
+
+
+def _read_locked(
+    backend: backends.Backend,
+    queryset: models.QuerySet,
+    attnames: Sequence[str],
+    for_delete: bool,
+) -> dict[Any, Row]:
+    """The rows of ``queryset`` (of a batch at most), locked, by key."""
+    locked = backend.lock(queryset, for_delete).order_by("pk")
+    return _by_key(values_of(locked, attnames), attnames)
 
 
 def update_reading_rows(
@@ -403,6 +439,13 @@ def values_of(
         return rows.iterator(chunk_size) if chunk_size else iter(rows)
     instances = queryset.iterator(chunk_size) if chunk_size else iter(queryset)
     return (tuple(obj.__dict__[name] for name in attnames) for obj in instances)
+
+
+def _by_key(
+    values: Iterable[tuple[Any, ...]], attnames: Sequence[str]
+) -> dict[Any, Row]:
+    """``{pk: row}`` of rows read as tuples of ``attnames``, the key first."""
+    return {row[0]: dict(zip(attnames, row, strict=True)) for row in values}
 
 
 @functools.cache

@@ -49,6 +49,8 @@ class Dialect:
     # A SELECT that joins its tables in the order they are written (SQLite
     # joins a CROSS JOIN in that order).
     select_in_order = "SELECT"
+    # Whether rows read go into temporary tables here (:meth:`stage_ranked`).
+    stages_rows = False
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
@@ -84,7 +86,7 @@ class Dialect:
     ) -> str:
         """Create the temporary ``table`` of the rows ``select`` reads, each
         with its rank in their order (1, 2, ...); the rank's column."""
-        raise NotSupportedError("history in SQL goes in one statement here")
+        raise NotSupportedError("rows read go into no temporary table here")
 
     def stage_encoded(self, cursor: Any, table: str, columns: Sequence[str]) -> None:
         """Create the temporary ``table`` of values encoded in Python, by the
@@ -230,6 +232,7 @@ def decimal_places(field: models.DecimalField) -> int | None:
 
 
 class PostgreSQLDialect(Dialect):
+    stages_rows = True
     null = "'null'::jsonb"
     json_parameter = "(%s)::jsonb"
     history_in_one_statement = True
@@ -263,6 +266,19 @@ class PostgreSQLDialect(Dialect):
                 [(name,)] = cursor.fetchall()
             self._sequences[model] = name
         return self._sequences[model]
+
+    def stage_ranked(
+        self, cursor: Any, table: str, select: str, params: Sequence[Any]
+    ) -> str:
+        # Numbered in the order selected: no query that locks rows runs in
+        # parallel, so the subquery's rows reach row_number() in its order.
+        cursor.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT row_number() OVER () "
+            f"AS revy_rank, s.* FROM ({select}) AS s",
+            params,
+        )
+        cursor.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (revy_rank)", ())
+        return "revy_rank"
 
     def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
         if before:
@@ -329,6 +345,7 @@ class PostgreSQLDialect(Dialect):
 
 
 class SQLiteDialect(Dialect):
+    stages_rows = True
     rank_type = "INTEGER"  # The table's rowid.
 
     def keys_known_before_insert(self, model: type[models.Model]) -> bool:
@@ -371,6 +388,7 @@ class SQLiteDialect(Dialect):
 
 
 class MySQLDialect(Dialect):
+    stages_rows = True
     select_in_order = "SELECT STRAIGHT_JOIN"
     json_text_type = "LONGTEXT"
 
