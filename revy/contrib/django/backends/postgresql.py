@@ -1,5 +1,6 @@
 """PostgreSQL: many rows as one JSON array, a request's rows in one
-statement, and ``COMMIT`` in the same round trip.
+statement, and ``COMMIT`` in the same round trip; the SQL of history the
+database writes (``PostgreSQLDialect``).
 
 Many rows go as ``INSERT ... SELECT`` from one JSON array of rows: neither
 side parses thousands of placeholders, and the client's work is one
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Field, Model, QuerySet
 from django.db.models.expressions import RawSQL
@@ -29,8 +31,121 @@ from django.db.models.sql import UpdateQuery
 
 from revy.contrib.django import conf
 from revy.contrib.django.backends.base import Backend, Linked, RowReader
-from revy.contrib.django.backends.dialect import PostgreSQLDialect
+from revy.contrib.django.backends.dialect import Dialect, decimal_places
 from revy.contrib.django.backends.plan import FEW, Plan
+
+
+class PostgreSQLDialect(Dialect):
+    stages_rows = True
+    null = "'null'::jsonb"
+    json_parameter = "(%s)::jsonb"
+    history_in_one_statement = True
+    json_text_type = "jsonb"
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        super().__init__(connection)
+        self._sequences: dict[type[models.Model], str | None] = {}
+
+    def keys_known_before_insert(self, model: type[models.Model]) -> bool:
+        return (
+            model._meta.pk is model._meta.auto_field
+            and self._sequence_of(model) is not None
+        )
+
+    def key_sequence(self, model: type[models.Model]) -> str:
+        return f"nextval('{self._sequence_of(model)}'::regclass)"
+
+    def _sequence_of(self, model: type[models.Model]) -> str | None:
+        """The sequence of a serial or identity key, asked once per
+        connection and model."""
+        if model not in self._sequences:
+            with self.connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_get_serial_sequence(%s, %s)",
+                    [
+                        self.connection.ops.quote_name(model._meta.db_table),
+                        model._meta.pk.column,
+                    ],
+                )
+                [(name,)] = cursor.fetchall()
+            self._sequences[model] = name
+        return self._sequences[model]
+
+    def stage_ranked(
+        self, cursor: Any, table: str, select: str, params: Sequence[Any]
+    ) -> str:
+        # Numbered in the order selected: no query that locks rows runs in
+        # parallel, so the subquery's rows reach row_number() in its order.
+        cursor.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT row_number() OVER () "
+            f"AS revy_rank, s.* FROM ({select}) AS s",
+            params,
+        )
+        cursor.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (revy_rank)", ())
+        return "revy_rank"
+
+    def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
+        if before:
+            return  # A failed write leaves none: its creation is undone.
+        cursor.execute(f"DROP TABLE IF EXISTS {', '.join(tables)}", ())
+
+    def insert_encoded(
+        self, cursor: Any, table: str, names: Sequence[str], rows: list[list[Any]]
+    ) -> None:
+        # One statement of arrays: executemany() sends a statement a row.
+        texts = range(1, len(names) + 1)
+        cursor.execute(
+            f"INSERT INTO {table} (revy_rank, {', '.join(names)}) "
+            f"SELECT u.c0{''.join(f', u.c{i}::jsonb' for i in texts)} "
+            f"FROM UNNEST(%s::bigint[]{', %s::text[]' * len(names)}) "
+            f"AS u(c0{''.join(f', c{i}' for i in texts)})",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+
+    def integer(self, column: str) -> str:
+        return f"to_jsonb({column})"
+
+    def integer_text(self, column: str) -> str:
+        return f"({column})::text"
+
+    def text(self, column: str) -> str:
+        return f"to_jsonb({column})"
+
+    def boolean(self, column: str) -> str:
+        return f"to_jsonb({column})"
+
+    def datetime(self, column: str, aware: bool) -> str:
+        # isoformat(): microseconds only when there are any; UTC as +00:00.
+        utc = f"({column} AT TIME ZONE 'UTC')" if aware else column
+        return (
+            f"to_jsonb(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+            f"CASE WHEN to_char({utc}, 'US') = '000000' THEN '' "
+            f"ELSE to_char({utc}, '.US') END" + (" || '+00:00')" if aware else ")")
+        )
+
+    def date(self, column: str) -> str:
+        return f"to_jsonb(to_char({column}, 'YYYY-MM-DD'))"
+
+    def decimal(self, field: models.DecimalField, column: str) -> str | None:
+        # numeric(m, d) as text has exactly d places, as the quantized
+        # Decimal's str() has.
+        return None if decimal_places(field) is None else f"to_jsonb(({column})::text)"
+
+    def float(self, column: str) -> str:
+        # PostgreSQL writes the shortest text that reads back exactly, as
+        # Python does; a value JSON cannot hold is stored as Python's str().
+        return (
+            f"CASE WHEN {column} = 'Infinity'::float8 THEN '\"inf\"'::jsonb "
+            f"WHEN {column} = '-Infinity'::float8 THEN '\"-inf\"'::jsonb "
+            f"WHEN {column} = 'NaN'::float8 THEN '\"nan\"'::jsonb "
+            f"ELSE to_jsonb({column}) END"
+        )
+
+    def uuid(self, column: str) -> str:
+        return f"to_jsonb({self.uuid_text(column)})"
+
+    def uuid_text(self, column: str) -> str:
+        return f"({column})::text"
 
 
 class PostgreSQLPlan(Plan):

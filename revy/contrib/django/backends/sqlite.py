@@ -1,4 +1,5 @@
-"""SQLite: its real parameter limit, and one short statement per row.
+"""SQLite: its real parameter limit, and one short statement per row; the
+SQL of history the database writes (``SQLiteDialect``).
 
 Django 5.2 caps SQLite at 999 parameters where SQLite takes far more, so
 batches follow the connection's own limit. Many rows that need no keys back
@@ -9,14 +10,59 @@ faster than it parses a long one.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
+from django.db import models
 from django.db.models import QuerySet
 
 from revy.contrib.django import conf
 from revy.contrib.django.backends.base import Backend
-from revy.contrib.django.backends.dialect import SQLiteDialect
+from revy.contrib.django.backends.dialect import Dialect
 from revy.contrib.django.backends.plan import Plan
+
+
+class SQLiteDialect(Dialect):
+    stages_rows = True
+    rank_type = "INTEGER"  # The table's rowid.
+
+    def keys_known_before_insert(self, model: type[models.Model]) -> bool:
+        return model._meta.pk is model._meta.auto_field
+
+    def first_inserted_key(self, cursor: Any) -> Any:
+        # The last row's; one writer at a time, so the keys follow each other.
+        return cursor.lastrowid - cursor.rowcount + 1
+
+    def stage(
+        self, cursor: Any, table: str, key: str, select: str, params: Sequence[Any]
+    ) -> None:
+        # No index: the rows are joined by the table's own key (its rowid),
+        # and SQLite indexes an IN (SELECT ...) itself.
+        cursor.execute(f"CREATE TEMP TABLE {table} AS {select}", params)
+
+    def stage_ranked(
+        self, cursor: Any, table: str, select: str, params: Sequence[Any]
+    ) -> str:
+        # Rows go in in the order selected: their rowids are their ranks.
+        cursor.execute(f"CREATE TEMP TABLE {table} AS {select}", params)
+        return "rowid"
+
+    def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
+        if before:
+            return  # A failed write leaves none: SQLite undoes their creation.
+        for table in tables:
+            cursor.execute(f"DROP TABLE IF EXISTS temp.{table}", ())
+
+    def datetime(self, column: str, aware: bool) -> str:
+        # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]', in UTC when aware.
+        text = f"replace({column}, ' ', 'T')"
+        return self.quote(f"{text} || '+00:00'" if aware else text)
+
+    def date(self, column: str) -> str:
+        return self.quote(column)
+
+    def differs(self, old: str, new: str, field: models.Field) -> str:
+        return f"{old} IS NOT {new}"
 
 
 class SQLitePlan(Plan):
