@@ -11,6 +11,7 @@ database cannot write takes the Python path, recorded the same way.
 
 import datetime
 import json
+import uuid
 
 import pytest
 from django.db import connection, transaction
@@ -36,6 +37,7 @@ from tests.helpers import (
 from tests.testapp.models import (
     Album,
     CodeItem,
+    CodeItemPart,
     ColumnKeyItem,
     Comment,
     Counter,
@@ -46,6 +48,7 @@ from tests.testapp.models import (
     Place,
     Shelf,
     UUIDItem,
+    UUIDItemPart,
 )
 
 pytestmark = pytest.mark.django_db
@@ -197,15 +200,49 @@ def test_a_cascades_rows_are_caused_by_the_delete_of_the_row_they_point_at(
     assert ObjectDelta.objects.order_by("pk").first().content_type == ct(Album)
 
 
-def test_a_cascade_from_more_rows_than_sql_looks_up_takes_the_python_path(settings):
-    albums = Album.objects.bulk_create(Album(title=f"a{n}") for n in range(101))
-    Photo.objects.bulk_create(Photo(album=album) for album in albums)
+def _cascade_from(parent, child, keys):
+    """Delete a ``parent`` row of each key of ``keys`` (None: keys of the
+    database's), each with a ``child`` row, in a context; the queries."""
+    parents = parent.objects.bulk_create(
+        parent(**({} if key is None else {"pk": key})) for key in keys
+    )
+    child.objects.bulk_create(child(**{_PARENT[child]: p}) for p in parents)
     with CaptureQueriesContext(connection) as queries, Context():
-        Album.objects.all().delete()
+        parent.objects.all().delete()
+    for delta in ObjectDelta.objects.filter(content_type=ct(child)):
+        assert delta.cause.content_id == str(stored(delta)[_PARENT[child]][0])
+    assert ObjectDelta.objects.filter(cause=None).count() == len(keys)
+    assert not child.objects.exists()
+    return queries
+
+
+_PARENT = {Photo: "album", UUIDItemPart: "item", CodeItemPart: "item"}
+
+
+@pytest.mark.parametrize(
+    ("parent", "child", "key"),
+    [(Album, Photo, lambda n: None), (UUIDItem, UUIDItemPart, lambda n: uuid.uuid4())],
+    ids=["integer_keys", "uuid_keys"],
+)
+def test_a_cascade_from_more_rows_than_a_case_holds_finds_its_causes_in_a_table(
+    parent, child, key
+):
+    # Beyond 100 rows pointed at, their keys and deltas' keys are staged.
+    queries = _cascade_from(parent, child, [key(n) for n in range(101)])
+    assert _by_sql(queries)
+    assert any("revy_causes_" in query["sql"] for query in queries)
+
+
+def test_a_cascade_from_more_rows_than_a_case_holds_by_text_keys_takes_python():
+    # A temporary table's text may compare otherwise than the key's column.
+    queries = _cascade_from(CodeItem, CodeItemPart, [f"c{n}" for n in range(101)])
     assert not _by_sql(queries)
-    for delta in ObjectDelta.objects.filter(content_type=ct(Photo)):
-        assert delta.cause.content_id == str(stored(delta)["album"][0])
-    assert ObjectDelta.objects.filter(cause=None).count() == 101
+
+
+def test_a_cascade_from_few_rows_finds_its_causes_without_a_table():
+    queries = _cascade_from(Album, Photo, [None] * 100)
+    assert _by_sql(queries)
+    assert not any("revy_causes_" in query["sql"] for query in queries)
 
 
 @pytest.mark.parametrize("in_sql", [True, False])

@@ -869,8 +869,9 @@ def test_a_three_level_cascade_of_4000_rows_costs_a_bounded_number_of_queries():
     )
     # Django itself deletes the related rows in batches bounded by the
     # database's parameters; revy adds reads and writes in batches, not per
-    # row: at most 20 queries over what Django takes untracked.
-    assert len(queries) <= len(untracked) + 20, [q["sql"][:100] for q in queries]
+    # row: a few statements for each of Django's (a delete by filter writes
+    # its history in SQL with it), and at most 20 more.
+    assert len(queries) <= 2 * len(untracked) + 20, [q["sql"][:80] for q in queries]
     assert Revision.objects.count() == 1
     assert ObjectDelta.objects.count() == 4040
     assert ObjectDelta.objects.filter(cause=None).count() == 40

@@ -59,6 +59,18 @@ class CodeItem(models.Model):
     name = models.CharField(max_length=50)
 
 
+class UUIDItemPart(models.Model):
+    """A cascade's rows pointing at keys that are UUIDs."""
+
+    item = models.ForeignKey(UUIDItem, on_delete=CASCADE, related_name="parts")
+
+
+class CodeItemPart(models.Model):
+    """A cascade's rows pointing at keys that are text."""
+
+    item = models.ForeignKey(CodeItem, on_delete=CASCADE, related_name="parts")
+
+
 class ColumnKeyItem(models.Model):
     """A key whose column is named otherwise (Django's custom_pk.Employee)."""
 

@@ -20,7 +20,8 @@ field class revy does not know.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +35,8 @@ from revy.contrib.django.encoding import (
 )
 
 _RELATIONS = frozenset((models.ForeignKey, models.OneToOneField))
+# Pairs of keys a statement inserts into the table of a deletion's causes.
+_PAIRS_A_STATEMENT = 10_000
 # Decimals with more places are written with an exponent by Python (str()
 # of Decimal("0.0000001")), which no database's SQL writes.
 _MOST_DECIMAL_PLACES = 6
@@ -114,6 +117,33 @@ class Dialect:
             f"VALUES (%s{', %s' * len(names)})",
             rows,
         )
+
+    def stage_causes(
+        self,
+        cursor: Any,
+        table: str,
+        key_type: str,
+        pairs: Iterable[tuple[Any, Any]],
+    ) -> None:
+        """Create the temporary ``table`` of ``pairs`` (a key of type
+        ``key_type``, and the key of the delete delta it names: columns
+        ``revy_key`` and ``revy_delta``), the first pair of a key kept,
+        indexed by the key; inserted a slice at a time."""
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {table} "
+            f"(revy_key {key_type} PRIMARY KEY, revy_delta BIGINT)",
+            (),
+        )
+        pairs = iter(pairs)
+        while chunk := list(itertools.islice(pairs, _PAIRS_A_STATEMENT)):
+            self.insert_causes(cursor, table, key_type, chunk)
+
+    def insert_causes(
+        self, cursor: Any, table: str, key_type: str, pairs: list[tuple[Any, Any]]
+    ) -> None:
+        """Insert ``pairs`` into the ``table`` of :meth:`stage_causes`, but
+        those of a key it holds."""
+        raise NotSupportedError("rows read go into no temporary table here")
 
     def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
         """Drop the temporary ``tables``: after the write, or ``before`` it,

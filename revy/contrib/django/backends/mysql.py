@@ -63,6 +63,15 @@ class MySQLDialect(Dialect):
         )
         return "revy_rank"
 
+    def insert_causes(
+        self, cursor: Any, table: str, key_type: str, pairs: list[tuple[Any, Any]]
+    ) -> None:
+        # The driver sends one INSERT of every row.
+        cursor.executemany(
+            f"INSERT IGNORE INTO {table} (revy_key, revy_delta) VALUES (%s, %s)",
+            pairs,
+        )
+
     def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
         # Temporary tables outlive a rollback here: a failed write's remain.
         cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {', '.join(tables)}", ())

@@ -35,6 +35,7 @@ from revy.contrib.django.backends.sqltypes import (
     Parameter,
     ValuesInPython,
     Written,
+    prepared_causes,
 )
 from revy.contrib.django.backends.sqlwrite import CHANGED, HistoryWrite
 
@@ -71,7 +72,10 @@ class Delete(HistoryWrite):
     def compiled(self) -> Compiled | None:
         """The delete, and the locked read of its rows where it does not
         return them; None where the filter matches nothing (or everything)
-        by itself: recorded in Python then."""
+        by itself, or where a cause has more rows than a CASE holds and no
+        table (``staging.CauseTables``): recorded in Python then."""
+        if any(c.table is None and not c.fits_in_case() for c in self.causes):
+            return None
         alias = self.connection.alias
         table = self.quote(self.model._meta.db_table)
         pk = self.quote(self.pk.column)
@@ -130,11 +134,16 @@ class Delete(HistoryWrite):
         (SQL) that points at a deleted row points at, else NULL."""
         cases, params = [], []
         for cause, key in zip(self.causes, keys, strict=True):
-            target = cause.field.target_field
+            if cause.table is not None:
+                cases.append(
+                    f"(SELECT k.revy_delta FROM {cause.table} k "
+                    f"WHERE k.revy_key = {key})"
+                )
+                continue
             whens = []
-            for value, delta in cause.deltas.items():
+            for value, delta in prepared_causes(cause, self.connection):
                 whens.append("WHEN %s THEN %s")
-                params += [target.get_db_prep_value(value, self.connection), delta]
+                params += [value, delta]
             cases.append(f"CASE {key} {' '.join(whens)} END")
         if len(cases) == 1:
             return SQL(cases[0], params)

@@ -47,6 +47,14 @@ class SQLiteDialect(Dialect):
         cursor.execute(f"CREATE TEMP TABLE {table} AS {select}", params)
         return "rowid"
 
+    def insert_causes(
+        self, cursor: Any, table: str, key_type: str, pairs: list[tuple[Any, Any]]
+    ) -> None:
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO {table} (revy_key, revy_delta) VALUES (%s, %s)",
+            pairs,
+        )
+
     def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
         if before:
             return  # A failed write leaves none: SQLite undoes their creation.

@@ -4,9 +4,10 @@ SQL with its parameters."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
 # The columns history inserts give the object and attribute deltas (the
@@ -84,12 +85,40 @@ class Compiled(NamedTuple):
     write: SQL  # The write of the rows of the locked read, by key.
 
 
+class DeltaKeys(Protocol):
+    """``(key of a deleted row, key of its written delete delta)`` pairs, at
+    most ``len()`` of them (a key twice: the first pair counts)."""
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]: ...
+
+    def __len__(self) -> int: ...
+
+
+# A cause is looked up in a CASE of a branch per row pointed at up to this
+# many rows; beyond, in a temporary table of them (``staging.CauseTables``).
+MOST_IN_CASE = 100
+
+
 class Cause(NamedTuple):
     """The delete deltas, already written, of the rows a foreign key of
-    deleted rows may point at: the cause of their deletes."""
+    deleted rows may point at: the cause of their deletes. ``table``: the
+    temporary table they are staged in, if they are."""
 
     field: Field
-    deltas: dict[Any, Any]  # {key of the row pointed at: its delta's key}
+    deltas: DeltaKeys
+    table: str | None = None
+
+    def fits_in_case(self) -> bool:
+        return len(self.deltas) <= MOST_IN_CASE
+
+
+def prepared_causes(
+    cause: Cause, connection: BaseDatabaseWrapper
+) -> Iterator[tuple[Any, Any]]:
+    """The pairs of ``cause``, their keys as ``connection`` takes them."""
+    prepare = cause.field.target_field.get_db_prep_value
+    for value, delta in cause.deltas:
+        yield prepare(value, connection), delta
 
 
 class ValuesInPython(Protocol):

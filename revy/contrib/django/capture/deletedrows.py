@@ -98,6 +98,11 @@ class WrittenDeletes(Mapping[Any, WrittenDelete]):
         yield from self._keys
         yield from self._others
 
+    def delta_keys(self) -> Iterator[tuple[Any, Any]]:
+        """``(key, key of its delta)`` of every entry."""
+        yield from zip(self._keys, self._deltas, strict=True)
+        yield from self._others.items()
+
     def __len__(self) -> int:
         return len(self._keys) + len(self._others)
 
@@ -246,46 +251,55 @@ def cause_of_field(
     return None
 
 
-# A cause is found by a CASE with a branch per row pointed at: beyond this
-# many, the rows are recorded in Python.
-_MOST_CAUSES = 100
-
-
 class PointedAt(NamedTuple):
-    """The delete deltas of the rows a foreign key may point at."""
+    """The delete deltas of the rows a foreign key may point at, by the key
+    of their row: those of the model pointed at first, then those of its
+    multi-table children."""
 
     field: models.Field
-    # {key of the row: its delta}
-    deltas: dict[Any, PendingObjectDelta | WrittenDelete]
+    sources: tuple[Mapping[Any, PendingObjectDelta | WrittenDelete], ...]
 
     def written(self) -> Cause:
         """The same, by the keys of the deltas, once they are written."""
-        return Cause(self.field, {pk: delta.pk for pk, delta in self.deltas.items()})
+        return Cause(self.field, _WrittenKeys(self.sources))
 
 
-def deletes_pointed_at(
-    model: type[models.Model], known: Causes
-) -> list[PointedAt] | None:
+class _WrittenKeys:
+    """The ``DeltaKeys`` of written deltas, read from where they are kept
+    each time they are iterated: nothing is copied per row."""
+
+    def __init__(
+        self, sources: tuple[Mapping[Any, PendingObjectDelta | WrittenDelete], ...]
+    ) -> None:
+        self.sources = sources
+
+    def __len__(self) -> int:
+        return sum(len(source) for source in self.sources)
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        for source in self.sources:
+            if isinstance(source, WrittenDeletes):
+                yield from source.delta_keys()
+            else:
+                yield from ((pk, delta.pk) for pk, delta in source.items())
+
+
+def deletes_pointed_at(model: type[models.Model], known: Causes) -> list[PointedAt]:
     """The delete deltas among ``known`` that the foreign keys of ``model``
-    may point at, as :func:`cause_of_row` finds them; None where there are
-    too many to find in SQL (found without reading more of them)."""
+    may point at, as :func:`cause_of_row` finds them."""
     found = []
-    total = 0
     for field in cause_fields(model):
         target = field.remote_field.model._meta.concrete_model
-        deltas: dict[Any, PendingObjectDelta | WrittenDelete] = {}
         # Rows of the model pointed at first, then its multi-table children.
-        for source, by_pk in sorted(
-            known.items(), key=lambda item: item[0] is not target
-        ):
-            if source is target or target in source._meta.all_parents:
-                for pk, delta in by_pk.items():
-                    deltas.setdefault(pk, delta)
-                    if total + len(deltas) > _MOST_CAUSES:
-                        return None
-        if deltas:
-            found.append(PointedAt(field, deltas))
-            total += len(deltas)
+        sources = tuple(
+            by_pk
+            for source, by_pk in sorted(
+                known.items(), key=lambda item: item[0] is not target
+            )
+            if by_pk and (source is target or target in source._meta.all_parents)
+        )
+        if sources:
+            found.append(PointedAt(field, sources))
     return found
 
 

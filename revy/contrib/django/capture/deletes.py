@@ -23,6 +23,7 @@ from django.db.models.deletion import Collector
 from revy.context import Frame
 from revy.contrib.django import backends, conf, transactions, wrapping
 from revy.contrib.django.backends.sqltypes import Cause
+from revy.contrib.django.backends.staging import CauseTables
 from revy.contrib.django.capture import relations, sqlhistory
 from revy.contrib.django.capture.database_on_delete import (
     database_effects,
@@ -65,12 +66,15 @@ _DELETE = AbstractObjectDelta.ACTION_DELETE
 _UPDATE = AbstractObjectDelta.ACTION_UPDATE
 
 
-def _record_deletion(frame: Frame, collector: Collector) -> None:
+def _record_deletion(frame: Frame, collector: Collector) -> _Recorded:
+    """Record what ``collector`` deletes and changes: the rows it holds as
+    instances now, the others as Django deletes them. What the deletion
+    keeps until its end is returned."""
     using = collector.using
     recorder = Recorder(frame, using)
     # Django's own lists: _field_values() leaves them holding rows by key.
     field_updates = list(collector.field_updates.items())
-    recorded = _Recorded()
+    recorded = _Recorded(CauseTables(backends.of(using)))
     # The rows Django holds as instances are recorded first: causes come
     # before their effects. Every row is read again locked, by key, before
     # Django deletes it: what is recorded is what the delete removes, as it
@@ -117,6 +121,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> None:
     # order Django writes, and a row they deleted is no longer read.
     fast_deletes.append(_LeftBehind(recorder, field_updates, recorded))
     collector.fast_deletes = fast_deletes
+    return recorded
 
 
 class _LeftBehind:
@@ -222,11 +227,10 @@ class _DeletedWithHistory:
         if not sqlhistory.may_delete(self.concrete):
             return None
         pointed_at = deletes_pointed_at(self.concrete, self.recorded.causes)
-        if pointed_at is None:
-            return None
         if pointed_at:
             transactions.flush(using)  # The causes' deltas take their keys.
-        return [pointed.written() for pointed in pointed_at]
+        tables = self.recorded.cause_tables
+        return [tables.cause(pointed.written()) for pointed in pointed_at]
 
 
 class _Removal(NamedTuple):
@@ -245,7 +249,8 @@ class _Recorded:
     deleted rows that a membership may also name, and the membership
     removals waiting for every deleted row to be known."""
 
-    def __init__(self) -> None:
+    def __init__(self, cause_tables: CauseTables) -> None:
+        self.cause_tables = cause_tables  # Where SQL looks many causes up.
         self.collected: Rows = {}
         self.causes: Causes = {}
         self.gone: dict[type[models.Model], set[Any]] = {}
@@ -439,9 +444,12 @@ def _wrap_collector_delete(original: Any) -> Any:
         if frame is None:
             return original(self)
         with transactions.atomic(self.using):
-            _record_deletion(frame, self)
-            with nested_writes_recorded():
-                return original(self)
+            recorded = _record_deletion(frame, self)
+            try:
+                with nested_writes_recorded():
+                    return original(self)
+            finally:
+                recorded.cause_tables.drop()
 
     return delete
 
