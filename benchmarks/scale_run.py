@@ -156,7 +156,12 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
         fields = [item._meta.get_field(name) for name in ("number", "text")]
         in_python = fields_recorded_in_python(item, fields, connection.alias)
     elif path == "delete_loaded":
-        in_python = ["every field (rows Django loads)"]
+        # The parents are rows Django loads; their children go by filter.
+        fields = recorded_fields(child)
+        in_python = [
+            "the parents' fields",
+            *fields_recorded_in_python(child, fields, connection.alias),
+        ]
     elif path.startswith(("delete", "cascade")):
         deleted = item if path.startswith("delete") else child
         fields = recorded_fields(deleted)
