@@ -54,8 +54,10 @@ class Dialect:
     # A SELECT that joins its tables in the order they are written (SQLite
     # joins a CROSS JOIN in that order).
     select_in_order = "SELECT"
-    # Whether rows read go into temporary tables here (:meth:`stage_ranked`).
+    # Whether rows read go into temporary tables here (:meth:`stage_ranked`),
+    # and the INSERT that skips a row whose key such a table holds.
     stages_rows = False
+    insert_skipping_conflicts = ""
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
@@ -143,7 +145,12 @@ class Dialect:
     ) -> None:
         """Insert ``pairs`` into the ``table`` of :meth:`stage_causes`, but
         those of a key it holds."""
-        raise NotSupportedError("rows read go into no temporary table here")
+        # MariaDB's driver sends one INSERT of every row.
+        cursor.executemany(
+            f"{self.insert_skipping_conflicts} INTO {table} (revy_key, revy_delta) "
+            "VALUES (%s, %s)",
+            pairs,
+        )
 
     def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
         """Drop the temporary ``tables``: after the write, or ``before`` it,

@@ -24,6 +24,7 @@ _HEAD_ROOM = 64 * 1024
 
 class MySQLDialect(Dialect):
     stages_rows = True
+    insert_skipping_conflicts = "INSERT IGNORE"
     select_in_order = "SELECT STRAIGHT_JOIN"
     json_text_type = "LONGTEXT"
 
@@ -62,15 +63,6 @@ class MySQLDialect(Dialect):
             params,
         )
         return "revy_rank"
-
-    def insert_causes(
-        self, cursor: Any, table: str, key_type: str, pairs: list[tuple[Any, Any]]
-    ) -> None:
-        # The driver sends one INSERT of every row.
-        cursor.executemany(
-            f"INSERT IGNORE INTO {table} (revy_key, revy_delta) VALUES (%s, %s)",
-            pairs,
-        )
 
     def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
         # Temporary tables outlive a rollback here: a failed write's remain.

@@ -24,6 +24,7 @@ from revy.contrib.django.backends.plan import Plan
 
 class SQLiteDialect(Dialect):
     stages_rows = True
+    insert_skipping_conflicts = "INSERT OR IGNORE"
     rank_type = "INTEGER"  # The table's rowid.
 
     def keys_known_before_insert(self, model: type[models.Model]) -> bool:
@@ -46,14 +47,6 @@ class SQLiteDialect(Dialect):
         # Rows go in in the order selected: their rowids are their ranks.
         cursor.execute(f"CREATE TEMP TABLE {table} AS {select}", params)
         return "rowid"
-
-    def insert_causes(
-        self, cursor: Any, table: str, key_type: str, pairs: list[tuple[Any, Any]]
-    ) -> None:
-        cursor.executemany(
-            f"INSERT OR IGNORE INTO {table} (revy_key, revy_delta) VALUES (%s, %s)",
-            pairs,
-        )
 
     def unstage(self, cursor: Any, tables: Sequence[str], before: bool) -> None:
         if before:

@@ -77,7 +77,11 @@ class CauseTables:
     def cause(self, cause: Cause) -> Cause:
         """``cause``, to be looked up in its table where it has more rows
         than a ``CASE`` holds (and keys that compare exactly there)."""
-        if cause.fits_in_case() or type(cause.field.target_field) not in _EXACT_KEYS:
+        if (
+            cause.fits_in_case()
+            or type(cause.field.target_field) not in _EXACT_KEYS
+            or not self.backend.dialect.stages_rows
+        ):
             return cause
         model = cause.field.remote_field.model._meta.concrete_model
         table = self.tables.get(model)
