@@ -43,6 +43,23 @@ class PlainChild(Item):
     parent = models.ForeignKey(PlainParent, models.CASCADE)
 
 
+class PlainMember(Item):
+    pass
+
+
+class PlainGroup(Parent):
+    members = models.ManyToManyField(PlainMember, related_name="groups")
+
+
+class PlainHolder(Parent):
+    """Held rows keep pointing here, set to null when it is deleted: a
+    parent of its own, so that deleting a PlainParent sets nothing."""
+
+
+class PlainHeld(Item):
+    holder = models.ForeignKey(PlainHolder, models.SET_NULL, null=True)
+
+
 class RevyItem(Item):
     pass
 
@@ -64,6 +81,14 @@ class RevyGroup(Parent):
     """Members: the growth benchmark's ``members_as_of()``."""
 
     members = models.ManyToManyField(RevyMember, related_name="groups")
+
+
+class RevyHolder(Parent):
+    pass
+
+
+class RevyHeld(Item):
+    holder = models.ForeignKey(RevyHolder, models.SET_NULL, null=True)
 
 
 @reversion.register()

@@ -38,6 +38,10 @@ PATHS = (
     "cascade",
     "cascade_python_values",
     "delete_loaded",
+    "set_null",
+    "m2m_add",
+    "m2m_clear",
+    "baseline",
     "revert_update",
     "revert_delete",
     "restore_cascade",
@@ -55,7 +59,8 @@ PATHS_WITH_LIMIT = tuple(
 )
 # Undoing the revision of an update, a delete and a cascade: revy's alone,
 # a save per row (revert(), restore_deleted(cascade=True)).
-REVY_ONLY = ("revert_update", "revert_delete", "restore_cascade")
+# And revy_baseline, which has no untracked twin.
+REVY_ONLY = ("revert_update", "revert_delete", "restore_cascade", "baseline")
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 ALL_DATABASES = ("sqlite", "postgresql", "mariadb")
 

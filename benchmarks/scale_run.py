@@ -19,6 +19,7 @@ django.setup()
 
 from django.apps import apps  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import F  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -66,6 +67,16 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
         for name in ("AttributeDelta", "ObjectDelta", "Revision")
     ]
     flush([item, parent_model, child, *history])
+    if path == "set_null":  # Rows of a parent of their own (benchmarks/models.py).
+        parent_model, child = (
+            apps.get_model("benchmarks", prefix + name) for name in ("Holder", "Held")
+        )
+        flush([parent_model, child])
+    elif path.startswith("m2m"):  # A group's members.
+        parent_model, child = (
+            apps.get_model("benchmarks", prefix + name) for name in ("Group", "Member")
+        )
+        flush([parent_model.members.through, parent_model, child])
     now = timezone.now()
 
     def fields(i: int) -> dict[str, Any]:
@@ -103,6 +114,26 @@ def _run_one(path: str, library: str, n: int) -> dict[str, Any]:
         with revy.Context():
             parent.delete()
         write = lambda: restore_deleted(parent_model, key, cascade=True)  # noqa: E731
+    elif path == "set_null":
+        with revy.Context.as_disabled():
+            parent = parent_model.objects.create(name="holder")
+        insert(child, holder=parent)
+        write = parent.delete
+    elif path.startswith("m2m"):
+        insert(child)
+        with revy.Context.as_disabled():
+            group = parent_model.objects.create(name="group")
+        keys = list(child.objects.values_list("pk", flat=True))
+        if path == "m2m_add":
+            write = lambda: group.members.add(*keys)  # noqa: E731
+        else:
+            with revy.Context.as_disabled():
+                group.members.add(*keys)
+            write = group.members.clear
+    elif path == "baseline":
+        insert(item)
+        label = item._meta.label
+        write = lambda: call_command("revy_baseline", label, verbosity=0)  # noqa: E731
     elif path == "bulk_create":
         objs = [item(**fields(i)) for i in range(n)]
         write = lambda: item.objects.bulk_create(objs)  # noqa: E731
