@@ -80,6 +80,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> _Recorded:
     # Django deletes it: what is recorded is what the delete removes, as it
     # stood then.
     keys = collected_keys(collector)
+    recorded.locked.update(keys)
     order = order_in_batches(keys)
     if order is None:
         collected = {
@@ -251,6 +252,8 @@ class _Recorded:
 
     def __init__(self, cause_tables: CauseTables) -> None:
         self.cause_tables = cause_tables  # Where SQL looks many causes up.
+        # The models whose rows revy read locked, as Django collected them.
+        self.locked: set[type[models.Model]] = set()
         self.collected: Rows = {}
         self.causes: Causes = {}
         self.gone: dict[type[models.Model], set[Any]] = {}
@@ -386,7 +389,11 @@ def _record_field_updates(
             continue
         if isinstance(value, models.Model):  # SET(instance), SET(callable)
             value = getattr(value, field.target_field.attname)
-        for pk, old in _field_values(model, using, field, targets):
+        # Rows that point at rows revy locked cannot come to point at them
+        # before the update: it may update by its filter.
+        pointed_at = field.remote_field.model._meta.concrete_model
+        by_filter = pointed_at in recorded.locked
+        for pk, old in _field_values(model, using, field, targets, by_filter):
             transactions.flush_if_full(using)
             if old == value or recorded.is_gone(model, pk) or pk in now.get(model, ()):
                 continue
@@ -406,23 +413,27 @@ def _record_field_updates(
 
 
 def _field_values(
-    model: type[models.Model], using: str, field: models.Field, targets: list[Any]
+    model: type[models.Model],
+    using: str,
+    field: models.Field,
+    targets: list[Any],
+    by_filter: bool,
 ) -> Iterator[tuple[Any, Any]]:
     """``(pk, value of field)`` of every row a SET/SET_NULL/SET_DEFAULT
     changes, read locked a batch at a time; once they are all read,
     ``targets`` is left holding the same rows by key, so that the update
-    changes exactly those."""
+    changes exactly those, unless ``by_filter`` says no other row can
+    match its filter before the update."""
     by_key = []
-    alone = backends.of(using).writes_alone
+    # On SQLite no other writer can commit before the update either.
+    by_filter = by_filter or backends.of(using).writes_alone
     for target in targets:
         if isinstance(target, models.QuerySet) and target._result_cache is None:
-            # On SQLite no other writer can commit before the update: it
-            # updates by the filter.
-            if alone:
+            if by_filter:
                 by_key.append(target)
             for rows in locked_batches(model, using, target, [field]):
                 yield from ((pk, row[field.attname]) for pk, row in rows.items())
-                if not alone:
+                if not by_filter:
                     by_key.append(_by_keys(model, using, rows))
         else:
             pks = [obj.pk for obj in target]
