@@ -66,10 +66,9 @@ def _current_members(
 
 def keys_of(foreign_key: Any, values: Any, using: str) -> dict[Any, Any]:
     """``{value of foreign_key's column: primary key of the row it refers
-    to}`` for ``values``: the same unless the key refers to a ``to_field``."""
+    to}`` for ``values``, of a foreign key that refers to a ``to_field``
+    (one that refers to the primary key holds it already)."""
     target = foreign_key.target_field
-    if target.primary_key:
-        return {value: value for value in values}
     rows = foreign_key.related_model._base_manager.using(using).filter(
         **{f"{target.attname}__in": values}
     )
