@@ -16,12 +16,12 @@ from typing import Any, NamedTuple
 
 from django.db import NotSupportedError
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, Field, JSONField, Model, QuerySet, Value
+from django.db.models import Field, JSONField, Model, QuerySet, Value
 from django.db.models.base import ModelState
-from django.db.models.expressions import RawSQL
 
 from revy.contrib.django import tracking
 from revy.contrib.django.backends.dialect import Dialect
+from revy.contrib.django.backends.inkeys import InKeys
 from revy.contrib.django.backends.plan import (
     Plan,
     attnames_of,
@@ -282,14 +282,7 @@ class Backend:
             for key in keys
         ]
         marks = ", ".join(["%s"] * len(values))
-        return queryset.filter(
-            RawSQL(f"{self.column(field)} IN ({marks})", values, BooleanField())
-        )
-
-    def column(self, field: Field) -> str:
-        """The SQL of ``field``'s column, qualified by its table."""
-        quote = self.connection.ops.quote_name
-        return f"{quote(field.model._meta.db_table)}.{quote(field.column)}"
+        return queryset.filter(InKeys(field.attname, f"IN ({marks})", values))
 
     def lock(self, queryset: QuerySet, for_delete: bool = False) -> QuerySet:
         """``queryset`` reading its rows with a lock as strong as the write

@@ -25,13 +25,13 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, Field, Model, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Field, Model, QuerySet
 from django.db.models.sql import UpdateQuery
 
 from revy.contrib.django import conf
 from revy.contrib.django.backends.base import Backend, Linked, RowReader
 from revy.contrib.django.backends.dialect import Dialect, decimal_places
+from revy.contrib.django.backends.inkeys import InKeys
 from revy.contrib.django.backends.plan import FEW, Plan
 
 
@@ -124,6 +124,9 @@ class PostgreSQLDialect(Dialect):
             f"AS u(c0{''.join(f', c{i}' for i in texts)})",
             [list(column) for column in zip(*rows, strict=True)],
         )
+
+    def json_array(self, value: str, order: str) -> str:
+        return f"jsonb_agg({value} ORDER BY {order})"
 
     def integer(self, column: str) -> str:
         return f"to_jsonb({column})"
@@ -249,11 +252,7 @@ class PostgreSQLBackend(Backend):
             field.get_db_prep_value(key, self.connection, prepared=False)
             for key in keys
         ]
-        return queryset.filter(
-            RawSQL(
-                f"{self.column(field)} = ANY(%s::{kind}[])", (values,), BooleanField()
-            )
-        )
+        return queryset.filter(InKeys(field.attname, f"= ANY(%s::{kind}[])", [values]))
 
     def update_reading_row(
         self, queryset: QuerySet, pk: Any, values: list[Any], reader: RowReader
