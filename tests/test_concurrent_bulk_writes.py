@@ -31,7 +31,17 @@ from tests.helpers import (
     between_read_and_write,
     deltas_of,
 )
-from tests.testapp.models import Album, Book, Comment, Counter, Editor, Photo, Shelf
+from tests.testapp.models import (
+    Album,
+    Article,
+    Book,
+    Comment,
+    Counter,
+    Editor,
+    Photo,
+    Shelf,
+    Tag,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -190,3 +200,33 @@ def test_set_null_changes_no_row_it_did_not_record(block):
     }
     assert recorded == changed
     assert set(Book.objects.values_list("editor", flat=True)) == {None}
+
+
+@IN_TRANSACTION
+@pytest.mark.parametrize("change", ["clear", "remove"])
+def test_a_many_to_many_removal_takes_out_no_member_it_did_not_record(block, change):
+    article = Article.objects.create(title="x")
+    first, late = Tag.objects.create(name="first"), Tag.objects.create(name="late")
+    article.tags.add(first)
+
+    def add_member():
+        Article.tags.through.objects.create(article_id=article.pk, tag_id=late.pk)
+
+    with (
+        between_read_and_write(Article.tags.through, add_member) as outcome,
+        block(),
+        Context(),
+    ):
+        if change == "clear":
+            article.tags.clear()
+        else:
+            article.tags.remove(first, late)
+    # The article's row is locked: no member can join it meanwhile.
+    assert is_lock_timeout(outcome[0]), outcome
+    assert not article.tags.exists()
+    recorded = {
+        d.content_id
+        for d in ObjectDelta.objects.filter(action=UPDATE)
+        if d.content_type.model == "tag"
+    }
+    assert recorded == {str(first.pk)}

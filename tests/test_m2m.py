@@ -38,6 +38,13 @@ pytestmark = pytest.mark.django_db
 # Helpers ---------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True, params=[True, False], ids=["members_by_sql", "in_python"])
+def members_by_sql(request, settings):
+    """Every behaviour with the members' deltas written by the database, and
+    by Python (tests/test_m2m_members_written_by_the_database.py)."""
+    settings.REVY_HISTORY_IN_SQL = request.param
+
+
 def recorded_changes(obj):
     """Every change recorded for ``obj``, oldest first:
     ``[(action, {field name: (old, new)})]`` as stored."""

@@ -20,8 +20,9 @@ field class revy does not know.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -198,6 +199,19 @@ class Dialect:
         else:
             sql = None
         return None if sql is None else f"COALESCE({sql}, {self.null})"
+
+    def json_array(self, value: str, order: str) -> str:
+        """The aggregate of the JSON ``value`` of each row into a JSON array
+        in the order of ``order``, as Python's ``json.dumps()`` writes it;
+        NULL for no row. Here the rows must come in that order already (an
+        ordered subquery): SQLite's ``group_concat()`` keeps it."""
+        return f"'[' || group_concat({value}, ', ') || ']'"
+
+    @contextlib.contextmanager
+    def long_aggregates(self, cursor: Any) -> Iterator[None]:
+        """Statements on ``cursor`` that :meth:`json_array` any number of
+        rows, however long the text."""
+        yield
 
     def differs(self, old: str, new: str, field: models.Field) -> str:
         """Whether two values of ``field`` differ, NULLs included."""

@@ -7,7 +7,8 @@ server runs the statements one after another anyway (decision 0006).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import models
@@ -75,6 +76,23 @@ class MySQLDialect(Dialect):
             f"DELETE {table} FROM {table} JOIN {staged} "
             f"ON {table}.{key} = {staged}.revy_pk"
         )
+
+    def json_array(self, value: str, order: str) -> str:
+        return (
+            f"CONCAT('[', GROUP_CONCAT({value} ORDER BY {order} SEPARATOR ', '), ']')"
+        )
+
+    @contextlib.contextmanager
+    def long_aggregates(self, cursor: Any) -> Iterator[None]:
+        # GROUP_CONCAT cuts its text at group_concat_max_len (1 MB by default),
+        # with a warning only.
+        cursor.execute("SELECT @@SESSION.group_concat_max_len", ())
+        [(length,)] = cursor.fetchall()
+        cursor.execute("SET SESSION group_concat_max_len = 18446744073709551615", ())
+        try:
+            yield
+        finally:
+            cursor.execute("SET SESSION group_concat_max_len = %s", (length,))
 
     def integer_text(self, column: str) -> str:
         return f"CAST({column} AS CHAR)"

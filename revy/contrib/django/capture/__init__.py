@@ -3,7 +3,10 @@
 - ``saves.py``: ``Model.save_base`` (creates, updates), ``refresh_from_db``;
 - ``deletes.py``: the deletion collector (deletes, cascades, SET_NULL);
 - ``bulk.py``: ``QuerySet.update()``, ``bulk_create()``, ``bulk_update()``;
-- ``relations.py``: many-to-many changes and explicit through rows;
+- ``m2m.py``: the related managers' many-to-many changes (``m2m_changed``);
+- ``relations.py``: how a relation's change is recorded, and explicit
+  through rows;
+- ``sqlhistory.py``: the writes whose history the database writes;
 - ``scope.py``: whether a write is recorded now, and under which frame.
 
 Each finds what a write changed and hands it to a ``recording.Recorder``.
@@ -13,7 +16,7 @@ Why revy wraps these methods rather than listening to signals is decision
 
 from __future__ import annotations
 
-from revy.contrib.django.capture import bulk, deletes, relations, saves
+from revy.contrib.django.capture import bulk, deletes, m2m, saves
 
 
 def install() -> None:
@@ -21,4 +24,4 @@ def install() -> None:
     saves.install()
     deletes.install()
     bulk.install()
-    relations.install()
+    m2m.install()

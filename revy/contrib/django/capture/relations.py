@@ -1,15 +1,17 @@
-"""Recording many-to-many changes: ``add``, ``remove``, ``clear`` and ``set``.
+"""Many-to-many changes as history records them, and the rows of explicit
+through models.
 
-Each operation becomes, on each side whose model is tracked, an update
-delta of every object whose relation changed, with one attribute delta named
-after that side's accessor (``post.tags`` -> ``"tags"``, ``tag.posts`` ->
-``"posts"``). For a many-to-many attribute delta, ``old_value`` lists the
-ids removed and ``new_value`` the ids added, so replaying them in order
-gives the members at any point in time. ``set()`` is Django's ``remove``
-then ``add``, and is recorded as those two operations. Rows of an explicit
+A change of a relation becomes, on each side whose model is tracked, an
+update delta of every object whose relation changed, with one attribute
+delta named after that side's accessor (``post.tags`` -> ``"tags"``,
+``tag.posts`` -> ``"posts"``). For a many-to-many attribute delta,
+``old_value`` lists the ids removed and ``new_value`` the ids added, so
+replaying them in order gives the members at any point in time
+(:func:`record_change`). The related managers' ``add``, ``remove``,
+``clear`` and ``set`` are recorded by ``m2m.py``. Rows of an explicit
 through model saved or deleted directly (``Membership.objects.create()``,
 ``membership.delete()``, ``bulk_create``, and updates that move a row to
-another owner or member) are recorded the same way, besides their own
+another owner or member) are recorded here the same way, besides their own
 deltas.
 """
 
@@ -20,48 +22,10 @@ from typing import Any
 
 from django.apps import apps
 from django.db import models
-from django.db.models.signals import m2m_changed
 
 from revy.contrib.django import conf, transactions
-from revy.contrib.django.capture.scope import recording_frame
 from revy.contrib.django.recording import Recorder
 from revy.contrib.django.rows import read_rows
-
-_MEMBERS = "revy_m2m_members"
-
-
-def _field_of(sender: type[models.Model], model: type[models.Model]) -> Any:
-    for field in model._meta.many_to_many:
-        if field.remote_field.through is sender:
-            return field
-    return None
-
-
-def _current_members(
-    sender: type[models.Model],
-    using: str,
-    source: str,
-    target: str,
-    instance: models.Model,
-    among: Any = None,
-) -> list[Any]:
-    """The primary keys of ``instance``'s members (of those ``among``),
-    each once: a list, the smallest holder of what may be many keys."""
-    queryset = sender._base_manager.using(using).filter(**{source: instance})
-    if among is not None:
-        queryset = queryset.filter(**{f"{target}__in": among})
-    # A foreign key's __pk is its own column when it refers to the key.
-    key = f"{target}__pk"
-    ordered = queryset.values_list(key, flat=True).distinct().order_by(key)
-    # A query per batch (key > last): no driver holds more than a batch of
-    # rows, MariaDB's included, which fetches a whole result at once.
-    size, members = conf.batch_size(), []
-    while True:
-        page = ordered.filter(**{f"{key}__gt": members[-1]}) if members else ordered
-        batch = list(page[:size])
-        members += batch
-        if len(batch) < size:
-            return members
 
 
 def keys_of(foreign_key: Any, values: Any, using: str) -> dict[Any, Any]:
@@ -75,71 +39,7 @@ def keys_of(foreign_key: Any, values: Any, using: str) -> dict[Any, Any]:
     return dict(rows.values_list(target.attname, "pk"))
 
 
-def on_m2m_changed(
-    sender: type[models.Model],
-    instance: models.Model,
-    action: str,
-    reverse: bool,
-    model: type[models.Model],
-    pk_set: set[Any] | None,
-    using: str,
-    **kwargs: Any,
-) -> None:
-    """Receiver of ``m2m_changed``: records the change on both sides."""
-    frame = recording_frame()
-    if frame is None:
-        return
-    # Between its pre_ and post_ signals the manager writes through rows:
-    # recorded here, not as creates and deletes of those rows.
-    transactions.set_managed(using, sender, action.startswith("pre_"))
-    if action == "pre_add":
-        return
-    field = _field_of(sender, model if reverse else type(instance))
-    if field is None:
-        return
-    # The through table's columns for this side and the other.
-    source = field.m2m_reverse_field_name() if reverse else field.m2m_field_name()
-    target = field.m2m_field_name() if reverse else field.m2m_reverse_field_name()
-    if action in ("pre_remove", "pre_clear"):
-        instance._state.__dict__[_MEMBERS] = _current_members(
-            sender,
-            using,
-            source,
-            target,
-            instance,
-            pk_set if action == "pre_remove" else None,
-        )
-        return
-    if action == "post_add":
-        foreign_key = sender._meta.get_field(target)
-        if foreign_key.target_field.primary_key:
-            # Django's own set of the keys added: not copied (10^6 members
-            # took 150 MB more in copies).
-            added, removed = pk_set or set(), set()
-        else:
-            added = set(keys_of(foreign_key, pk_set or (), using).values())
-            removed = set()
-    else:
-        added, removed = set(), instance._state.__dict__.pop(_MEMBERS, set())
-    if not added and not removed:
-        return
-    if reverse:
-        this_side, other_side = field.remote_field.get_accessor_name(), field.name
-    else:
-        this_side, other_side = field.name, field.remote_field.get_accessor_name()
-    recorder = Recorder(frame, using)
-    _change(recorder, type(instance), instance.pk, this_side, model, removed, added)
-    # A delta for each member on the other side: written a batch at a time,
-    # so that memory holds one batch however many members change.
-    for pk in removed:
-        _change(recorder, model, pk, other_side, type(instance), {instance.pk}, set())
-        transactions.flush_if_full(using)
-    for pk in added:
-        _change(recorder, model, pk, other_side, type(instance), set(), {instance.pk})
-        transactions.flush_if_full(using)
-
-
-def _change(
+def record_change(
     recorder: Recorder,
     model: type[models.Model],
     pk: Any,
@@ -150,9 +50,15 @@ def _change(
 ) -> None:
     """Record that ``model`` row ``pk``'s relation ``name`` changed, if that
     side has a name and is tracked."""
-    model = model._meta.concrete_model
-    if name is not None and conf.is_tracked(model):
+    if is_recorded(model, name):
+        model = model._meta.concrete_model
         recorder.members_changed(model, pk, name, member_model, removed, added)
+
+
+def is_recorded(model: type[models.Model], name: str | None) -> bool:
+    """Whether a relation ``name`` of ``model`` is recorded: that side has
+    a name (an accessor), and its model is tracked."""
+    return name is not None and conf.is_tracked(model._meta.concrete_model)
 
 
 def record_through_rows(
@@ -192,10 +98,12 @@ def record_through_rows(
         reverse_name = field.remote_field.get_accessor_name()
         for pk, ids in owners.items():
             change = (set(), ids) if added else (ids, set())
-            _change(recorder, owner_model, pk, field.name, member_model, *change)
+            record_change(recorder, owner_model, pk, field.name, member_model, *change)
         for pk, ids in members.items():
             change = (set(), ids) if added else (ids, set())
-            _change(recorder, member_model, pk, reverse_name, owner_model, *change)
+            record_change(
+                recorder, member_model, pk, reverse_name, owner_model, *change
+            )
 
 
 def _by_primary_keys(
@@ -272,7 +180,3 @@ def _through_fields(through: type[models.Model]) -> list[Any]:
             for name in (field.m2m_field_name(), field.m2m_reverse_field_name())
         )
     ]
-
-
-def install() -> None:
-    m2m_changed.connect(on_m2m_changed, dispatch_uid="revy.relations")

@@ -1,5 +1,5 @@
-"""``QuerySet.update()`` and deletes by filter with their history written
-by the database.
+"""``QuerySet.update()``, deletes by filter and the members' side of
+many-to-many changes with their history written by the database.
 
 Where every field recorded has an SQL encoding on the database
 (``backends/dialect.py``) and the history rows need nothing computed in
@@ -14,15 +14,27 @@ so is every write under ``REVY_HISTORY_IN_SQL = False``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import models, transaction
 
 from revy.contrib.django import backends, conf, transactions, writer
 from revy.contrib.django.backends.sqldelete import Delete
-from revy.contrib.django.backends.sqltypes import Attribution, Cause, HistoryModels
+from revy.contrib.django.backends.sqlmembers import (
+    Members,
+    Relation,
+    RelationValue,
+)
+from revy.contrib.django.backends.sqltypes import (
+    Attribution,
+    Cause,
+    HistoryModels,
+    Written,
+)
 from revy.contrib.django.backends.sqlupdate import Update
+from revy.contrib.django.backends.sqlwrite import HistoryWrite
 from revy.contrib.django.capture import relations
 from revy.contrib.django.encoding import ValueEncoder
 from revy.contrib.django.recording import Recorder
@@ -106,14 +118,50 @@ def _history_models() -> HistoryModels:
     return HistoryModels(history.object_delta, history.attribute_delta)
 
 
+def relation_changed(
+    rows: models.QuerySet,
+    relation: str,
+    old: RelationValue,
+    new: RelationValue,
+    recorder: Recorder,
+) -> int | None:
+    """Record that the many-to-many relation ``relation`` of each row of
+    ``rows`` went from ``old`` to ``new`` (member keys as stored, or those
+    of the rows of a ``MemberKeys``), with the database writing the
+    history; the number of rows recorded, or None, having written nothing,
+    where it cannot."""
+    if not conf.history_in_sql():
+        return None
+    write = Members(
+        backends.of(recorder.using),
+        rows,
+        Relation(relation),
+        old,
+        new,
+        _history_models(),
+    )
+    return _with_history(write, write.run, recorder)
+
+
 def _run(write: Update | Delete, recorder: Recorder) -> int | None:
     """Run ``write`` with its history, in the revision of ``recorder``; the
     number of rows written, or None, having written nothing, where it
     cannot."""
-    using = recorder.using
     compiled = write.compiled()  # First: it asks the database nothing.
     if compiled is None:
         return None
+    return _with_history(write, functools.partial(write.run, compiled), recorder)
+
+
+def _with_history(
+    write: HistoryWrite,
+    run: Callable[..., Written],
+    recorder: Recorder,
+) -> int | None:
+    """``run(attribution, revision, write_revision, values)`` the write
+    ``write`` with its history, in the revision of ``recorder``; the number
+    of rows written, or None, having written nothing, where it cannot."""
+    using = recorder.using
     # History recorded before goes in first: keys keep the order of changes.
     transactions.flush(using)
     revision = transactions.revision_for(recorder.frame, using, write_new=False)
@@ -128,8 +176,7 @@ def _run(write: Update | Delete, recorder: Recorder) -> int | None:
     # A value Python cannot encode fails the write after its data statement:
     # the transaction cannot then commit the data without its history.
     with transaction.mark_for_rollback_on_error(using):
-        written = write.run(
-            compiled,
+        written = run(
             Attribution(
                 who.content_type_id(model, using),
                 *who.actor_ref,

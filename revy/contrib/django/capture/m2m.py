@@ -1,0 +1,204 @@
+"""Recording the related managers' many-to-many changes: ``add``,
+``remove``, ``clear`` and ``set``, from ``m2m_changed``.
+
+Each operation is recorded as ``relations.py`` says: one delta of the object
+whose manager was used, listing every member added or removed, and one delta
+per member on the other side. ``set()`` is Django's ``remove`` then ``add``,
+and is recorded as those two operations.
+
+A ``remove`` or ``clear`` locks the owner's row first, as a delete would: a
+member another transaction adds meanwhile cannot be taken out unrecorded.
+The members' deltas are written by the database where it can
+(``backends/sqlmembers.py``), from the member rows: those a ``remove`` or
+``clear`` is about to take out of the relation, just before Django deletes
+their through rows, and those an ``add`` put in, just after. Elsewhere they
+are recorded in Python, a batch at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+from django.db import models
+from django.db.models import Exists
+from django.db.models.signals import m2m_changed
+
+from revy.contrib.django import backends, conf, transactions
+from revy.contrib.django.backends.sqlmembers import MemberKeys
+from revy.contrib.django.capture import sqlhistory
+from revy.contrib.django.capture.relations import is_recorded, keys_of, record_change
+from revy.contrib.django.capture.scope import recording_frame
+from revy.contrib.django.recording import Recorder
+
+# The signals a change is recorded at: a removal before its through rows go.
+_RECORDED = ("post_add", "pre_remove", "pre_clear")
+
+
+class _Sides(NamedTuple):
+    """A relation as one side's manager changes it: the through table's
+    columns of that side (``source``) and of the members (``target``), and
+    each side's accessor (None where it has none)."""
+
+    source: str
+    target: str
+    this: str | None
+    other: str | None
+
+    @classmethod
+    def of(cls, field: Any, reverse: bool) -> _Sides:
+        forward, backward = field.name, field.remote_field.get_accessor_name()
+        if reverse:
+            return cls(
+                field.m2m_reverse_field_name(),
+                field.m2m_field_name(),
+                backward,
+                forward,
+            )
+        return cls(
+            field.m2m_field_name(), field.m2m_reverse_field_name(), forward, backward
+        )
+
+
+def on_m2m_changed(
+    sender: type[models.Model],
+    instance: models.Model,
+    action: str,
+    reverse: bool,
+    model: type[models.Model],
+    pk_set: set[Any] | None,
+    using: str,
+    **kwargs: Any,
+) -> None:
+    """Receiver of ``m2m_changed``: records the change on both sides."""
+    frame = recording_frame()
+    if frame is None:
+        return
+    # Between its pre_ and post_ signals the manager writes through rows:
+    # recorded here, not as creates and deletes of those rows.
+    transactions.set_managed(using, sender, action.startswith("pre_"))
+    if action not in _RECORDED:
+        return
+    field = _field_of(sender, model if reverse else type(instance))
+    if field is None:
+        return
+    sides = _Sides.of(field, reverse)
+    recorder = Recorder(frame, using)
+    if action == "post_add":
+        foreign_key = sender._meta.get_field(sides.target)
+        if foreign_key.target_field.primary_key:
+            # Django's own set of the keys added: not copied (10^6 members
+            # took 150 MB more in copies).
+            added = pk_set or set()
+        else:
+            added = set(keys_of(foreign_key, pk_set or (), using).values())
+        if not added:
+            return
+        record_change(
+            recorder, type(instance), instance.pk, sides.this, model, set(), added
+        )
+        # The keys as one array where the database takes one.
+        members = backends.of(using).by_keys(
+            model._base_manager.using(using), list(added)
+        )
+        _record_members(recorder, sides.other, instance, members, lambda: added, True)
+        return
+    # The owner's row locked as a delete locks it: no member can join it, in
+    # another transaction, between the read of its members and their removal.
+    owner = sender._meta.get_field(sides.source).related_model
+    backend = backends.of(using)
+    backend.locked_row(owner, ("pk",), instance.pk, for_delete=True)
+    rows = sender._base_manager.using(using).filter(**{sides.source: instance})
+    if action == "pre_remove":
+        # Read by several statements: the keys as one array where it can.
+        target = sender._meta.get_field(sides.target)
+        rows = backend.by_keys(rows, list(pk_set or ()), target)
+    members = model._base_manager.using(using).filter(
+        pk__in=rows.values(f"{sides.target}__pk")
+    )
+    removed: list[Any] | None = None  # Read only where Python records them.
+    if is_recorded(type(instance), sides.this):
+        owner_rows = (
+            type(instance)
+            ._base_manager.using(using)
+            .filter(Exists(rows), pk=instance.pk)
+        )
+        count = sqlhistory.relation_changed(
+            owner_rows, sides.this, MemberKeys(members), [], recorder
+        )
+        if count == 0:
+            return  # No member to remove.
+        if count is None:
+            removed = _current_members(rows, sides)
+            if not removed:
+                return
+            record_change(
+                recorder, type(instance), instance.pk, sides.this, model, removed, set()
+            )
+    _record_members(
+        recorder,
+        sides.other,
+        instance,
+        members,
+        lambda: _current_members(rows, sides) if removed is None else removed,
+        False,
+    )
+
+
+def _record_members(
+    recorder: Recorder,
+    relation: str | None,
+    instance: models.Model,
+    members: models.QuerySet,
+    keys: Callable[[], Iterable[Any]],
+    added: bool,
+) -> None:
+    """Record on each of ``members`` (their keys: ``keys()``) that its
+    relation ``relation`` gained ``instance``, or lost it."""
+    model = members.model
+    if not is_recorded(model, relation):
+        return
+    assert relation is not None
+    member = recorder.member_keys(type(instance), {instance.pk})
+    old, new = ([], member) if added else (member, [])
+    if sqlhistory.relation_changed(members, relation, old, new, recorder) is not None:
+        return
+    # A delta each, written a batch at a time: memory holds one batch however
+    # many members change.
+    change = (set(), {instance.pk}) if added else ({instance.pk}, set())
+    for pk in keys():
+        record_change(recorder, model, pk, relation, type(instance), *change)
+        transactions.flush_if_full(recorder.using)
+
+
+def _field_of(sender: type[models.Model], model: type[models.Model]) -> Any:
+    for field in model._meta.many_to_many:
+        if field.remote_field.through is sender:
+            return field
+    return None
+
+
+def _current_members(rows: models.QuerySet, sides: _Sides) -> list[Any]:
+    """The primary keys of the members of the through ``rows`` (of one
+    owner), each once: a list, the smallest holder of what may be many
+    keys."""
+    owner = rows.model._meta.get_field(sides.source).attname
+    # A foreign key's __pk is its own column when it refers to the key.
+    key = f"{sides.target}__pk"
+    # Ordered as the through table's unique index is, owner first: by the
+    # member alone, PostgreSQL sorted every member once a page (450 ms a
+    # page of 10^6 members, against 1 ms).
+    ordered = rows.values_list(owner, key).distinct().order_by(owner, key)
+    # A query per batch (key > last): no driver holds more than a batch of
+    # rows, MariaDB's included, which fetches a whole result at once.
+    size, members = conf.batch_size(), []
+    while True:
+        page = ordered.filter(**{f"{key}__gt": members[-1]}) if members else ordered
+        batch = [member for _, member in page[:size]]
+        members += batch
+        if len(batch) < size:
+            return members
+
+
+def install() -> None:
+    m2m_changed.connect(on_m2m_changed, dispatch_uid="revy.m2m")
