@@ -572,3 +572,13 @@ def test_a_rolled_back_change_leaves_no_history(tags, articles):
     assert recorded_changes(x) == [(UPDATE, {"tags": ([], [b.pk])})]
     assert recorded_changes(a) == []
     assert Revision.objects.count() == 1
+
+
+def test_a_key_of_the_wrong_type_raises_django_s_error_before_any_query(articles):
+    x = articles[0]
+    # Django's add() fails inside its atomic block: the transaction can run
+    # no query after it, so remove() must fail as Django's would, first.
+    with Context(), transaction.atomic():
+        for method in ("add", "remove"):
+            with pytest.raises(ValueError, match="expected a number but got 'invalid'"):
+                getattr(x.tags, method)("invalid")

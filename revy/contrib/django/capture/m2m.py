@@ -103,16 +103,18 @@ def on_m2m_changed(
         )
         _record_members(recorder, sides.other, instance, members, lambda: added, True)
         return
+    backend = backends.of(using)
+    rows = sender._base_manager.using(using).filter(**{sides.source: instance})
+    if action == "pre_remove":
+        # Read by several statements: the keys as one array where it can. A
+        # key of the wrong type raises here, as Django's filter would, before
+        # any query.
+        target = sender._meta.get_field(sides.target)
+        rows = backend.by_keys(rows, list(pk_set or ()), target)
     # The owner's row locked as a delete locks it: no member can join it, in
     # another transaction, between the read of its members and their removal.
     owner = sender._meta.get_field(sides.source).related_model
-    backend = backends.of(using)
     backend.locked_row(owner, ("pk",), instance.pk, for_delete=True)
-    rows = sender._base_manager.using(using).filter(**{sides.source: instance})
-    if action == "pre_remove":
-        # Read by several statements: the keys as one array where it can.
-        target = sender._meta.get_field(sides.target)
-        rows = backend.by_keys(rows, list(pk_set or ()), target)
     members = model._base_manager.using(using).filter(
         pk__in=rows.values(f"{sides.target}__pk")
     )
