@@ -221,3 +221,26 @@ def test_an_untracked_member_model_gets_no_delta(settings):
         article.tags.clear()
     assert not ObjectDelta.objects.filter(content_type=ct(Tag)).exists()
     assert ObjectDelta.objects.filter(content_type=ct(Article)).count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MariaDB's GROUP_CONCAT")
+def test_mariadb_lists_every_member_whatever_its_group_concat_length(
+    article_with_tags,
+):
+    article, tags = article_with_tags
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@SESSION.sql_mode, @@SESSION.group_concat_max_len")
+        [(mode, length)] = cursor.fetchall()
+        # Strict: a length out of range is an error there, not cut to the most.
+        cursor.execute("SET SESSION sql_mode = 'TRADITIONAL'")
+        cursor.execute("SET SESSION group_concat_max_len = 4")  # "[1, " at most
+        try:
+            with Context():
+                article.tags.clear()
+            cursor.execute("SELECT @@SESSION.group_concat_max_len")
+            assert cursor.fetchall()[0][0] == 4  # Set back.
+        finally:
+            cursor.execute("SET SESSION sql_mode = %s", [mode])
+            cursor.execute("SET SESSION group_concat_max_len = %s", [length])
+    own = ObjectDelta.objects.get(content_type=ct(Article))
+    assert own.attribute_deltas.get().old_value == sorted(t.pk for t in tags)

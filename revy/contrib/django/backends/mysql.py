@@ -85,10 +85,12 @@ class MySQLDialect(Dialect):
     @contextlib.contextmanager
     def long_aggregates(self, cursor: Any) -> Iterator[None]:
         # GROUP_CONCAT cuts its text at group_concat_max_len (1 MB by default),
-        # with a warning only.
+        # with a warning only; no statement takes a text over the packet size.
         cursor.execute("SELECT @@SESSION.group_concat_max_len", ())
         [(length,)] = cursor.fetchall()
-        cursor.execute("SET SESSION group_concat_max_len = 18446744073709551615", ())
+        cursor.execute(
+            "SET SESSION group_concat_max_len = @@SESSION.max_allowed_packet", ()
+        )
         try:
             yield
         finally:

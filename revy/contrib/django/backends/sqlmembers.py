@@ -16,6 +16,7 @@ before (``add``) or after (``remove``, ``clear``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -126,7 +127,15 @@ class Members(HistoryWrite):
         keys = self._keys(self.queryset)
         if keys is None:
             return Written(0, None, None, None)
-        with self.connection.cursor() as cursor, self.sql.long_aggregates(cursor):
+        aggregates = any(isinstance(v, MemberKeys) for v in self.relation_values)
+        with (
+            self.connection.cursor() as cursor,
+            (
+                self.sql.long_aggregates(cursor)
+                if aggregates
+                else contextlib.nullcontext()
+            ),
+        ):
             if self.sql.history_in_one_statement:
                 written = [SQL(f"revy_changed (revy_pk) AS ({keys.sql})", keys.params)]
                 shape = self._no_rows(["revy_pk"], [self.pk])
