@@ -8,11 +8,13 @@ and is recorded as those two operations.
 
 A ``remove`` or ``clear`` locks the owner's row first, as a delete would: a
 member another transaction adds meanwhile cannot be taken out unrecorded.
-The members' deltas are written by the database where it can
-(``backends/sqlmembers.py``), from the member rows: those a ``remove`` or
-``clear`` is about to take out of the relation, just before Django deletes
-their through rows, and those an ``add`` put in, just after. Elsewhere they
-are recorded in Python, a batch at a time.
+The database writes the history where it can (``backends/sqlmembers.py``):
+the members' deltas from the member rows (those a ``remove`` or ``clear``
+is about to take out of the relation, just before Django deletes their
+through rows, and those an ``add`` put in, just after), and the owner's
+list of the members a ``remove`` or ``clear`` takes out, aggregated from
+the through rows. Elsewhere they are recorded in Python, a batch at a
+time.
 """
 
 from __future__ import annotations
