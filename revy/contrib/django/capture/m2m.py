@@ -85,6 +85,8 @@ def on_m2m_changed(
     if field is None:
         return
     sides = _Sides.of(field, reverse)
+    if not (is_recorded(type(instance), sides.this) or is_recorded(model, sides.other)):
+        return  # Neither side is recorded: no lock, no read.
     recorder = Recorder(frame, using)
     if action == "post_add":
         foreign_key = sender._meta.get_field(sides.target)
