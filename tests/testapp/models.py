@@ -350,6 +350,61 @@ class BandMember(models.Model):
     musician = models.ForeignKey(Musician, on_delete=CASCADE, to_field="name")
 
 
+class VisibleManager(models.Manager):
+    """Hides the rows marked hidden, as a soft delete does. A related
+    manager takes out of a relation only the rows its models' default
+    managers show."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(hidden=False)
+
+
+class Badge(models.Model):
+    name = models.CharField(max_length=50)
+    hidden = models.BooleanField(default=False)
+
+    objects = VisibleManager()
+
+
+class Wearer(models.Model):
+    name = models.CharField(max_length=50)
+    hidden = models.BooleanField(default=False)
+    badges = models.ManyToManyField(
+        Badge, through="Pin", related_name="wearers", blank=True
+    )
+
+    objects = VisibleManager()
+
+
+class Pin(models.Model):
+    """A through model whose default manager hides rows too."""
+
+    wearer = models.ForeignKey(Wearer, on_delete=CASCADE)
+    badge = models.ForeignKey(Badge, on_delete=CASCADE)
+    hidden = models.BooleanField(default=False)
+
+    objects = VisibleManager()
+
+
+class Person(models.Model):
+    """A symmetrical relation: a friend's friends include whoever adds it."""
+
+    name = models.CharField(max_length=50)
+    friends = models.ManyToManyField("self", blank=True)
+
+
+class Pal(models.Model):
+    """A symmetrical relation through a model of its own."""
+
+    name = models.CharField(max_length=50)
+    friends = models.ManyToManyField("self", through="Palship", blank=True)
+
+
+class Palship(models.Model):
+    from_pal = models.ForeignKey(Pal, on_delete=CASCADE, related_name="+")
+    to_pal = models.ForeignKey(Pal, on_delete=CASCADE, related_name="+")
+
+
 class Country(models.Model):
     name = models.CharField(max_length=50)
 

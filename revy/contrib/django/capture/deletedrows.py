@@ -122,9 +122,12 @@ def has_members(model: type[models.Model]) -> bool:
 class Membership(NamedTuple):
     """The members a many-to-many relation gave the objects being deleted."""
 
-    name: str  # The relation's name on the deleted model's side.
+    # The relation's names on the deleted model's side and on the other, if
+    # it has one there: a symmetrical relation's rows to the deleted objects
+    # have no name on their side, only on the members'.
+    name: str | None
     other_model: type[models.Model]
-    other_name: str | None  # Its name on the other side, if it has one.
+    other_name: str | None
     members: dict[Any, list[Any]]  # {deleted pk: member pks}
 
 
@@ -158,7 +161,7 @@ def memberships(
     ]
     size = conf.batch_size()
     for field, source, target, name, other_model, other_name in relations:
-        if name is None:
+        if name is None and other_name is None:
             continue
         through = field.remote_field.through._base_manager.using(using)
         members: dict[Any, list[Any]] = {}

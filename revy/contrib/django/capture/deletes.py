@@ -335,7 +335,7 @@ def _record_deleted_rows(
     )
     for model, by_pk in deltas.items():
         for relation in memberships(model, using, list(by_pk)):
-            for pk, members in relation.members.items():
+            for pk, members in relation.members.items() if relation.name else ():
                 by_pk[pk].attributes.append(
                     recorder.attribute(
                         relation.name,

@@ -6,6 +6,11 @@ whose manager was used, listing every member added or removed, and one delta
 per member on the other side. ``set()`` is Django's ``remove`` then ``add``,
 and is recorded as those two operations.
 
+A symmetrical relation's members are recorded by the rows Django writes
+back to the owner. A ``remove`` or ``clear`` takes out what Django takes
+out: the members the members' default manager shows, by the rows the
+through model's default manager shows.
+
 A ``remove`` or ``clear`` locks the owner's row first, as a delete would: a
 member another transaction adds meanwhile cannot be taken out unrecorded.
 The database writes the history where it can (``backends/sqlmembers.py``):
@@ -29,7 +34,12 @@ from django.db.models.signals import m2m_changed
 from revy.contrib.django import backends, conf, transactions
 from revy.contrib.django.backends.sqlmembers import MemberKeys
 from revy.contrib.django.capture import sqlhistory
-from revy.contrib.django.capture.relations import is_recorded, keys_of, record_change
+from revy.contrib.django.capture.relations import (
+    is_recorded,
+    is_through,
+    keys_of,
+    record_change,
+)
 from revy.contrib.django.capture.scope import recording_frame
 from revy.contrib.django.recording import Recorder
 
@@ -40,26 +50,30 @@ _RECORDED = ("post_add", "pre_remove", "pre_clear")
 class _Sides(NamedTuple):
     """A relation as one side's manager changes it: the through table's
     columns of that side (``source``) and of the members (``target``), and
-    each side's accessor (None where it has none)."""
+    each side's accessor (None where it has none). A symmetrical relation's
+    members have the owner's accessor: Django writes a through row each
+    way."""
 
     source: str
     target: str
     this: str | None
     other: str | None
+    symmetrical: bool = False
 
     @classmethod
     def of(cls, field: Any, reverse: bool) -> _Sides:
+        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
         forward, backward = field.name, field.remote_field.get_accessor_name()
         if reverse:
-            return cls(
-                field.m2m_reverse_field_name(),
-                field.m2m_field_name(),
-                backward,
-                forward,
-            )
-        return cls(
-            field.m2m_field_name(), field.m2m_reverse_field_name(), forward, backward
-        )
+            return cls(target, source, backward, forward)
+        if field.remote_field.symmetrical:
+            return cls(source, target, forward, forward, symmetrical=True)
+        return cls(source, target, forward, backward)
+
+    def mirrored(self) -> _Sides:
+        """The through rows' other direction: a symmetrical relation's rows
+        from the members to the owner."""
+        return self._replace(source=self.target, target=self.source)
 
 
 def on_m2m_changed(
@@ -89,39 +103,72 @@ def on_m2m_changed(
         return  # Neither side is recorded: no lock, no read.
     recorder = Recorder(frame, using)
     if action == "post_add":
-        foreign_key = sender._meta.get_field(sides.target)
-        if foreign_key.target_field.primary_key:
-            # Django's own set of the keys added: not copied (10^6 members
-            # took 150 MB more in copies).
-            added = pk_set or set()
-        else:
-            added = set(keys_of(foreign_key, pk_set or (), using).values())
-        if not added:
-            return
-        record_change(
-            recorder, type(instance), instance.pk, sides.this, model, set(), added
-        )
-        # The keys as one array where the database takes one.
-        members = backends.of(using).by_keys(
-            model._base_manager.using(using), list(added)
-        )
-        _record_members(recorder, sides.other, instance, members, lambda: added, True)
+        _record_added(recorder, sender, sides, instance, model, pk_set or set())
+    else:
+        _record_removed(recorder, sender, sides, instance, model, pk_set, action)
+
+
+def _record_added(
+    recorder: Recorder,
+    through: type[models.Model],
+    sides: _Sides,
+    instance: models.Model,
+    model: type[models.Model],
+    pk_set: set[Any],
+) -> None:
+    """Record ``add()``'s members ``pk_set`` (their through rows' values),
+    just linked to ``instance``."""
+    using = recorder.using
+    foreign_key = through._meta.get_field(sides.target)
+    if foreign_key.target_field.primary_key:
+        # Django's own set of the keys added: not copied (10^6 members took
+        # 150 MB more in copies).
+        added = pk_set
+    else:
+        added = set(keys_of(foreign_key, pk_set, using).values())
+    if not added:
         return
+    record_change(
+        recorder, type(instance), instance.pk, sides.this, model, set(), added
+    )
     backend = backends.of(using)
-    rows = sender._base_manager.using(using).filter(**{sides.source: instance})
-    if action == "pre_remove":
-        # Read by several statements: the keys as one array where it can. A
-        # key of the wrong type raises here, as Django's filter would, before
-        # any query.
-        target = sender._meta.get_field(sides.target)
-        rows = backend.by_keys(rows, list(pk_set or ()), target)
+    # The keys as one array where the database takes one.
+    members = backend.by_keys(model._base_manager.using(using), list(added))
+    if sides.symmetrical:
+        if is_through(through) and conf.is_tracked(through):
+            return  # Its rows back, inserted next, record their own change.
+        # Django links the members back to the owner next, but for those
+        # linked already (the owner itself, if it is one).
+        back = backend.by_keys(
+            through._default_manager.using(using).filter(**{sides.target: instance}),
+            list(pk_set),
+            through._meta.get_field(sides.source),
+        )
+        linked = set(back.values_list(f"{sides.source}__pk", flat=True))
+        if linked:
+            members = members.exclude(pk__in=linked)
+            added = added - linked
+    _record_members(recorder, sides.other, instance, members, lambda: added, True)
+
+
+def _record_removed(
+    recorder: Recorder,
+    through: type[models.Model],
+    sides: _Sides,
+    instance: models.Model,
+    model: type[models.Model],
+    pk_set: set[Any] | None,
+    action: str,
+) -> None:
+    """Record that ``remove()`` (of ``pk_set``) or ``clear()`` is about to
+    take members out of ``instance``'s relation."""
+    using = recorder.using
+    keys = pk_set if action == "pre_remove" else None
+    rows = _removable_rows(through, sides, instance, model, keys, using)
     # The owner's row locked as a delete locks it: no member can join it, in
     # another transaction, between the read of its members and their removal.
-    owner = sender._meta.get_field(sides.source).related_model
-    backend.locked_row(owner, ("pk",), instance.pk, for_delete=True)
-    members = model._base_manager.using(using).filter(
-        pk__in=rows.values(f"{sides.target}__pk")
-    )
+    owner = through._meta.get_field(sides.source).related_model
+    backends.of(using).locked_row(owner, ("pk",), instance.pk, for_delete=True)
     removed: list[Any] | None = None  # Read only where Python records them.
     if is_recorded(type(instance), sides.this):
         owner_rows = (
@@ -130,22 +177,35 @@ def on_m2m_changed(
             .filter(Exists(rows), pk=instance.pk)
         )
         count = sqlhistory.relation_changed(
-            owner_rows, sides.this, MemberKeys(members), [], recorder
+            owner_rows, sides.this, MemberKeys(_members(rows, sides)), [], recorder
         )
-        if count == 0:
-            return  # No member to remove.
         if count is None:
             removed = _current_members(rows, sides)
-            if not removed:
-                return
-            record_change(
-                recorder, type(instance), instance.pk, sides.this, model, removed, set()
-            )
+            if removed:
+                record_change(
+                    recorder,
+                    type(instance),
+                    instance.pk,
+                    sides.this,
+                    model,
+                    removed,
+                    set(),
+                )
+        if not (count or removed or sides.symmetrical):
+            return  # No member to remove.
+    if sides.symmetrical:
+        # The members lose the owner by their rows to it, which Django
+        # deletes too (a row from the owner to itself is the owner's own).
+        sides = sides.mirrored()
+        rows = _removable_rows(through, sides, instance, model, keys, using).exclude(
+            **{f"{sides.target}__pk": instance.pk}
+        )
+        removed = None
     _record_members(
         recorder,
         sides.other,
         instance,
-        members,
+        _members(rows, sides),
         lambda: _current_members(rows, sides) if removed is None else removed,
         False,
     )
@@ -182,6 +242,40 @@ def _field_of(sender: type[models.Model], model: type[models.Model]) -> Any:
         if field.remote_field.through is sender:
             return field
     return None
+
+
+def _removable_rows(
+    through: type[models.Model],
+    sides: _Sides,
+    instance: models.Model,
+    model: type[models.Model],
+    keys: set[Any] | None,
+    using: str,
+) -> models.QuerySet:
+    """The through rows from ``instance`` that a ``remove()`` of ``keys``
+    (their target's values), or a ``clear()`` (``keys`` None), deletes: as
+    Django's related manager deletes them, those the through model's
+    default manager shows, to the members the members' default manager
+    shows (a soft-deleted member stays in the relation)."""
+    rows = through._default_manager.using(using).filter(**{sides.source: instance})
+    shown = model._default_manager.get_queryset()
+    if shown._has_filters():
+        rows = rows.filter(**{f"{sides.target}__in": shown.using(using)})
+    if keys is None:
+        return rows
+    # Read by several statements: the keys as one array where it can. A key
+    # of the wrong type raises here, as Django's filter would, before any
+    # query.
+    target = through._meta.get_field(sides.target)
+    return backends.of(using).by_keys(rows, list(keys), target)
+
+
+def _members(rows: models.QuerySet, sides: _Sides) -> models.QuerySet:
+    """The members of the through ``rows``."""
+    model = rows.model._meta.get_field(sides.target).related_model
+    return model._base_manager.using(rows.db).filter(
+        pk__in=rows.values(f"{sides.target}__pk")
+    )
 
 
 def _current_members(rows: models.QuerySet, sides: _Sides) -> list[Any]:
