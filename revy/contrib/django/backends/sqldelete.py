@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import DeleteQuery
@@ -126,28 +127,8 @@ class Delete(HistoryWrite):
         for i, (field, column) in enumerate(zip(self.fields, olds, strict=True)):
             columns[f"revy_old_{i}"] = self._value(field, column)
         if self.causes:
-            columns["revy_cause"] = self._cause(keys)
+            columns["revy_cause"] = caused_by(self.causes, keys, self.connection)
         return columns
-
-    def _cause(self, keys: list[str]) -> SQL:
-        """The key of the delete delta the first of the foreign keys ``keys``
-        (SQL) that points at a deleted row points at, else NULL."""
-        cases, params = [], []
-        for cause, key in zip(self.causes, keys, strict=True):
-            if cause.table is not None:
-                cases.append(
-                    f"(SELECT k.revy_delta FROM {cause.table} k "
-                    f"WHERE k.revy_key = {key})"
-                )
-                continue
-            whens = []
-            for value, delta in prepared_causes(cause, self.connection):
-                whens.append("WHEN %s THEN %s")
-                params += [value, delta]
-            cases.append(f"CASE {key} {' '.join(whens)} END")
-        if len(cases) == 1:
-            return SQL(cases[0], params)
-        return SQL(f"COALESCE({', '.join(cases)})", params)
 
     def run(
         self,
@@ -210,3 +191,26 @@ class Delete(HistoryWrite):
             finally:
                 self.sql.unstage(cursor, tables, before=False)
         return Written(count, *written)
+
+
+def caused_by(
+    causes: Sequence[Cause], keys: list[str], connection: BaseDatabaseWrapper
+) -> SQL:
+    """The key of the delete delta the first of the foreign keys ``keys``
+    (SQL, those of ``causes``) that points at a deleted row points at, else
+    NULL."""
+    cases, params = [], []
+    for cause, key in zip(causes, keys, strict=True):
+        if cause.table is not None:
+            cases.append(
+                f"(SELECT k.revy_delta FROM {cause.table} k WHERE k.revy_key = {key})"
+            )
+            continue
+        whens = []
+        for value, delta in prepared_causes(cause, connection):
+            whens.append("WHEN %s THEN %s")
+            params += [value, delta]
+        cases.append(f"CASE {key} {' '.join(whens)} END")
+    if len(cases) == 1:
+        return SQL(cases[0], params)
+    return SQL(f"COALESCE({', '.join(cases)})", params)

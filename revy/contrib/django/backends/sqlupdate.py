@@ -27,11 +27,14 @@ from django.db.models.expressions import RawSQL
 from django.db.models.sql import UpdateQuery
 
 from revy.contrib.django.backends.base import Backend
+from revy.contrib.django.backends.sqldelete import caused_by
 from revy.contrib.django.backends.sqltypes import (
     SQL,
     Attribution,
+    Cause,
     Compiled,
     HistoryModels,
+    Parameter,
     ValuesInPython,
     Written,
 )
@@ -135,12 +138,21 @@ class Update(HistoryWrite):
                 columns.append(f"{value.sql} AS revy_{side}_{i}")
                 params.extend(value.params)
             columns.append(f"{differs[i]} AS revy_differs_{i}")
+        cause = self._cause(olds)
+        if cause is not None:
+            columns.append(f"{cause.sql} AS revy_cause")
+            params.extend(cause.params)
         return SQL(
             f"SELECT {', '.join(columns)} FROM {source} WHERE "
             + " OR ".join(f"({d})" for d in differs)
             + f" ORDER BY {pk}",
             params,
         )
+
+    def _cause(self, olds: list[str]) -> SQL | None:
+        """The key of the delta that caused a changed row's update, from the
+        SQL of its old values; None: no cause."""
+        return None
 
     # Running --------------------------------------------------------------
 
@@ -243,3 +255,43 @@ class Update(HistoryWrite):
             finally:
                 sql.unstage(cursor, tables, before=False)
         return Written(updated, *written)
+
+
+class SetByDeletion(Update):
+    """A deletion's ``SET_NULL``, ``SET_DEFAULT`` or ``SET()``: the foreign
+    key ``field`` set to ``value`` on the rows of ``queryset``, which point
+    at rows the deletion deletes. Each update delta carries the deletion's
+    description, and is caused by the delete of the row its key pointed at
+    (``cause``: those deletes; None where they are not recorded)."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        queryset: QuerySet,
+        field: Field,
+        value: Any,
+        masked: frozenset[str],
+        history: HistoryModels,
+        cause: Cause | None,
+        in_python: Collection[str] = (),
+    ) -> None:
+        super().__init__(
+            backend, queryset, {field.name: value}, [field], masked, history, in_python
+        )
+        self.cause = cause
+
+    def compiled(self) -> Compiled | None:
+        if self.cause and self.cause.table is None and not self.cause.fits_in_case():
+            return None  # Too many causes for a CASE, and no table: Python's.
+        return super().compiled()
+
+    def deletion_values(self, attribution: Attribution) -> dict[str, Any]:
+        return {
+            "deletion_description": Parameter(attribution.deletion_description),
+            "cause_id": "d.revy_cause" if self.cause else Parameter(None),
+        }
+
+    def _cause(self, olds: list[str]) -> SQL | None:
+        if self.cause is None:
+            return None
+        return caused_by([self.cause], olds, self.connection)

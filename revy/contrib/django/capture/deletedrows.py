@@ -1,7 +1,9 @@
 """What a deleted row is linked to: the delete that caused its own, the
 many-to-many members it leaves, the parent rows of a multi-table child;
-and the order in which the rows Django collects are recorded a batch at a
-time, causes first, their deltas kept by key once written (``deletes.py``)."""
+the order in which the rows Django collects are recorded a batch at a
+time, causes first, their deltas kept by key once written (``deletes.py``);
+and what a deletion has recorded that later rows still need
+(:class:`Recorded`)."""
 
 from __future__ import annotations
 
@@ -16,13 +18,18 @@ from django.db.models.deletion import Collector
 
 from revy.contrib.django import conf
 from revy.contrib.django.backends.sqltypes import Cause
+from revy.contrib.django.backends.staging import CauseTables
 from revy.contrib.django.capture.database_on_delete import has_database_effects
 from revy.contrib.django.pending import PendingObjectDelta
+from revy.contrib.django.rows import Row
 
 __all__ = [
     "Causes",
     "Deltas",
     "Membership",
+    "Recorded",
+    "Removal",
+    "Rows",
     "WrittenDelete",
     "WrittenDeletes",
     "cause_of_row",
@@ -39,6 +46,8 @@ __all__ = [
 
 # {model: {pk: its delete delta}}
 Deltas = dict[type[models.Model], dict[Any, PendingObjectDelta]]
+# {model: {pk: its row}}
+Rows = dict[type[models.Model], dict[Any, Row]]
 
 
 class WrittenDelete:
@@ -362,3 +371,61 @@ def order_in_batches(
         for targets in waiting.values():
             targets.difference_update(ready)
     return ordered
+
+
+class Removal(NamedTuple):
+    """The update recording that a deleted row left the members of the
+    ``model`` row ``pk``: recorded unless that row is deleted too."""
+
+    model: type[models.Model]
+    pk: Any
+    delta: PendingObjectDelta
+
+
+class Recorded:
+    """What a deletion has recorded so far that later rows still need: the
+    delete deltas of the rows Django collected as instances (the causes of
+    later deletes; written ones by their keys alone), the keys of other
+    deleted rows that a membership may also name, and the membership
+    removals waiting for every deleted row to be known."""
+
+    def __init__(self, cause_tables: CauseTables) -> None:
+        self.cause_tables = cause_tables  # Where SQL looks many causes up.
+        # The models whose rows revy read locked, as Django collected them.
+        self.locked: set[type[models.Model]] = set()
+        self.collected: Rows = {}
+        self.causes: Causes = {}
+        self.gone: dict[type[models.Model], set[Any]] = {}
+        self.removals: list[Removal] = []
+
+    def keep_written(self, deltas: Deltas) -> None:
+        """Keep ``deltas``, written, as causes: by their keys alone."""
+        for model, by_pk in deltas.items():
+            kept = self.causes.get(model)
+            if not isinstance(kept, WrittenDeletes):
+                kept = self.causes[model] = WrittenDeletes()
+            for pk, delta in by_pk.items():
+                kept.add(pk, delta.pk)
+
+    def note_gone(self, deleted: Rows) -> None:
+        """Keep the keys of the rows ``deleted`` that a membership may also
+        name (``SET_*`` handlers read the rows left once these are gone)."""
+        for model, rows in deleted.items():
+            if has_members(model):
+                self.gone.setdefault(model, set()).update(rows)
+
+    def deleted_with(self, deleted: Rows) -> dict[type[models.Model], Any]:
+        """``{model: keys}`` of the rows ``deleted`` and those collected."""
+        keys: dict[type[models.Model], Any] = dict(self.collected)
+        for model, rows in deleted.items():
+            if rows is not self.collected.get(model):
+                keys[model] = rows.keys() | keys.get(model, {}).keys()
+        return keys
+
+    def deletes_rows_of(self, model: type[models.Model]) -> bool:
+        """Whether this deletion deletes rows of ``model`` it collected, or
+        has deleted rows of it that a membership may name."""
+        return bool(self.gone.get(model) or self.causes.get(model))
+
+    def is_gone(self, model: type[models.Model], pk: Any) -> bool:
+        return pk in self.gone.get(model, ()) or pk in self.causes.get(model, ())

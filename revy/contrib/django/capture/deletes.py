@@ -6,15 +6,16 @@ change. revy reads the rows it is about to delete (in batches, or from what
 their instances know), records a delete delta per row with every field's
 last value, links each cascaded delete to the delete that caused it, and
 records the memberships the deleted rows leave and the foreign keys the
-handlers set. The rows the collector deletes by filter, alone, have their
-history written by the database where it can (``sqlhistory.py``). What
-the delete signals' receivers write is recorded as any other write.
+handlers set (``setbydeletion.py``). The rows the collector deletes by
+filter, alone, have their history written by the database where it can
+(``sqlhistory.py``). What the delete signals' receivers write is recorded
+as any other write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.db import models
 from django.db.models import signals
@@ -30,10 +31,10 @@ from revy.contrib.django.capture.database_on_delete import (
     has_database_effects,
 )
 from revy.contrib.django.capture.deletedrows import (
-    Causes,
     Deltas,
-    WrittenDeletes,
-    cause_of_field,
+    Recorded,
+    Removal,
+    Rows,
     cause_of_row,
     collected_keys,
     deletes_pointed_at,
@@ -48,25 +49,21 @@ from revy.contrib.django.capture.scope import (
     receivers_recorded,
     recording_frame,
 )
+from revy.contrib.django.capture.setbydeletion import record_field_updates
 from revy.contrib.django.models import AbstractObjectDelta
-from revy.contrib.django.pending import PendingObjectDelta
 from revy.contrib.django.recording import Recorder
 from revy.contrib.django.rows import (
-    Row,
     locked_batches,
     locked_key_batches,
     locked_rows,
-    only_recorded,
     recorded_fields,
 )
-
-Rows = dict[type[models.Model], dict[Any, Row]]
 
 _DELETE = AbstractObjectDelta.ACTION_DELETE
 _UPDATE = AbstractObjectDelta.ACTION_UPDATE
 
 
-def _record_deletion(frame: Frame, collector: Collector) -> _Recorded:
+def _record_deletion(frame: Frame, collector: Collector) -> Recorded:
     """Record what ``collector`` deletes and changes: the rows it holds as
     instances now, the others as Django deletes them. What the deletion
     keeps until its end is returned."""
@@ -74,7 +71,7 @@ def _record_deletion(frame: Frame, collector: Collector) -> _Recorded:
     recorder = Recorder(frame, using)
     # Django's own lists: _field_values() leaves them holding rows by key.
     field_updates = list(collector.field_updates.items())
-    recorded = _Recorded(CauseTables(backends.of(using)))
+    recorded = Recorded(CauseTables(backends.of(using)))
     # The rows Django holds as instances are recorded first: causes come
     # before their effects. Every row is read again locked, by key, before
     # Django deletes it: what is recorded is what the delete removes, as it
@@ -133,7 +130,7 @@ class _LeftBehind:
     filter are gone when it reads the rows the handlers set."""
 
     def __init__(
-        self, recorder: Recorder, field_updates: list[Any], recorded: _Recorded
+        self, recorder: Recorder, field_updates: list[Any], recorded: Recorded
     ) -> None:
         self.recorder = recorder
         self.field_updates = field_updates
@@ -144,7 +141,7 @@ class _LeftBehind:
         for removal in recorded.removals:
             if not recorded.is_gone(removal.model, removal.pk):
                 recorder.add(removal.delta)
-        _record_field_updates(recorder, recorder.using, self.field_updates, recorded)
+        record_field_updates(recorder, recorder.using, self.field_updates, recorded)
         return 0  # Django counts no row of it.
 
 
@@ -152,7 +149,7 @@ def _record_fast_delete(
     recorder: Recorder,
     collector: Collector,
     queryset: models.QuerySet,
-    recorded: _Recorded,
+    recorded: Recorded,
 ) -> Iterator[models.QuerySet]:
     """Record the delete of the rows of ``queryset``, a batch at a time,
     each batch's history queued before the next is read; yield the
@@ -160,11 +157,12 @@ def _record_fast_delete(
     (deleted as they come, no key is kept past its batch)."""
     using = recorder.using
     concrete = queryset.model._meta.concrete_model
-    alone = backends.of(using).writes_alone
+    backend = backends.of(using)
+    alone, all_rows = backend.writes_alone, concrete._base_manager.using(using)
     for rows in locked_batches(concrete, using, queryset, for_delete=True):
         # Deleted by the keys read, not by the filter: a row that came to
         # match it since is not deleted unrecorded.
-        by_keys = None if alone else _by_keys(concrete, using, rows)
+        by_keys = None if alone else backend.by_keys(all_rows, list(rows))
         transactions.flush_if_full(using)
         batch = {concrete: rows}
         _record_deleted_rows(recorder, collector, batch, recorded)
@@ -198,7 +196,7 @@ class _DeletedWithHistory:
         queryset: models.QuerySet,
         recorder: Recorder,
         collector: Collector,
-        recorded: _Recorded,
+        recorded: Recorded,
     ) -> None:
         self.model = queryset.model  # Django counts the rows deleted by it.
         self.concrete = queryset.model._meta.concrete_model
@@ -225,7 +223,7 @@ class _DeletedWithHistory:
     def _causes_in_sql(self, using: str) -> list[Cause] | None:
         """The causes the database looks up, their deltas written; None
         where it cannot write this history."""
-        if not sqlhistory.may_delete(self.concrete):
+        if not sqlhistory.may_write(self.concrete):
             return None
         pointed_at = deletes_pointed_at(self.concrete, self.recorded.causes)
         if pointed_at:
@@ -234,61 +232,8 @@ class _DeletedWithHistory:
         return [tables.cause(pointed.written()) for pointed in pointed_at]
 
 
-class _Removal(NamedTuple):
-    """The update recording that a deleted row left the members of the
-    ``model`` row ``pk``: recorded unless that row is deleted too."""
-
-    model: type[models.Model]
-    pk: Any
-    delta: PendingObjectDelta
-
-
-class _Recorded:
-    """What a deletion has recorded so far that later rows still need: the
-    delete deltas of the rows Django collected as instances (the causes of
-    later deletes; written ones by their keys alone), the keys of other
-    deleted rows that a membership may also name, and the membership
-    removals waiting for every deleted row to be known."""
-
-    def __init__(self, cause_tables: CauseTables) -> None:
-        self.cause_tables = cause_tables  # Where SQL looks many causes up.
-        # The models whose rows revy read locked, as Django collected them.
-        self.locked: set[type[models.Model]] = set()
-        self.collected: Rows = {}
-        self.causes: Causes = {}
-        self.gone: dict[type[models.Model], set[Any]] = {}
-        self.removals: list[_Removal] = []
-
-    def keep_written(self, deltas: Deltas) -> None:
-        """Keep ``deltas``, written, as causes: by their keys alone."""
-        for model, by_pk in deltas.items():
-            kept = self.causes.get(model)
-            if not isinstance(kept, WrittenDeletes):
-                kept = self.causes[model] = WrittenDeletes()
-            for pk, delta in by_pk.items():
-                kept.add(pk, delta.pk)
-
-    def note_gone(self, deleted: Rows) -> None:
-        """Keep the keys of the rows ``deleted`` that a membership may also
-        name (``SET_*`` handlers read the rows left once these are gone)."""
-        for model, rows in deleted.items():
-            if has_members(model):
-                self.gone.setdefault(model, set()).update(rows)
-
-    def deleted_with(self, deleted: Rows) -> dict[type[models.Model], Any]:
-        """``{model: keys}`` of the rows ``deleted`` and those collected."""
-        keys: dict[type[models.Model], Any] = dict(self.collected)
-        for model, rows in deleted.items():
-            if rows is not self.collected.get(model):
-                keys[model] = rows.keys() | keys.get(model, {}).keys()
-        return keys
-
-    def is_gone(self, model: type[models.Model], pk: Any) -> bool:
-        return pk in self.gone.get(model, ()) or pk in self.causes.get(model, ())
-
-
 def _record_deleted_rows(
-    recorder: Recorder, collector: Collector, deleted: Rows, recorded: _Recorded
+    recorder: Recorder, collector: Collector, deleted: Rows, recorded: Recorded
 ) -> Deltas:
     """Record the delete of the rows ``deleted`` (``{model: {pk: row}}``),
     of those the database deletes with them, and of their memberships;
@@ -360,93 +305,15 @@ def _record_deleted_rows(
                     [attribute],
                     cause=by_pk[pks[0]],
                 )
-                recorded.removals.append(_Removal(relation.other_model, member, delta))
+                recorded.removals.append(Removal(relation.other_model, member, delta))
     for delta in queued:
         recorder.add(delta)
     if effects.field_updates:
         # The database sets them as it deletes these rows: read them now.
-        _record_field_updates(
+        record_field_updates(
             recorder, using, list(effects.field_updates.items()), recorded, deltas
         )
     return deltas
-
-
-def _record_field_updates(
-    recorder: Recorder,
-    using: str,
-    field_updates: list[Any],
-    recorded: _Recorded,
-    deleted_now: Deltas | None = None,
-) -> None:
-    """Record the foreign keys ``SET_NULL`` and friends change, of the rows
-    the delete leaves; ``deleted_now``: the delete deltas of rows deleted
-    with them that ``recorded`` does not hold yet."""
-    now = deleted_now or {}
-    known = (now, recorded.causes)
-    for (field, value), targets in field_updates:
-        model = field.model._meta.concrete_model
-        if not conf.is_tracked(model) or not only_recorded(model, [field]):
-            continue
-        if isinstance(value, models.Model):  # SET(instance), SET(callable)
-            value = getattr(value, field.target_field.attname)
-        # Rows that point at rows revy locked cannot come to point at them
-        # before the update: it may update by its filter.
-        pointed_at = field.remote_field.model._meta.concrete_model
-        by_filter = pointed_at in recorded.locked
-        for pk, old in _field_values(model, using, field, targets, by_filter):
-            transactions.flush_if_full(using)
-            if old == value or recorded.is_gone(model, pk) or pk in now.get(model, ()):
-                continue
-            attribute = recorder.attribute(
-                field.name, recorder.encode(field, old), recorder.encode(field, value)
-            )
-            recorder.add(
-                recorder.delta(
-                    _UPDATE,
-                    model,
-                    pk,
-                    [attribute],
-                    cause=cause_of_field(field, old, known),
-                    caused_by_deletion=True,
-                )
-            )
-
-
-def _field_values(
-    model: type[models.Model],
-    using: str,
-    field: models.Field,
-    targets: list[Any],
-    by_filter: bool,
-) -> Iterator[tuple[Any, Any]]:
-    """``(pk, value of field)`` of every row a SET/SET_NULL/SET_DEFAULT
-    changes, read locked a batch at a time; once they are all read,
-    ``targets`` is left holding the same rows by key, so that the update
-    changes exactly those, unless ``by_filter`` says no other row can
-    match its filter before the update."""
-    by_key = []
-    # On SQLite no other writer can commit before the update either.
-    by_filter = by_filter or backends.of(using).writes_alone
-    for target in targets:
-        if isinstance(target, models.QuerySet) and target._result_cache is None:
-            if by_filter:
-                by_key.append(target)
-            for rows in locked_batches(model, using, target, [field]):
-                yield from ((pk, row[field.attname]) for pk, row in rows.items())
-                if not by_filter:
-                    by_key.append(_by_keys(model, using, rows))
-        else:
-            pks = [obj.pk for obj in target]
-            for rows in locked_key_batches(model, using, pks, [field]):
-                yield from ((pk, row[field.attname]) for pk, row in rows.items())
-            by_key.append(target)  # Django updates these by their keys.
-    targets[:] = by_key
-
-
-def _by_keys(
-    model: type[models.Model], using: str, rows: dict[Any, Row]
-) -> models.QuerySet:
-    return backends.of(using).by_keys(model._base_manager.using(using), list(rows))
 
 
 def _wrap_collector_delete(original: Any) -> Any:

@@ -1,5 +1,6 @@
-"""``QuerySet.update()``, deletes by filter and the members' side of
-many-to-many changes with their history written by the database.
+"""``QuerySet.update()``, deletes by filter, the foreign keys a deletion
+sets and many-to-many changes with their history written by the
+database.
 
 Where every field recorded has an SQL encoding on the database
 (``backends/dialect.py``) and the history rows need nothing computed in
@@ -33,7 +34,7 @@ from revy.contrib.django.backends.sqltypes import (
     HistoryModels,
     Written,
 )
-from revy.contrib.django.backends.sqlupdate import Update
+from revy.contrib.django.backends.sqlupdate import SetByDeletion, Update
 from revy.contrib.django.backends.sqlwrite import HistoryWrite
 from revy.contrib.django.capture import relations
 from revy.contrib.django.encoding import ValueEncoder
@@ -69,7 +70,7 @@ def update(
     updated, or None, having written nothing, where it cannot."""
     model = queryset.model._meta.concrete_model
     using = recorder.using
-    if not conf.history_in_sql() or relations.is_through(model):
+    if not may_write(model):
         return None
     write = Update(
         backends.of(using),
@@ -83,6 +84,35 @@ def update(
     return _run(write, recorder)
 
 
+def set_by_deletion(
+    queryset: models.QuerySet,
+    field: models.Field,
+    value: Any,
+    recorder: Recorder,
+    cause: Cause | None,
+) -> int | None:
+    """Set the foreign key ``field`` of the rows of ``queryset`` to
+    ``value``, as a deletion's ``SET_NULL``, ``SET_DEFAULT`` or ``SET()``
+    does, and record it with the database writing the history, each update
+    caused by the delete ``cause`` names; the number of rows updated, or
+    None, having written nothing, where it cannot."""
+    model = queryset.model._meta.concrete_model
+    using = recorder.using
+    if not may_write(model):
+        return None
+    write = SetByDeletion(
+        backends.of(using),
+        queryset,
+        field,
+        value,
+        conf.field_rules(model).masked,
+        _history_models(),
+        cause,
+        fields_recorded_in_python(model, [field], using),
+    )
+    return _run(write, recorder)
+
+
 def delete(
     queryset: models.QuerySet, recorder: Recorder, causes: Sequence[Cause]
 ) -> int | None:
@@ -92,7 +122,7 @@ def delete(
     deleted, or None, having written nothing, where it cannot."""
     model = queryset.model._meta.concrete_model
     using = recorder.using
-    if not may_delete(model):
+    if not may_write(model):
         return None
     fields = recorded_fields(model)
     write = Delete(
@@ -107,9 +137,10 @@ def delete(
     return _run(write, recorder)
 
 
-def may_delete(model: type[models.Model]) -> bool:
-    """Whether the database may write the history of deletes of rows of
-    ``model``, which nothing refers to."""
+def may_write(model: type[models.Model]) -> bool:
+    """Whether the database may write the history of writes by filter of
+    rows of ``model``: not those of an explicit through model, whose rows
+    are relation changes too."""
     return conf.history_in_sql() and not relations.is_through(model)
 
 
