@@ -7,7 +7,8 @@ model (``benchmarks/models.py``) and reports its time and its peak memory
 over what the process held before the write (the kernel's peak resident
 set, reset just before it: ``/proc/self/clear_refs``). Each run is a
 process of its own (``benchmarks/scale_run.py``), so memory freed by one
-run cannot hide the next one's.
+run cannot hide the next one's, and prepares its rows in another, so that
+neither can the preparation's.
 The libraries: untracked, revy, and on PostgreSQL django-pghistory's
 row-level triggers. revy's extra memory is its peak less the untracked
 peak of the same write; it should not grow with the rows. For the writes
