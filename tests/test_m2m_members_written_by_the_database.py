@@ -20,7 +20,16 @@ from tests.helpers import (
     ct,
     make_user,
 )
-from tests.testapp.models import Article, Band, Musician, Player, Tag, Team
+from tests.testapp.models import (
+    Article,
+    Band,
+    Binder,
+    Musician,
+    Player,
+    Sticker,
+    Tag,
+    Team,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -167,15 +176,57 @@ def test_a_change_from_the_reverse_side_gives_the_owners_their_deltas(settings):
     )
 
 
+def _aggregated(queries):
+    # The owner's list built by the database, not read in pages by Python.
+    return any(
+        word in query["sql"].lower()
+        for query in queries
+        for word in ("jsonb_agg(", "group_concat(")
+    )
+
+
 def test_members_keyed_by_uuid_are_recorded_by_their_key_text(settings):
     team = Team.objects.create(name="red")
-    players = [Player.objects.create(name=f"p{i}") for i in range(4)]
+    players = [Player.objects.create(name=f"p{i}") for i in range(40)]
     team.players.add(*players, through_defaults={})
     history = _same_by_sql_as_in_python(lambda: team.players.clear(), settings)
+    # The owner's list sorted as Python sorts their text (MariaDB's own UUID
+    # type sorts otherwise), the same by SQL as in Python.
+    assert history[0][6:9] == ("players", sorted(str(p.pk) for p in players), [])
     members = history[1:]
-    # In the database's key order (MariaDB's for UUIDs is not their text's).
     assert sorted(row[1] for row in members) == sorted(str(p.pk) for p in players)
     assert all(row[6:9] == ("teams", [team.pk], []) for row in members)
+
+
+# Keys that collations order otherwise than Python: case, accents,
+# punctuation, a tab; none equal to another under a case-insensitive one.
+TEXT_KEYS = ["B", "a", "_x", "ab", "a-b", "\u00e9", "Z", "a\tc", "~", "1", "A2"]
+
+
+@pytest.fixture
+def keys_under_a_language_s_collation():
+    """On PostgreSQL, the stickers' keys under ICU's English collation (in
+    this test's transaction): its order is not their code points'.
+    MariaDB's default collation is not either; SQLite's is."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE testapp_sticker ALTER COLUMN code TYPE varchar(20) "
+                'COLLATE "en-x-icu"'
+            )
+
+
+def test_members_keyed_by_text_are_listed_in_python_s_order(
+    keys_under_a_language_s_collation, settings
+):
+    binder = Binder.objects.create(name="b")
+    stickers = [Sticker.objects.create(code=code) for code in TEXT_KEYS]
+    binder.stickers.add(*stickers)
+    with CaptureQueriesContext(connection) as queries:
+        history = _same_by_sql_as_in_python(lambda: binder.stickers.clear(), settings)
+    assert _aggregated(queries.captured_queries)
+    assert history[0][6:9] == ("stickers", sorted(TEXT_KEYS), [])
+    assert sorted(row[1] for row in history[1:]) == sorted(TEXT_KEYS)
 
 
 def test_members_a_through_row_refers_to_by_another_field_are_found(settings):

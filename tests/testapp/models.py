@@ -405,6 +405,17 @@ class Palship(models.Model):
     to_pal = models.ForeignKey(Pal, on_delete=CASCADE, related_name="+")
 
 
+class Sticker(models.Model):
+    """Keyed by a text that collations order otherwise than Python."""
+
+    code = models.CharField(primary_key=True, max_length=20)
+
+
+class Binder(models.Model):
+    name = models.CharField(max_length=50)
+    stickers = models.ManyToManyField(Sticker, related_name="binders", blank=True)
+
+
 class Country(models.Model):
     name = models.CharField(max_length=50)
 

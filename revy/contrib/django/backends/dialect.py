@@ -230,6 +230,22 @@ class Dialect:
             return self.uuid_text(column)
         return None
 
+    def key_order(self, field: models.Field, column: str) -> str | None:
+        """What to order primary keys of ``field`` by for them to come as
+        Python sorts them as history stores them: integers by value, text
+        and UUIDs by code point (never by a collation); None where this
+        SQL has no such order."""
+        if type(field) in _RELATIONS:
+            field = field.target_field  # A child's key is its parent's.
+        if type(field) in INTEGER_FIELDS:
+            return column
+        text = self.key_text(field, column)
+        return None if text is None else self.by_code_point(text)
+
+    def by_code_point(self, text: str) -> str:
+        """A text to order by, compared code point by code point."""
+        return f"{text} COLLATE BINARY"  # Its UTF-8 bytes, compared as such.
+
     # One kind of value each; None: no equal SQL here. --------------------------
 
     def integer(self, column: str) -> str | None:

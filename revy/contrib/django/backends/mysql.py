@@ -127,6 +127,11 @@ class MySQLDialect(Dialect):
             return f"CAST({column} AS CHAR)"  # MariaDB's own type.
         return self.hex_uuid(column)
 
+    def by_code_point(self, text: str) -> str:
+        # Its UTF-8 bytes, compared as such: a collation may fold case or
+        # accents, or pad with spaces.
+        return f"CAST(CONVERT({text} USING utf8mb4) AS BINARY)"
+
     def concat(self, *parts: str) -> str:
         return "CONCAT(" + ", '-', ".join(parts) + ")"
 

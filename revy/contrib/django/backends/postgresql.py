@@ -173,6 +173,9 @@ class PostgreSQLDialect(Dialect):
     def uuid_text(self, column: str) -> str:
         return f"({column})::text"
 
+    def by_code_point(self, text: str) -> str:
+        return f'({text}) COLLATE "C"'  # Its UTF-8 bytes, compared as such.
+
 
 class PostgreSQLPlan(Plan):
     def __init__(

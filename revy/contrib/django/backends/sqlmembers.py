@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
-from django.db.models import F, Model, QuerySet
+from django.db.models import F, QuerySet
 
 from revy.contrib.django.backends.base import Backend
 from revy.contrib.django.backends.sqltypes import (
@@ -33,7 +33,6 @@ from revy.contrib.django.backends.sqltypes import (
     Written,
 )
 from revy.contrib.django.backends.sqlwrite import CHANGED, HistoryWrite
-from revy.contrib.django.encoding import INTEGER_FIELDS
 
 
 class Relation(NamedTuple):
@@ -75,9 +74,9 @@ class Members(HistoryWrite):
         self.relation_values = (old, new)
 
     def can_run(self, revision: Any | None) -> bool:
-        # Keys the database sorts as Python sorts them: integers.
+        # Keys the database can sort as Python sorts them.
         return super().can_run(revision) and all(
-            _sorted_alike(value.members.model)
+            self.sql.key_order(value.members.model._meta.pk, "k") is not None
             for value in self.relation_values
             if isinstance(value, MemberKeys)
         )
@@ -99,8 +98,13 @@ class Members(HistoryWrite):
         if keys is None:
             return SQL(self.sql.json_parameter, ["[]"])
         pk = value.members.model._meta.pk
-        array = self.sql.json_array(self.sql.json(pk, "k.revy_pk"), "k.revy_pk")
-        return SQL(f"(SELECT {array} FROM ({keys.sql}) k)", keys.params)
+        order = self.sql.key_order(pk, "k.revy_pk")
+        assert order is not None  # can_run() saw to it.
+        array = self.sql.json_array(self.sql.json(pk, "k.revy_pk"), order)
+        # Ordered before it is aggregated too: SQLite's aggregate keeps the
+        # order its rows come in.
+        ordered = f"SELECT k.revy_pk AS revy_pk FROM ({keys.sql}) k ORDER BY {order}"
+        return SQL(f"(SELECT {array} FROM ({ordered}) k)", keys.params)
 
     def _changed(self, source: str) -> SQL:
         """The rows of ``source`` (``m``, its key ``m.revy_pk``) in key
@@ -156,12 +160,3 @@ class Members(HistoryWrite):
                 self.sql.unstage(cursor, (CHANGED,), before=False)
         count = 0 if first is None else last - first + 1
         return Written(count, inserted, first, last)
-
-
-def _sorted_alike(model: type[Model]) -> bool:
-    """Whether the database sorts the keys of ``model`` as Python sorts
-    them as stored: integers (text and UUIDs may sort by a collation)."""
-    field = model._meta.pk
-    if field.is_relation:
-        field = field.target_field  # A child's key is its parent's.
-    return type(field) in INTEGER_FIELDS
