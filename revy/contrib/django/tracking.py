@@ -254,6 +254,19 @@ def _note(instance: models.Model, attname: str, attributed: bool = True) -> None
         found.pop(attname, None)
 
 
+def _forget_row(instance: models.Model) -> None:
+    """The instance stands for no row any more (Django's delete sets its key
+    to None, as does a copy about to be inserted): what it knew of one no
+    longer holds, and nothing is kept of it."""
+    # By attribute: reading an instance's __dict__ makes Python build one
+    # (64 bytes), where it keeps the attributes inline until then.
+    state = getattr(instance, "_state", None)
+    if getattr(state, "revy_known", False):
+        state.revy_known = False
+        if getattr(state, "revy_originals", None) is not None:
+            del state.revy_originals
+
+
 def _original_setattr(model: type[models.Model]) -> Any:
     for klass in model.__mro__:
         setter = klass.__dict__.get("__setattr__")
@@ -274,7 +287,9 @@ def install(model: type[models.Model]) -> None:
     original = _original_setattr(model)
 
     def __setattr__(self: models.Model, name: str, value: Any) -> None:
-        if name in attnames:
+        if name == pk_attname and value is None:
+            _forget_row(self)
+        elif name in attnames:
             _note(self, name, name != pk_attname)
         original(self, name, value)
 
