@@ -59,12 +59,11 @@ def _reset_peak() -> None:
 class Models(NamedTuple):
     """The models a path writes: the 5-field model, a parent and its
     children (for ``set_null`` a holder and its held rows, for many-to-many
-    a group and its members), and revy's revisions."""
+    a group and its members)."""
 
     item: Any
     parent: Any
     child: Any
-    revision: Any
 
 
 def _models(path: str, library: str) -> Models:
@@ -78,8 +77,7 @@ def _models(path: str, library: str) -> Models:
         *(
             apps.get_model("benchmarks", prefix + name)
             for name in ("Item", parent, child)
-        ),
-        apps.get_model("revy", "Revision"),
+        )
     )
 
 
@@ -107,9 +105,8 @@ def _prepare(path: str, library: str, n: int) -> None:
             ),
             *(
                 apps.get_model("revy", name)
-                for name in ("AttributeDelta", "ObjectDelta")
+                for name in ("AttributeDelta", "ObjectDelta", "Revision")
             ),
-            models.revision,
         ]
     )
     if path.startswith("m2m"):
@@ -169,7 +166,7 @@ def _write(path: str, library: str, n: int) -> Callable[[], Any]:
     item, parent_model, child = models.item, models.parent, models.child
     write: Callable[[], Any]
     if path in ("revert_update", "revert_delete"):
-        revision = models.revision.objects.latest("pk")
+        revision = apps.get_model("revy", "Revision").objects.latest("pk")
         write = lambda: revert(revision)  # noqa: E731
     elif path == "restore_cascade":
         key = _deleted_key(parent_model)

@@ -75,7 +75,7 @@ class Delete(HistoryWrite):
         return them; None where the filter matches nothing (or everything)
         by itself, or where a cause has more rows than a CASE holds and no
         table (``staging.CauseTables``): recorded in Python then."""
-        if any(c.table is None and not c.fits_in_case() for c in self.causes):
+        if not all(cause.in_sql() for cause in self.causes):
             return None
         alias = self.connection.alias
         table = self.quote(self.model._meta.db_table)

@@ -111,6 +111,11 @@ class Cause(NamedTuple):
     def fits_in_case(self) -> bool:
         return len(self.deltas) <= MOST_IN_CASE
 
+    def in_sql(self) -> bool:
+        """Whether the database can look these deltas up: in their table,
+        or in a ``CASE``."""
+        return self.table is not None or self.fits_in_case()
+
 
 def prepared_causes(
     cause: Cause, connection: BaseDatabaseWrapper

@@ -281,7 +281,7 @@ class SetByDeletion(Update):
         self.cause = cause
 
     def compiled(self) -> Compiled | None:
-        if self.cause and self.cause.table is None and not self.cause.fits_in_case():
+        if self.cause and not self.cause.in_sql():
             return None  # Too many causes for a CASE, and no table: Python's.
         return super().compiled()
 

@@ -105,7 +105,8 @@ def on_m2m_changed(
     if action == "post_add":
         _record_added(recorder, sender, sides, instance, model, pk_set or set())
     else:
-        _record_removed(recorder, sender, sides, instance, model, pk_set, action)
+        keys = pk_set if action == "pre_remove" else None  # None: all of them.
+        _record_removed(recorder, sender, sides, instance, model, keys)
 
 
 def _record_added(
@@ -157,13 +158,12 @@ def _record_removed(
     sides: _Sides,
     instance: models.Model,
     model: type[models.Model],
-    pk_set: set[Any] | None,
-    action: str,
+    keys: set[Any] | None,
 ) -> None:
-    """Record that ``remove()`` (of ``pk_set``) or ``clear()`` is about to
-    take members out of ``instance``'s relation."""
+    """Record that ``remove()`` (of ``keys``, their through rows' values)
+    or ``clear()`` (``keys`` None) is about to take members out of
+    ``instance``'s relation."""
     using = recorder.using
-    keys = pk_set if action == "pre_remove" else None
     rows = _removable_rows(through, sides, instance, model, keys, using)
     # The owner's row locked as a delete locks it: no member can join it, in
     # another transaction, between the read of its members and their removal.
