@@ -1,28 +1,39 @@
 """What a tracked instance remembers between loading and saving.
 
-Kept on ``instance._state``, and nothing at all per loaded row until a field
-is assigned:
+Kept in one attribute of ``instance._state``, ``revy``, and nothing at all
+per loaded row until a field is assigned:
 
-- ``revy_known``: True while the instance's field values, with the originals
-  below laid over them, are what its row holds: after loading, saving or
-  refreshing it, and until a rollback undoes its last save.
-- ``revy_originals``: for each field assigned since, the value the row holds.
-  Saving compares against these, so old values are true even for objects
-  loaded outside any context. Values that can change in place (JSON) are
-  kept as copies from the start, since no assignment reveals such a change.
-- ``revy_attributions``: for each field assigned inside an enabled context,
-  the actor and attribute delta description current at that assignment.
-  That is how one revision holds several actors.
-- For an instance a bulk write saved in a transaction, ``revy_known`` holds
-  the :class:`Learnt` of that write instead of True, and ``revy_taken`` the
-  attributions each such write took, with its Learnt. If a rollback undoes
-  the write, the instance no longer knows its row and the attributions are
-  due again; one mark per write, not a note per instance, so that a bulk
-  write keeps nothing per row in revy's own lists.
+- ``True`` while the instance's field values are what its row holds: after
+  loading, saving or refreshing it, and until a rollback undoes its last
+  save. Absent or ``False`` while it does not know. For an instance a bulk
+  write saved in a transaction, the :class:`Learnt` of that write instead
+  of True.
+- Once there is more to remember, :class:`Notes`:
 
-Tracked model classes get a ``__setattr__`` that notes both, and rows are
-loaded without going through it (see ``from_db``), so loading a tracked
-model costs no more than loading any other.
+  - ``known``: as above.
+  - ``originals``: for each field assigned since, the value the row holds.
+    Saving compares against these, so old values are true even for objects
+    loaded outside any context. Values that can change in place (JSON) are
+    kept as copies from the start, since no assignment reveals such a
+    change.
+  - ``attributions``: for each field assigned inside an enabled context,
+    the actor and attribute delta description current at that assignment.
+    That is how one revision holds several actors.
+  - ``taken``: the attributions each bulk write took, with its Learnt. If
+    a rollback undoes the write, the instance no longer knows its row and
+    the attributions are due again; one mark per write, not a note per
+    instance, so that a bulk write keeps nothing per row in revy's own
+    lists.
+
+One attribute, put on import in the table of attribute names that Python
+shares among all ``ModelState`` instances (:func:`_reserve_state_name`): a
+name added to that table once many instances exist made Python give every
+later state its own dictionary, every model's, 143 bytes more for each
+through row of a many-to-many ``add()``.
+
+Tracked model classes get a ``__setattr__`` that notes assignments, and
+rows are loaded without going through it (see ``from_db``), so loading a
+tracked model costs no more than loading any other.
 """
 
 from __future__ import annotations
@@ -58,6 +69,48 @@ class Learnt:
         self.committed = False
 
 
+_NAME = "revy"  # The one attribute revy sets on a ModelState.
+
+
+class Notes:
+    """What a tracked instance knows of its row beyond its values, once it
+    has more to remember than whether it knows them (see above)."""
+
+    __slots__ = ("attributions", "known", "originals", "owner", "taken")
+
+    def __init__(self, owner: ModelState, known: bool | Learnt) -> None:
+        # copy.copy() of an instance shares its state's attributes: a copy
+        # takes notes of its own on first use (copy_for).
+        self.owner = id(owner)
+        self.known: bool | Learnt = known
+        self.originals: dict[str, Any] | None = None
+        self.attributions: dict[str, Assignment] | None = None
+        self.taken: list[tuple[Learnt, dict[str, Assignment]]] | None = None
+
+    def copy_for(self, owner: ModelState) -> Notes:
+        notes = Notes(owner, self.known)
+        if self.originals is not None:
+            notes.originals = dict(self.originals)
+        if self.attributions is not None:
+            notes.attributions = dict(self.attributions)
+        if self.taken is not None:
+            notes.taken = list(self.taken)
+        return notes
+
+    def is_empty(self) -> bool:
+        """Nothing to remember beyond whether the row is known."""
+        return not (self.originals or self.attributions or self.taken)
+
+
+def _reserve_state_name() -> None:
+    """Add ``revy`` to the attribute names Python shares among ModelState
+    instances, before Django builds any in numbers (see above)."""
+    setattr(ModelState(), _NAME, None)
+
+
+_reserve_state_name()
+
+
 _installed: set[type[models.Model]] = set()
 # A frame's memo holds this where nothing is recorded (a disabled context).
 _NOT_RECORDED = object()
@@ -84,7 +137,8 @@ def mutable_attnames(model: type[models.Model]) -> tuple[str, ...]:
 
 
 def set_loaded(instance: models.Model, values: Any) -> None:
-    """Remember ``values`` (one per concrete field) as what the row holds."""
+    """Remember ``values`` (one per concrete field) as what the row holds,
+    and nothing else: a loaded row owes no attributions."""
     data = instance.__dict__
     originals = {
         attname: value
@@ -95,55 +149,93 @@ def set_loaded(instance: models.Model, values: Any) -> None:
         if attname not in originals and attname in data:
             originals[attname] = copy.deepcopy(data[attname])
     state = instance._state
-    state.revy_known = True
-    state.revy_originals = originals
+    if not originals:
+        _keep(state, True)
+        return
+    notes = Notes(state, known=True)
+    notes.originals = originals
+    _keep(state, notes)
+
+
+def _keep(state: ModelState, value: bool | Learnt | Notes) -> None:
+    setattr(state, _NAME, value)
+
+
+def _found(state: ModelState) -> Any:
+    """What ``state`` holds of revy's: None, a bool, a :class:`Learnt` or
+    :class:`Notes`; the notes of the instance this one was copied from
+    become its own."""
+    found = getattr(state, _NAME, None)
+    if type(found) is Notes and found.owner != id(state):
+        found = found.copy_for(state)
+        _keep(state, found)
+    return found
+
+
+def _settled(state: ModelState) -> Any:
+    """:func:`_found`, once a rollback undid the bulk write that saved the
+    instance (see :class:`Learnt`): what it learnt forgotten, what it took
+    given back."""
+    found = _found(state)
+    if type(found) is Learnt and found.undone:
+        _keep(state, False)
+        return False
+    if type(found) is not Notes:
+        return found
+    if type(found.known) is Learnt and found.known.undone:
+        found.known = False
+    if found.taken is not None:
+        pending = []
+        for write, attributions in found.taken:
+            if write.undone:
+                assigned = _attributions_of(found)
+                for attname, attribution in attributions.items():
+                    assigned.setdefault(attname, attribution)  # Unless assigned since.
+            elif not write.committed:
+                pending.append((write, attributions))
+        found.taken = pending or None
+    return found
+
+
+def _notes(state: ModelState) -> Notes:
+    """The settled notes of ``state``, made on first need."""
+    found = _settled(state)
+    if type(found) is Notes:
+        return found
+    notes = Notes(state, known=found or False)
+    _keep(state, notes)
+    return notes
+
+
+def _attributions_of(notes: Notes) -> dict[str, Assignment]:
+    if notes.attributions is None:
+        notes.attributions = {}
+    return notes.attributions
 
 
 def originals(instance: models.Model) -> dict[str, Any]:
     """``{attname: value the row holds}`` of the fields assigned since the
     instance learnt what its row holds; see :func:`stored_value`."""
-    return instance._state.__dict__.get("revy_originals") or {}
+    found = _found(instance._state)
+    return (found.originals if type(found) is Notes else None) or {}
 
 
 def stored_value(instance: models.Model, attname: str) -> Any:
     """What the row holds for ``attname``, if the instance knows it
     (:func:`is_known`); ``DEFERRED`` if it was never loaded."""
-    originals = instance._state.__dict__.get("revy_originals")
-    if originals and attname in originals:
-        return originals[attname]
+    found = originals(instance)
+    if attname in found:
+        return found[attname]
     return instance.__dict__.get(attname, DEFERRED)
 
 
 def is_known(instance: models.Model) -> bool:
     """Whether the instance knows what its row holds."""
-    known = instance._state.__dict__.get("revy_known")
+    found = _found(instance._state)
+    known = found.known if type(found) is Notes else found
     if type(known) is Learnt:
         return not known.undone
     return bool(known)
-
-
-def _settle(state: ModelState) -> None:
-    """Once a rollback undid the bulk write that saved the instance (see
-    :class:`Learnt`): forget what it learnt, give back what it took."""
-    known = state.__dict__
-    learnt = known.get("revy_known")
-    if type(learnt) is Learnt and learnt.undone:
-        known["revy_known"] = False
-    taken = known.get("revy_taken")
-    if taken is None:
-        return
-    pending = []
-    for write, attributions in taken:
-        if write.undone:
-            found = known.setdefault("revy_attributions", {})
-            for attname, attribution in attributions.items():
-                found.setdefault(attname, attribution)  # Unless assigned since.
-        elif not write.committed:
-            pending.append((write, attributions))
-    if pending:
-        known["revy_taken"] = pending
-    else:
-        del known["revy_taken"]
 
 
 def remember_stored(
@@ -158,57 +250,61 @@ def remember_stored(
     saved it (in a transaction still open), and takes the attributions of
     ``stored``."""
     state = instance._state
-    known = state.__dict__
-    _settle(state)
-    if learnt is not None and (found := known.get("revy_attributions")):
-        if all(attname in stored for attname in found):
-            taken = known.pop("revy_attributions")  # All of them: no copy.
+    found = _settled(state)
+    notes = found if type(found) is Notes else None
+    if learnt is not None and notes is not None and notes.attributions:
+        assigned = notes.attributions
+        if all(attname in stored for attname in assigned):
+            taken, notes.attributions = assigned, None  # All of them: no copy.
         else:
-            taken = {a: found.pop(a) for a in stored if a in found}
-        known.setdefault("revy_taken", []).append((learnt, taken))
-    if not known.get("revy_known") and (
-        not learn or len(stored) < len(attnames_of(type(instance))) - 1
-    ):
-        if "revy_known" in known:  # Absent already means unknown: no new key.
-            state.revy_known = False
-        return
-    originals = known.get("revy_originals") or {}
+            taken = {a: assigned.pop(a) for a in stored if a in assigned}
+        notes.taken = [*(notes.taken or ()), (learnt, taken)]
+    known = notes.known if notes is not None else found
+    if not known and (not learn or len(stored) < len(attnames_of(type(instance))) - 1):
+        return  # Still unknown.
+    kept = (notes.originals if notes is not None else None) or {}
     data = instance.__dict__
     mutable = mutable_attnames(type(instance))
     for attname, value in stored.items():
         if attname in mutable:
-            originals[attname] = copy.deepcopy(value)
+            kept[attname] = copy.deepcopy(value)
         elif data.get(attname, DEFERRED) is value:
-            originals.pop(attname, None)
+            kept.pop(attname, None)
         else:
-            originals[attname] = value
-    state.revy_known = True if learnt is None else learnt
-    if originals or "revy_originals" in known:
-        state.revy_originals = originals or None
+            kept[attname] = value
+    if not kept and (notes is None or notes.is_empty()):
+        # Nothing more to remember than that it knows: no notes to allocate.
+        _keep(state, True if learnt is None else learnt)
+        return
+    notes = notes or _notes(state)
+    notes.known = True if learnt is None else learnt
+    notes.originals = kept or None
 
 
 def forget_loaded(instance: models.Model) -> None:
     """The row may no longer hold what the instance knew: read it next time."""
-    instance._state.revy_known = False
+    found = _found(instance._state)
+    if type(found) is Notes:
+        found.known = False
+    else:
+        _keep(instance._state, False)
 
 
 def attributions(instance: models.Model) -> dict[str, Assignment]:
     """``{attname: (actor, description)}`` of fields assigned in a context."""
-    state = instance._state
-    _settle(state)
-    return getattr(state, "revy_attributions", None) or {}
+    found = _settled(instance._state)
+    return (found.attributions if type(found) is Notes else None) or {}
 
 
 def forget_attributions(instance: models.Model, attnames: Any = None) -> None:
-    state = instance._state
-    _settle(state)
-    if attnames is None:
-        state.__dict__.pop("revy_attributions", None)
+    found = _settled(instance._state)
+    if type(found) is not Notes or not found.attributions:
         return
-    found = getattr(state, "revy_attributions", None)
-    if found:
-        for attname in attnames:
-            found.pop(attname, None)
+    if attnames is None:
+        found.attributions = None
+        return
+    for attname in attnames:
+        found.attributions.pop(attname, None)
 
 
 def restore_attributions(
@@ -216,28 +312,27 @@ def restore_attributions(
 ) -> None:
     """Give back attributions a save took, unless assigned again since."""
     if attributions:
-        _settle(instance._state)
-        found = instance._state.__dict__.setdefault("revy_attributions", {})
+        found = _attributions_of(_notes(instance._state))
         for attname, attribution in attributions.items():
             found.setdefault(attname, attribution)
 
 
 def _note(instance: models.Model, attname: str, attributed: bool = True) -> None:
-    data = instance.__dict__
-    state = data.get("_state")
+    # By attribute, not through __dict__: reading an instance's __dict__
+    # makes Python build one (64 bytes), where it keeps attributes inline.
+    state = getattr(instance, "_state", None)
     if state is None:
         return
-    known = state.__dict__
-    if known.get("revy_known"):
-        originals = known.get("revy_originals")
-        if originals is None:
-            originals = state.revy_originals = {}
-        if attname not in originals:
-            originals[attname] = data.get(attname, DEFERRED)
+    found = getattr(state, _NAME, None)
+    if found.known if type(found) is Notes else found:
+        notes = _notes(state)
+        if notes.originals is None:
+            notes.originals = {}
+        if attname not in notes.originals:
+            notes.originals[attname] = instance.__dict__.get(attname, DEFERRED)
     if not attributed:
         return
     frame = current_frame()
-    found = known.get("revy_attributions")
     assignment = None if frame is None else frame.memo.get("assignment")
     if assignment is None and frame is not None:
         # One per frame: its values never change.
@@ -247,24 +342,23 @@ def _note(instance: models.Model, attname: str, attributed: bool = True) -> None
             else _NOT_RECORDED
         )
     if assignment is not None and assignment is not _NOT_RECORDED:
-        if found is None:
-            found = state.revy_attributions = {}
-        found[attname] = assignment
-    elif found:
-        found.pop(attname, None)
+        _attributions_of(_notes(state))[attname] = assignment
+    elif type(getattr(state, _NAME, None)) is Notes:
+        forget_attributions(instance, (attname,))
 
 
 def _forget_row(instance: models.Model) -> None:
     """The instance stands for no row any more (Django's delete sets its key
     to None, as does a copy about to be inserted): what it knew of one no
     longer holds, and nothing is kept of it."""
-    # By attribute: reading an instance's __dict__ makes Python build one
-    # (64 bytes), where it keeps the attributes inline until then.
     state = getattr(instance, "_state", None)
-    if getattr(state, "revy_known", False):
-        state.revy_known = False
-        if getattr(state, "revy_originals", None) is not None:
-            del state.revy_originals
+    found = getattr(state, _NAME, None)
+    if found is True or type(found) is Learnt:
+        _keep(state, False)  # type: ignore[arg-type]
+    elif type(found) is Notes and found.known:
+        notes = _notes(state)  # type: ignore[arg-type]
+        notes.known = False
+        notes.originals = None
 
 
 def _original_setattr(model: type[models.Model]) -> Any:
@@ -344,9 +438,10 @@ def build_loaded(
     state.db = db
     if fetch_mode is not None:
         state.fetch_mode = fetch_mode
-    state.revy_known = True
     if mutable_attnames(model):
         set_loaded(new, values)
+    else:
+        _keep(state, True)
     return new
 
 
@@ -382,7 +477,6 @@ def install_from_db() -> None:
         if can_build_directly(cls):
             return build_loaded(cls, db, values, kwargs.get("fetch_mode"))
         new = original(cls, db, field_names, values, **kwargs)
-        forget_attributions(new)
         set_loaded(new, values)
         return new
 
