@@ -10,10 +10,12 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import FieldError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import expressions
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import m2m_changed, post_save, pre_save
 from django.db.transaction import TransactionManagementError
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from revy import Context
 from revy.contrib.django import history
@@ -46,6 +48,7 @@ from tests.testapp.models import (
     Shelf,
     TeamName,
     TeamPlayer,
+    Untracked,
     WrappedKeyRow,
 )
 
@@ -168,6 +171,34 @@ def test_bulk_update_of_a_reverse_relation_gets_djangos_value_error():
 def test_an_update_of_a_sliced_queryset_gets_djangos_own_error():
     with Context(), pytest.raises(TypeError, match="Cannot update a query once"):
         Comment.objects.all()[:1].update(text="x")
+
+
+# Relations revy does not record -------------------------------------------------
+
+
+def test_a_relation_between_untracked_models_keeps_djangos_fast_add():
+    """Django adds with one insert that ignores the rows already there,
+    unless someone listens to the relation's m2m_changed: then it reads the
+    rows already there first, and sends the keys it adds."""
+    follower, followed = (Untracked.objects.create(name=n) for n in "ab")
+    with Context(), CaptureQueriesContext(connection) as queries:
+        follower.follows.add(followed)
+    assert not m2m_changed.has_listeners(Untracked.follows.through)
+    assert [q["sql"].split()[0] for q in queries] == ["INSERT"]
+    assert list(follower.follows.all()) == [followed]
+    assert nothing_recorded()
+
+
+def test_a_relation_tracked_from_a_settings_change_on_is_recorded():
+    follower, followed = (Untracked.objects.create(name=n) for n in "ab")
+    with override_settings(REVY_UNTRACKED_MODELS=[]):
+        assert m2m_changed.has_listeners(Untracked.follows.through)
+        with Context():
+            follower.follows.add(followed)
+        assert decoded(delta_of(Untracked, follower.pk)) == {
+            "follows": ([], [followed.pk])
+        }
+    assert not m2m_changed.has_listeners(Untracked.follows.through)
 
 
 # revy's rows stay revy's --------------------------------------------------------

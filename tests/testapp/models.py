@@ -80,6 +80,9 @@ class ColumnKeyItem(models.Model):
 
 class Untracked(models.Model):
     name = models.CharField(max_length=50)
+    follows = models.ManyToManyField(
+        "self", symmetrical=False, related_name="followers", blank=True
+    )
 
 
 class Counter(models.Model):

@@ -24,9 +24,12 @@ time.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+from django.apps import apps
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import Exists
 from django.db.models.signals import m2m_changed
@@ -301,4 +304,41 @@ def _current_members(rows: models.QuerySet, sides: _Sides) -> list[Any]:
 
 
 def install() -> None:
-    m2m_changed.connect(on_m2m_changed, dispatch_uid="revy.m2m")
+    """Listen to the relations that touch a tracked model, and to no
+    others: Django turns off its fast ``add()`` (one insert that ignores
+    the rows already there, no read first) for a relation with a
+    receiver, so one connected without a sender would change every
+    relation of the project."""
+    _listen()
+    setting_changed.connect(_tracking_changed, dispatch_uid="revy.m2m-tracking")
+
+
+_listened: list[type[models.Model]] = []
+
+
+def _listen() -> None:
+    for through in _listened:
+        m2m_changed.disconnect(sender=through, dispatch_uid="revy.m2m")
+    _listened.clear()
+    for through in _throughs_recorded():
+        m2m_changed.connect(on_m2m_changed, sender=through, dispatch_uid="revy.m2m")
+        _listened.append(through)
+
+
+def _throughs_recorded() -> set[type[models.Model]]:
+    """The through models of the relations with a tracked side (inherited
+    relations included), or themselves tracked."""
+    found = set()
+    for model in apps.get_models():
+        for field in model._meta.many_to_many:
+            through = field.remote_field.through
+            if any(map(conf.is_tracked, (model, field.related_model, through))):
+                found.add(through)
+    return found
+
+
+def _tracking_changed(setting: str, **kwargs: Any) -> None:
+    # A wrong value is for manage.py check to report, not for this receiver.
+    if setting in ("REVY_TRACKED_MODELS", "REVY_UNTRACKED_MODELS"):
+        with contextlib.suppress(TypeError, AttributeError):
+            _listen()
