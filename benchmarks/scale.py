@@ -41,6 +41,8 @@ PATHS = (
     "delete_loaded",
     "set_null",
     "m2m_add",
+    "m2m_remove",
+    "m2m_set",
     "m2m_clear",
     "baseline",
     "revert_update",

@@ -141,8 +141,10 @@ def _prepare(path: str, library: str, n: int) -> None:
         insert(child)
         with revy.Context.as_disabled():
             group = parent_model.objects.create(name="group")
-            if path == "m2m_clear":
-                group.members.add(*child.objects.values_list("pk", flat=True))
+        if path != "m2m_add":  # Every row a member, to take out.
+            _add_members(
+                parent_model, group, child.objects.values_list("pk", flat=True)
+            )
     elif path == "delete_loaded":
         with revy.Context.as_disabled():
             for start in range(0, n, 10_000):
@@ -156,6 +158,21 @@ def _prepare(path: str, library: str, n: int) -> None:
                 )
     elif path != "bulk_create":
         insert(item)
+
+
+def _add_members(group_model: Any, group: Any, keys: Any) -> None:
+    """Every row of ``keys`` a member of ``group``, by through rows inserted
+    10,000 at a time (``add()`` reads the rows already there, by one query
+    listing every key, too many for SQLite at 10^6)."""
+    field = group_model._meta.get_field("members")
+    through = field.remote_field.through
+    owner, member = field.m2m_column_name(), field.m2m_reverse_name()
+    keys = list(keys)
+    for start in range(0, len(keys), 10_000):
+        through.objects.bulk_create(
+            through(**{owner: group.pk, member: key})
+            for key in keys[start : start + 10_000]
+        )
 
 
 def _write(path: str, library: str, n: int) -> Callable[[], Any]:
@@ -173,10 +190,15 @@ def _write(path: str, library: str, n: int) -> Callable[[], Any]:
         write = lambda: restore_deleted(parent_model, key, cascade=True)  # noqa: E731
     elif path in ("set_null", "cascade"):
         write = parent_model.objects.get().delete
-    elif path == "m2m_add":
+    elif path in ("m2m_add", "m2m_remove", "m2m_set"):
         group = parent_model.objects.get()
         keys = list(child.objects.values_list("pk", flat=True))
-        write = lambda: group.members.add(*keys)  # noqa: E731
+        if path == "m2m_add":
+            write = lambda: group.members.add(*keys)  # noqa: E731
+        elif path == "m2m_remove":
+            write = lambda: group.members.remove(*keys)  # noqa: E731
+        else:  # Half of the members stay, the other half go.
+            write = lambda: group.members.set(keys[: n // 2])  # noqa: E731
     elif path == "m2m_clear":
         write = parent_model.objects.get().members.clear
     elif path == "baseline":
