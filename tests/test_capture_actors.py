@@ -9,6 +9,7 @@ Each test reads the history back through the models in use, so the suite runs
 unchanged with swapped history models (REVY_TEST_SWAPPED=1).
 """
 
+import copy
 import decimal
 import gc
 
@@ -93,6 +94,27 @@ def test_attribute_actor_is_the_one_current_at_assignment(alice, bob, comment):
     assert attribute(delta, "text").actor == alice
     assert attribute(delta, "is_marked_as_spam").actor == bob
     assert delta.revision.actors() == [bob, alice]
+
+
+def test_a_copy_of_an_instance_keeps_the_actors_of_its_own_assignments(alice, bob):
+    """``copy.copy()`` of an instance shares its state's attributes: the
+    copy's assignments and saves must not take the original's attributions,
+    nor give it theirs."""
+    comment = Comment.objects.get(pk=Comment.objects.create(text="x").pk)
+    with Context.via_actor(alice):
+        comment.text = "by alice"
+    duplicate = copy.copy(comment)
+    with Context.via_actor(bob):
+        duplicate.text = "by bob"
+        duplicate.save()
+    with Context():
+        comment.save()
+    first, second = deltas(comment)
+    assert attribute(first, "text").actor == bob
+    assert (attribute(second, "text").new_value, attribute(second, "text").actor) == (
+        "by alice",
+        alice,
+    )
 
 
 def test_each_attribute_keeps_its_own_actor_when_actor_objects_come_and_go():
