@@ -258,6 +258,31 @@ def test_the_history_statements_grow_with_the_members_only_in_python(in_sql, set
     assert (counts[1] == counts[0]) is in_sql
 
 
+def test_no_statement_of_a_remove_takes_more_parameters_than_djangos_delete():
+    """Django deletes the through rows of a remove() naming its keys once. A
+    statement of revy's naming them twice took more than MariaDB takes in
+    one packet (max_allowed_packet) at 10^6 members, where Django's own
+    delete fits."""
+    article = Article.objects.create(title="x")
+    tags = [Tag.objects.create(name=f"t{i}") for i in range(30)]
+    article.tags.add(*tags)
+    sent = []
+
+    def note(execute, sql, params, many, context):
+        sent.append((sql, len(params or ())))
+        return execute(sql, params, many, context)
+
+    with Context(), connection.execute_wrapper(note):
+        article.tags.remove(*tags)
+    through = Article.tags.through._meta.db_table
+    [django_delete] = [
+        n for sql, n in sent if sql.startswith("DELETE FROM") and through in sql
+    ]
+    assert django_delete > len(tags)
+    assert max(n for _, n in sent) <= django_delete + 10
+    assert not Article.objects.get().tags.exists()
+
+
 def test_an_untracked_member_model_gets_no_delta(settings):
     settings.REVY_UNTRACKED_MODELS = ["testapp.Tag"]
     article = Article.objects.create(title="x")

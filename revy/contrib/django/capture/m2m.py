@@ -174,13 +174,21 @@ def _record_removed(
     backends.of(using).locked_row(owner, ("pk",), instance.pk, for_delete=True)
     removed: list[Any] | None = None  # Read only where Python records them.
     if is_recorded(type(instance), sides.this):
-        owner_rows = (
-            type(instance)
-            ._base_manager.using(using)
-            .filter(Exists(rows), pk=instance.pk)
-        )
-        count = sqlhistory.relation_changed(
-            owner_rows, sides.this, MemberKeys(_members(rows, sides)), [], recorder
+        owner_rows = type(instance)._base_manager.using(using).filter(pk=instance.pk)
+        if keys is None:
+            owner_rows = owner_rows.filter(Exists(rows))
+            goes = True
+        else:
+            # Asked apart: the rows of a remove() name its keys, and a
+            # statement naming them twice took more than MariaDB's packet
+            # where Django's own delete, naming them once, fits.
+            goes = rows.exists()
+        count = (
+            sqlhistory.relation_changed(
+                owner_rows, sides.this, MemberKeys(_members(rows, sides)), [], recorder
+            )
+            if goes
+            else 0
         )
         if count is None:
             removed = _current_members(rows, sides)
