@@ -45,6 +45,6 @@ def install_tracking() -> None:
 def _tracking_changed(setting: str, **kwargs: Any) -> None:
     # A model tracked from now on (override_settings) needs its hook too. A
     # wrong value is for manage.py check to report, not for this receiver.
-    if setting in ("REVY_TRACKED_MODELS", "REVY_UNTRACKED_MODELS"):
+    if setting in conf.TRACKING_SETTINGS:
         with contextlib.suppress(TypeError, AttributeError):
             install_tracking()

@@ -26,6 +26,8 @@ DEFAULT_OBJECT_DELTA_MODEL = "revy.ObjectDelta"
 DEFAULT_ATTRIBUTE_DELTA_MODEL = "revy.AttributeDelta"
 DEFAULT_PROPOSAL_MODEL = "revy.Proposal"
 
+# The settings that say which models are tracked.
+TRACKING_SETTINGS = ("REVY_TRACKED_MODELS", "REVY_UNTRACKED_MODELS")
 # Every setting revy reads; ``check`` warns of other REVY_ names.
 SETTINGS = (
     "REVY_REVISION_MODEL",

@@ -177,18 +177,15 @@ def _record_removed(
         owner_rows = type(instance)._base_manager.using(using).filter(pk=instance.pk)
         if keys is None:
             owner_rows = owner_rows.filter(Exists(rows))
-            goes = True
-        else:
-            # Asked apart: the rows of a remove() name its keys, and a
-            # statement naming them twice took more than MariaDB's packet
-            # where Django's own delete, naming them once, fits.
-            goes = rows.exists()
+        # A remove()'s rows name its keys: whether any goes is asked apart,
+        # as a statement naming them twice took more than MariaDB's packet
+        # where Django's own delete, naming them once, fits.
         count = (
-            sqlhistory.relation_changed(
+            0
+            if keys is not None and not rows.exists()
+            else sqlhistory.relation_changed(
                 owner_rows, sides.this, MemberKeys(_members(rows, sides)), [], recorder
             )
-            if goes
-            else 0
         )
         if count is None:
             removed = _current_members(rows, sides)
@@ -347,6 +344,6 @@ def _throughs_recorded() -> set[type[models.Model]]:
 
 def _tracking_changed(setting: str, **kwargs: Any) -> None:
     # A wrong value is for manage.py check to report, not for this receiver.
-    if setting in ("REVY_TRACKED_MODELS", "REVY_UNTRACKED_MODELS"):
+    if setting in conf.TRACKING_SETTINGS:
         with contextlib.suppress(TypeError, AttributeError):
             _listen()
