@@ -281,8 +281,14 @@ class Backend:
             field.get_db_prep_value(key, self.connection, prepared=False)
             for key in keys
         ]
+        test, params = self.in_values(field, values)
+        return queryset.filter(InKeys(field.attname, test, params))
+
+    def in_values(self, field: Field, values: list[Any]) -> tuple[str, list[Any]]:
+        """SQL that tests a column of ``field`` against ``values`` (prepared
+        for the database), with its parameters: a placeholder a value."""
         marks = ", ".join(["%s"] * len(values))
-        return queryset.filter(InKeys(field.attname, f"IN ({marks})", values))
+        return f"IN ({marks})", values
 
     def lock(self, queryset: QuerySet, for_delete: bool = False) -> QuerySet:
         """``queryset`` reading its rows with a lock as strong as the write

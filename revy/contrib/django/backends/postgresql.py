@@ -31,7 +31,6 @@ from django.db.models.sql import UpdateQuery
 from revy.contrib.django import conf
 from revy.contrib.django.backends.base import Backend, Linked, RowReader
 from revy.contrib.django.backends.dialect import Dialect, decimal_places
-from revy.contrib.django.backends.inkeys import InKeys
 from revy.contrib.django.backends.plan import FEW, Plan
 
 
@@ -240,22 +239,15 @@ class PostgreSQLBackend(Backend):
         # does not. OF: only the model's own table, not the tables it joins.
         return queryset.select_for_update(no_key=not for_delete, of=("self",))
 
-    def by_keys(
-        self, queryset: QuerySet, keys: list[Any], field: Field | None = None
-    ) -> QuerySet:
+    def in_values(self, field: Field, values: list[Any]) -> tuple[str, list[Any]]:
         # One array parameter, not a placeholder a key: Django joins the
         # querysets a delete's SET_NULL hands it into one UPDATE, whose SQL
         # and parameters would otherwise hold several hundred bytes a key,
         # and the driver reads every placeholder of a statement it is given.
-        field = field or queryset.model._meta.pk
         kind = array_type(field, self.connection)
         if kind is None:
-            return super().by_keys(queryset, keys, field)
-        values = [
-            field.get_db_prep_value(key, self.connection, prepared=False)
-            for key in keys
-        ]
-        return queryset.filter(InKeys(field.attname, f"= ANY(%s::{kind}[])", [values]))
+            return super().in_values(field, values)
+        return f"= ANY(%s::{kind}[])", [values]
 
     def update_reading_row(
         self, queryset: QuerySet, pk: Any, values: list[Any], reader: RowReader
