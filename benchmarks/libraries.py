@@ -18,7 +18,6 @@ from django.contrib.admin.models import CHANGE
 from django.contrib.admin.models import LogEntry as AdminLogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Subquery
 from django.test import Client, override_settings
 from django.urls import reverse
 from reversion.models import Revision, Version
@@ -146,13 +145,8 @@ class Revy(Library):
         ]
 
     def state_at(self, obj: Any, index: int) -> Any:
-        # The delta picked in a subquery, its snapshot built for it alone
-        # (docs/history.md): annotating the sliced deltas would build one
-        # for each row an OFFSET skips on PostgreSQL and MariaDB.
-        deltas = get_object_delta_model().objects
-        picked = deltas.for_object(obj).values("pk")[index : index + 1]
-        found = deltas.filter(pk=Subquery(picked))
-        return found.annotate(snapshot=ObjectSnapshot(self.item)).get().snapshot
+        # The row after its index-th delta (docs/history.md).
+        return history.state_at(self.item, obj.pk, at=index)
 
     def change_time(self, obj: Any, index: int) -> Any:
         deltas = get_object_delta_model().objects.for_object(obj)

@@ -7,6 +7,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.test.utils import CaptureQueriesContext
 
 from revy.contrib.django import compiled, history
@@ -145,3 +146,63 @@ def test_a_shape_whose_values_cannot_be_found_is_read_through_the_orm(new_settin
         for _ in range(2):
             assert compiled.rows("test", "default", build, arguments) == [("create",)]
     assert compile.call_count == 1  # Found wanting once, not at every read.
+
+
+def test_a_position_reads_the_state_after_that_delta_as_a_list_counts(article):
+    found = list(deltas(article))  # Made, retitled twice, deleted.
+    for position in range(-4, 4):
+        state = history.state_at(Article, article.pk, position)
+        assert fields(state) == fields(orm_state_at(Article, article.pk, position))
+        assert fields(state) == fields(
+            history.state_at(Article, article.pk, found[position])
+        )
+    assert history.state_at(Article, article.pk, 2).title == "v2"
+    assert history.state_at(Article, article.pk, -4).title == "v0"
+    assert history.state_at(Article, article.pk, -1) is None  # Its delete.
+
+
+@pytest.mark.parametrize("position", [4, -5])
+def test_a_position_past_the_rows_deltas_raises_index_error(article, position):
+    with pytest.raises(IndexError, match=f"no object delta at position {position}"):
+        history.state_at(Article, article.pk, position)
+
+
+def test_a_position_is_no_bool():
+    with pytest.raises(TypeError, match="A point in history"):
+        history.state_at(Article, 1, True)
+
+
+def test_positions_are_compiled_once_a_direction_the_offset_a_parameter(
+    article, new_settings
+):
+    with mock.patch.object(compiled, "_compile", wraps=compiled._compile) as compile:
+        for position in (0, 1, 2, -2, -3, -4):
+            with CaptureQueriesContext(connection) as queries:
+                history.state_at(Article, article.pk, position)
+            assert len(queries) == 1
+    assert compile.call_count == 2  # From the oldest, and from the newest.
+
+
+def test_an_offset_goes_among_the_parameters_where_the_sql_places_it(new_settings):
+    """A literal "%" in the SQL before the offset is not a parameter's."""
+    with acting():
+        counters = [Counter.objects.create(value=value) for value in (5, 6, 7)]
+    flush_history()
+    content_type = ObjectDelta._meta.get_field("content_type")
+
+    def build(type_id, offset):
+        rows = ObjectDelta.objects.annotate(sign=RawSQL("'%%s'", ()))
+        rows = rows.filter(content_type=type_id).order_by("pk")
+        return rows.values_list("sign", "content_id")[offset : offset + 1]
+
+    type_id = ObjectDelta.objects.get(content_id=str(counters[0].pk)).content_type_id
+    for offset, counter in enumerate(counters):
+        arguments = [
+            compiled.Argument(content_type, type_id),
+            compiled.Argument(compiled.OFFSET, offset),
+        ]
+        rows = compiled.rows("offset after a literal", "default", build, arguments)
+        assert rows == [("%s", str(counter.pk))]
+    made = compiled._compile("default", build, [content_type, compiled.OFFSET])
+    assert made is not None
+    assert "OFFSET %s" in made.sql

@@ -7,8 +7,11 @@ compiles each shape once, with a stand-in for each value that changes from
 call to call; later calls put their values where the stand-ins are among the
 compiled parameters and run the SQL, converted as the ORM converts it.
 
-A shape whose compiled parameters do not hold each stand-in exactly once, or
-whose values have no stand-in, is built and run through the ORM each time.
+Django writes a slice's ``OFFSET`` into the SQL itself: an argument of the
+field ``OFFSET`` is found there, as ``OFFSET <stand-in>``, and becomes a
+parameter. A shape whose compiled parameters (or SQL, for an offset) do not
+hold each stand-in exactly once, or whose values have no stand-in, is built
+and run through the ORM each time.
 What is compiled is kept while the same settings are in force, as revy's
 other derived values (``conf.kept``).
 """
@@ -16,6 +19,7 @@ other derived values (``conf.kept``).
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
 
@@ -27,7 +31,13 @@ from django.utils import timezone
 from revy.contrib.django import backends, conf
 from revy.contrib.django.querysets import flush_pending
 
-__all__ = ["Argument", "rows"]
+__all__ = ["OFFSET", "Argument", "rows"]
+
+# The field of an argument that is a slice's start (``queryset[offset:]``).
+OFFSET = models.PositiveBigIntegerField(name="offset")
+
+# A parameter's placeholder in Django's SQL, beside a literal "%" written "%%".
+_PLACEHOLDER = re.compile("%%|%s")
 
 
 class Argument(NamedTuple):
@@ -85,6 +95,12 @@ def _compile(
     connection = connections[alias]
     compiler = build(*stand_ins).using(alias).query.get_compiler(alias)
     sql, params = compiler.as_sql()
+    params = list(params)
+    for field, stand_in in zip(fields, stand_ins, strict=True):
+        if field is OFFSET:
+            sql = _offset_as_parameter(sql, params, stand_in)
+            if sql is None:
+                return None
     slots = []
     for field, stand_in in zip(fields, stand_ins, strict=True):
         prepared = field.get_db_prep_value(stand_in, connection, prepared=False)
@@ -101,8 +117,22 @@ def _compile(
     )
 
 
+def _offset_as_parameter(sql: str, params: list[Any], stand_in: int) -> str | None:
+    """``sql`` with its ``OFFSET <stand_in>`` made a parameter, inserted in
+    ``params`` in its place; None unless the SQL holds it exactly once."""
+    literal = f"OFFSET {stand_in}"
+    if sql.count(literal) != 1 or stand_in in params:
+        return None
+    at = sql.index(literal)
+    before = sum(mark == "%s" for mark in _PLACEHOLDER.findall(sql, 0, at))
+    params.insert(before, stand_in)
+    return f"{sql[:at]}OFFSET %s{sql[at + len(literal) :]}"
+
+
 def _stand_in(field: models.Field, index: int) -> Any:
     """A value of ``field``'s type that no read's fixed parameters hold."""
+    if field is OFFSET:
+        return 1_987_654_321 + index  # A slice's start is never negative.
     if isinstance(field, models.ForeignKey):
         field = field.target_field
     if isinstance(field, models.IntegerField | models.AutoField):

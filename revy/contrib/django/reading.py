@@ -171,43 +171,72 @@ def snapshot_of(object_delta: models.Model) -> Any:
 def state_at(
     model: type[models.Model],
     pk: Any,
-    at: Point | None = None,
+    at: Point | int | None = None,
     *,
     raw_values: bool = False,
 ) -> Any:
     """The ``model`` row ``pk`` as it stood at ``at`` (default: now), in one query.
 
-    None if the row did not exist then (not yet created, or deleted). A
-    value its field cannot parse (its type changed) raises
+    ``at`` is a point in history, or a position among the row's own object
+    deltas, counted as a list's items are: ``0`` is right after its first
+    delta, ``-1`` after its latest; a position past them raises
+    ``IndexError``. None if the row did not exist then (not yet created, or
+    deleted). A value its field cannot parse (its type changed) raises
     ``UndecodableValue``; with ``raw_values``, for pages that only show
     history, it is kept as a :class:`RawValue`.
     """
     object_delta_model = conf.history_models().object_delta
     concrete = model._meta.concrete_model
-    bound = _bound(at)
     arguments = [
         compiled.Argument(
             object_delta_model._meta.get_field("content_id"), key_text(concrete, pk)
         )
     ]
-    if bound is not None:
-        arguments.append(compiled.Argument(bound.field, bound.value))
 
-    def read(content_id: str, up_to: Any = None) -> QuerySet:
-        deltas = object_delta_model.objects.for_content_id(concrete, content_id)
-        if bound is not None:
-            deltas = deltas.filter(**{bound.lookup: up_to})
+    def deltas_of(content_id: str) -> QuerySet:
+        return object_delta_model.objects.for_content_id(concrete, content_id)
+
+    def state_of(deltas: QuerySet) -> QuerySet:
         return (
             _with_row_action(deltas, model)
-            .order_by("-pk")
             .annotate(snapshot=ObjectSnapshot(model, raw_values))
-            .values_list("row_action", "snapshot")[:1]
+            .values_list("row_action", "snapshot")
         )
+
+    position = isinstance(at, int) and not isinstance(at, bool)
+    if position:
+        newest_first = at < 0
+        offset = -at - 1 if newest_first else at
+        arguments.append(compiled.Argument(compiled.OFFSET, offset))
+        kind: Any = ("position", newest_first)
+
+        def read(content_id: str, offset: int) -> QuerySet:
+            # Picked in a subquery: PostgreSQL and MariaDB would build the
+            # snapshot of every delta an OFFSET skips.
+            picked = deltas_of(content_id).order_by("-pk" if newest_first else "pk")
+            picked = picked.values("pk")[offset : offset + 1]
+            return state_of(object_delta_model.objects.filter(pk=Subquery(picked)))
+
+    else:
+        bound = _bound(at)
+        if bound is not None:
+            arguments.append(compiled.Argument(bound.field, bound.value))
+        kind = bound and bound.lookup
+
+        def read(content_id: str, up_to: Any = None) -> QuerySet:
+            deltas = deltas_of(content_id)
+            if bound is not None:
+                deltas = deltas.filter(**{bound.lookup: up_to})
+            return state_of(deltas).order_by("-pk")[:1]
 
     # A content type made again (a migration back and forth) has a new id.
     types = family_content_types(model)
-    shape = ("state_at", model, bound and bound.lookup, raw_values, types)
+    shape = ("state_at", model, kind, raw_values, types)
     found = compiled.rows(shape, object_delta_model.objects.db, read, arguments)
+    if not found and position:
+        raise IndexError(
+            f"{model._meta.label} row {pk!r} has no object delta at position {at}."
+        )
     if not found or found[0][0] in (None, object_delta_model.ACTION_DELETE):
         return None
     return found[0][1]
