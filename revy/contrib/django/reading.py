@@ -162,7 +162,7 @@ def snapshot_of(object_delta: models.Model) -> Any:
     return (
         type(object_delta)
         .objects.filter(pk=object_delta.pk)
-        .annotate(snapshot=ObjectSnapshot(model))
+        .annotate(snapshot=ObjectSnapshot(model, few_rows=True))
         .get()
         .snapshot
     )
@@ -199,7 +199,7 @@ def state_at(
     def state_of(deltas: QuerySet) -> QuerySet:
         return (
             _with_row_action(deltas, model)
-            .annotate(snapshot=ObjectSnapshot(model, raw_values))
+            .annotate(snapshot=ObjectSnapshot(model, raw_values, few_rows=True))
             .values_list("row_action", "snapshot")
         )
 
@@ -257,7 +257,7 @@ def _states(
     found = sorted(
         _with_row_action(deltas.filter(wanted), model)
         .select_related("revision")
-        .annotate(snapshot=ObjectSnapshot(model, raw_values=True)),
+        .annotate(snapshot=ObjectSnapshot(model, raw_values=True, few_rows=True)),
         key=lambda delta: delta.pk,
     )
 

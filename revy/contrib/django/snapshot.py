@@ -141,10 +141,22 @@ class ObjectSnapshot(Func):
     A value its field cannot parse raises ``UndecodableValue``, or with
     ``raw_values`` (for reads that only show history) is kept as a
     :class:`~revy.contrib.django.schema.RawValue`.
+
+    With ``few_rows``, for a query that reads one row or a few (a state at a
+    point), the fields' lookups are written as one subquery over their
+    names where the database plans that faster: on PostgreSQL in a third of
+    the time, but run more slowly for each of many rows.
     """
 
-    def __init__(self, model: type[models.Model], raw_values: bool = False) -> None:
+    def __init__(
+        self,
+        model: type[models.Model],
+        raw_values: bool = False,
+        *,
+        few_rows: bool = False,
+    ) -> None:
         self.snapshot_model = model
+        self.few_rows = few_rows
         # The outer object delta's columns the field subqueries look up.
         super().__init__(
             F("pk"),
@@ -170,10 +182,16 @@ class ObjectSnapshot(Func):
             *outer,
             tuple(field.name for field in fields),  # The rules may change.
             content_types,
+            self.few_rows,
         )
         if key not in _SQL:
             _SQL[key] = _snapshot_sql(
-                backend, attribute_delta_model, fields, content_types, *outer
+                backend,
+                attribute_delta_model,
+                fields,
+                content_types,
+                self.few_rows,
+                *outer,
             )
         return _SQL[key]
 
@@ -189,33 +207,50 @@ def _snapshot_sql(
     model: type[models.Model],
     fields: list[models.Field],
     content_types: tuple[tuple[int, ...] | None, ...],
+    few_rows: bool,
     pk: str,
     content_type: str,
     content_id: str,
 ) -> tuple[str, list[Any]]:
     """The JSON text ``{"name": [stored value] or null, ..., "__pk__": key}``
     of the outer object delta ``pk`` (SQL of its columns), and its params."""
+    outer = (pk, content_type, content_id)
+    end = [f"""'{"," if fields else "{"}"{_PK}":'""", backend.json_quote(content_id)]
+    if few_rows and fields and len(set(content_types)) == 1:
+        # One subquery over the names, its lookups written once.
+        sql, params = _latest_value(backend, model, None, content_types[0], *outer)
+        entry = backend.concat(
+            [backend.json_quote(_FIELD_NAME), "':'", _boxed(backend, sql)]
+        )
+        names = [field.name for field in fields]
+        joined = backend.joined_for_each(len(names), entry, _FIELD_NAME)
+        if joined is not None:
+            return backend.concat(["'{'", joined, *end, "'}'"]), [*params, *names]
     pieces, params = [], []
     for index, (field, types) in enumerate(zip(fields, content_types, strict=True)):
         # '{"name":' as a parameter: a field's name may hold any character.
         pieces.append(backend.text_param())
         params.append(("{" if index == 0 else ",") + json.dumps(field.name) + ":")
-        sql, value_params = _latest_value(
-            backend, model, field.name, types, pk, content_type, content_id
-        )
+        sql, value_params = _latest_value(backend, model, field.name, types, *outer)
         params.extend(value_params)
-        boxed = backend.concat(["'['", backend.as_text(sql), "']'"])
-        pieces.append(f"COALESCE({boxed}, 'null')")
-    pieces.append(f"""'{"," if fields else "{"}"{_PK}":'""")
-    pieces.append(backend.json_quote(content_id))
-    pieces.append("'}'")
-    return backend.concat(pieces), params
+        pieces.append(_boxed(backend, sql))
+    return backend.concat([*pieces, *end, "'}'"]), params
+
+
+# The column of field names in the subquery of a snapshot of few rows.
+_FIELD_NAME = "revy_field.name"
+
+
+def _boxed(backend: Backend, sql: str) -> str:
+    """SQL of ``[value]`` for the stored JSON value ``sql``, ``null`` for none."""
+    boxed = backend.concat(["'['", backend.as_text(sql), "']'"])
+    return f"COALESCE({boxed}, 'null')"
 
 
 def _latest_value(
     backend: Backend,
     model: type[models.Model],
-    field_name: str,
+    field_name: str | None,
     content_types: tuple[int, ...] | None,
     pk: str,
     content_type: str,
@@ -223,7 +258,8 @@ def _latest_value(
 ) -> tuple[str, list[Any]]:
     """The stored JSON of the value of the field at the outer delta: the
     latest recorded up to it, else the old value of the first recorded after
-    it (a row older than tracking); NULL if none was ever recorded."""
+    it (a row older than tracking); NULL if none was ever recorded. The
+    field is ``field_name``, or with None each of the column ``_FIELD_NAME``."""
     quote = backend.connection.ops.quote_name
     # Django never names a table so: it cannot hide the outer object delta.
     alias = quote("revy_value")
@@ -237,10 +273,14 @@ def _latest_value(
     else:  # Recorded through the field's model or a multi-table child.
         marks = ", ".join(["%s"] * len(content_types))
         same_object, params = f"{column('content_type')} IN ({marks})", [*content_types]
+    if field_name is None:
+        name = _FIELD_NAME
+    else:
+        name, params = "%s", [*params, field_name]
     same_field = (
         f"FROM {quote(model._meta.db_table)} {alias} WHERE {same_object} "
         f"AND {column('content_id')} = {content_id} "
-        f"AND {column('field_name')} = %s"
+        f"AND {column('field_name')} = {name}"
     )
     # A delete's new value is NULL, so its old value is the one that counts
     # at the delete itself; after it, the row is a new one that may have
@@ -255,4 +295,4 @@ def _latest_value(
     # Only run where nothing was recorded up to the delta.
     after = f"SELECT {old} {same_field} AND {delta} > {pk} ORDER BY {delta} ASC LIMIT 1"
     sql = f"COALESCE(({up_to}), ({after}))"
-    return sql, [*params, field_name, *params, field_name]
+    return sql, [*params, *params]

@@ -424,6 +424,12 @@ class Backend:
         """SQL joining ``pieces`` as text; NULL if any piece is NULL."""
         return "(" + " || ".join(pieces) + ")"
 
+    def joined_for_each(self, count: int, text: str, column: str) -> str | None:
+        """SQL of the text ``text`` for each of ``count`` text parameters (the
+        ``column``, ``<alias>.<name>``, of a subquery), joined by commas;
+        None where a subquery per value plans as fast."""
+        return None
+
 
 # Rows of history model instances --------------------------------------------
 

