@@ -7,15 +7,12 @@ the history. A *point* in history is given as ``at=``: an object delta
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
 
 from revy.contrib.django import compiled, conf
 from revy.contrib.django.encoding import key_text
@@ -26,12 +23,10 @@ from revy.contrib.django.inheritance import (
     family_content_types,
     parent_content_types,
 )
+from revy.contrib.django.points import Point, bound_of, is_up_to, up_to
 from revy.contrib.django.rows import recorded_fields
 from revy.contrib.django.schema import RawValue, decode_for_display, known_names
 from revy.contrib.django.snapshot import ObjectSnapshot
-
-# A point in history: an object delta, a revision, or a datetime.
-Point = models.Model | datetime.datetime
 
 __all__ = [
     "FieldChange",
@@ -58,39 +53,6 @@ class FieldChange:
     actor: Any
     description: str
     object_delta: Any
-
-
-class _Bound(NamedTuple):
-    """How a point bounds the deltas recorded at or before it: the lookup,
-    the field whose column it compares, and the value."""
-
-    lookup: str
-    field: models.Field
-    value: Any
-
-
-def _bound(at: Point | None) -> _Bound | None:
-    """The bound of the point ``at``: the key of an object delta or of a
-    revision, or an aware datetime; None for now."""
-    if at is None:
-        return None
-    history = conf.history_models()
-    if isinstance(at, history.object_delta):
-        return _Bound("pk__lte", history.object_delta._meta.pk, at.pk)
-    if isinstance(at, history.revision):
-        return _Bound("revision__pk__lte", history.revision._meta.pk, at.pk)
-    if isinstance(at, datetime.datetime):
-        created_at = history.revision._meta.get_field("created_at")
-        return _Bound("revision__created_at__lte", created_at, _aware(at))
-    raise TypeError(
-        f"A point in history is an object delta, a revision or a datetime, not {at!r}."
-    )
-
-
-def _up_to(at: Point | None) -> Q:
-    """Deltas recorded at or before ``at``."""
-    bound = _bound(at)
-    return Q() if bound is None else Q(**{bound.lookup: bound.value})
 
 
 def _deltas_of(model: type[models.Model], pk: Any) -> QuerySet:
@@ -218,7 +180,7 @@ def state_at(
             return state_of(object_delta_model.objects.filter(pk=Subquery(picked)))
 
     else:
-        bound = _bound(at)
+        bound = bound_of(at)
         if bound is not None:
             arguments.append(compiled.Argument(bound.field, bound.value))
         kind = bound and bound.lookup
@@ -252,7 +214,7 @@ def _states(
     points = [end] if start is None else [start, end]
     wanted = Q()
     for point in points:
-        latest = deltas.filter(_up_to(point)).order_by("-pk").values("pk")[:1]
+        latest = deltas.filter(up_to(point)).order_by("-pk").values("pk")[:1]
         wanted |= Q(pk=Subquery(latest))
     found = sorted(
         _with_row_action(deltas.filter(wanted), model)
@@ -262,31 +224,12 @@ def _states(
     )
 
     def state(point: Point | None) -> Any:
-        before = [delta for delta in found if _is_up_to(delta, point)]
+        before = [delta for delta in found if is_up_to(delta, point)]
         if not before or not _existed(before[-1]):
             return None
         return before[-1].snapshot
 
     return (None if start is None else state(start)), state(end)
-
-
-def _is_up_to(delta: Any, point: Point | None) -> bool:
-    if point is None:
-        return True
-    history = conf.history_models()
-    if isinstance(point, history.object_delta):
-        return delta.pk <= point.pk
-    if isinstance(point, history.revision):
-        return delta.revision_id <= point.pk
-    return delta.revision.created_at <= _aware(point)
-
-
-def _aware(point: datetime.datetime) -> datetime.datetime:
-    """A naive point read in the current time zone (Django's lookups would
-    read it in the default one, and warn)."""
-    if settings.USE_TZ and timezone.is_naive(point):
-        return timezone.make_aware(point)
-    return point
 
 
 def rows_as_of(model: type[models.Model], at: Point) -> list[Any]:
@@ -298,7 +241,7 @@ def rows_as_of(model: type[models.Model], at: Point) -> list[Any]:
     """
     object_delta_model = conf.history_models().object_delta
     concrete = model._meta.concrete_model
-    deltas = object_delta_model.objects.for_rows_of(concrete).filter(_up_to(at))
+    deltas = object_delta_model.objects.for_rows_of(concrete).filter(up_to(at))
     latest = deltas.values("content_id").annotate(latest=Max("pk")).values("latest")
     found = (
         _with_row_action(object_delta_model.objects.filter(pk__in=latest), concrete)
@@ -318,7 +261,7 @@ def members_as_of(obj: models.Model, relation: str, at: Point | None = None) -> 
     attribute_deltas = (
         conf.history_models()
         .attribute_delta.objects.filter(
-            object_delta__in=_deltas_of(type(obj), obj.pk).filter(_up_to(at)),
+            object_delta__in=_deltas_of(type(obj), obj.pk).filter(up_to(at)),
             field_name=relation,
         )
         .order_by("object_delta_id", "pk")
@@ -358,8 +301,8 @@ def diff(
     before, after = _states(model, pk, start, end)
     deltas = _deltas_of(model, pk)
     if start is not None:
-        deltas = deltas.exclude(_up_to(start))
-    deltas = deltas.filter(_up_to(end))
+        deltas = deltas.exclude(up_to(start))
+    deltas = deltas.filter(up_to(end))
     first: dict[str, Any] = {}
     last: dict[str, Any] = {}
     for attribute in (
@@ -422,7 +365,7 @@ def removed_fields_at(
     for name, old, new in (
         conf.history_models()
         .attribute_delta.objects.filter(
-            object_delta__in=_deltas_of(model, pk).filter(_up_to(at))
+            object_delta__in=_deltas_of(model, pk).filter(up_to(at))
         )
         .exclude(field_name__in=names)
         .order_by("object_delta_id", "pk")

@@ -24,7 +24,8 @@ from revy.contrib.django.exceptions import (
     RevertConflict,
     RevisionPartlyPruned,
 )
-from revy.contrib.django.reading import Point, removed_fields_at, state_at
+from revy.contrib.django.points import Point
+from revy.contrib.django.reading import removed_fields_at, state_at
 from revy.contrib.django.reverting import WouldLose, conflicts, fill_defaults, undo
 from revy.contrib.django.schema import drop_hidden
 
