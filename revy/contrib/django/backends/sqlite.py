@@ -23,6 +23,9 @@ from revy.contrib.django.backends.base import Backend
 from revy.contrib.django.backends.dialect import Dialect
 from revy.contrib.django.backends.plan import Plan
 
+# Keys that JSON carries as they are and json_each hands back equal.
+_JSON_KEY_TYPES = {int, str}
+
 
 class SQLiteDialect(Dialect):
     stages_rows = True
@@ -121,8 +124,9 @@ class SQLiteBackend(Backend):
         # in the connection's cache, with room for all its parameters (a
         # many-to-many remove() of 200,000 members kept 92 MB so), and a
         # statement holds at most 250,000 of them.
-        if self.connection.features.supports_json_field and all(
-            type(value) in (int, str) for value in values
+        if (
+            set(map(type, values)) <= _JSON_KEY_TYPES
+            and self.connection.features.supports_json_field
         ):
             return "IN (SELECT value FROM json_each(%s))", [json.dumps(values)]
         return super().in_values(field, values)
