@@ -431,8 +431,11 @@ def show(results: dict[str, Any]) -> None:
 
 
 def rebuild() -> None:
-    """Tables, charts and docs again from results/*.json, without running."""
+    """Tables, charts and docs again from each database's results (not the
+    growth and scale runs', which have reports of their own), without running."""
     for path in sorted(RESULTS.glob("*.json")):
+        if path.stem.removesuffix("-quick") not in DATABASES:
+            continue
         results = json.loads(path.read_text())
         (RESULTS / f"{path.stem}.md").write_text(markdown(results))
         chart(results, RESULTS / f"{path.stem}.png")
